@@ -1,0 +1,39 @@
+"""The ``safelight`` command line: a thin front over the core library.
+
+Commands parse options, call core objects and format their results; business logic lives in
+the domain packages. Errors from the one exception tree (``safelight.errors``) are turned
+into a message on stderr and the exit code the tree names, here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from safelight import __version__
+from safelight.errors import SafelightError
+
+
+class SafelightGroup(click.Group):
+    """Maps SafelightError to its exit code in one place for every subcommand."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SafelightError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            problems = getattr(exc, "problems", None) or []
+            for location, reason in problems:
+                click.echo(f"  {location}: {reason}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=SafelightGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="safelight")
+def main() -> None:
+    """Safelight: find known material by hash, trace how it spreads, refer it to who can act."""
+
+
+# Each domain contributes its commands from its own ``commands`` module, registered here.

@@ -1,0 +1,16 @@
+"""Every table Safelight stores, gathered on one MetaData (used by Alembic and by tests)."""
+
+from sqlalchemy import Column, DateTime, String, Table, Text
+
+from safelight.store.metadata import metadata
+
+# Facts about the store itself (its id, when it was created).
+store_info = Table(
+    "store_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+__all__ = ["metadata", "store_info"]
