@@ -16,8 +16,20 @@ from sqlalchemy import create_engine, text
 
 from safelight.store import Database
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CONFORMANCE = SHARED / "conformance"
+
+def _find_conformance() -> Path:
+    # ../shared beside the clone (CI, main checkout), or further up for git worktrees.
+    override = os.environ.get("SAFELIGHT_CONFORMANCE_DIR")
+    if override:
+        return Path(override)
+    for parent in Path(__file__).resolve().parents[1:]:
+        candidate = parent / "shared" / "conformance"
+        if candidate.is_dir():
+            return candidate
+    return Path(__file__).resolve().parents[2] / "shared" / "conformance"
+
+
+CONFORMANCE = _find_conformance()
 
 
 def conformance_dir(*parts: str) -> Path:
