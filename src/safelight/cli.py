@@ -37,3 +37,7 @@ def main() -> None:
 
 
 # Each domain contributes its commands from its own ``commands`` module, registered here.
+from safelight.scan.commands import scan_command, scans_group  # noqa: E402
+
+main.add_command(scan_command)
+main.add_command(scans_group)

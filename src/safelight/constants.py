@@ -44,3 +44,26 @@ DIGEST_BLOCK_SIZE: Final = 1 << 20
 
 # --- Digest lengths (hex chars) ------------------------------------------------------------
 DIGEST_HEX_LENGTHS: Final = {"md5": 32, "sha1": 40, "sha256": 64}
+
+# --- Scanning (safelight.scan) --------------------------------------------------------------
+# Archive safety limits. Zip bombs (e.g. 42.zip, "A better zip bomb", Fifield 2019) rely on
+# extreme compression ratios and nesting; ordinary photo archives compress at most ~1.1:1 and
+# text-heavy ones ~10:1, so 100:1 per member is far outside honest data.
+SCAN_MAX_COMPRESSION_RATIO: Final = 100.0
+# Largest single member read into memory (bytes); larger members are recorded as errors.
+SCAN_MAX_MEMBER_BYTES: Final = 1 << 30
+# Total uncompressed bytes one archive (with everything nested in it) may expand to.
+SCAN_MAX_ARCHIVE_BYTES: Final = 16 << 30
+# Archives inside archives are opened to this depth (the outermost archive is depth 1).
+SCAN_MAX_ARCHIVE_DEPTH: Final = 3
+# Members of one archive beyond this count are refused (bombs with millions of empty entries).
+SCAN_MAX_ARCHIVE_MEMBERS: Final = 1_000_000
+# Items per work batch: large enough to amortise a task's scheduling and a transaction's
+# commit, small enough that a crash loses little work and progress stays smooth.
+SCAN_BATCH_ITEMS: Final = 32
+# Bytes of item content per batch before it is cut early (archive members travel inline).
+SCAN_BATCH_BYTES: Final = 64 << 20
+# Bytes sniffed from the head of a file to recognise an archive by its magic number.
+SCAN_SNIFF_BYTES: Final = 512
+# Seconds between progress log lines when the output is not a terminal.
+SCAN_LOG_INTERVAL_SECONDS: Final = 10.0

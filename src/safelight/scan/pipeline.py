@@ -1,0 +1,107 @@
+"""What a worker does with a batch: read each item's bytes, hash them, match them.
+
+The same function runs in the scanning process (``--jobs 1``), in a process pool and on Dask
+workers. Hashers and matchers are built once per process and cached under the
+``PipelineConfig`` (list paths and generations): a task carries only that small key and its
+items, never the index itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+import fsspec
+
+from safelight.constants import (
+    DEFAULT_MAX_PIXELS,
+    DIGEST_BLOCK_SIZE,
+    PDQ_MATCH_THRESHOLD,
+    SCAN_MAX_MEMBER_BYTES,
+)
+from safelight.errors import ItemError
+from safelight.scan.hashing import BasicHasher, ItemHasher
+from safelight.scan.matching import HashFileMatcher, ListSpec, Matcher
+from safelight.scan.model import HashRecord, ItemResult, WorkItem
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    lists: tuple[ListSpec, ...] = ()
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_file_bytes: int = SCAN_MAX_MEMBER_BYTES
+    pdq_threshold: int = PDQ_MATCH_THRESHOLD
+
+
+class Pipeline:
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self.hasher: ItemHasher = BasicHasher(max_pixels=config.max_pixels)
+        self.matcher: Matcher = HashFileMatcher(config.lists, threshold=config.pdq_threshold)
+
+    def process(self, item: WorkItem) -> ItemResult:
+        if item.kind == "failed":
+            return ItemResult(item.logical_path, size=item.size, error=item.error)
+        try:
+            record = self._signals(item)
+        except OSError as exc:
+            error = ItemError("unreadable", f"{item.logical_path}: cannot read: {exc}")
+            return ItemResult(item.logical_path, size=item.size, error=error)
+        matches = self.matcher.match(record)
+        return ItemResult.from_record(item.logical_path, record, matches)
+
+    def _signals(self, item: WorkItem) -> HashRecord:
+        if item.kind == "inline":
+            return self.hasher.hash_bytes(item.data or b"", item.logical_path)
+        location = item.location or item.logical_path
+        if item.size is not None and item.size > self.config.max_file_bytes:
+            return self._stream_digests(location)
+        if item.kind == "file":
+            with open(location, "rb") as handle:
+                data = handle.read()
+        else:
+            with fsspec.open(location, "rb") as handle:
+                data = handle.read()
+        return self.hasher.hash_bytes(data, item.logical_path)
+
+    def _stream_digests(self, location: str) -> HashRecord:
+        # Too large to hold in memory (a disk image, a long video): digests only.
+        md5 = hashlib.md5(usedforsecurity=False)
+        sha1 = hashlib.sha1(usedforsecurity=False)
+        sha256 = hashlib.sha256()
+        size = 0
+        with fsspec.open(location, "rb") as handle:
+            while block := handle.read(DIGEST_BLOCK_SIZE):
+                size += len(block)
+                md5.update(block)
+                sha1.update(block)
+                sha256.update(block)
+        return HashRecord(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), "other")
+
+
+_cache: dict[PipelineConfig, Pipeline] = {}
+_cache_lock = threading.Lock()
+
+
+def pipeline_for(config: PipelineConfig) -> Pipeline:
+    """This process's pipeline for ``config``, built on first use (the worker-side cache)."""
+    with _cache_lock:
+        pipeline = _cache.get(config)
+        if pipeline is None:
+            _cache.clear()  # a new list generation replaces the old index
+            pipeline = _cache[config] = Pipeline(config)
+        return pipeline
+
+
+def process_batch(config: PipelineConfig, items: list[WorkItem]) -> list[ItemResult]:
+    """The task every executor runs: one result per item, in order, never raising for one."""
+    pipeline = pipeline_for(config)
+    results = []
+    for item in items:
+        try:
+            results.append(pipeline.process(item))
+        except Exception as exc:  # noqa: BLE001 - one item's bug must not sink the batch
+            error = ItemError("internal_error", f"{item.logical_path}: {type(exc).__name__}: {exc}")
+            results.append(ItemResult(item.logical_path, size=item.size, error=error))
+    return results
