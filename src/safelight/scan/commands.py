@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from safelight.constants import (
+    SCAN_BATCH_ITEMS,
     SCAN_MAX_ARCHIVE_BYTES,
     SCAN_MAX_ARCHIVE_DEPTH,
     SCAN_MAX_ARCHIVE_MEMBERS,
@@ -79,6 +80,12 @@ def format_summary(summary: dict[str, Any]) -> str:
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
+    "--batch-items",
+    default=SCAN_BATCH_ITEMS,
+    show_default=True,
+    help="Items per work batch (and per store transaction).",
+)
+@click.option(
     "--max-ratio",
     default=SCAN_MAX_COMPRESSION_RATIO,
     show_default=True,
@@ -122,6 +129,7 @@ def scan_command(
     max_archive_bytes: int,
     max_depth: int,
     max_members: int,
+    batch_items: int,
 ) -> None:
     """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.
 
@@ -129,7 +137,13 @@ def scan_command(
     """
     limits = ArchiveLimits(max_ratio, max_member_bytes, max_archive_bytes, max_depth, max_members)
     options = ScanOptions(
-        sources=list(sources), lists=list(lists), jobs=jobs, cluster=cluster, out=out, limits=limits
+        sources=list(sources),
+        lists=list(lists),
+        jobs=jobs,
+        cluster=cluster,
+        out=out,
+        limits=limits,
+        batch_items=batch_items,
     )
     db = Database.open()
     try:

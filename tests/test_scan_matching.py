@@ -1,0 +1,117 @@
+"""The interim hasher and matcher: real PDQ, exact digests, brute-force Hamming vs its oracle."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pdqhash
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from safelight.errors import NotFoundError, ValidationError
+from safelight.scan.corpus import jpeg_bytes, png_bytes
+from safelight.scan.hamming import hashes_to_matrix, within, within_oracle
+from safelight.scan.hashing import BasicHasher
+from safelight.scan.matching import HashFileMatcher, ListSpec, resolve_list, write_hash_file
+from safelight.scan.model import HashRecord
+
+HEX = st.binary(min_size=32, max_size=32).map(bytes.hex)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    db=st.lists(HEX, min_size=0, max_size=80),
+    query=HEX,
+    flips=st.lists(st.integers(0, 255), max_size=40),
+    threshold=st.integers(0, 256),
+)
+def test_kernel_agrees_with_the_numpy_oracle(
+    db: list[str], query: str, flips: list[int], threshold: int
+) -> None:
+    near = int(query, 16)
+    for bit in flips:
+        near ^= 1 << bit
+    matrix = hashes_to_matrix([*db, f"{near:064x}", query])
+    q = hashes_to_matrix([query])[0]
+    fast = within(matrix, q, threshold)
+    slow = within_oracle(matrix, q, threshold)
+    assert fast[0].tolist() == slow[0].tolist()
+    assert fast[1].tolist() == slow[1].tolist()
+
+
+def test_kernel_returns_every_hit_beyond_its_first_buffer() -> None:
+    rows = [f"{i:064x}" for i in range(200)]  # all within 8 bits of zero
+    idx, dist = within(hashes_to_matrix(rows), hashes_to_matrix(["0" * 64])[0], 8)
+    assert idx.tolist() == list(range(200))
+    assert dist.tolist() == [bin(i).count("1") for i in range(200)]
+
+
+def test_hasher_digests_and_pdq_equal_the_reference_libraries() -> None:
+    data = jpeg_bytes(7, 200, 150)
+    record = BasicHasher().hash_bytes(data, "p.jpg")
+    assert record.md5 == hashlib.md5(data).hexdigest()
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    bits, quality = pdqhash.compute(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    # python-threatexchange's conversion of pdqhash's bit vector to hex.
+    expected = f"{int(''.join(str(int(b)) for b in bits), 2):064x}"
+    assert (record.pdq, record.quality, record.media) == (expected, quality, "image")
+    assert BasicHasher().hash_bytes(png_bytes(7), "p.png").media == "image"
+
+
+def test_hasher_records_problems_per_item() -> None:
+    hasher = BasicHasher(max_pixels=100 * 100)
+    assert hasher.hash_bytes(b"", "e").error is not None
+    assert hasher.hash_bytes(b"", "e").error.code == "empty_file"  # type: ignore[union-attr]
+    text = hasher.hash_bytes(b"just text", "t.txt")
+    assert (text.media, text.pdq, text.error) == ("other", None, None)
+    truncated = hasher.hash_bytes(jpeg_bytes(1, 80, 60)[:300], "cut.jpg")
+    assert truncated.error is not None and truncated.error.code in {"truncated", "undecodable"}
+    assert truncated.md5 == hashlib.md5(jpeg_bytes(1, 80, 60)[:300]).hexdigest()
+    bomb = hasher.hash_bytes(png_bytes(1, 200, 200), "big.png")
+    assert bomb.error is not None and bomb.error.code == "decompression_bomb"
+    assert "cut.jpg" in truncated.error.message
+
+
+def _record(pdq: str | None, quality: int = 100, md5: str = "a" * 32) -> HashRecord:
+    return HashRecord(1, md5, "b" * 40, "c" * 64, "image", pdq, quality)
+
+
+def test_matcher_threshold_quality_and_digest_rules(tmp_path: Path) -> None:
+    base = int("5" * 64, 16)
+    at31 = f"{base ^ ((1 << 31) - 1):064x}"
+    at32 = f"{base ^ ((1 << 32) - 1):064x}"
+    path = tmp_path / "l.csv"
+    write_hash_file(path, [("pdq", at31, ["near"]), ("pdq", at32, ["far"]), ("md5", "a" * 32, [])])
+    matcher = HashFileMatcher([ListSpec.of("l", path)])
+    hits = matcher.match(_record(f"{base:064x}"))
+    assert [(m.signal_type, m.distance, m.labels) for m in hits] == [
+        ("pdq", 31, ("near",)),
+        ("md5", 0, ()),
+    ]
+    # Quality below 50 is too unreliable to match on; digests still match.
+    assert [m.signal_type for m in matcher.match(_record(f"{base:064x}", quality=49))] == ["md5"]
+    assert matcher.match(_record(None, md5="d" * 32)) == ()
+
+
+def test_hash_file_errors_name_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("# header\nmd5,abc\nsha9,00\npdq," + "0" * 64 + "\n")
+    with pytest.raises(ValidationError) as info:
+        HashFileMatcher([ListSpec.of("bad", path)])
+    locations = [location for location, _ in info.value.problems]
+    assert locations == [f"{path}:2", f"{path}:3"]
+    assert "32 hex" in info.value.problems[0][1]
+
+
+def test_resolve_list_by_path_or_name(tmp_path: Path) -> None:
+    named = tmp_path / "hashlists" / "demo.csv"
+    write_hash_file(named, [])
+    assert resolve_list("demo", tmp_path).path == str(named)
+    assert resolve_list(str(named), tmp_path).name == "demo"
+    with pytest.raises(NotFoundError):
+        resolve_list("absent", tmp_path)
