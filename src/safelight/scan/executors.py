@@ -18,6 +18,8 @@ from safelight.scan.model import ItemResult, WorkItem
 from safelight.scan.pipeline import PipelineConfig, process_batch
 
 Batch = list[WorkItem]
+# How long to wait for a Dask scheduler before giving up (Dask's own default is 30 s).
+CONNECT_TIMEOUT = "20s"
 
 
 class Executor(Protocol):
@@ -110,7 +112,7 @@ class DaskExecutor:
             self.client = distributed.Client(self.cluster)
         else:
             try:
-                self.client = distributed.Client(address, timeout="30s")
+                self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
             except OSError as exc:
                 raise UsageError(f"cannot reach Dask scheduler {address!r}: {exc}") from exc
         self.workers = max(1, len(self.client.scheduler_info()["workers"]))

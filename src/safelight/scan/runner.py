@@ -189,7 +189,13 @@ def run_scan(
 ) -> ScanSummary:
     """Scan ``options.sources`` (or finish run ``resume``) and return the run's summary."""
     store = RunStore(db)
-    run_id, options = _start(store, options, resume)
+    # Connect to the cluster first: an unreachable scheduler must not leave a run behind.
+    executor = make_executor(options.jobs, options.cluster)
+    try:
+        run_id, options = _start(store, options, resume)
+    except BaseException:
+        executor.close()
+        raise
     run = store.get(run_id)
     config = PipelineConfig(lists=_specs_for(run.lists), pdq_threshold=options.pdq_threshold)
     progress = progress or NullProgress()
@@ -205,7 +211,6 @@ def run_scan(
     session = Tally()
     started = time.monotonic()
     status = FAILED
-    executor = make_executor(options.jobs, options.cluster)
     try:
         progress.start(run_id, options.sources, already=len(recorded))
         batches = batcher.batches(walker.items(options.sources))

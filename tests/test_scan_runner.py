@@ -1,0 +1,250 @@
+"""Whole runs: results in the store and JSONL, summaries, resume after a crash, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, update
+
+from safelight.cli import main
+from safelight.errors import ConflictError, UsageError
+from safelight.scan.runner import ScanOptions, run_scan
+from safelight.scan.runs import RunStore
+from safelight.store import Database
+from safelight.store.scan_tables import scan_items, scan_runs
+from tests.scan_support import Corpus, build_corpus
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Corpus:
+    return build_corpus(tmp_path)
+
+
+def lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def results_by_path(path: Path) -> dict[str, dict[str, object]]:
+    return {str(row["path"]): row for row in lines(path)}
+
+
+def test_scan_records_every_item_and_finds_the_planted_ones(
+    db: Database, corpus: Corpus, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    options = ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=out, batch_items=3)
+    summary = run_scan(db, options)
+    rows = results_by_path(out)
+    assert set(rows) == corpus.all_paths
+    matched = {path for path, row in rows.items() if row["matches"]}
+    assert matched == corpus.known_paths
+    near = rows[str(corpus.root / "sub" / "photo001.jpg")]["matches"]
+    assert near == [
+        {"list": "known", "entry": 2, "type": "pdq", "distance": 3, "labels": ["known", "series-a"]}
+    ]
+    assert summary.status == "finished"
+    report = summary.to_dict()
+    assert report["items"] == len(corpus.all_paths)
+    assert report["matched_items"] == 3
+    assert report["matches_per_list"] == {"known": 3}
+    assert report["matches_per_label"] == {"known": 2, "series-a": 1, "series-b": 1}
+    assert report["errors_per_code"] == {"truncated": 1}
+    assert rows[str(corpus.root / "notes.txt")]["media"] == "other"
+    run = RunStore(db).get(summary.run_id)
+    assert (run.status, run.items, run.matched_items, run.errors) == (
+        "finished",
+        len(corpus.all_paths),
+        3,
+        1,
+    )
+    stored = {r.logical_path: r.to_dict() for r in RunStore(db).iter_results(summary.run_id)}
+    assert stored == rows
+
+
+def test_process_pool_gives_the_same_results(db: Database, corpus: Corpus, tmp_path: Path) -> None:
+    single, pooled = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    run_scan(db, ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=single))
+    options = ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=pooled, jobs=2)
+    options.batch_items = 2
+    run_scan(db, options)
+    assert results_by_path(single) == results_by_path(pooled)
+
+
+def _forget_half(db: Database, run_id: int) -> int:
+    """Make a finished run look like one killed half-way: drop half its rows."""
+    with db.begin() as conn:
+        query = select(scan_items.c.id).where(scan_items.c.run_id == run_id)
+        ids = [row[0] for row in conn.execute(query.order_by(scan_items.c.id))]
+        doomed = ids[len(ids) // 2 :]
+        conn.execute(scan_items.delete().where(scan_items.c.id.in_(doomed)))
+        conn.execute(update(scan_runs).where(scan_runs.c.id == run_id).values(status="running"))
+    return len(ids) - len(doomed)
+
+
+def test_resume_finishes_without_rehashing_or_duplicates(
+    db: Database, corpus: Corpus, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    first = run_scan(db, ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=out))
+    complete = results_by_path(out)
+    kept = _forget_half(db, first.run_id)
+    with out.open("a") as handle:
+        handle.write('{"path": "torn')  # a line cut by the crash
+    resumed = run_scan(db, ScanOptions(out=out), resume=first.run_id)
+    assert resumed.skipped == kept
+    assert resumed.this_session.items == len(corpus.all_paths) - kept
+    assert results_by_path(out) == complete
+    assert len(lines(out)) == len(complete)
+    with db.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(scan_items)).scalar()
+    assert count == len(complete)
+    with pytest.raises(ConflictError):
+        run_scan(db, ScanOptions(), resume=first.run_id)
+
+
+def test_resume_rejects_other_sources(db: Database, corpus: Corpus, tmp_path: Path) -> None:
+    first = run_scan(db, ScanOptions([str(corpus.root)]))
+    _forget_half(db, first.run_id)
+    with pytest.raises(UsageError):
+        run_scan(db, ScanOptions([str(tmp_path)]), resume=first.run_id)
+
+
+def test_scan_needs_a_source(db: Database) -> None:
+    with pytest.raises(UsageError):
+        run_scan(db, ScanOptions())
+
+
+def test_dask_local_cluster_matches_single_process_and_resumes(
+    db: Database, corpus: Corpus, tmp_path: Path
+) -> None:
+    from distributed import LocalCluster
+
+    single, dask_out = tmp_path / "single.jsonl", tmp_path / "dask.jsonl"
+    run_scan(db, ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=single))
+    # One cluster for both runs (starting worker processes is the slow part); the scan
+    # connects to it by address, as it would to a remote scheduler.
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        options = ScanOptions(
+            [str(corpus.root)], [str(corpus.hash_file)], out=dask_out, cluster=address
+        )
+        options.batch_items = 2
+        on_dask = run_scan(db, options)
+        assert results_by_path(dask_out) == results_by_path(single)
+        # Resumability is the runner's, whatever executes the batches.
+        kept = _forget_half(db, on_dask.run_id)
+        resumed = run_scan(db, ScanOptions(out=dask_out, cluster=address), resume=on_dask.run_id)
+        assert resumed.skipped == kept
+        assert resumed.this_session.items == len(corpus.all_paths) - kept
+        assert results_by_path(dask_out) == results_by_path(single)
+
+
+def test_unreachable_scheduler_is_a_usage_error_and_leaves_no_run(
+    db: Database, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("safelight.scan.executors.CONNECT_TIMEOUT", "1s")
+    with pytest.raises(UsageError) as info:
+        run_scan(db, ScanOptions([str(corpus.root)], cluster="tcp://127.0.0.1:1"))
+    assert "tcp://127.0.0.1:1" in info.value.message
+    assert RunStore(db).list_runs() == []
+
+
+def test_cli_scan_and_scans_commands(safelight_env: Path, corpus: Corpus, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "cli.jsonl"
+    args = ["scan", str(corpus.root), "--list", str(corpus.hash_file), "--out", str(out)]
+    result = runner.invoke(main, [*args, "--quiet"])
+    assert result.exit_code == 1, result.output  # one truncated JPEG: some items failed
+    assert "matched 3 items" in result.output and "truncated: 1" in result.output
+    assert len(lines(out)) == len(corpus.all_paths)
+    listing = runner.invoke(main, ["scans", "ls", "--json"])
+    (run,) = json.loads(listing.output)
+    assert run["status"] == "finished" and run["matched_items"] == 3
+    shown = runner.invoke(main, ["scans", "show", str(run["id"]), "--matches"])
+    assert shown.exit_code == 0
+    assert "photo002.jpg: known#3 md5 d=0" in shown.output
+    as_json = json.loads(runner.invoke(main, ["scans", "show", str(run["id"]), "--json"]).output)
+    assert as_json["matches_per_label"]["series-b"] == 1
+    missing = runner.invoke(main, ["scans", "show", "999"])
+    assert missing.exit_code == 3 and "999" in missing.output
+    usage = runner.invoke(main, ["scan", str(tmp_path / "absent")])
+    assert usage.exit_code == 2 and "absent" in usage.output
+    no_list = runner.invoke(main, ["scan", str(corpus.root), "--list", "nope"])
+    assert no_list.exit_code == 3 and "nope" in no_list.output
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "a.txt").write_text("a")
+    ok = runner.invoke(main, ["scan", str(clean), "--json", "--quiet"])
+    assert ok.exit_code == 0 and json.loads(ok.output)["items"] == 1
+
+
+def _count_rows(db: Database, run_id: int) -> int:
+    with db.connect() as conn:
+        query = select(func.count()).select_from(scan_items).where(scan_items.c.run_id == run_id)
+        return int(conn.execute(query).scalar() or 0)
+
+
+def test_kill_9_mid_run_then_resume(safelight_env: Path, tmp_path: Path) -> None:
+    corpus = build_corpus(tmp_path, images=150, size=(96, 72))
+    out = tmp_path / "killed.jsonl"
+    command = [
+        sys.executable,
+        "-c",
+        "from safelight.cli import main; main()",
+        "scan",
+        str(corpus.root),
+        "--list",
+        str(corpus.hash_file),
+        "--out",
+        str(out),
+        "--batch-items",
+        "2",
+        "--quiet",
+    ]
+    log = (tmp_path / "stderr.txt").open("wb")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+    log.close()
+    db = Database.open()
+    try:
+        rows = 0
+        while rows < 6 and process.poll() is None:
+            time.sleep(0.02)
+            rows = _count_rows(db, 1) if _run_exists(db) else 0
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert process.returncode == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()
+        store = RunStore(db)
+        assert store.get(1).status == "running"  # killed, not finished
+        before = _count_rows(db, 1)
+        assert 0 < before < len(corpus.all_paths)
+        # Every JSONL line written before the kill is a committed row (maybe one torn line).
+        written = out.read_text().splitlines()
+        assert all(line.startswith('{"path"') for line in written)
+        result = CliRunner().invoke(main, ["scan", "--resume", "1", "--out", str(out), "--json"])
+        summary = json.loads(result.output)
+        assert summary["status"] == "finished"
+        assert summary["skipped_already_recorded"] == before
+        assert summary["items"] == len(corpus.all_paths)
+        assert _count_rows(db, 1) == len(corpus.all_paths)
+        final = results_by_path(out)
+        assert set(final) == corpus.all_paths and len(lines(out)) == len(final)
+        assert {p for p, row in final.items() if row["matches"]} == corpus.known_paths
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        db.dispose()
+
+
+def _run_exists(db: Database) -> bool:
+    with db.connect() as conn:
+        return conn.execute(select(scan_runs.c.id).where(scan_runs.c.id == 1)).first() is not None
