@@ -6,7 +6,6 @@ import bz2
 import gzip
 import io
 import lzma
-import os
 import shutil
 import subprocess
 import zipfile
@@ -67,7 +66,9 @@ def test_zip_members_and_nested_archives_to_the_depth_limit() -> None:
 
 def test_single_compressed_file_is_one_member_named_without_suffix() -> None:
     items = expand(gzip.compress(b"plain bytes"), name="/d/photo.jpg.gz")
-    assert [(i.logical_path, i.data) for i in items] == [("/d/photo.jpg.gz!/photo.jpg", b"plain bytes")]
+    assert [(i.logical_path, i.data) for i in items] == [
+        ("/d/photo.jpg.gz!/photo.jpg", b"plain bytes")
+    ]
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "a/../../b", "C:\\evil.exe"])
@@ -190,7 +191,10 @@ def test_duplicate_member_names_become_distinct_items() -> None:
         with pytest.warns(UserWarning, match="Duplicate name"):
             archive.writestr("same.txt", b"2")
     items = expand(buffer.getvalue(), name="d")
-    assert [(i.logical_path, i.data) for i in items] == [("d!/same.txt", b"1"), ("d!/same.txt#2", b"2")]
+    assert [(i.logical_path, i.data) for i in items] == [
+        ("d!/same.txt", b"1"),
+        ("d!/same.txt#2", b"2"),
+    ]
 
 
 def test_sniff_recognises_formats_and_not_images() -> None:

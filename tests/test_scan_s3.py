@@ -37,9 +37,7 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.stop()
 
 
-def test_scan_an_s3_prefix_with_archives(
-    s3_endpoint: str, db: Database, tmp_path: Path
-) -> None:
+def test_scan_an_s3_prefix_with_archives(s3_endpoint: str, db: Database, tmp_path: Path) -> None:
     boto3 = pytest.importorskip("boto3")
     boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket="uploads")
     fs = s3fs.S3FileSystem(endpoint_url=s3_endpoint)
