@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from safelight.errors import UsageError
 from safelight.scan.model import ItemResult, WorkItem
-from safelight.scan.pipeline import PipelineConfig, process_batch
+from safelight.scan.pipeline import PipelineConfig, pipeline_for, process_batch
 
 Batch = list[WorkItem]
 # How long to wait for a Dask scheduler before giving up (Dask's own default is 30 s).
@@ -25,6 +25,10 @@ CONNECT_TIMEOUT = "20s"
 class Executor(Protocol):
     workers: int
 
+    def prepare(self, config: PipelineConfig) -> None:
+        """Build every worker's hasher and matcher now (open the index once per worker)."""
+        ...
+
     def run(
         self, config: PipelineConfig, batches: Iterator[Batch]
     ) -> Iterator[list[ItemResult]]: ...
@@ -32,8 +36,15 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+def _warm(config: PipelineConfig) -> None:
+    pipeline_for(config)
+
+
 class InlineExecutor:
     workers = 1
+
+    def prepare(self, config: PipelineConfig) -> None:
+        pipeline_for(config)
 
     def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
         for batch in batches:
@@ -67,12 +78,27 @@ class ProcessExecutor:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.config: PipelineConfig | None = None
+
+    def prepare(self, config: PipelineConfig) -> None:
+        if self.pool is not None and self.config == config:
+            return
+        self.close()
+        # Each worker opens the lists as it starts, before taking its first batch.
         context = multiprocessing.get_context("forkserver")
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context, initializer=_warm, initargs=(config,)
+        )
+        self.config = config
 
     def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
+        self.prepare(config)
+        pool = self.pool
+        assert pool is not None
+
         def submit(batch: Batch) -> Future[list[ItemResult]]:
-            return self.pool.submit(process_batch, config, batch)
+            return pool.submit(process_batch, config, batch)
 
         def wait_some(pending: set[Any]) -> tuple[set[Any], set[Any]]:
             done, rest = wait(pending, return_when=FIRST_COMPLETED)
@@ -81,7 +107,9 @@ class ProcessExecutor:
         yield from _bounded(batches, submit, wait_some, 2 * self.workers)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def _distributed() -> Any:
@@ -116,6 +144,10 @@ class DaskExecutor:
             except OSError as exc:
                 raise UsageError(f"cannot reach Dask scheduler {address!r}: {exc}") from exc
         self.workers = max(1, len(self.client.scheduler_info()["workers"]))
+
+    def prepare(self, config: PipelineConfig) -> None:
+        # Runs on every worker at once: each opens the index from shared storage in parallel.
+        self.client.run(_warm, config)
 
     def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
         dask_wait = _distributed().wait

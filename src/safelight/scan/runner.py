@@ -21,7 +21,7 @@ from typing import IO, Any
 from safelight.constants import PDQ_MATCH_THRESHOLD, SCAN_BATCH_BYTES, SCAN_BATCH_ITEMS
 from safelight.errors import ConflictError, UsageError
 from safelight.scan.archives import ArchiveLimits
-from safelight.scan.executors import make_executor
+from safelight.scan.executors import Executor, make_executor
 from safelight.scan.matching import ListSpec, resolve_list
 from safelight.scan.model import ItemResult, WorkItem
 from safelight.scan.pipeline import PipelineConfig
@@ -186,15 +186,22 @@ def run_scan(
     *,
     resume: int | None = None,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> ScanSummary:
-    """Scan ``options.sources`` (or finish run ``resume``) and return the run's summary."""
+    """Scan ``options.sources`` (or finish run ``resume``) and return the run's summary.
+
+    ``executor`` lets a caller keep one pool or cluster across runs (a service, a benchmark);
+    by default one is made from ``options.jobs`` / ``options.cluster`` and closed at the end.
+    """
     store = RunStore(db)
     # Connect to the cluster first: an unreachable scheduler must not leave a run behind.
-    executor = make_executor(options.jobs, options.cluster)
+    own_executor = executor is None
+    executor = executor or make_executor(options.jobs, options.cluster)
     try:
         run_id, options = _start(store, options, resume)
     except BaseException:
-        executor.close()
+        if own_executor:
+            executor.close()
         raise
     run = store.get(run_id)
     config = PipelineConfig(lists=_specs_for(run.lists), pdq_threshold=options.pdq_threshold)
@@ -212,6 +219,7 @@ def run_scan(
     started = time.monotonic()
     status = FAILED
     try:
+        executor.prepare(config)
         progress.start(run_id, options.sources, already=len(recorded))
         batches = batcher.batches(walker.items(options.sources))
         for results in executor.run(config, batches):
@@ -225,7 +233,8 @@ def run_scan(
         status = INTERRUPTED
         raise
     finally:
-        executor.close()
+        if own_executor:
+            executor.close()
         out.close()
         progress.stop()
         total = store.tally(run_id)

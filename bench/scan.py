@@ -1,0 +1,177 @@
+"""Scan throughput: folder vs zip vs tar.gz, one process vs --jobs 2 vs a 2-worker LocalCluster,
+hash-only vs hash+match against a 1M-entry list.
+
+Baselines measured in the same run: the hash-only scan (for the cost of matching) and
+``--jobs 2`` (for the cost of Dask). Pools and the cluster are started and warmed (each worker
+has opened the list) before timing, as a long-running deployment would have them; the times
+still include listing, archive reading, the store's transactions and the JSONL output.
+
+    .venv/bin/python bench/scan.py            # ~4 minutes on 2 cores
+    .venv/bin/python bench/scan.py --quick    # a smoke run
+
+Writes bench/results/scan.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from safelight.scan.corpus import jpeg_bytes
+from safelight.scan.executors import DaskExecutor, Executor, InlineExecutor, ProcessExecutor
+from safelight.scan.matching import ListSpec
+from safelight.scan.pipeline import PipelineConfig
+from safelight.scan.runner import ScanOptions, run_scan
+from safelight.store import Database
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / ".corpus" / "scan"
+RESULTS = HERE / "results" / "scan.json"
+
+
+def build_corpus(images: int, width: int, height: int) -> dict[str, Path]:
+    folder = CORPUS / f"photos-{images}-{width}x{height}"
+    zip_path = folder.with_suffix(".zip")
+    tar_path = folder.with_suffix(".tar.gz")
+    if not tar_path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        blobs = {f"IMG_{i:05d}.jpg": jpeg_bytes(i, width, height) for i in range(images)}
+        for name, data in blobs.items():
+            (folder / name).write_bytes(data)
+        with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in blobs.items():
+                archive.writestr(f"photos/{name}", data)
+        with tarfile.open(tar_path, "w:gz") as archive:
+            for name, data in blobs.items():
+                info = tarfile.TarInfo(f"photos/{name}")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+    return {"folder": folder, "zip": zip_path, "tar.gz": tar_path}
+
+
+def build_list(size: int) -> Path:
+    path = CORPUS / f"list-{size}.csv"
+    if not path.exists():
+        rng = np.random.default_rng(1)
+        raw = rng.integers(0, 256, size=(size, 32), dtype=np.uint8)
+        CORPUS.mkdir(parents=True, exist_ok=True)
+        with path.open("w") as handle:
+            handle.write("# type,value,labels\n")
+            for row in raw:
+                handle.write(f"pdq,{row.tobytes().hex()},bench\n")
+    return path
+
+
+def timed_scan(executor: Executor, source: Path, lists: list[str], workdir: Path) -> dict[str, Any]:
+    db = Database.open(f"sqlite:///{workdir / f'{time.monotonic_ns()}.db'}")
+    try:
+        options = ScanOptions([str(source)], lists, out=workdir / "out.jsonl")
+        started = time.perf_counter()
+        summary = run_scan(db, options, executor=executor)
+        seconds = time.perf_counter() - started
+    finally:
+        db.dispose()
+    items = summary.total.items
+    return {
+        "items": items,
+        "errors": summary.total.errors,
+        "seconds": round(seconds, 3),
+        "items_per_s": round(items / seconds, 2),
+        "mb_per_s": round(summary.total.bytes / seconds / 1e6, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=240)
+    parser.add_argument("--width", type=int, default=1024)
+    parser.add_argument("--height", type=int, default=768)
+    parser.add_argument("--list-size", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.images, args.list_size = 40, 20_000
+    load_start = os.getloadavg()
+    sources = build_corpus(args.images, args.width, args.height)
+    hash_list = build_list(args.list_size)
+    spec = ListSpec.of(hash_list.stem, hash_list)
+    modes = {"hash_only": [], "hash_match": [str(hash_list)]}
+    configs = {"hash_only": PipelineConfig(), "hash_match": PipelineConfig(lists=(spec,))}
+
+    executors: dict[str, Executor] = {
+        "single": InlineExecutor(),
+        "jobs2": ProcessExecutor(2),
+        "dask_local2": DaskExecutor("local", 2),
+    }
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        try:
+            for name, executor in executors.items():
+                for mode, lists in modes.items():
+                    warm = time.perf_counter()
+                    executor.prepare(configs[mode])
+                    # A short scan so that every worker has run once (imports, JIT caches).
+                    timed_scan(executor, sources["zip"], lists, workdir)
+                    print(f"{name}/{mode}: ready in {time.perf_counter() - warm:.1f}s")
+                    for source_name, source in sources.items():
+                        row = timed_scan(executor, source, lists, workdir)
+                        results.setdefault(source_name, {}).setdefault(name, {})[mode] = row
+                        print(f"  {source_name:7} {row['items_per_s']:8.1f} items/s")
+        finally:
+            for executor in executors.values():
+                executor.close()
+
+    ratios: dict[str, Any] = {}
+    for source_name, by_executor in results.items():
+        for name, by_mode in by_executor.items():
+            only, match = by_mode["hash_only"]["items_per_s"], by_mode["hash_match"]["items_per_s"]
+            ratios[f"{source_name}/{name}/match_vs_hash_only"] = round(match / only, 3)
+        for mode in modes:
+            single = by_executor["single"][mode]["items_per_s"]
+            jobs2 = by_executor["jobs2"][mode]["items_per_s"]
+            dask = by_executor["dask_local2"][mode]["items_per_s"]
+            ratios[f"{source_name}/{mode}/jobs2_vs_single"] = round(jobs2 / single, 3)
+            ratios[f"{source_name}/{mode}/dask_vs_jobs2"] = round(dask / jobs2, 3)
+    worst_match = min(v for k, v in ratios.items() if k.endswith("match_vs_hash_only"))
+    worst_dask = min(v for k, v in ratios.items() if k.endswith("dask_vs_jobs2"))
+    report = {
+        "benchmark": "scan",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "corpus": {
+            "images": args.images,
+            "size": f"{args.width}x{args.height}",
+            "format": "photo-like JPEG q85 (safelight.scan.corpus)",
+            "list_entries": args.list_size,
+        },
+        "results_items_per_s": results,
+        "ratios": ratios,
+        "targets": {
+            "match_within_15pct_of_hash_only": {"worst": worst_match, "met": worst_match >= 0.85},
+            "dask_overhead_le_15pct_vs_jobs2": {"worst": worst_dask, "met": worst_dask >= 0.85},
+        },
+    }
+    for key, value in ratios.items():
+        print(f"{key:45} {value:6.3f}")
+    print(json.dumps(report["targets"], indent=2))
+    if not args.quick:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
