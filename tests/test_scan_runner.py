@@ -115,6 +115,8 @@ def test_resume_rejects_other_sources(db: Database, corpus: Corpus, tmp_path: Pa
     _forget_half(db, first.run_id)
     with pytest.raises(UsageError):
         run_scan(db, ScanOptions([str(tmp_path)]), resume=first.run_id)
+    with pytest.raises(UsageError):
+        run_scan(db, ScanOptions(lists=[str(corpus.hash_file)]), resume=first.run_id)
 
 
 def test_scan_needs_a_source(db: Database) -> None:

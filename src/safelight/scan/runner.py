@@ -155,6 +155,8 @@ def _start(store: RunStore, options: ScanOptions, resume: int | None) -> tuple[i
     run = store.get(resume)
     if run.status == FINISHED:
         raise ConflictError(f"scan run {resume} already finished; nothing to resume")
+    if options.lists:
+        raise UsageError(f"scan run {resume} keeps the lists it started with; give no --list")
     if options.sources and options.sources != run.sources:
         raise UsageError(f"scan run {resume} scanned {run.sources}; give no SOURCE to resume it")
     options.sources = run.sources
