@@ -19,6 +19,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import tarfile
 import tempfile
 import time
@@ -77,31 +78,50 @@ def timed_scan(executor: Executor, source: Path, lists: list[str], workdir: Path
     db = Database.open(f"sqlite:///{workdir / f'{time.monotonic_ns()}.db'}")
     try:
         options = ScanOptions([str(source)], lists, out=workdir / "out.jsonl")
+        cpu = time.process_time()
         started = time.perf_counter()
         summary = run_scan(db, options, executor=executor)
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     finally:
         db.dispose()
     items = summary.total.items
     return {
         "items": items,
         "errors": summary.total.errors,
-        "seconds": round(seconds, 3),
-        "items_per_s": round(items / seconds, 2),
-        "mb_per_s": round(summary.total.bytes / seconds / 1e6, 2),
+        "seconds": seconds,
+        "items_per_s": items / seconds,
+        "mb_per_s": summary.total.bytes / seconds / 1e6,
+        # CPU of the scanning process only: all the work for "single", the client's share
+        # (listing, archives, store, scheduling) for the others.
+        "client_cpu_ms_per_item": cpu / items * 1000,
+    }
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    rates = sorted(row["items_per_s"] for row in rows)
+    cpus = sorted(row["client_cpu_ms_per_item"] for row in rows)
+    return {
+        "items": rows[0]["items"],
+        "runs": len(rows),
+        "best_items_per_s": round(rates[-1], 2),
+        "median_items_per_s": round(statistics.median(rates), 2),
+        "median_client_cpu_ms_per_item": round(statistics.median(cpus), 2),
+        "min_client_cpu_ms_per_item": round(cpus[0], 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--images", type=int, default=240)
+    parser.add_argument("--images", type=int, default=160)
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=768)
     parser.add_argument("--list-size", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.images, args.list_size = 40, 20_000
+        args.images, args.list_size, args.rounds = 40, 20_000, 1
     load_start = os.getloadavg()
     sources = build_corpus(args.images, args.width, args.height)
     hash_list = build_list(args.list_size)
@@ -109,58 +129,91 @@ def main() -> None:
     modes = {"hash_only": [], "hash_match": [str(hash_list)]}
     configs = {"hash_only": PipelineConfig(), "hash_match": PipelineConfig(lists=(spec,))}
 
-    executors: dict[str, Executor] = {
-        "single": InlineExecutor(),
-        "jobs2": ProcessExecutor(2),
-        "dask_local2": DaskExecutor("local", 2),
-    }
-    results: dict[str, dict[str, dict[str, Any]]] = {}
+    # A pool per mode (a pool's workers are started for one list configuration); the inline
+    # executor and the Dask workers cache both configurations.
+    executors: dict[tuple[str, str], Executor] = {}
+    inline, dask = InlineExecutor(), DaskExecutor("local", 2)
+    for mode in modes:
+        executors[("single", mode)] = inline
+        executors[("jobs2", mode)] = ProcessExecutor(2)
+        executors[("dask_local2", mode)] = dask
+    raw: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         try:
-            for name, executor in executors.items():
-                for mode, lists in modes.items():
-                    warm = time.perf_counter()
-                    executor.prepare(configs[mode])
-                    # A short scan so that every worker has run once (imports, JIT caches).
-                    timed_scan(executor, sources["zip"], lists, workdir)
-                    print(f"{name}/{mode}: ready in {time.perf_counter() - warm:.1f}s")
-                    for source_name, source in sources.items():
-                        row = timed_scan(executor, source, lists, workdir)
-                        results.setdefault(source_name, {}).setdefault(name, {})[mode] = row
-                        print(f"  {source_name:7} {row['items_per_s']:8.1f} items/s")
+            for (name, mode), executor in executors.items():
+                warm = time.perf_counter()
+                executor.prepare(configs[mode])
+                # A short scan so that every worker has run once (imports, JIT caches).
+                timed_scan(executor, sources["zip"], modes[mode], workdir)
+                print(f"{name}/{mode}: workers ready in {time.perf_counter() - warm:.1f}s")
+            # Interleaved rounds: every configuration sees the same mix of machine load.
+            for round_number in range(args.rounds):
+                for source_name, source in sources.items():
+                    for (name, mode), executor in executors.items():
+                        row = timed_scan(executor, source, modes[mode], workdir)
+                        raw.setdefault((source_name, name, mode), []).append(row)
+                        print(
+                            f"round {round_number} {source_name:7} {name:12} {mode:10} "
+                            f"{row['items_per_s']:7.1f} items/s  "
+                            f"client cpu {row['client_cpu_ms_per_item']:5.1f} ms/item"
+                        )
         finally:
-            for executor in executors.values():
+            for executor in {id(e): e for e in executors.values()}.values():
                 executor.close()
 
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for (source_name, name, mode), rows in raw.items():
+        results.setdefault(source_name, {}).setdefault(name, {})[mode] = summarise(rows)
     ratios: dict[str, Any] = {}
     for source_name, by_executor in results.items():
         for name, by_mode in by_executor.items():
-            only, match = by_mode["hash_only"]["items_per_s"], by_mode["hash_match"]["items_per_s"]
-            ratios[f"{source_name}/{name}/match_vs_hash_only"] = round(match / only, 3)
+            only, match = by_mode["hash_only"], by_mode["hash_match"]
+            ratios[f"{source_name}/{name}/match_vs_hash_only"] = round(
+                match["best_items_per_s"] / only["best_items_per_s"], 3
+            )
+        single_only = by_executor["single"]["hash_only"]["min_client_cpu_ms_per_item"]
+        single_match = by_executor["single"]["hash_match"]["min_client_cpu_ms_per_item"]
+        ratios[f"{source_name}/single/match_vs_hash_only_cpu"] = round(
+            single_only / single_match, 3
+        )
         for mode in modes:
-            single = by_executor["single"][mode]["items_per_s"]
-            jobs2 = by_executor["jobs2"][mode]["items_per_s"]
-            dask = by_executor["dask_local2"][mode]["items_per_s"]
+            single = by_executor["single"][mode]["best_items_per_s"]
+            jobs2 = by_executor["jobs2"][mode]["best_items_per_s"]
+            dask_rate = by_executor["dask_local2"][mode]["best_items_per_s"]
             ratios[f"{source_name}/{mode}/jobs2_vs_single"] = round(jobs2 / single, 3)
-            ratios[f"{source_name}/{mode}/dask_vs_jobs2"] = round(dask / jobs2, 3)
+            ratios[f"{source_name}/{mode}/dask_vs_jobs2"] = round(dask_rate / jobs2, 3)
     worst_match = min(v for k, v in ratios.items() if k.endswith("match_vs_hash_only"))
+    worst_match_cpu = min(v for k, v in ratios.items() if k.endswith("match_vs_hash_only_cpu"))
     worst_dask = min(v for k, v in ratios.items() if k.endswith("dask_vs_jobs2"))
     report = {
         "benchmark": "scan",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "method": (
+            "interleaved rounds; items/s is the best round (least disturbed by other users "
+            "of the shared machine), medians beside it; workers started and warmed before "
+            "timing; *_cpu ratio = CPU time per item of the single-process scan"
+        ),
         "corpus": {
             "images": args.images,
             "size": f"{args.width}x{args.height}",
             "format": "photo-like JPEG q85 (safelight.scan.corpus)",
             "list_entries": args.list_size,
+            "matcher": "interim HashFileMatcher: numba brute-force Hamming",
         },
-        "results_items_per_s": results,
+        "results": results,
         "ratios": ratios,
         "targets": {
-            "match_within_15pct_of_hash_only": {"worst": worst_match, "met": worst_match >= 0.85},
+            "match_within_15pct_of_hash_only_wall": {
+                "worst": worst_match,
+                "met": worst_match >= 0.85,
+            },
+            "match_within_15pct_of_hash_only_cpu": {
+                "worst": worst_match_cpu,
+                "met": worst_match_cpu >= 0.85,
+            },
             "dask_overhead_le_15pct_vs_jobs2": {"worst": worst_dask, "met": worst_dask >= 0.85},
         },
     }

@@ -52,9 +52,15 @@ def test_an_unexpected_bug_in_one_item_is_recorded(monkeypatch: pytest.MonkeyPat
     assert "boom" in result.error.message
 
 
-def test_pipeline_is_cached_per_config() -> None:
-    assert pipeline_for(PipelineConfig()) is pipeline_for(PipelineConfig())
-    assert pipeline_for(PipelineConfig(max_pixels=10)) is not pipeline_for(PipelineConfig())
+def test_pipeline_is_cached_per_config_and_old_ones_age_out() -> None:
+    first = pipeline_for(PipelineConfig())
+    assert pipeline_for(PipelineConfig()) is first
+    second = pipeline_for(PipelineConfig(max_pixels=10))
+    assert second is not first
+    assert pipeline_for(PipelineConfig()) is first  # two fit
+    pipeline_for(PipelineConfig(max_pixels=20))
+    pipeline_for(PipelineConfig(max_pixels=30))
+    assert pipeline_for(PipelineConfig()) is not first  # rebuilt after ageing out
 
 
 def _tally() -> Tally:

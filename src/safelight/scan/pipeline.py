@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import fsspec
@@ -80,7 +81,10 @@ class Pipeline:
         return HashRecord(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), "other")
 
 
-_cache: dict[PipelineConfig, Pipeline] = {}
+# Pipelines kept per process, most recent last: two lets two runs with different lists share
+# a cluster without rebuilding on every task; an old list generation ages out.
+PIPELINE_CACHE_SIZE = 2
+_cache: OrderedDict[PipelineConfig, Pipeline] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -89,8 +93,10 @@ def pipeline_for(config: PipelineConfig) -> Pipeline:
     with _cache_lock:
         pipeline = _cache.get(config)
         if pipeline is None:
-            _cache.clear()  # a new list generation replaces the old index
             pipeline = _cache[config] = Pipeline(config)
+            while len(_cache) > PIPELINE_CACHE_SIZE:
+                _cache.popitem(last=False)
+        _cache.move_to_end(config)
         return pipeline
 
 
