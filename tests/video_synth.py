@@ -21,6 +21,7 @@ FORMATS = {
     "avi": ("avi", "mpeg4", "yuv420p"),
     "mov": ("mov", "mjpeg", "yuvj420p"),
     "mjpeg.avi": ("avi", "mjpeg", "yuvj420p"),
+    "ffv1.mkv": ("matroska", "ffv1", "bgr0"),  # lossless, decodes to an RGB-family format
 }
 
 

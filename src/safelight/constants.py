@@ -54,6 +54,8 @@ VIDEO_PROBE_BYTES: Final = 5_000_000
 VIDEO_ANALYZE_MICROSECONDS: Final = 5_000_000
 # Decoded frames per video before hashing stops (flagged as partial): ~9 h at 30 fps.
 VIDEO_MAX_FRAMES: Final = 1_000_000
+# Packets the decoder may reject (each skipped) before a damaged video is given up.
+VIDEO_MAX_DECODE_ERRORS: Final = 100
 
 # --- Input safety --------------------------------------------------------------------------
 # Pillow's own default bomb limit is ~89 MP (warning) / 179 MP (error); we refuse above this.

@@ -39,6 +39,7 @@ from safelight.constants import (
     DEFAULT_MAX_PIXELS,
     VIDEO_ANALYZE_MICROSECONDS,
     VIDEO_FORMAT_WHITELIST,
+    VIDEO_MAX_DECODE_ERRORS,
     VIDEO_MAX_FRAMES,
     VIDEO_PROBE_BYTES,
     VPDQ_SECONDS_PER_HASH,
@@ -302,11 +303,35 @@ def _decode(
     limits: tuple[int, int | None],
     label: str,
 ) -> tuple[int, MediaError | None]:
-    """Decode every frame, hand the kept ones to ``hasher``; (frames decoded, problem)."""
+    """Decode every frame, hand the kept ones to ``hasher``; (frames decoded, problem).
+
+    A packet the decoder rejects is skipped and decoding goes on (the reference gives up on
+    the whole video instead); the result is then partial, since later frames may be numbered
+    early. Reading errors end decoding.
+    """
     max_pixels, max_frames = limits
     decoded = 0
-    try:
-        for frame in container.decode(stream):
+    failures: list[str] = []
+    packets = container.demux(stream)  # ends with an empty packet that drains the decoder
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.FFmpegError as exc:
+            failures.append(f"reading stopped after frame {decoded}: {_reason(exc)}")
+            break
+        try:
+            frames = stream.decode(packet)
+        except av.FFmpegError as exc:
+            failures.append(
+                f"a packet after frame {decoded} did not decode ({_reason(exc)}); "
+                "later frames are numbered as decoded"
+            )
+            if len(failures) > VIDEO_MAX_DECODE_ERRORS:
+                break
+            continue
+        for frame in frames:
             if max_frames is not None and decoded >= max_frames:
                 return decoded, MediaError(
                     f"{label}: stopped after {max_frames} frames (the max_frames limit); "
@@ -318,13 +343,12 @@ def _decode(
             if decoded % modulus == 0:
                 hasher.add(decoded, frame)
             decoded += 1
-    except av.FFmpegError as exc:
-        return decoded, MediaError(
-            f"{label}: decoding failed after frame {decoded}: {_reason(exc)}",
-            code="corrupt_video",
-            path=label,
-        )
-    return decoded, None
+    if not failures:
+        return decoded, None
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return decoded, MediaError(
+        f"{label}: damaged video stream: {failures[0]}{more}", code="corrupt_video", path=label
+    )
 
 
 def hash_video_detailed(
@@ -365,7 +389,9 @@ def hash_video_detailed(
             stream = container.streams.video[0]
             info = _video_info(container, stream, label, seconds_per_hash, max_pixels)
             stream.thread_type = "AUTO"
-            stream.codec_context.options = {"max_pixels": str(max_pixels)}
+            # FFmpeg's own cap counts padded buffers (a 96x64 frame allocates 128x64), so it
+            # gets slack; the exact limit is checked on every decoded frame.
+            stream.codec_context.options = {"max_pixels": str(2 * max_pixels + (1 << 16))}
             hasher = _Hasher(hash_frame, info.fps, workers or _default_workers())
             try:
                 decoded, problem = _decode(
