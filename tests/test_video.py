@@ -292,3 +292,9 @@ def test_a_broken_frame_is_skipped_and_the_result_is_partial(videos: dict[str, b
     assert result.features[:12] == full[:12]
     assert [f.pdq for f in result.features[12:]] == [f.pdq for f in full[13:]]
     assert _error(bytes(data), seconds_per_hash=0).code == "corrupt_video"
+
+
+def test_unknown_codec_is_undecodable(videos: dict[str, bytes]) -> None:
+    data = videos["mkv"].replace(b"V_MPEG4/ISO/AVC", b"V_MPEG4/ISO/XYZ")
+    error = _error(data, name="odd.mkv")
+    assert error.code == "undecodable" and "odd.mkv" in error.message

@@ -168,6 +168,12 @@ def _family(container: Any) -> str:
 
 
 def _video_info(container: Any, stream: Any, label: str, sph: float, max_pixels: int) -> VideoInfo:
+    if stream.codec_context is None:  # FFmpeg has no decoder for the stream's codec id
+        raise MediaError(
+            f"{label}: the video stream's codec is unknown to FFmpeg; cannot decode it",
+            code="undecodable",
+            path=label,
+        )
     width, height = int(stream.codec_context.width), int(stream.codec_context.height)
     if width <= 0 or height <= 0:
         raise MediaError(
