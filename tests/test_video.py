@@ -298,3 +298,34 @@ def test_unknown_codec_is_undecodable(videos: dict[str, bytes]) -> None:
     data = videos["mkv"].replace(b"V_MPEG4/ISO/AVC", b"V_MPEG4/ISO/XYZ")
     error = _error(data, name="odd.mkv")
     assert error.code == "undecodable" and "odd.mkv" in error.message
+
+
+def test_too_many_broken_packets_end_decoding(
+    videos: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safelight.signals import video
+
+    monkeypatch.setattr(video, "VIDEO_MAX_DECODE_ERRORS", 0)
+    data = bytearray(videos["mjpeg.avi"])
+    starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]
+    data[starts[5] : starts[5] + 600] = bytes(600)
+    result = hash_video_detailed(bytes(data), 0)
+    assert result.frames_decoded == 5 and result.problem is not None
+    assert result.problem.code == "corrupt_video"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_frame_that_cannot_be_converted_is_undecodable(
+    videos: dict[str, bytes], monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    from safelight.signals import video
+
+    def refuse(pixels: object, size: object) -> object:
+        def convert(frame: object) -> object:
+            raise ValueError("Cannot convert a hardware frame to numpy directly.")
+
+        return convert
+
+    monkeypatch.setattr(video, "_frame_hasher", refuse)
+    error = _error(videos["mp4"], seconds_per_hash=0, workers=workers, name="hw.mp4")
+    assert error.code == "undecodable" and "hw.mp4: frame 0" in error.message

@@ -267,9 +267,12 @@ class _Hasher:
     """Hashes kept frames inline or on a small thread pool (PDQ and swscale release the GIL),
     returning features in frame order."""
 
-    def __init__(self, hash_frame: Callable[[Any], PdqHash], fps: float, workers: int) -> None:
+    def __init__(
+        self, hash_frame: Callable[[Any], PdqHash], fps: float, workers: int, label: str
+    ) -> None:
         self._hash = hash_frame
         self._fps = fps
+        self._label = label
         self._features: list[VpdqFeature] = []
         self._pool = ThreadPoolExecutor(workers) if workers > 1 else None
         self._pending: deque[tuple[int, Future[PdqHash]]] = deque()
@@ -277,7 +280,7 @@ class _Hasher:
 
     def add(self, number: int, frame: Any) -> None:
         if self._pool is None:
-            self._store(number, self._hash(frame))
+            self._store(number, lambda: self._hash(frame))
             return
         self._pending.append((number, self._pool.submit(self._hash, frame)))
         while len(self._pending) > self._max_pending:
@@ -285,20 +288,29 @@ class _Hasher:
 
     def _collect_one(self) -> None:
         number, future = self._pending.popleft()
-        self._store(number, future.result())
+        self._store(number, future.result)
 
-    def _store(self, number: int, pdq: PdqHash) -> None:
+    def _store(self, number: int, compute: Callable[[], PdqHash]) -> None:
+        try:
+            pdq = compute()
+        except (av.FFmpegError, ValueError) as exc:
+            raise MediaError(
+                f"{self._label}: frame {number} cannot be converted for hashing: {_reason(exc)}",
+                code="undecodable",
+                path=self._label,
+            ) from exc
         timestamp = frame_timestamp(number, self._fps)
         self._features.append(VpdqFeature(number, timestamp, pdq.hex, pdq.quality))
 
     def finish(self) -> list[VpdqFeature]:
-        try:
-            while self._pending:
-                self._collect_one()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+        while self._pending:
+            self._collect_one()
         return self._features
+
+    def close(self) -> None:
+        """Stop the pool; frames still pending are dropped (used on errors, and after)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _decode(
@@ -398,13 +410,14 @@ def hash_video_detailed(
             # FFmpeg's own cap counts padded buffers (a 96x64 frame allocates 128x64), so it
             # gets slack; the exact limit is checked on every decoded frame.
             stream.codec_context.options = {"max_pixels": str(2 * max_pixels + (1 << 16))}
-            hasher = _Hasher(hash_frame, info.fps, workers or _default_workers())
+            hasher = _Hasher(hash_frame, info.fps, workers or _default_workers(), label)
             try:
                 decoded, problem = _decode(
                     container, stream, hasher, info.frame_modulus, (max_pixels, max_frames), label
                 )
-            finally:
                 features = hasher.finish()
+            finally:
+                hasher.close()
     if check.truncated and (problem is None or problem.code == "corrupt_video"):
         problem = MediaError(
             f"{label}: truncated {check.family} file ({check.detail}); "
