@@ -11,6 +11,7 @@ from pathlib import Path
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import BasicHasher
 from safelight.scan.matching import write_hash_file
+from tests.video_synth import make_video
 
 
 def tar_bytes(members: dict[str, bytes], mode: str = "w") -> bytes:
@@ -40,7 +41,8 @@ class Corpus:
 
 
 def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 120)) -> Corpus:
-    """Folder with images, a subfolder, a zip holding a tar.gz, a text file and a bad JPEG.
+    """Folder with images, a subfolder, a zip holding a tar.gz, a video, a text file and a
+    bad JPEG.
 
     Known items: image 1 by PDQ (the list holds a hash 3 bits away), image 2 by MD5, and the
     JPEG inside the nested tar.gz by SHA-256.
@@ -66,9 +68,10 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
         f"{zip_path}!/nested/b.tar.gz!/deep/inner.jpg",
         f"{zip_path}!/nested/b.tar.gz!/deep/readme.txt",
     }
+    (root / "clip.mp4").write_bytes(make_video("mp4", frames=12, fps=6))
     (root / "notes.txt").write_text("not an image")
     (root / "broken.jpg").write_bytes(blobs[0][: len(blobs[0]) // 3])
-    paths |= {str(root / "notes.txt"), str(root / "broken.jpg")}
+    paths |= {str(root / "notes.txt"), str(root / "broken.jpg"), str(root / "clip.mp4")}
 
     near = hasher.hash_bytes(blobs[1], "x").pdq
     assert near is not None

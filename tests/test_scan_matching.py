@@ -115,3 +115,25 @@ def test_resolve_list_by_path_or_name(tmp_path: Path) -> None:
     assert resolve_list(str(named), tmp_path).name == "demo"
     with pytest.raises(NotFoundError):
         resolve_list("absent", tmp_path)
+
+
+def test_videos_get_vpdq_features_and_damaged_ones_an_error() -> None:
+    from safelight.scan.hashing import looks_like_video
+    from safelight.signals.video import hash_video
+    from safelight.signals.vpdq_io import parse_vpdq
+    from tests.video_synth import make_video
+
+    hasher = BasicHasher()
+    for kind in ("mp4", "webm", "avi"):
+        data = make_video(kind, frames=20, fps=10)
+        assert looks_like_video(data[:64]), kind
+        record = hasher.hash_bytes(data, f"clip.{kind}")
+        assert (record.media, record.pdq, record.error) == ("video", None, None)
+        assert record.vpdq is not None
+        assert parse_vpdq(record.vpdq) == hash_video(data, workers=1)
+        assert record.md5 == hashlib.md5(data).hexdigest()
+    data = make_video("mp4", frames=20, fps=10)
+    cut = hasher.hash_bytes(data[: len(data) // 2], "cut.mp4")
+    assert cut.media == "video" and cut.error is not None
+    assert cut.error.code in {"truncated", "corrupt_video"} and "cut.mp4" in cut.error.message
+    assert not looks_like_video(b"plain text that is long enough to look at........")

@@ -60,10 +60,11 @@ class HashRecord:
     md5: str
     sha1: str
     sha256: str
-    media: str  # "image" or "other"
+    media: str  # "image", "video" or "other"
     pdq: str | None = None
     quality: int | None = None
     error: ItemError | None = None
+    vpdq: str | None = None  # vPDQ features, one "frame,quality,pdq,timestamp" line each
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ class ItemResult:
     quality: int | None = None
     matches: tuple[Match, ...] = field(default_factory=tuple)
     error: ItemError | None = None
+    vpdq: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "logical_path", clean_text(self.logical_path))
@@ -132,6 +134,7 @@ class ItemResult:
             record.quality,
             matches,
             record.error,
+            record.vpdq,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +147,7 @@ class ItemResult:
             "media": self.media,
             "pdq": self.pdq,
             "quality": self.quality,
+            "vpdq": self.vpdq,
             "matches": [match.to_dict() for match in self.matches],
             "error": self.error.to_dict() if self.error else None,
         }

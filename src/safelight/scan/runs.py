@@ -240,6 +240,7 @@ def _item_row(run_id: int, result: ItemResult, now: datetime) -> dict[str, Any]:
         "media": result.media,
         "pdq": result.pdq,
         "quality": result.quality,
+        "vpdq": result.vpdq,
         "match_count": len(matches),
         "matches": json.dumps(matches) if matches else None,
         "error_code": result.error.code if result.error else None,
@@ -262,4 +263,5 @@ def _item_result(row: Any) -> ItemResult:
         row["quality"],
         matches,
         error,
+        row["vpdq"],
     )

@@ -50,6 +50,7 @@ scan_items = Table(
     Column("media", String(16)),
     Column("pdq", String(64)),
     Column("quality", Integer),
+    Column("vpdq", Text),  # vPDQ features of a video, one CSV line per sampled frame
     Column("match_count", Integer, nullable=False, default=0),
     Column("matches", Text),  # JSON list, NULL when there are none
     Column("error_code", String(32)),

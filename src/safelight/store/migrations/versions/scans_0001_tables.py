@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("media", sa.String(16)),
         sa.Column("pdq", sa.String(64)),
         sa.Column("quality", sa.Integer),
+        sa.Column("vpdq", sa.Text),
         sa.Column("match_count", sa.Integer, nullable=False),
         sa.Column("matches", sa.Text),
         sa.Column("error_code", sa.String(32)),
