@@ -199,7 +199,13 @@ def _count_rows(db: Database, run_id: int) -> int:
 
 
 def test_kill_9_mid_run_then_resume(safelight_env: Path, tmp_path: Path) -> None:
-    corpus = build_corpus(tmp_path, images=150, size=(96, 72))
+    corpus = build_corpus(tmp_path, images=40, size=(96, 72))
+    first_part = len(corpus.all_paths)
+    # The second SOURCE is a manifest that is a FIFO: the scan blocks opening it, after every
+    # item of the corpus is committed (batches of 1). That is where it gets killed: mid-run,
+    # deterministically, with no race against the clock.
+    manifest = tmp_path / "more.txt"
+    os.mkfifo(manifest)
     out = tmp_path / "killed.jsonl"
     command = [
         sys.executable,
@@ -207,12 +213,13 @@ def test_kill_9_mid_run_then_resume(safelight_env: Path, tmp_path: Path) -> None
         "from safelight.cli import main; main()",
         "scan",
         str(corpus.root),
+        f"@{manifest}",
         "--list",
         str(corpus.hash_file),
         "--out",
         str(out),
         "--batch-items",
-        "2",
+        "1",
         "--quiet",
     ]
     log = (tmp_path / "stderr.txt").open("wb")
@@ -220,32 +227,38 @@ def test_kill_9_mid_run_then_resume(safelight_env: Path, tmp_path: Path) -> None
     log.close()
     db = Database.open()
     try:
-        rows = 0
-        while rows < 6 and process.poll() is None:
-            time.sleep(0.02)
-            rows = _count_rows(db, 1) if _run_exists(db) else 0
+        deadline = time.monotonic() + 120  # a hang guard, not a timing assertion
+        while process.poll() is None and time.monotonic() < deadline:
+            if _run_exists(db) and _count_rows(db, 1) == first_part:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, (tmp_path / "stderr.txt").read_text()
         process.send_signal(signal.SIGKILL)
         process.wait()
-        assert process.returncode == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()
-        store = RunStore(db)
-        assert store.get(1).status == "running"  # killed, not finished
+        assert process.returncode == -signal.SIGKILL
+        assert RunStore(db).get(1).status == "running"  # killed, not finished
         before = _count_rows(db, 1)
-        assert 0 < before < len(corpus.all_paths)
-        # Every JSONL line written before the kill is a committed row (maybe one torn line).
-        written = out.read_text().splitlines()
-        assert all(line.startswith('{"path"') for line in written)
+        assert before == first_part
+        # Every JSONL line written before the kill is a committed row.
+        assert len(out.read_text().splitlines()) <= before
+        manifest.unlink()
+        extra = tmp_path / "extra.txt"
+        extra.write_text("found later")
+        manifest.write_text(f"{extra}\n")
         result = CliRunner().invoke(main, ["scan", "--resume", "1", "--out", str(out), "--json"])
         summary = json.loads(result.output)
         assert summary["status"] == "finished"
         assert summary["skipped_already_recorded"] == before
-        assert summary["items"] == len(corpus.all_paths)
-        assert _count_rows(db, 1) == len(corpus.all_paths)
+        assert summary["items"] == first_part + 1
+        assert _count_rows(db, 1) == first_part + 1
         final = results_by_path(out)
-        assert set(final) == corpus.all_paths and len(lines(out)) == len(final)
+        assert set(final) == corpus.all_paths | {str(extra)}
+        assert len(lines(out)) == len(final)
         assert {p for p, row in final.items() if row["matches"]} == corpus.known_paths
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
+            process.wait()
         db.dispose()
 
 
