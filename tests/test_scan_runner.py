@@ -121,9 +121,15 @@ def test_resume_rejects_other_sources(db: Database, corpus: Corpus, tmp_path: Pa
         run_scan(db, ScanOptions(lists=[str(corpus.hash_file)]), resume=first.run_id)
 
 
-def test_scan_needs_a_source(db: Database) -> None:
+def test_scan_needs_a_source_and_a_place_for_its_output(db: Database, tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         run_scan(db, ScanOptions())
+    with pytest.raises(UsageError) as info:
+        run_scan(db, ScanOptions([str(tmp_path)], out=tmp_path / "missing" / "out.jsonl"))
+    assert "missing" in info.value.message
+    with pytest.raises(UsageError):
+        run_scan(db, ScanOptions([str(tmp_path)], jobs=0))
+    assert RunStore(db).list_runs() == []
 
 
 def test_dask_local_cluster_matches_single_process_and_resumes(

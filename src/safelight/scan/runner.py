@@ -196,6 +196,8 @@ def run_scan(
     by default one is made from ``options.jobs`` / ``options.cluster`` and closed at the end.
     """
     store = RunStore(db)
+    if options.out is not None and not options.out.parent.is_dir():
+        raise UsageError(f"--out {options.out}: folder {options.out.parent} does not exist")
     # Connect to the cluster first: an unreachable scheduler must not leave a run behind.
     own_executor = executor is None
     executor = executor or make_executor(options.jobs, options.cluster)
