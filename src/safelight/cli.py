@@ -13,7 +13,9 @@ from typing import Any
 import click
 
 from safelight import __version__
+from safelight.demo.commands import demo_command
 from safelight.errors import SafelightError
+from safelight.signals.commands import hash_command
 
 
 class SafelightGroup(click.Group):
@@ -37,3 +39,5 @@ def main() -> None:
 
 
 # Each domain contributes its commands from its own ``commands`` module, registered here.
+main.add_command(hash_command)
+main.add_command(demo_command)
