@@ -103,10 +103,12 @@ def hash_paths(
 
 
 def _new_pool(jobs: int) -> ProcessPoolExecutor:
-    # forkserver: workers fork from a clean server that has the hashing modules imported, so
-    # no parent threads or locks are inherited and start-up stays cheap.
+    # forkserver: workers fork from a clean single-threaded server that has the hashing code
+    # imported and warm (safelight.signals.worker), so no parent threads or locks are inherited
+    # and start-up stays cheap. Like any non-fork start method, a script calling this needs the
+    # ``if __name__ == "__main__":`` guard (the CLI entry point has it).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["safelight.signals.files"])
+    context.set_forkserver_preload(["safelight.signals.worker"])
     return ProcessPoolExecutor(jobs, mp_context=context)
 
 

@@ -54,12 +54,17 @@ class FrameHash:
 
 @dataclass(frozen=True, slots=True)
 class PhotoHashes:
-    """What hashing one photo produced. ``decoder`` names the decode path taken."""
+    """What hashing one photo produced.
+
+    ``decoder`` names the decode path taken and ``hashed_shape`` the (height, width) of the
+    luma plane PDQ saw (smaller than the image after a reduced decode).
+    """
 
     format: str
     width: int
     height: int
     decoder: str
+    hashed_shape: tuple[int, int] = (0, 0)
     pdq: PdqHash | None = None
     pdq8: tuple[PdqHash, ...] | None = None
     frames: tuple[FrameHash, ...] | None = None
@@ -112,7 +117,7 @@ def _jpeg_fast_path(data: bytes, name: str, options: HashOptions) -> PhotoHashes
         # tolerates what the reference tolerates and reports the rest.
         return None
     digest, variants = _hash_luma(orient(luma, orientation), options)
-    return PhotoHashes("jpeg", width, height, decoder, digest, variants)
+    return PhotoHashes("jpeg", width, height, decoder, luma.shape, digest, variants)
 
 
 def _draft_for_fast(image: Image.Image) -> None:
@@ -148,12 +153,15 @@ def _pillow_path(source: bytes | str, fmt: str, name: str, options: HashOptions)
             # Reference mode keeps Pillow's own transpose; the array version is tested equal.
             first, array_orientation = reference_transpose(image), 1
         pixels = pixels_for_pdq(first, reference=reference)
+        hashed_shape = (pixels.shape[0], pixels.shape[1])
         digest, variants = _hash_luma(orient(_luma(pixels), array_orientation), options)
         frames, complete = None, True
         if options.all_frames:
             frames, complete = _all_frames(image, digest, orientation, options)
         decoder = "pillow-reduced" if image.size != (width, height) else "pillow"
-    return PhotoHashes(fmt, width, height, decoder, digest, variants, frames, complete)
+    return PhotoHashes(
+        fmt, width, height, decoder, hashed_shape, digest, variants, frames, complete
+    )
 
 
 def _all_frames(

@@ -10,6 +10,7 @@ set ``ImageFile.LOAD_TRUNCATED_IMAGES``: a truncated image is an error, not a gr
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,13 +121,29 @@ def open_image(source: bytes | str, fmt: str, name: str, max_pixels: int) -> Ima
     """Open (header only) with the one plugin the sniffed format allows; check the size."""
     _ensure_plugin(fmt, name)
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
-    # Pillow refuses above 2x MAX_IMAGE_PIXELS on its own; lift that cap only when the user
-    # allowed more, since our check below is the one that applies.
-    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > 2 * Image.MAX_IMAGE_PIXELS:
-        Image.MAX_IMAGE_PIXELS = max_pixels // 2 + 1
-    image = Image.open(handle, formats=PILLOW_FORMATS[fmt])
+    with _own_pixel_limit():
+        image = Image.open(handle, formats=PILLOW_FORMATS[fmt])
     check_pixels(name, image.width, image.height, max_pixels)
     return image
+
+
+_limit_lock = threading.Lock()
+
+
+@contextmanager
+def _own_pixel_limit() -> Iterator[None]:
+    """Open with Pillow's global bomb check off: ``check_pixels`` applies --max-pixels instead.
+
+    Pillow's check is one process-wide setting (MAX_IMAGE_PIXELS) that would override a higher
+    --max-pixels and word its own message; it is restored straight after the header is read.
+    """
+    with _limit_lock:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def exif_orientation(image: Image.Image) -> int:
