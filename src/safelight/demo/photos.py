@@ -42,6 +42,7 @@ class VariantMatch:
 class PhotoDemo:
     records: list[HashRecord]
     variants: list[VariantMatch]
+    unrelated_distance: int  # between two different generated photos, for contrast
 
 
 def _edited(original: Path, out: Path, index: int) -> tuple[Path, str]:
@@ -96,4 +97,10 @@ def run_photo_demo(out: Path, echo: Callable[[str], None] = print) -> PhotoDemo:
         variants.append(match)
         verdict = "MATCH" if match.matches else "no match"
         echo(f"  {variant.name} vs {original.name}: {match.distance:>3} bits  {verdict}  ({edit})")
-    return PhotoDemo(records, variants)
+    first, second = records[0].pdq, records[1].pdq
+    unrelated = first.distance(second) if first and second else 0
+    echo(
+        f"  {Path(records[1].path).name} vs {Path(records[0].path).name}: {unrelated:>3} bits  "
+        "no match  (different photos)"
+    )
+    return PhotoDemo(records, variants, unrelated)

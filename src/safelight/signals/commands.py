@@ -21,6 +21,7 @@ from safelight.signals.records import (
     TABLE_HEADER,
     HashRecord,
     csv_header,
+    printable,
     to_csv_line,
     to_json_line,
     to_table_line,
@@ -115,7 +116,7 @@ def _write(records: Iterable[HashRecord], output_format: str, with_pdq8: bool) -
         if record.error:
             failed += 1
             if output_format == "table":
-                click.echo(f"error: {record.error.message}", err=True)
+                click.echo(f"error: {printable(record.error.message)}", err=True)
         if output_format == "jsonl":
             click.echo(to_json_line(record))
         elif output_format == "csv":

@@ -122,7 +122,7 @@ def to_csv_line(record: HashRecord, with_pdq8: bool = False) -> str:
     """One CSV row: flat columns only (frames and vPDQ are JSONL-only; see docs)."""
     data = record.to_dict()
     values = [printable(record.path)] + [data[c] for c in CSV_COLUMNS[1:11]]
-    values += [record.error.code, record.error.message] if record.error else ["", ""]
+    values += [record.error.code, printable(record.error.message)] if record.error else ["", ""]
     if with_pdq8:
         values += [data.get("pdq8", {}).get(n, "") for n in DIHEDRAL_NAMES]
     return _csv_line(["" if v is None else v for v in values])
