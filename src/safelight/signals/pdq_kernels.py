@@ -3,9 +3,10 @@
 Exactness comes from doing every float32 operation of the reference in the same order for each
 pixel; speed comes from doing many pixels' independent chains at once. The reference runs each
 row's box filter as one long chain of dependent additions; here a block of rows is transposed
-into a small tile so the chains of 16 rows advance side by side in SIMD lanes, and column passes
-advance a whole row of running sums at a time. ``pdq_reference.py`` is the line-by-line port
-these kernels are tested against.
+into a tile so the chains of 64 rows advance side by side in SIMD lanes, and column passes
+advance a whole row of running sums at a time. For uint8 input the first row pass needs no
+chains at all: its sums are exact integers (see ``box_rows_uint8``). ``pdq_reference.py`` is the
+line-by-line port these kernels are tested against.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from numba import njit
 
 from safelight.constants import PDQ_DCT_SIZE, PDQ_DOWNSAMPLE, PDQ_JAROSZ_PASSES
 
-# Rows processed together in a horizontal pass: 16 float32 lanes = two AVX2 registers.
+# Rows processed together in a horizontal pass: 64 float32 lanes (eight AVX2 registers), moved
+# in and out of the transposed tile 16 rows (two registers) at a time.
+_TILE_ROWS = 64
 _ROW_BLOCK = 16
 
 
@@ -137,14 +140,16 @@ def box_columns(src: np.ndarray, dst: np.ndarray, window: int) -> None:
 def _load_tile(src: np.ndarray, tile: np.ndarray, r0: int, rows: int) -> None:
     """Transpose ``rows`` rows of ``src`` from ``r0`` into the columns of ``tile``.
 
-    Column-outer order writes each tile row whole, and a constant trip count lets the compiler
-    unroll it: together measured 2-3x faster than the naive loop.
+    A full tile is copied as four 16-row sub-blocks, each column-outer so each tile row is
+    written whole with a constant trip count the compiler unrolls (measured 2-3x faster than
+    the naive loop; 16 rows at a time stays within the cache lines a core keeps in flight).
     """
     width = src.shape[1]
-    if rows == _ROW_BLOCK:
-        for j in range(width):
-            for t in range(_ROW_BLOCK):
-                tile[j, t] = src[r0 + t, j]
+    if rows == _TILE_ROWS:
+        for s0 in range(0, _TILE_ROWS, _ROW_BLOCK):
+            for j in range(width):
+                for t in range(_ROW_BLOCK):
+                    tile[j, s0 + t] = src[r0 + s0 + t, j]
     else:
         for j in range(width):
             for t in range(rows):
@@ -152,23 +157,76 @@ def _load_tile(src: np.ndarray, tile: np.ndarray, r0: int, rows: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def box_rows(src: np.ndarray, dst: np.ndarray, window: int) -> None:
-    """box1DFloat along every row, 16 rows at a time through a transposed tile."""
-    height, width = src.shape
-    tile = np.zeros((width, _ROW_BLOCK), np.float32)
-    out = np.empty((width, _ROW_BLOCK), np.float32)
-    for r0 in range(0, height, _ROW_BLOCK):
-        rows = min(_ROW_BLOCK, height - r0)
-        _load_tile(src, tile, r0, rows)
-        box_columns(tile, out, window)
-        if rows == _ROW_BLOCK:
+def _store_tile(out: np.ndarray, dst: np.ndarray, r0: int, rows: int) -> None:
+    """The inverse of ``_load_tile``: columns of ``out`` back into rows of ``dst``."""
+    width = out.shape[0]
+    if rows == _TILE_ROWS:
+        for s0 in range(0, _TILE_ROWS, _ROW_BLOCK):
             for j in range(width):
                 for t in range(_ROW_BLOCK):
-                    dst[r0 + t, j] = out[j, t]
-        else:
-            for t in range(rows):
-                for j in range(width):
-                    dst[r0 + t, j] = out[j, t]
+                    dst[r0 + s0 + t, j] = out[j, s0 + t]
+    else:
+        for t in range(rows):
+            for j in range(width):
+                dst[r0 + t, j] = out[j, t]
+
+
+@njit(cache=True, nogil=True)
+def box_rows(src: np.ndarray, dst: np.ndarray, window: int) -> None:
+    """box1DFloat along every row, 64 rows at a time through a transposed tile.
+
+    Down the tile, 64 rows' running sums advance side by side (eight AVX2 registers), enough
+    independent chains to hide the add latency that made 16-row tiles latency-bound.
+    """
+    height, width = src.shape
+    tile = np.zeros((width, _TILE_ROWS), np.float32)
+    out = np.empty((width, _TILE_ROWS), np.float32)
+    for r0 in range(0, height, _TILE_ROWS):
+        rows = min(_TILE_ROWS, height - r0)
+        _load_tile(src, tile, r0, rows)
+        box_columns(tile, out, window)
+        _store_tile(out, dst, r0, rows)
+
+
+@njit(cache=True, nogil=True)
+def box_rows_uint8(src: np.ndarray, dst: np.ndarray, window: int, acc: np.ndarray) -> None:
+    """box1DFloat along every row of a uint8 image, from exact integer window sums.
+
+    For integer pixels the reference's float32 running sum only ever holds integers below
+    2**24, so every one of its additions and subtractions is exact: it equals the integer sum
+    of the window, whatever the order. Summing the window with integer vector adds and then
+    dividing in float32 by the same count therefore gives the reference's floats bit for bit.
+    ``acc`` is a scratch row (uint16 when 255 * window fits, else int32). Output j averages
+    input [j - (window - half), j + half - 1], clipped to the row, as box1DFloat does.
+    """
+    height, width = src.shape
+    half = (window + 2) // 2
+    before = window - half
+    after = half - 1
+    for r in range(height):
+        row = src[r]
+        out = dst[r]
+        for j in range(width):
+            acc[j] = row[j]
+        # Indices written as j + offset with j, offset >= 0: numba then needs no negative-index
+        # wraparound code and the loops vectorise (a j - offset form ran 7x slower).
+        for offset in range(1, before + 1):
+            for j in range(width - offset):
+                acc[j + offset] += row[j]
+        for offset in range(1, after + 1):
+            for j in range(width - offset):
+                acc[j] += row[j + offset]
+        full = np.float32(window)
+        start = min(before, width)
+        # Sliced views so the loop index starts at 0 (same wraparound reason as above).
+        middle_out = out[start : max(width - after, before)]
+        middle_acc = acc[start : max(width - after, before)]
+        for j in range(middle_out.shape[0]):
+            middle_out[j] = np.float32(middle_acc[j]) / full
+        for j in range(start):
+            out[j] = np.float32(acc[j]) / np.float32(min(width, j + after + 1))
+        for j in range(max(width - after, before), width):
+            out[j] = np.float32(acc[j]) / np.float32(width - max(0, j - before))
 
 
 @njit(cache=True, nogil=True)
@@ -177,10 +235,10 @@ def box_rows_sampled(src: np.ndarray, window: int, samples: np.ndarray) -> np.nd
     height, width = src.shape
     n = samples.shape[0]
     dst = np.empty((height, n), np.float32)
-    tile = np.zeros((width, _ROW_BLOCK), np.float32)
-    out = np.empty((n, _ROW_BLOCK), np.float32)
-    for r0 in range(0, height, _ROW_BLOCK):
-        rows = min(_ROW_BLOCK, height - r0)
+    tile = np.zeros((width, _TILE_ROWS), np.float32)
+    out = np.empty((n, _TILE_ROWS), np.float32)
+    for r0 in range(0, height, _TILE_ROWS):
+        rows = min(_TILE_ROWS, height - r0)
         _load_tile(src, tile, r0, rows)
         box_columns_sampled(tile, out, window, samples)
         for t in range(rows):
@@ -270,6 +328,13 @@ class Workspace:
             self._second[:size].reshape(height, width),
         )
 
+    def accumulator(self, width: int, window: int) -> npt.NDArray[np.integer]:
+        """A scratch row for integer window sums: uint16 (16 SIMD lanes) while 255 * window
+        fits, int32 beyond (images over 32,000 pixels wide)."""
+        dtype = np.uint16 if 255 * window <= np.iinfo(np.uint16).max else np.int32
+        result: npt.NDArray[np.integer] = np.empty(width, dtype)
+        return result
+
 
 def downsample_64(
     image: npt.NDArray[np.float32] | npt.NDArray[np.uint8], workspace: Workspace
@@ -286,7 +351,11 @@ def downsample_64(
     first, second = workspace.buffers(height, width)
     source: npt.NDArray[np.float32] | npt.NDArray[np.uint8] = image
     for _ in range(PDQ_JAROSZ_PASSES - 1):
-        box_rows(source, second, rows_window)
+        if source.dtype == np.uint8:
+            accumulator = workspace.accumulator(width, rows_window)
+            box_rows_uint8(source, second, rows_window, accumulator)
+        else:
+            box_rows(source, second, rows_window)
         box_columns(second, first, cols_window)
         source = first
     # The last pass feeds only the 64x64 decimation: keep just the sampled columns and rows.
