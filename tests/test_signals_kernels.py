@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from safelight.signals import pdq
+from safelight.signals import pdq, pdq_grey
 from safelight.signals import pdq_kernels as k
 
 
@@ -54,21 +54,26 @@ def test_integer_row_sums_equal_the_float_running_sums(grey: np.ndarray, window:
     expected = np.empty(grey.shape, np.float32)
     k.box_rows(grey.astype(np.float32), expected, window)
     ours = np.empty(grey.shape, np.float32)
-    k.box_rows_uint8(grey, ours, window, k.Workspace().accumulator(grey.shape[1], window))
+    pdq_grey.box_rows_uint8(grey, ours, window, sums_row(grey.shape[1]))
     np.testing.assert_array_equal(ours, expected)
 
 
-def test_wide_windows_switch_to_int32_sums() -> None:
+def sums_row(width: int, dtype: type = np.uint16) -> np.ndarray:
+    return np.empty(width, dtype)
+
+
+def test_wide_windows_need_int32_sums() -> None:
     rng = np.random.default_rng(3)
     grey = rng.integers(200, 256, (3, 400), dtype=np.uint8)
-    accumulator = k.Workspace().accumulator(400, 300)
-    assert accumulator.dtype == np.int32  # 255 * 300 overflows uint16
     ours = np.empty(grey.shape, np.float32)
-    k.box_rows_uint8(grey, ours, 300, accumulator)
+    pdq_grey.box_rows_uint8(grey, ours, 300, sums_row(400, np.int32))  # 255*300 > 65535
     expected = np.empty(grey.shape, np.float32)
     k.box_rows(grey.astype(np.float32), expected, 300)
     np.testing.assert_array_equal(ours, expected)
-    assert k.Workspace().accumulator(400, 257).dtype == np.uint16
+    # The workspace picks int32 itself for images that wide (over 32,000 pixels).
+    wide = rng.integers(0, 256, (6, 33_000), dtype=np.uint8)
+    small = pdq_grey.downsample_64_uint8(wide, k.Workspace())
+    np.testing.assert_array_equal(small, k.downsample_64(wide.astype(np.float32), k.Workspace()))
 
 
 def test_tile_kernels_run_as_plain_python_with_the_same_result() -> None:
@@ -79,8 +84,28 @@ def test_tile_kernels_run_as_plain_python_with_the_same_result() -> None:
     k.box_rows(image, compiled, 3)
     k.box_rows.py_func(image, plain, 3)
     np.testing.assert_array_equal(compiled, plain)
-    k.box_rows_uint8.py_func(grey, plain, 3, np.empty(150, np.uint16))
+    pdq_grey.box_rows_uint8.py_func(grey, plain, 3, sums_row(150))
     np.testing.assert_array_equal(compiled, plain)
+    for window in (1, 2, 5, 13):
+        compiled_rows = np.empty_like(image)
+        pdq_grey.box_rows_uint8(grey, compiled_rows, window, sums_row(150))
+        pdq_grey.box_rows_uint8.py_func(grey, plain, window, sums_row(150))
+        np.testing.assert_array_equal(compiled_rows, plain)
+    workspace = k.Workspace()
+    expected_small = k.downsample_64(image, workspace)
+    args = (grey, 2, 1, k.decimation_samples(150))
+    scratch = (
+        np.empty((2, 150), np.float32),
+        sums_row(150),
+        np.empty((64, 150), np.float32),
+        np.zeros((150, 64), np.float32),
+        np.empty((64, 64), np.float32),
+    )
+    columns = np.empty((70, 64), np.float32)
+    pdq_grey.jarosz_columns_uint8.py_func(*args, *scratch, columns)
+    small = np.empty((64, 64), np.float32)
+    k.box_columns_sampled(columns, small, 1, k.decimation_samples(70))
+    np.testing.assert_array_equal(small, expected_small)
     tile = np.zeros((150, 64), np.float32)
     k._load_tile.py_func(image, tile, 0, 64)
     np.testing.assert_array_equal(tile, image[:64].T)

@@ -4,14 +4,14 @@ Exactness comes from doing every float32 operation of the reference in the same 
 pixel; speed comes from doing many pixels' independent chains at once. The reference runs each
 row's box filter as one long chain of dependent additions; here a block of rows is transposed
 into a tile so the chains of 64 rows advance side by side in SIMD lanes, and column passes
-advance a whole row of running sums at a time. For uint8 input the first row pass needs no
-chains at all: its sums are exact integers (see ``box_rows_uint8``). ``pdq_reference.py`` is the
-line-by-line port these kernels are tested against.
+advance a whole row of running sums at a time. ``pdq_grey.py`` has the faster route for uint8
+grey input. ``pdq_reference.py`` is the line-by-line port these kernels are tested against.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -189,47 +189,6 @@ def box_rows(src: np.ndarray, dst: np.ndarray, window: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def box_rows_uint8(src: np.ndarray, dst: np.ndarray, window: int, acc: np.ndarray) -> None:
-    """box1DFloat along every row of a uint8 image, from exact integer window sums.
-
-    For integer pixels the reference's float32 running sum only ever holds integers below
-    2**24, so every one of its additions and subtractions is exact: it equals the integer sum
-    of the window, whatever the order. Summing the window with integer vector adds and then
-    dividing in float32 by the same count therefore gives the reference's floats bit for bit.
-    ``acc`` is a scratch row (uint16 when 255 * window fits, else int32). Output j averages
-    input [j - (window - half), j + half - 1], clipped to the row, as box1DFloat does.
-    """
-    height, width = src.shape
-    half = (window + 2) // 2
-    before = window - half
-    after = half - 1
-    for r in range(height):
-        row = src[r]
-        out = dst[r]
-        for j in range(width):
-            acc[j] = row[j]
-        # Indices written as j + offset with j, offset >= 0: numba then needs no negative-index
-        # wraparound code and the loops vectorise (a j - offset form ran 7x slower).
-        for offset in range(1, before + 1):
-            for j in range(width - offset):
-                acc[j + offset] += row[j]
-        for offset in range(1, after + 1):
-            for j in range(width - offset):
-                acc[j] += row[j + offset]
-        full = np.float32(window)
-        start = min(before, width)
-        # Sliced views so the loop index starts at 0 (same wraparound reason as above).
-        middle_out = out[start : max(width - after, before)]
-        middle_acc = acc[start : max(width - after, before)]
-        for j in range(middle_out.shape[0]):
-            middle_out[j] = np.float32(middle_acc[j]) / full
-        for j in range(start):
-            out[j] = np.float32(acc[j]) / np.float32(min(width, j + after + 1))
-        for j in range(max(width - after, before), width):
-            out[j] = np.float32(acc[j]) / np.float32(width - max(0, j - before))
-
-
-@njit(cache=True, nogil=True)
 def box_rows_sampled(src: np.ndarray, window: int, samples: np.ndarray) -> np.ndarray:
     """box1DFloat along every row, returning only the columns listed in ``samples``."""
     height, width = src.shape
@@ -315,6 +274,7 @@ class Workspace:
     def __init__(self) -> None:
         self._first = np.empty(0, np.float32)
         self._second = np.empty(0, np.float32)
+        self._scratch: dict[str, npt.NDArray[Any]] = {}
 
     def buffers(
         self, height: int, width: int
@@ -328,12 +288,13 @@ class Workspace:
             self._second[:size].reshape(height, width),
         )
 
-    def accumulator(self, width: int, window: int) -> npt.NDArray[np.integer]:
-        """A scratch row for integer window sums: uint16 (16 SIMD lanes) while 255 * window
-        fits, int32 beyond (images over 32,000 pixels wide)."""
-        dtype = np.uint16 if 255 * window <= np.iinfo(np.uint16).max else np.int32
-        result: npt.NDArray[np.integer] = np.empty(width, dtype)
-        return result
+    def scratch(self, name: str, shape: tuple[int, ...], dtype: type) -> npt.NDArray[Any]:
+        """A reusable array of this shape and dtype, grown when needed (see class docstring)."""
+        size = int(np.prod(shape))
+        flat = self._scratch.get(name)
+        if flat is None or flat.dtype != dtype or flat.size < size:
+            flat = self._scratch[name] = np.empty(size, dtype)
+        return flat[:size].reshape(shape)
 
 
 def downsample_64(
@@ -351,11 +312,7 @@ def downsample_64(
     first, second = workspace.buffers(height, width)
     source: npt.NDArray[np.float32] | npt.NDArray[np.uint8] = image
     for _ in range(PDQ_JAROSZ_PASSES - 1):
-        if source.dtype == np.uint8:
-            accumulator = workspace.accumulator(width, rows_window)
-            box_rows_uint8(source, second, rows_window, accumulator)
-        else:
-            box_rows(source, second, rows_window)
+        box_rows(source, second, rows_window)
         box_columns(second, first, cols_window)
         source = first
     # The last pass feeds only the 64x64 decimation: keep just the sampled columns and rows.
