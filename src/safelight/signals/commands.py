@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
 from safelight.constants import DEFAULT_MAX_PIXELS
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
-from safelight.signals.batch import default_jobs, hash_paths
 from safelight.signals.options import (
     DEFAULT_SIGNALS,
     SIGNAL_NAMES,
@@ -17,15 +17,9 @@ from safelight.signals.options import (
     Mode,
     parse_signals,
 )
-from safelight.signals.records import (
-    TABLE_HEADER,
-    HashRecord,
-    csv_header,
-    printable,
-    to_csv_line,
-    to_json_line,
-    to_table_line,
-)
+
+if TYPE_CHECKING:
+    from safelight.signals.records import HashRecord
 
 
 @click.command("hash")
@@ -99,6 +93,10 @@ def hash_command(
         all_frames=all_frames,
         max_pixels=max_pixels,
     )
+    # Imported here, not at the top: numba and the decoders cost half a second to import,
+    # which every other command (and --help) should not pay.
+    from safelight.signals.batch import default_jobs, hash_paths
+
     records = hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive)
     total, failed = _write(records, output_format, options.wants_pdq8)
     click.echo(f"hashed {total - failed} of {total} files; {failed} failed", err=True)
@@ -106,6 +104,15 @@ def hash_command(
 
 
 def _write(records: Iterable[HashRecord], output_format: str, with_pdq8: bool) -> tuple[int, int]:
+    from safelight.signals.records import (
+        TABLE_HEADER,
+        csv_header,
+        printable,
+        to_csv_line,
+        to_json_line,
+        to_table_line,
+    )
+
     total = failed = 0
     if output_format == "csv":
         click.echo(csv_header(with_pdq8))
