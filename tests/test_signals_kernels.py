@@ -112,3 +112,49 @@ def test_tile_kernels_run_as_plain_python_with_the_same_result() -> None:
     back = np.zeros_like(image)
     k._store_tile.py_func(tile, back, 0, 64)
     np.testing.assert_array_equal(back[:64], image[:64])
+
+
+def test_streaming_helpers_run_as_plain_python_with_the_same_result() -> None:
+    rng = np.random.default_rng(5)
+    row = rng.integers(0, 256, 300, dtype=np.uint8)
+    for window in (1, 2, 3, 8, 13):
+        compiled, plain = np.empty(300, np.float32), np.empty(300, np.float32)
+        pdq_grey.box_row_uint8(row, compiled, window, sums_row(300))
+        pdq_grey.box_row_uint8.py_func(row, plain, window, sums_row(300))
+        np.testing.assert_array_equal(compiled, plain)
+    band = rng.random((64, 300), dtype=np.float32)
+    samples = k.decimation_samples(300)
+    compiled_columns, plain_columns = np.empty((64, 64), np.float32), np.empty((64, 64), np.float32)
+    for columns, flush in (
+        (compiled_columns, pdq_grey._flush_band),
+        (plain_columns, pdq_grey._flush_band.py_func),
+    ):
+        flush(
+            band,
+            64,
+            0,
+            np.zeros((300, 64), np.float32),
+            np.empty((64, 64), np.float32),
+            3,
+            samples,
+            columns,
+        )
+    np.testing.assert_array_equal(compiled_columns, plain_columns)
+    sums = rng.random(300, dtype=np.float32)
+    state = (
+        np.zeros((300, 64), np.float32),
+        np.empty((64, 64), np.float32),
+        3,
+        samples,
+        np.empty((64, 64), np.float32),
+    )
+    pdq_grey._emit.py_func(sums, np.float32(3), 5, band, state)
+    np.testing.assert_array_equal(band[5], sums / np.float32(3))
+
+
+def test_worker_preload_compiles_both_routes() -> None:
+    from safelight.signals import worker
+
+    worker.warm_up()
+    assert pdq_grey.jarosz_columns_uint8.signatures  # uint8 luma route
+    assert k.box_rows.signatures and k.box_rows_sampled.signatures  # float route

@@ -63,7 +63,12 @@ def _walk(top: str) -> Iterator[Item]:
     errors: list[OSError] = []
     seen: set[tuple[int, int]] = set()
     for folder, dirs, files in os.walk(top, onerror=errors.append, followlinks=True):
-        info = os.stat(folder)
+        try:
+            info = os.stat(folder)
+        except OSError as exc:  # removed while we walk
+            dirs.clear()
+            yield _unreadable(folder, f"cannot list folder: {exc.strerror}")
+            continue
         if (info.st_dev, info.st_ino) in seen:
             dirs.clear()
             continue
