@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -81,8 +82,9 @@ def test_small_inputs_skip_the_pool(tree: Path, monkeypatch: pytest.MonkeyPatch)
         raise AssertionError("a pool was started for a handful of files")
 
     monkeypatch.setattr(batch, "_new_pool", no_pool)
-    records = list(hash_paths([str(tree / "z.jpg")] * batch.CHUNK_SIZE, jobs=4))
+    records = list(hash_paths([tree / "z.jpg"] * batch.CHUNK_SIZE, jobs=4))  # Path objects too
     assert len(records) == batch.CHUNK_SIZE and all(r.ok for r in records)
+    assert records[0].path == str(tree / "z.jpg") and json.dumps(records[0].to_dict())
 
 
 def test_default_jobs_is_the_cpu_count() -> None:

@@ -45,12 +45,13 @@ def _unreadable(path: str, reason: str) -> HashRecord:
     return HashRecord(path, media_from_name(path), error=error)
 
 
-def expand_paths(paths: Iterable[str], recursive: bool) -> Iterator[Item]:
+def expand_paths(paths: Iterable[str | os.PathLike[str]], recursive: bool) -> Iterator[Item]:
     """Files to hash in a stable order; folders only with ``recursive`` (else an error record).
 
     Symbolic links to folders are followed once: a link back up the tree is not a loop.
     """
-    for path in paths:
+    for given in paths:
+        path = os.fspath(given)
         if not os.path.isdir(path):
             yield path
         elif not recursive:
@@ -88,7 +89,7 @@ def _hash_chunk(items: list[Item], options: HashOptions, hasher: Hasher) -> list
 
 
 def hash_paths(
-    paths: Iterable[str],
+    paths: Iterable[str | os.PathLike[str]],
     options: HashOptions | None = None,
     *,
     jobs: int = 1,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import os
 from types import ModuleType
 from typing import Any
 
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 VIDEO_MODULE = "safelight.signals.video"
 
 
-def hash_file(path: str, options: HashOptions | None = None) -> HashRecord:
+def hash_file(path: str | os.PathLike[str], options: HashOptions | None = None) -> HashRecord:
     """Hash the file at ``path``; every failure is recorded in the returned record."""
+    path = os.fspath(path)
     options = options or HashOptions()
     try:
         read = read_file(
