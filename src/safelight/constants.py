@@ -35,6 +35,27 @@ VPDQ_QUALITY_THRESHOLD: Final = 50
 # vpdq/README.md suggests compared >= 80% and query >= 0%.
 VPDQ_COMPARED_MATCH_PERCENT: Final = 80.0
 VPDQ_QUERY_MATCH_PERCENT: Final = 0.0
+# Hash files print timestamps with 3 decimals (vpdq/cpp/io/vpdqio.cpp TIMESTAMP_OUTPUT_PRECISION).
+VPDQ_TIMESTAMP_DECIMALS: Final = 3
+# The reference converts frames to RGB24 with swscale flags SWS_AREA, also when scaling down
+# (vpdq/cpp/vpdq/cpp/hashing/ffmpegwrapper.h DOWNSAMPLE_METHOD). Older upstream builds used
+# SWS_LANCZOS; their sample hashes are within the PDQ tolerance of ours (docs/signals-video.md).
+VPDQ_SWS_INTERPOLATION: Final = "AREA"
+
+# --- Video decoding limits (Safelight's own: bound hostile inputs) ---------------------------
+# Demuxers FFmpeg may pick. A whitelist keeps out playlist/concat demuxers (hls, concat, ...)
+# that open further files or URLs named inside a file, and exotic probe matches on junk bytes.
+VIDEO_FORMAT_WHITELIST: Final = (
+    "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts,mpeg,asf,ogg,m4v,h264,hevc,"
+    "mpegvideo,ivf,nut,rm,mxf,yuv4mpegpipe,dv"
+)
+# Bytes and microseconds FFmpeg may read to identify streams (FFmpeg's defaults: 5 MB, 5 s).
+VIDEO_PROBE_BYTES: Final = 5_000_000
+VIDEO_ANALYZE_MICROSECONDS: Final = 5_000_000
+# Decoded frames per video before hashing stops (flagged as partial): ~9 h at 30 fps.
+VIDEO_MAX_FRAMES: Final = 1_000_000
+# Packets the decoder may reject (each skipped) before a damaged video is given up.
+VIDEO_MAX_DECODE_ERRORS: Final = 100
 
 # --- Input safety --------------------------------------------------------------------------
 # Pillow's own default bomb limit is ~89 MP (warning) / 179 MP (error); we refuse above this.

@@ -142,7 +142,12 @@ def _hash_video(
             path=name,
         )
     source = path if path is not None else read.data
-    features = module.hash_video(source, seconds_per_hash=options.seconds_per_hash)
+    features = module.hash_video(
+        source,
+        seconds_per_hash=options.seconds_per_hash,
+        max_pixels=options.max_pixels,
+        name=name,
+    )
     frames = tuple(
         VideoFrameHash(
             int(f.frame),
