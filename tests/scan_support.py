@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safelight.scan.corpus import jpeg_bytes
-from safelight.scan.hashing import BasicHasher
+from safelight.scan.hashing import PipelineHasher
 from safelight.scan.matching import write_hash_file
 from tests.video_synth import make_video
 
@@ -49,7 +49,7 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
     """
     root = base / "corpus"
     (root / "sub").mkdir(parents=True)
-    hasher = BasicHasher()
+    hasher = PipelineHasher()
     paths: set[str] = set()
     blobs: dict[int, bytes] = {}
     for i in range(images):
@@ -78,6 +78,7 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
     flipped = int(near, 16) ^ 0b10101  # 3 bits away: a PDQ match at threshold 31
     md5 = hasher.hash_bytes(blobs[2], "x").md5
     sha256 = hasher.hash_bytes(inner_jpeg, "x").sha256
+    assert md5 is not None and sha256 is not None
     hash_file = base / "known.csv"
     write_hash_file(
         hash_file,

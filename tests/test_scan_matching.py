@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,11 @@ from PIL import Image
 from safelight.errors import NotFoundError, ValidationError
 from safelight.scan.corpus import jpeg_bytes, png_bytes
 from safelight.scan.hamming import hashes_to_matrix, within, within_oracle
-from safelight.scan.hashing import BasicHasher
+from safelight.scan.hashing import PipelineHasher
 from safelight.scan.matching import HashFileMatcher, ListSpec, resolve_list, write_hash_file
 from safelight.scan.model import HashRecord
+from safelight.signals import files
+from safelight.signals.options import HashOptions
 
 HEX = st.binary(min_size=32, max_size=32).map(bytes.hex)
 
@@ -51,34 +54,52 @@ def test_kernel_returns_every_hit_beyond_its_first_buffer() -> None:
     assert dist.tolist() == [bin(i).count("1") for i in range(200)]
 
 
-def test_hasher_digests_and_pdq_equal_the_reference_libraries() -> None:
+def test_pipeline_hasher_in_reference_mode_equals_pillow_and_pdqhash() -> None:
     data = jpeg_bytes(7, 200, 150)
-    record = BasicHasher().hash_bytes(data, "p.jpg")
+    record = PipelineHasher(HashOptions(mode="reference")).hash_bytes(data, "p.jpg")
     assert record.md5 == hashlib.md5(data).hexdigest()
     assert record.sha256 == hashlib.sha256(data).hexdigest()
     bits, quality = pdqhash.compute(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
     # python-threatexchange's conversion of pdqhash's bit vector to hex.
     expected = f"{int(''.join(str(int(b)) for b in bits), 2):064x}"
-    assert (record.pdq, record.quality, record.media) == (expected, quality, "image")
-    assert BasicHasher().hash_bytes(png_bytes(7), "p.png").media == "image"
+    assert (record.pdq, record.quality, record.media, record.format) == (
+        expected,
+        quality,
+        "photo",
+        "jpeg",
+    )
+    assert PipelineHasher().hash_bytes(png_bytes(7), "p.png").media == "photo"
+
+
+def test_pipeline_hasher_agrees_with_the_signals_pipeline(tmp_path: Path) -> None:
+    data = jpeg_bytes(8, 320, 240)
+    path = tmp_path / "a.jpg"
+    path.write_bytes(data)
+    reference = files.hash_file(str(path))
+    from_file = PipelineHasher().hash_file(str(path), str(path))
+    from_bytes = PipelineHasher().hash_bytes(data, "member.jpg")
+    assert reference.pdq is not None
+    assert from_file.pdq == from_bytes.pdq == reference.pdq.hex
+    assert from_file.quality == reference.pdq.quality
 
 
 def test_hasher_records_problems_per_item() -> None:
-    hasher = BasicHasher(max_pixels=100 * 100)
-    assert hasher.hash_bytes(b"", "e").error is not None
-    assert hasher.hash_bytes(b"", "e").error.code == "empty_file"  # type: ignore[union-attr]
+    hasher = PipelineHasher(HashOptions(max_pixels=100 * 100))
+    empty = hasher.hash_bytes(b"", "e.jpg")
+    assert empty.error is not None and empty.error.code == "empty_file"
     text = hasher.hash_bytes(b"just text", "t.txt")
     assert (text.media, text.pdq, text.error) == ("other", None, None)
-    truncated = hasher.hash_bytes(jpeg_bytes(1, 80, 60)[:300], "cut.jpg")
+    cut = jpeg_bytes(1, 80, 60)[:300]
+    truncated = hasher.hash_bytes(cut, "cut.jpg")
     assert truncated.error is not None and truncated.error.code in {"truncated", "undecodable"}
-    assert truncated.md5 == hashlib.md5(jpeg_bytes(1, 80, 60)[:300]).hexdigest()
+    assert truncated.md5 == hashlib.md5(cut).hexdigest()
+    assert "cut.jpg" in truncated.error.message
     bomb = hasher.hash_bytes(png_bytes(1, 200, 200), "big.png")
     assert bomb.error is not None and bomb.error.code == "decompression_bomb"
-    assert "cut.jpg" in truncated.error.message
 
 
 def _record(pdq: str | None, quality: int = 100, md5: str = "a" * 32) -> HashRecord:
-    return HashRecord(1, md5, "b" * 40, "c" * 64, "image", pdq, quality)
+    return HashRecord(1, md5, "b" * 40, "c" * 64, "photo", "jpeg", pdq, quality)
 
 
 def test_matcher_threshold_quality_and_digest_rules(tmp_path: Path) -> None:
@@ -118,22 +139,19 @@ def test_resolve_list_by_path_or_name(tmp_path: Path) -> None:
 
 
 def test_videos_get_vpdq_features_and_damaged_ones_an_error() -> None:
-    from safelight.scan.hashing import looks_like_video
     from safelight.signals.video import hash_video
-    from safelight.signals.vpdq_io import parse_vpdq
     from tests.video_synth import make_video
 
-    hasher = BasicHasher()
+    hasher = PipelineHasher()
     for kind in ("mp4", "webm", "avi"):
         data = make_video(kind, frames=20, fps=10)
-        assert looks_like_video(data[:64]), kind
         record = hasher.hash_bytes(data, f"clip.{kind}")
         assert (record.media, record.pdq, record.error) == ("video", None, None)
         assert record.vpdq is not None
-        assert parse_vpdq(record.vpdq) == hash_video(data, workers=1)
+        expected = [(f.frame, f.pdq, f.quality) for f in hash_video(data)]
+        assert [(f["frame"], f["pdq"], f["quality"]) for f in json.loads(record.vpdq)] == expected
         assert record.md5 == hashlib.md5(data).hexdigest()
     data = make_video("mp4", frames=20, fps=10)
     cut = hasher.hash_bytes(data[: len(data) // 2], "cut.mp4")
     assert cut.media == "video" and cut.error is not None
     assert cut.error.code in {"truncated", "corrupt_video"} and "cut.mp4" in cut.error.message
-    assert not looks_like_video(b"plain text that is long enough to look at........")

@@ -48,7 +48,7 @@ def test_an_unexpected_bug_in_one_item_is_recorded(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(pipeline.hasher, "hash_bytes", explode)
     (result,) = process_batch(PipelineConfig(), [WorkItem("x", "inline", data=b"x", size=1)])
-    assert result.error is not None and result.error.code == "internal_error"
+    assert result.error is not None and result.error.code == "internal"
     assert "boom" in result.error.message
 
 

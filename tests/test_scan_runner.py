@@ -59,7 +59,7 @@ def test_scan_records_every_item_and_finds_the_planted_ones(
     assert report["errors_per_code"] == {"truncated": 1}
     assert rows[str(corpus.root / "notes.txt")]["media"] == "other"
     clip = rows[str(corpus.root / "clip.mp4")]
-    assert clip["media"] == "video" and str(clip["vpdq"]).count("\n") == 2  # 2 s at 1 hash/s
+    assert clip["media"] == "video" and len(clip["vpdq"]) == 2  # type: ignore[arg-type]
     run = RunStore(db).get(summary.run_id)
     assert (run.status, run.items, run.matched_items, run.errors) == (
         "finished",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from safelight.scan.corpus import jpeg_bytes
-from safelight.scan.hashing import BasicHasher
+from safelight.scan.hashing import PipelineHasher
 from safelight.scan.matching import write_hash_file
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.store import Database
@@ -46,7 +46,7 @@ def test_scan_an_s3_prefix_with_archives(s3_endpoint: str, db: Database, tmp_pat
     fs.pipe("uploads/2026/b.jpg", jpeg_bytes(6, 120, 90))
     fs.pipe("uploads/batch.zip", zip_bytes({"in/c.jpg": jpeg_bytes(7, 120, 90)}))
     fs.pipe("uploads/batch.tar.gz", tar_bytes({"d.jpg": known}, "w:gz"))
-    record = BasicHasher().hash_bytes(known, "k")
+    record = PipelineHasher().hash_bytes(known, "k")
     assert record.pdq is not None
     hash_file = tmp_path / "known.csv"
     write_hash_file(hash_file, [("pdq", record.pdq, ["known"])])
@@ -62,7 +62,7 @@ def test_scan_an_s3_prefix_with_archives(s3_endpoint: str, db: Database, tmp_pat
     }
     matched = {path for path, row in rows.items() if row["matches"]}
     assert matched == {"s3://uploads/2026/a.jpg", "s3://uploads/batch.tar.gz!/d.jpg"}
-    assert rows["s3://uploads/2026/b.jpg"]["quality"] == 100
+    assert rows["s3://uploads/2026/b.jpg"]["pdq_quality"] == 100
     assert summary.total.errors == 0
 
     missing = run_scan(db, ScanOptions(["s3://no-such-bucket/x"]))

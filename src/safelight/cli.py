@@ -13,7 +13,10 @@ from typing import Any
 import click
 
 from safelight import __version__
+from safelight.demo.commands import demo_command
 from safelight.errors import SafelightError
+from safelight.scan.commands import scan_command, scans_group
+from safelight.signals.commands import hash_command
 
 
 class SafelightGroup(click.Group):
@@ -37,7 +40,7 @@ def main() -> None:
 
 
 # Each domain contributes its commands from its own ``commands`` module, registered here.
-from safelight.scan.commands import scan_command, scans_group  # noqa: E402
-
+main.add_command(hash_command)
+main.add_command(demo_command)
 main.add_command(scan_command)
 main.add_command(scans_group)

@@ -62,6 +62,22 @@ VIDEO_MAX_DECODE_ERRORS: Final = 100
 DEFAULT_MAX_PIXELS: Final = 178_956_970
 # Digests are read in blocks of this size: large enough to amortise syscalls, small for cache.
 DIGEST_BLOCK_SIZE: Final = 1 << 20
+# Files up to this size are read into memory once and the same bytes feed the digests and the
+# decoder; larger files are streamed through the digests and decoded from the path.
+READ_IN_MEMORY_LIMIT: Final = 256 << 20
+# --all-frames hashes at most this many frames of an animated GIF/WebP/APNG.
+MAX_ANIMATION_FRAMES: Final = 1000
+
+# --- File hashing (safelight hash) -----------------------------------------------------------
+# JPEGs with fewer pixels than this take the RGB decode instead of the luma-only decode: on small
+# images PDQ's tent filter averages only a few pixels per cell, so the rounding difference between
+# the decoder's Y plane and luma recomputed from rounded RGB shows up in the hash (8 bits measured
+# on a 256x256 conformance image); at these sizes the RGB decode costs under a millisecond anyway.
+# Chosen so VGA (640x480) and larger take the luma path; see docs/signals.md for the measurements.
+LUMA_DECODE_MIN_PIXELS: Final = 640 * 480
+# Default exactness bound of the default mode against the HMA path (Pillow RGB + pdqhash);
+# asserted by tests on the conformance set and a generated corpus (Safelight issue 2).
+DEFAULT_MODE_MAX_BITS: Final = 4
 
 # --- Digest lengths (hex chars) ------------------------------------------------------------
 DIGEST_HEX_LENGTHS: Final = {"md5": 32, "sha1": 40, "sha256": 64}

@@ -23,6 +23,7 @@ from safelight.scan.archives import ArchiveLimits
 from safelight.scan.progress import LiveProgress, LogProgress, NullProgress, Progress
 from safelight.scan.runner import ScanOptions, ScanSummary, run_scan
 from safelight.scan.runs import RunStore
+from safelight.signals.options import Mode
 from safelight.store import Database
 
 
@@ -80,6 +81,13 @@ def format_summary(summary: dict[str, Any]) -> str:
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
+    "--mode",
+    type=click.Choice(["default", "fast", "reference"]),
+    default="default",
+    show_default=True,
+    help="Photo decode: default (luma), fast (reduced JPEG), reference (bit-identical to HMA).",
+)
+@click.option(
     "--batch-items",
     default=SCAN_BATCH_ITEMS,
     show_default=True,
@@ -130,6 +138,7 @@ def scan_command(
     max_depth: int,
     max_members: int,
     batch_items: int,
+    mode: Mode,
 ) -> None:
     """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.
 
@@ -144,6 +153,7 @@ def scan_command(
         out=out,
         limits=limits,
         batch_items=batch_items,
+        mode=mode,
     )
     db = Database.open()
     try:

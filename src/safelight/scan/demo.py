@@ -19,7 +19,7 @@ from typing import Any
 from PIL import Image
 
 from safelight.scan.corpus import jpeg_bytes
-from safelight.scan.hashing import BasicHasher
+from safelight.scan.hashing import PipelineHasher
 from safelight.scan.matching import write_hash_file
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.scan.runs import RunStore
@@ -62,11 +62,11 @@ def build_demo_corpus(workdir: Path, images: int = DEMO_IMAGES) -> tuple[Path, P
         archive.writestr("upload/inner.tar.gz", nested)
         archive.writestr("../../escape.txt", b"a hostile member name")
     (corpus / "partner-upload.zip").write_bytes(buffer.getvalue())
-    hasher = BasicHasher()
+    hasher = PipelineHasher()
     entries: list[tuple[str, str, list[str]]] = []
     for i, data in known.items():
         record = hasher.hash_bytes(data, f"known-{i}")
-        assert record.pdq is not None
+        assert record.pdq is not None and record.md5 is not None
         entries.append(("pdq", record.pdq, ["demo-known", f"series-{i}"]))
         entries.append(("md5", record.md5, ["demo-known", f"series-{i}"]))
     hash_list = workdir / "demo-list.csv"

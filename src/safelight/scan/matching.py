@@ -139,6 +139,8 @@ class HashFileMatcher:
         query = hashes_to_matrix([record.pdq])[0] if pdq_usable and record.pdq else None
         for index, matrix in zip(self.lists, self.matrices, strict=True):
             for signal_type, value in values:
+                if value is None:
+                    continue
                 for entry in index.digests.get((signal_type, value), ()):
                     found.append(Match(index.name, entry.entry_id, signal_type, 0, entry.labels))
             if query is not None and len(matrix):

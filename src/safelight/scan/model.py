@@ -7,6 +7,7 @@ the store and the JSONL output record for it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,17 +55,18 @@ class WorkItem:
 
 @dataclass(frozen=True, slots=True)
 class HashRecord:
-    """The signals of one item's bytes. ``pdq`` is None for anything that is not an image."""
+    """The signals of one item. ``pdq`` is set for photos, ``vpdq`` (JSON) for videos."""
 
     size: int
-    md5: str
-    sha1: str
-    sha256: str
-    media: str  # "image", "video" or "other"
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    media: str  # "photo", "video" or "other", as safelight.signals.sniff names them
+    format: str | None = None
     pdq: str | None = None
     quality: int | None = None
+    vpdq: str | None = None  # JSON list of {frame, timestamp, pdq, quality}
     error: ItemError | None = None
-    vpdq: str | None = None  # vPDQ features, one "frame,quality,pdq,timestamp" line each
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +109,12 @@ class ItemResult:
     sha1: str | None = None
     sha256: str | None = None
     media: str | None = None
+    format: str | None = None
     pdq: str | None = None
     quality: int | None = None
+    vpdq: str | None = None
     matches: tuple[Match, ...] = field(default_factory=tuple)
     error: ItemError | None = None
-    vpdq: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "logical_path", clean_text(self.logical_path))
@@ -130,11 +133,12 @@ class ItemResult:
             record.sha1,
             record.sha256,
             record.media,
+            record.format,
             record.pdq,
             record.quality,
+            record.vpdq,
             matches,
             record.error,
-            record.vpdq,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,9 +149,10 @@ class ItemResult:
             "sha1": self.sha1,
             "sha256": self.sha256,
             "media": self.media,
+            "format": self.format,
             "pdq": self.pdq,
-            "quality": self.quality,
-            "vpdq": self.vpdq,
+            "pdq_quality": self.quality,
+            "vpdq": json.loads(self.vpdq) if self.vpdq else None,
             "matches": [match.to_dict() for match in self.matches],
             "error": self.error.to_dict() if self.error else None,
         }

@@ -22,9 +22,10 @@ from safelight.constants import (
     SCAN_MAX_MEMBER_BYTES,
 )
 from safelight.errors import ItemError
-from safelight.scan.hashing import BasicHasher, ItemHasher
+from safelight.scan.hashing import ItemHasher, PipelineHasher
 from safelight.scan.matching import HashFileMatcher, ListSpec, Matcher
 from safelight.scan.model import HashRecord, ItemResult, WorkItem
+from safelight.signals.options import HashOptions, Mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +34,16 @@ class PipelineConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_file_bytes: int = SCAN_MAX_MEMBER_BYTES
     pdq_threshold: int = PDQ_MATCH_THRESHOLD
+    # The photo pipeline's decode mode: "default" (luma decode, within a few bits of HMA),
+    # "fast" or "reference" (bit-identical to Pillow + pdqhash); see docs/signals.md.
+    mode: Mode = "default"
 
 
 class Pipeline:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
-        self.hasher: ItemHasher = BasicHasher(max_pixels=config.max_pixels)
+        options = HashOptions(mode=config.mode, max_pixels=config.max_pixels)
+        self.hasher: ItemHasher = PipelineHasher(options)
         self.matcher: Matcher = HashFileMatcher(config.lists, threshold=config.pdq_threshold)
 
     def process(self, item: WorkItem) -> ItemResult:
@@ -56,18 +61,16 @@ class Pipeline:
         if item.kind == "inline":
             return self.hasher.hash_bytes(item.data or b"", item.logical_path)
         location = item.location or item.logical_path
+        if item.kind == "file":
+            return self.hasher.hash_file(location, item.logical_path)
         if item.size is not None and item.size > self.config.max_file_bytes:
             return self._stream_digests(location)
-        if item.kind == "file":
-            with open(location, "rb") as handle:
-                data = handle.read()
-        else:
-            with fsspec.open(location, "rb") as handle:
-                data = handle.read()
+        with fsspec.open(location, "rb") as handle:
+            data = handle.read()
         return self.hasher.hash_bytes(data, item.logical_path)
 
     def _stream_digests(self, location: str) -> HashRecord:
-        # Too large to hold in memory (a disk image, a long video): digests only.
+        # A remote object too large to hold in memory (a disk image): digests only.
         md5 = hashlib.md5(usedforsecurity=False)
         sha1 = hashlib.sha1(usedforsecurity=False)
         sha256 = hashlib.sha256()
@@ -108,6 +111,6 @@ def process_batch(config: PipelineConfig, items: list[WorkItem]) -> list[ItemRes
         try:
             results.append(pipeline.process(item))
         except Exception as exc:  # noqa: BLE001 - one item's bug must not sink the batch
-            error = ItemError("internal_error", f"{item.logical_path}: {type(exc).__name__}: {exc}")
+            error = ItemError("internal", f"{item.logical_path}: {type(exc).__name__}: {exc}")
             results.append(ItemResult(item.logical_path, size=item.size, error=error))
     return results

@@ -28,6 +28,7 @@ from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.progress import NullProgress, Progress
 from safelight.scan.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunStore, Tally, path_key
 from safelight.scan.sources import SourceWalker, check_sources, is_uri
+from safelight.signals.options import Mode
 from safelight.store import Database
 from safelight.store.database import default_home
 
@@ -43,6 +44,7 @@ class ScanOptions:
     batch_items: int = SCAN_BATCH_ITEMS
     batch_bytes: int = SCAN_BATCH_BYTES
     pdq_threshold: int = PDQ_MATCH_THRESHOLD
+    mode: Mode = "default"
 
 
 @dataclass(slots=True)
@@ -149,6 +151,7 @@ def _start(store: RunStore, options: ScanOptions, resume: int | None) -> tuple[i
             "limits": _limits_to_dict(options.limits),
             "pdq_threshold": options.pdq_threshold,
             "batch_items": options.batch_items,
+            "mode": options.mode,
         }
         lists = [dataclasses.asdict(spec) for spec in specs]
         return store.create(options.sources, lists, stored), options
@@ -163,6 +166,7 @@ def _start(store: RunStore, options: ScanOptions, resume: int | None) -> tuple[i
     options.lists = [entry["path"] for entry in run.lists]
     options.limits = ArchiveLimits(**run.options["limits"])
     options.pdq_threshold = int(run.options["pdq_threshold"])
+    options.mode = run.options.get("mode", "default")
     store.set_status(resume, RUNNING)
     return resume, options
 
@@ -208,7 +212,9 @@ def run_scan(
             executor.close()
         raise
     run = store.get(run_id)
-    config = PipelineConfig(lists=_specs_for(run.lists), pdq_threshold=options.pdq_threshold)
+    config = PipelineConfig(
+        lists=_specs_for(run.lists), pdq_threshold=options.pdq_threshold, mode=options.mode
+    )
     progress = progress or NullProgress()
     out = _JsonlOut(options.out)
     recorded: set[str] = set()

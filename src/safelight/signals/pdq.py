@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from safelight.constants import PDQ_DCT_SIZE, PDQ_HASH_BITS, PDQ_MIN_DIMENSION, PDQ_MIN_QUALITY
-from safelight.signals import pdq_kernels
+from safelight.signals import pdq_grey, pdq_kernels
 
 # The eight orientations PDQ can derive from one DCT, in pdqhash.compute_dihedral's order.
 DIHEDRAL_NAMES = (
@@ -98,7 +98,12 @@ def pdq_dct(
     if luma.ndim != 2:
         raise ValueError(f"luma must be 2-D, got shape {luma.shape}")
     contiguous = luma if luma.flags.c_contiguous else luma.copy()
-    result: tuple[npt.NDArray[np.float32], int] = pdq_kernels.pdq_float(contiguous, _workspace())
+    result: tuple[npt.NDArray[np.float32], int]
+    if contiguous.dtype == np.uint8:
+        # Decoded JPEG luma: the exact integer/streaming route (pdq_grey.py), same floats.
+        result = pdq_grey.pdq_uint8(contiguous.view(np.uint8), _workspace())
+    else:
+        result = pdq_kernels.pdq_float(contiguous, _workspace())
     return result
 
 

@@ -48,9 +48,10 @@ scan_items = Table(
     Column("sha1", String(40)),
     Column("sha256", String(64)),
     Column("media", String(16)),
+    Column("format", String(16)),
     Column("pdq", String(64)),
     Column("quality", Integer),
-    Column("vpdq", Text),  # vPDQ features of a video, one CSV line per sampled frame
+    Column("vpdq", Text),  # JSON list of vPDQ features {frame, timestamp, pdq, quality}
     Column("match_count", Integer, nullable=False, default=0),
     Column("matches", Text),  # JSON list, NULL when there are none
     Column("error_code", String(32)),

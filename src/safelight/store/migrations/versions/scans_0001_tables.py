@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("sha1", sa.String(40)),
         sa.Column("sha256", sa.String(64)),
         sa.Column("media", sa.String(16)),
+        sa.Column("format", sa.String(16)),
         sa.Column("pdq", sa.String(64)),
         sa.Column("quality", sa.Integer),
         sa.Column("vpdq", sa.Text),
