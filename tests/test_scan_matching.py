@@ -19,6 +19,7 @@ from safelight.scan.corpus import jpeg_bytes, png_bytes
 from safelight.scan.hamming import hashes_to_matrix, within, within_oracle
 from safelight.scan.hashing import PipelineHasher
 from safelight.scan.matching import HashFileMatcher, ListSpec, resolve_list, write_hash_file
+from safelight.scan.mih import PdqMultiIndex
 from safelight.scan.model import HashRecord
 from safelight.signals import files
 from safelight.signals.options import HashOptions
@@ -155,3 +156,43 @@ def test_videos_get_vpdq_features_and_damaged_ones_an_error() -> None:
     cut = hasher.hash_bytes(data[: len(data) // 2], "cut.mp4")
     assert cut.media == "video" and cut.error is not None
     assert cut.error.code in {"truncated", "corrupt_video"} and "cut.mp4" in cut.error.message
+
+
+def _near(hex_hash: str, bits: list[int]) -> str:
+    value = int(hex_hash, 16)
+    for bit in set(bits):
+        value ^= 1 << bit
+    return f"{value:064x}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    db=st.lists(HEX, min_size=0, max_size=60),
+    query=HEX,
+    planted=st.lists(st.lists(st.integers(0, 255), max_size=36), max_size=12),
+    clustered=st.integers(0, 30),
+    threshold=st.integers(0, 40),
+)
+def test_multi_index_is_exact_against_the_oracle(
+    db: list[str], query: str, planted: list[list[int]], clustered: int, threshold: int
+) -> None:
+    # Planted neighbours at every distance around 31, and a cluster of identical hashes (the
+    # case that fills one bucket, as near-duplicate-heavy real lists do).
+    rows = [*db, *(_near(query, bits) for bits in planted), *[_near(query, [1, 2])] * clustered]
+    matrix = hashes_to_matrix(rows)
+    q = hashes_to_matrix([query])[0]
+    fast = PdqMultiIndex(matrix).within(q, threshold)
+    slow = within_oracle(matrix, q, threshold)
+    assert fast[0].tolist() == slow[0].tolist()
+    assert fast[1].tolist() == slow[1].tolist()
+
+
+def test_multi_index_finds_distance_31_and_not_32_in_a_large_list() -> None:
+    rng = np.random.default_rng(3)
+    rows = [bytes(r).hex() for r in rng.integers(0, 256, size=(20_000, 32), dtype=np.uint8)]
+    query = rows[77]
+    # Spread the differing bits so that every chunk differs in about two bits.
+    rows += [_near(query, list(range(0, 256, 8))[:31]), _near(query, list(range(0, 256, 8)))]
+    index = PdqMultiIndex(hashes_to_matrix(rows))
+    found, distances = index.within(hashes_to_matrix([query])[0], 31)
+    assert found.tolist() == [77, 20_000] and distances.tolist() == [0, 31]

@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from safelight.constants import (
-    SCAN_BATCH_ITEMS,
     SCAN_MAX_ARCHIVE_BYTES,
     SCAN_MAX_ARCHIVE_DEPTH,
     SCAN_MAX_ARCHIVE_MEMBERS,
@@ -89,9 +88,9 @@ def format_summary(summary: dict[str, Any]) -> str:
 )
 @click.option(
     "--batch-items",
-    default=SCAN_BATCH_ITEMS,
-    show_default=True,
-    help="Items per work batch (and per store transaction).",
+    type=int,
+    default=None,
+    help="Items per work batch and store transaction [default: 8; 32 on Dask].",
 )
 @click.option(
     "--max-ratio",
@@ -137,7 +136,7 @@ def scan_command(
     max_archive_bytes: int,
     max_depth: int,
     max_members: int,
-    batch_items: int,
+    batch_items: int | None,
     mode: Mode,
 ) -> None:
     """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.

@@ -1,8 +1,9 @@
 """Matching hash records against lists.
 
 ``Matcher`` is the seam; ``HashFileMatcher`` is the interim real matcher (an exact digest
-dictionary plus brute-force Hamming for PDQ) built from hash files, until ``safelight.lists``
-and ``safelight.index`` land. A hash file has one entry per line::
+dictionary plus an exact Hamming index for PDQ) built from hash files, until ``safelight.lists``
+and ``safelight.index`` land. PDQ search uses exact multi-index hashing (``mih.py``). A hash file
+has one entry per line::
 
     # type,value[,label;label...]
     pdq,f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,csam;series-x
@@ -29,7 +30,8 @@ from safelight.constants import (
     PDQ_MIN_QUALITY,
 )
 from safelight.errors import NotFoundError, ValidationError
-from safelight.scan.hamming import hashes_to_matrix, within
+from safelight.scan.hamming import hashes_to_matrix
+from safelight.scan.mih import PdqMultiIndex
 from safelight.scan.model import HashRecord, Match
 
 SIGNAL_TYPES = ("pdq", *DIGEST_HEX_LENGTHS)
@@ -130,21 +132,21 @@ class HashFileMatcher:
     def __init__(self, specs: Sequence[ListSpec], *, threshold: int = PDQ_MATCH_THRESHOLD) -> None:
         self.threshold = threshold
         self.lists = [load_hash_file(spec) for spec in specs]
-        self.matrices = [hashes_to_matrix(index.pdq_hex) for index in self.lists]
+        self.indexes = [PdqMultiIndex(hashes_to_matrix(index.pdq_hex)) for index in self.lists]
 
     def match(self, record: HashRecord) -> tuple[Match, ...]:
         found: list[Match] = []
         values = (("md5", record.md5), ("sha1", record.sha1), ("sha256", record.sha256))
         pdq_usable = record.pdq is not None and (record.quality or 0) >= PDQ_MIN_QUALITY
         query = hashes_to_matrix([record.pdq])[0] if pdq_usable and record.pdq else None
-        for index, matrix in zip(self.lists, self.matrices, strict=True):
+        for index, pdq_index in zip(self.lists, self.indexes, strict=True):
             for signal_type, value in values:
                 if value is None:
                     continue
                 for entry in index.digests.get((signal_type, value), ()):
                     found.append(Match(index.name, entry.entry_id, signal_type, 0, entry.labels))
-            if query is not None and len(matrix):
-                rows, distances = within(matrix, query, self.threshold)
+            if query is not None and len(pdq_index):
+                rows, distances = pdq_index.within(query, self.threshold)
                 for row, distance in zip(rows.tolist(), distances.tolist(), strict=True):
                     entry = index.pdq_entries[row]
                     found.append(Match(index.name, entry.entry_id, "pdq", distance, entry.labels))
