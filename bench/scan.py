@@ -226,7 +226,7 @@ def main() -> None:
             "size": f"{args.width}x{args.height}",
             "format": "photo-like JPEG q85 (safelight.scan.corpus)",
             "list_entries": args.list_size,
-            "matcher": "interim HashFileMatcher: numba brute-force Hamming",
+            "matcher": "interim HashFileMatcher: exact multi-index hashing (scan/mih.py)",
         },
         "results": results,
         "ratios": ratios,

@@ -99,9 +99,6 @@ SCAN_MAX_ARCHIVE_MEMBERS: Final = 1_000_000
 # transaction's commit, small enough that the last batches spread evenly over the workers
 # (8 photos are ~0.1-0.3 s of work), a crash loses little and progress stays smooth.
 SCAN_BATCH_ITEMS: Final = 8
-# On Dask each task also costs the scheduler and client ~1-3 ms of CPU (measured in
-# bench/scan.py), so cluster batches are larger.
-SCAN_BATCH_ITEMS_CLUSTER: Final = 32
 # Bytes of item content per batch before it is cut early (archive members travel inline).
 SCAN_BATCH_BYTES: Final = 64 << 20
 # Bytes sniffed from the head of a file to recognise an archive by its magic number.

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from safelight.constants import (
+    SCAN_BATCH_ITEMS,
     SCAN_MAX_ARCHIVE_BYTES,
     SCAN_MAX_ARCHIVE_DEPTH,
     SCAN_MAX_ARCHIVE_MEMBERS,
@@ -88,9 +89,9 @@ def format_summary(summary: dict[str, Any]) -> str:
 )
 @click.option(
     "--batch-items",
-    type=int,
-    default=None,
-    help="Items per work batch and store transaction [default: 8; 32 on Dask].",
+    default=SCAN_BATCH_ITEMS,
+    show_default=True,
+    help="Items per work batch and store transaction.",
 )
 @click.option(
     "--max-ratio",
@@ -136,7 +137,7 @@ def scan_command(
     max_archive_bytes: int,
     max_depth: int,
     max_members: int,
-    batch_items: int | None,
+    batch_items: int,
     mode: Mode,
 ) -> None:
     """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.

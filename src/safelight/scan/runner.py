@@ -22,7 +22,6 @@ from safelight.constants import (
     PDQ_MATCH_THRESHOLD,
     SCAN_BATCH_BYTES,
     SCAN_BATCH_ITEMS,
-    SCAN_BATCH_ITEMS_CLUSTER,
 )
 from safelight.errors import ConflictError, UsageError
 from safelight.scan.archives import ArchiveLimits
@@ -46,7 +45,7 @@ class ScanOptions:
     cluster: str | None = None
     out: Path | None = None
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
-    batch_items: int | None = None  # None: SCAN_BATCH_ITEMS, or *_CLUSTER on Dask
+    batch_items: int = SCAN_BATCH_ITEMS
     batch_bytes: int = SCAN_BATCH_BYTES
     pdq_threshold: int = PDQ_MATCH_THRESHOLD
     mode: Mode = "default"
@@ -228,10 +227,7 @@ def run_scan(
         out.rebuild(store.iter_results(run_id))
     else:
         out.open_fresh()
-    batch_items = options.batch_items or (
-        SCAN_BATCH_ITEMS_CLUSTER if options.cluster else SCAN_BATCH_ITEMS
-    )
-    batcher = _Batcher(recorded, batch_items, options.batch_bytes)
+    batcher = _Batcher(recorded, options.batch_items, options.batch_bytes)
     walker = SourceWalker(options.limits)
     session = Tally()
     started = time.monotonic()
