@@ -194,10 +194,12 @@ def test_cli_scan_and_scans_commands(safelight_env: Path, corpus: Corpus, tmp_pa
     clean = tmp_path / "clean"
     clean.mkdir()
     (clean / "a.txt").write_text("a")
-    ok = runner.invoke(main, ["scan", str(clean), "--json", "--quiet", "--mode", "reference"])
+    ok = runner.invoke(main, ["scan", str(clean), "--json", "--quiet", "--exact-reference"])
     assert ok.exit_code == 0 and json.loads(ok.output)["items"] == 1
     runs = json.loads(runner.invoke(main, ["scans", "ls", "--json"]).output)
     assert len(runs) == 2
+    both = runner.invoke(main, ["scan", str(clean), "--fast", "--exact-reference"])
+    assert both.exit_code == 2 and "exclude" in both.output
 
 
 def _count_rows(db: Database, run_id: int) -> int:

@@ -18,7 +18,7 @@ from safelight.constants import (
     SCAN_MAX_COMPRESSION_RATIO,
     SCAN_MAX_MEMBER_BYTES,
 )
-from safelight.errors import EXIT_OK, EXIT_SOME_FAILED
+from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.progress import LiveProgress, LogProgress, NullProgress, Progress
 from safelight.scan.runner import ScanOptions, ScanSummary, run_scan
@@ -80,12 +80,11 @@ def format_summary(summary: dict[str, Any]) -> str:
 @click.option("--resume", type=int, default=None, help="Finish an interrupted run.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--fast", is_flag=True, help="Reduced JPEG decode: faster, within 10 bits of HMA.")
 @click.option(
-    "--mode",
-    type=click.Choice(["default", "fast", "reference"]),
-    default="default",
-    show_default=True,
-    help="Photo decode: default (luma), fast (reduced JPEG), reference (bit-identical to HMA).",
+    "--exact-reference",
+    is_flag=True,
+    help="Pillow full RGB decode: bit-identical to Pillow + pdqhash (HMA).",
 )
 @click.option(
     "--batch-items",
@@ -138,12 +137,16 @@ def scan_command(
     max_depth: int,
     max_members: int,
     batch_items: int,
-    mode: Mode,
+    fast: bool,
+    exact_reference: bool,
 ) -> None:
     """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.
 
     Exit status: 0 all items hashed, 1 some items failed (recorded per item), 2 usage error.
     """
+    if fast and exact_reference:
+        raise UsageError("--fast and --exact-reference exclude each other: choose one")
+    mode: Mode = "fast" if fast else "reference" if exact_reference else "default"
     limits = ArchiveLimits(max_ratio, max_member_bytes, max_archive_bytes, max_depth, max_members)
     options = ScanOptions(
         sources=list(sources),
