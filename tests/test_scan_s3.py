@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from safelight.scan.archives import ArchiveLimits
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
 from safelight.scan.matching import write_hash_file
 from safelight.scan.runner import ScanOptions, run_scan
+from safelight.scan.runs import RunStore
 from safelight.store import Database
 from tests.scan_support import tar_bytes, zip_bytes
 
@@ -64,6 +67,15 @@ def test_scan_an_s3_prefix_with_archives(s3_endpoint: str, db: Database, tmp_pat
     assert matched == {"s3://uploads/2026/a.jpg", "s3://uploads/batch.tar.gz!/d.jpg"}
     assert rows["s3://uploads/2026/b.jpg"]["pdq_quality"] == 100
     assert summary.total.errors == 0
+
+    # Objects over the member limit are hashed streaming: digests, no PDQ, no error.
+    limited = ScanOptions(["s3://uploads/2026"], limits=ArchiveLimits(max_member_bytes=1000))
+    big = run_scan(db, limited)
+    assert big.total.items == 2 and big.total.errors == 0
+    (a_row,) = [
+        r for r in RunStore(db).iter_results(big.run_id) if r.logical_path.endswith("a.jpg")
+    ]
+    assert (a_row.md5, a_row.media, a_row.pdq) == (hashlib.md5(known).hexdigest(), "other", None)
 
     missing = run_scan(db, ScanOptions(["s3://no-such-bucket/x"]))
     assert missing.total.errors == 1 and set(missing.total.per_error) == {"unreadable"}

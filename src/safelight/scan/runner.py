@@ -217,7 +217,10 @@ def run_scan(
         raise
     run = store.get(run_id)
     config = PipelineConfig(
-        lists=_specs_for(run.lists), pdq_threshold=options.pdq_threshold, mode=options.mode
+        lists=_specs_for(run.lists),
+        max_file_bytes=options.limits.max_member_bytes,
+        pdq_threshold=options.pdq_threshold,
+        mode=options.mode,
     )
     progress = progress or NullProgress()
     out = _JsonlOut(options.out)
