@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from safelight.cli import main
-from safelight.errors import ConflictError, UsageError
+from safelight.errors import ConflictError, UsageError, ValidationError
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.scan.runs import RunStore
 from safelight.store import Database
@@ -129,6 +129,11 @@ def test_scan_needs_a_source_and_a_place_for_its_output(db: Database, tmp_path: 
     assert "missing" in info.value.message
     with pytest.raises(UsageError):
         run_scan(db, ScanOptions([str(tmp_path)], jobs=0))
+    bad_list = tmp_path / "bad.csv"
+    bad_list.write_text("pdq,not-hex\n")
+    with pytest.raises(ValidationError) as info:
+        run_scan(db, ScanOptions([str(tmp_path)], [str(bad_list)]))
+    assert info.value.problems[0][0] == f"{bad_list}:1"
     assert RunStore(db).list_runs() == []
 
 

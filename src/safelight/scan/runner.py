@@ -26,7 +26,7 @@ from safelight.constants import (
 from safelight.errors import ConflictError, UsageError
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.executors import Executor, make_executor
-from safelight.scan.matching import ListSpec, resolve_list
+from safelight.scan.matching import ListSpec, load_hash_file, resolve_list
 from safelight.scan.model import ItemResult, WorkItem
 from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.progress import NullProgress, Progress
@@ -151,6 +151,8 @@ def _start(store: RunStore, options: ScanOptions, resume: int | None) -> tuple[i
         options.sources = [_absolute(source) for source in options.sources]
         home = default_home()
         specs = [resolve_list(name, home) for name in options.lists]
+        for spec in specs:
+            load_hash_file(spec)  # a bad line stops the scan here, before a run exists
         stored = {
             "limits": _limits_to_dict(options.limits),
             "pdq_threshold": options.pdq_threshold,
