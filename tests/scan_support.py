@@ -11,6 +11,8 @@ from pathlib import Path
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
 from safelight.scan.matching import write_hash_file
+from safelight.signals.video import hash_video
+from safelight.signals.vpdq_io import write_vpdq_file
 from tests.video_synth import make_video
 
 
@@ -44,8 +46,8 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
     """Folder with images, a subfolder, a zip holding a tar.gz, a video, a text file and a
     bad JPEG.
 
-    Known items: image 1 by PDQ (the list holds a hash 3 bits away), image 2 by MD5, and the
-    JPEG inside the nested tar.gz by SHA-256.
+    Known items: image 1 by PDQ (the list holds a hash 3 bits away), image 2 by MD5, the
+    JPEG inside the nested tar.gz by SHA-256, and the video by vPDQ.
     """
     root = base / "corpus"
     (root / "sub").mkdir(parents=True)
@@ -68,7 +70,9 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
         f"{zip_path}!/nested/b.tar.gz!/deep/inner.jpg",
         f"{zip_path}!/nested/b.tar.gz!/deep/readme.txt",
     }
-    (root / "clip.mp4").write_bytes(make_video("mp4", frames=12, fps=6))
+    clip = make_video("mp4", frames=12, fps=6)
+    (root / "clip.mp4").write_bytes(clip)
+    write_vpdq_file(base / "clip.vpdq.txt", hash_video(clip))
     (root / "notes.txt").write_text("not an image")
     (root / "broken.jpg").write_bytes(blobs[0][: len(blobs[0]) // 3])
     paths |= {str(root / "notes.txt"), str(root / "broken.jpg"), str(root / "clip.mp4")}
@@ -87,9 +91,11 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
             ("md5", md5, ["known"]),
             ("sha256", sha256, ["series-b"]),
             ("md5", "0" * 32, ["never-seen"]),
+            ("vpdq", "clip.vpdq.txt", ["series-v"]),
         ],
     )
     known = {
+        str(root / "clip.mp4"),
         str(root / "sub" / "photo001.jpg"),
         str(root / "photo002.jpg"),
         f"{zip_path}!/nested/b.tar.gz!/deep/inner.jpg",

@@ -196,3 +196,33 @@ def test_multi_index_finds_distance_31_and_not_32_in_a_large_list() -> None:
     index = PdqMultiIndex(hashes_to_matrix(rows))
     found, distances = index.within(hashes_to_matrix([query])[0], 31)
     assert found.tolist() == [77, 20_000] and distances.tolist() == [0, 31]
+
+
+def test_vpdq_entries_match_the_same_video_and_not_another(tmp_path: Path) -> None:
+    from safelight.signals.video import hash_video
+    from safelight.signals.vpdq_io import write_vpdq_file
+    from tests.video_synth import make_video
+
+    known = make_video("mp4", frames=40, fps=10)
+    other = make_video("webm", frames=40, fps=10, width=64, height=96)
+    (tmp_path / "refs").mkdir()
+    write_vpdq_file(tmp_path / "refs" / "known.txt", hash_video(known))
+    hash_file = tmp_path / "videos.csv"
+    hash_file.write_text("# type,value,labels\nvpdq,refs/known.txt,series-v\n")
+    matcher = HashFileMatcher([ListSpec.of("videos", hash_file)])
+    hasher = PipelineHasher()
+    (hit,) = matcher.match(hasher.hash_bytes(known, "copy.mp4"))
+    assert (hit.list_name, hit.entry_id, hit.signal_type, hit.labels) == (
+        "videos",
+        2,
+        "vpdq",
+        ("series-v",),
+    )
+    assert hit.query_percent == 100.0 and hit.compared_percent == 100.0
+    assert hit.to_dict()["compared_percent"] == 100.0
+    assert matcher.match(hasher.hash_bytes(other, "other.webm")) == ()
+
+    hash_file.write_text("vpdq,refs/missing.txt\n")
+    with pytest.raises(ValidationError) as info:
+        HashFileMatcher([ListSpec.of("videos", hash_file)])
+    assert info.value.problems[0][0] == f"{hash_file}:1"

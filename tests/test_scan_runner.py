@@ -53,9 +53,9 @@ def test_scan_records_every_item_and_finds_the_planted_ones(
     assert summary.status == "finished"
     report = summary.to_dict()
     assert report["items"] == len(corpus.all_paths)
-    assert report["matched_items"] == 3
-    assert report["matches_per_list"] == {"known": 3}
-    assert report["matches_per_label"] == {"known": 2, "series-a": 1, "series-b": 1}
+    assert report["matched_items"] == 4
+    assert report["matches_per_list"] == {"known": 4}
+    assert report["matches_per_label"] == {"known": 2, "series-a": 1, "series-b": 1, "series-v": 1}
     assert report["errors_per_code"] == {"truncated": 1}
     assert rows[str(corpus.root / "notes.txt")]["media"] == "other"
     clip = rows[str(corpus.root / "clip.mp4")]
@@ -64,7 +64,7 @@ def test_scan_records_every_item_and_finds_the_planted_ones(
     assert (run.status, run.items, run.matched_items, run.errors) == (
         "finished",
         len(corpus.all_paths),
-        3,
+        4,
         1,
     )
     stored = {r.logical_path: r.to_dict() for r in RunStore(db).iter_results(summary.run_id)}
@@ -180,11 +180,11 @@ def test_cli_scan_and_scans_commands(safelight_env: Path, corpus: Corpus, tmp_pa
     args = ["scan", str(corpus.root), "--list", str(corpus.hash_file), "--out", str(out)]
     result = runner.invoke(main, [*args, "--quiet"])
     assert result.exit_code == 1, result.output  # one truncated JPEG: some items failed
-    assert "matched 3 items" in result.output and "truncated: 1" in result.output
+    assert "matched 4 items" in result.output and "truncated: 1" in result.output
     assert len(lines(out)) == len(corpus.all_paths)
     listing = runner.invoke(main, ["scans", "ls", "--json"])
     (run,) = json.loads(listing.output)
-    assert run["status"] == "finished" and run["matched_items"] == 3
+    assert run["status"] == "finished" and run["matched_items"] == 4
     shown = runner.invoke(main, ["scans", "show", str(run["id"]), "--matches"])
     assert shown.exit_code == 0
     assert "photo002.jpg: known#3 md5 d=0" in shown.output

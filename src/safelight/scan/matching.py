@@ -6,16 +6,20 @@ and ``safelight.index`` land. PDQ search uses exact multi-index hashing (``mih.p
 has one entry per line::
 
     # type,value[,label;label...]
-    pdq,f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,csam;series-x
+    pdq,f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,known;series-x
     md5,d41d8cd98f00b204e9800998ecf8427e
+    vpdq,videos/known-clip.txt,series-b
 
-An entry's id is its line number, so ids are stable while the file is unchanged. A list is
-described to workers by a ``ListSpec`` (name, path, generation): small and picklable, so a
-worker opens the file itself and caches what it built under that key.
+A ``vpdq`` entry names a vPDQ hash file (relative to the hash file); a scanned video matches
+it by the bag-of-frames rule of ``safelight.signals.vpdq.match_vpdq``. An entry's id is its
+line number, so ids are stable while the file is unchanged. A list is described to workers by
+a ``ListSpec`` (name, path, generation): small and picklable, so a worker opens the file
+itself and caches what it built under that key.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -29,12 +33,14 @@ from safelight.constants import (
     PDQ_MATCH_THRESHOLD,
     PDQ_MIN_QUALITY,
 )
-from safelight.errors import NotFoundError, ValidationError
+from safelight.errors import InputError, NotFoundError, ValidationError
 from safelight.scan.hamming import hashes_to_matrix
 from safelight.scan.mih import PdqMultiIndex
 from safelight.scan.model import HashRecord, Match
+from safelight.signals.vpdq import VpdqFeature, match_vpdq
+from safelight.signals.vpdq_io import read_vpdq_file
 
-SIGNAL_TYPES = ("pdq", *DIGEST_HEX_LENGTHS)
+SIGNAL_TYPES = ("pdq", "vpdq", *DIGEST_HEX_LENGTHS)
 _HEX = re.compile(r"^[0-9a-f]+$")
 _MAX_PROBLEMS = 20
 
@@ -82,6 +88,7 @@ class _ListIndex:
         self.digests: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
         self.pdq_entries: list[_Entry] = []
         self.pdq_hex: list[str] = []
+        self.videos: list[tuple[_Entry, list[VpdqFeature]]] = []
 
     def add(self, signal_type: str, value: str, entry: _Entry) -> None:
         if signal_type == "pdq":
@@ -98,11 +105,16 @@ def _parse_line(line: str) -> tuple[str, str, tuple[str, ...]]:
     signal_type, value = parts[0].lower(), parts[1].lower()
     if signal_type not in SIGNAL_TYPES:
         raise ValueError(f"unknown type {parts[0]!r} (expected one of {', '.join(SIGNAL_TYPES)})")
+    raw_labels = parts[2].split(";") if len(parts) > 2 else []
+    labels = tuple(sorted({label.strip() for label in raw_labels if label.strip()}))
+    if signal_type == "vpdq":
+        # The value names a vPDQ hash file (frame,quality,pdq,timestamp lines).
+        if not parts[1]:
+            raise ValueError("vpdq value must name a vPDQ hash file")
+        return signal_type, parts[1], labels
     length = PDQ_HEX_LENGTH if signal_type == "pdq" else DIGEST_HEX_LENGTHS[signal_type]
     if len(value) != length or not _HEX.match(value):
         raise ValueError(f"{signal_type} value must be {length} hex characters, got {parts[1]!r}")
-    raw_labels = parts[2].split(";") if len(parts) > 2 else []
-    labels = tuple(sorted({label.strip() for label in raw_labels if label.strip()}))
     return signal_type, value, labels
 
 
@@ -116,9 +128,14 @@ def load_hash_file(spec: ListSpec) -> _ListIndex:
                 continue
             try:
                 signal_type, value, labels = _parse_line(line)
-            except ValueError as exc:
+                if signal_type == "vpdq":
+                    video = Path(spec.path).parent / value
+                    index.videos.append((_Entry(number, labels), read_vpdq_file(video)))
+                    continue
+            except (ValueError, InputError) as exc:
                 if len(problems) < _MAX_PROBLEMS:
-                    problems.append((f"{spec.path}:{number}", str(exc)))
+                    reason = exc.message if isinstance(exc, InputError) else str(exc)
+                    problems.append((f"{spec.path}:{number}", reason))
                 continue
             index.add(signal_type, value, _Entry(number, labels))
     if problems:
@@ -150,8 +167,34 @@ class HashFileMatcher:
                 for row, distance in zip(rows.tolist(), distances.tolist(), strict=True):
                     entry = index.pdq_entries[row]
                     found.append(Match(index.name, entry.entry_id, "pdq", distance, entry.labels))
+            if record.vpdq and index.videos:
+                found.extend(self._match_video(index, record.vpdq))
         found.sort(key=lambda m: (m.list_name, m.entry_id, m.signal_type))
         return tuple(found)
+
+    def _match_video(self, index: _ListIndex, vpdq_json: str) -> list[Match]:
+        # Bag-of-frames match of a scanned video against every vPDQ entry (interim: a scan
+        # over the list's videos; the index work replaces it with a frame-hash index).
+        query = [
+            VpdqFeature(f["frame"], f["timestamp"], f["pdq"], f["quality"])
+            for f in json.loads(vpdq_json)
+        ]
+        found = []
+        for entry, compared in index.videos:
+            result = match_vpdq(query, compared)
+            if result.matched:
+                found.append(
+                    Match(
+                        index.name,
+                        entry.entry_id,
+                        "vpdq",
+                        0,
+                        entry.labels,
+                        query_percent=round(result.query_percent, 2),
+                        compared_percent=round(result.compared_percent, 2),
+                    )
+                )
+        return found
 
 
 def write_hash_file(path: Path, entries: Sequence[tuple[str, str, Sequence[str]]]) -> None:

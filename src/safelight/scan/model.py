@@ -78,15 +78,22 @@ class Match:
     signal_type: str
     distance: int
     labels: tuple[str, ...] = ()
+    # vPDQ only: how much of the scanned video and of the list's video the other covers.
+    query_percent: float | None = None
+    compared_percent: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "list": self.list_name,
             "entry": self.entry_id,
             "type": self.signal_type,
             "distance": self.distance,
             "labels": list(self.labels),
         }
+        if self.query_percent is not None:
+            out["query_percent"] = self.query_percent
+            out["compared_percent"] = self.compared_percent
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Match:
@@ -96,6 +103,8 @@ class Match:
             str(data["type"]),
             int(data["distance"]),
             tuple(str(label) for label in data.get("labels", ())),
+            data.get("query_percent"),
+            data.get("compared_percent"),
         )
 
 
