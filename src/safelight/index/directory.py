@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -34,6 +34,7 @@ from safelight.constants import (
 from safelight.errors import ConflictError, IndexCorruptError, InputError, NotFoundError, UsageError
 from safelight.index import manifest as mf
 from safelight.index.hashes import as_id_array
+from safelight.index.fileformat import temp_name
 from safelight.index.manifest import Manifest
 from safelight.index.segments import IdSet, SegmentInfo, _Segment
 
@@ -463,7 +464,10 @@ class SegmentedIndex(Generic[S]):
         keep = ~np.isin(ids, view.removed)
         ids, keys = ids[keep], keys[keep]
         name = self._new_name("seg", view.manifest.generation + 1)
-        info = self._write_segment(self.path / name, ids, keys)
+        # Written under a temporary name: a writer's garbage collection deletes sealed files
+        # no manifest lists, and this one is not listed until the swap below.
+        pending = temp_name(self.path / name)
+        info = replace(self._write_segment(pending, ids, keys), file=name)
         del ids, keys, keep
         done = False
 
@@ -474,6 +478,7 @@ class SegmentedIndex(Generic[S]):
                 return None  # rebuilt meanwhile: our result is stale
             rest = tuple(s for s in m.segments[1:] if s.file not in consumed)
             removed = np.setdiff1d(current.removed, view.removed)
+            os.replace(pending, self.path / name)
             done = True
             return m.next(
                 segments=(info, *rest),
@@ -482,9 +487,11 @@ class SegmentedIndex(Generic[S]):
                 compacting=(),
             )
 
-        self._commit(swap)
-        if not done:
-            (self.path / name).unlink(missing_ok=True)
+        try:
+            self._commit(swap)
+        finally:
+            if not done:
+                pending.unlink(missing_ok=True)
         return done
 
     def compact_in_background(self) -> Future[bool]:
