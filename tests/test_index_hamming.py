@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import conformance_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import conformance_dir
 from safelight.errors import ConflictError, InputError, NotFoundError, UsageError
 from safelight.index import HammingIndex, array_to_hex, hex_to_array, oracle, segments, synthetic
 

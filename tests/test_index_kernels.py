@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from index_helpers import as_lists, mih_tables
 
+from index_helpers import as_lists, mih_tables
 from safelight.constants import MIH_BRUTE_COST_RATIO
 from safelight.index import kernels, oracle, synthetic
 
@@ -75,7 +75,10 @@ def test_heavy_cluster_sends_costly_queries_to_a_scan_with_the_same_answer() -> 
     rng = np.random.default_rng(7)
     centre = synthetic.uniform_hashes(rng, 1)
     hashes = np.concatenate(
-        [synthetic.flip_bits(rng, np.repeat(centre, 3000, 0), 3), synthetic.uniform_hashes(rng, 500)]
+        [
+            synthetic.flip_bits(rng, np.repeat(centre, 3000, 0), 3),
+            synthetic.uniform_hashes(rng, 500),
+        ]
     )
     words, offsets, postings, order = mih_tables(hashes)
     queries = synthetic.flip_bits(rng, centre, 5)

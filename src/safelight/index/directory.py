@@ -33,8 +33,8 @@ from safelight.constants import (
 )
 from safelight.errors import ConflictError, IndexCorruptError, InputError, NotFoundError, UsageError
 from safelight.index import manifest as mf
-from safelight.index.hashes import as_id_array
 from safelight.index.fileformat import temp_name
+from safelight.index.hashes import as_id_array
 from safelight.index.manifest import Manifest
 from safelight.index.segments import IdSet, SegmentInfo, _Segment
 

@@ -33,7 +33,7 @@ _CHUNK_MASK = np.uint64(BUCKETS - 1)
 _TILE = 512
 
 
-def _popcount_intrinsic(typingctx: Any, value: Any) -> Any:
+def _popcount_intrinsic(typingctx: Any, value: Any) -> Any:  # pragma: no cover - codegen
     """LLVM ctpop: one POPCNT instruction on x86-64."""
     sig = types.uint64(types.uint64)
 
@@ -43,7 +43,7 @@ def _popcount_intrinsic(typingctx: Any, value: Any) -> Any:
     return sig, codegen
 
 
-def _trailing_zeros_intrinsic(typingctx: Any, value: Any) -> Any:
+def _trailing_zeros_intrinsic(typingctx: Any, value: Any) -> Any:  # pragma: no cover
     """LLVM cttz: index of the lowest set bit (TZCNT)."""
     sig = types.uint64(types.uint64)
 
@@ -74,13 +74,13 @@ def flip_masks() -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(masks), ends
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
 def _chunk(words: Any, row: int, c: int) -> int:
     shift = np.uint64((c & 3) * MIH_CHUNK_BITS)
     return int((words[row, c >> 2] >> shift) & _CHUNK_MASK)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
 def _distance(words: Any, row: int, queries: Any, qi: int) -> int:
     return int(
         _popcount(words[row, 0] ^ queries[qi, 0])
@@ -90,7 +90,7 @@ def _distance(words: Any, row: int, queries: Any, qi: int) -> int:
     )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
 def _reserve(array: Any, needed: int) -> Any:
     """``array`` itself if it holds ``needed`` items, else a copy at least twice as large.
 
@@ -105,7 +105,7 @@ def _reserve(array: Any, needed: int) -> Any:
     return bigger
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
 def counting_order(words: Any, c: int, offsets_row: Any, order: Any) -> None:
     """Stable counting sort of rows by chunk ``c``.
 
@@ -126,7 +126,7 @@ def counting_order(words: Any, c: int, offsets_row: Any, order: Any) -> None:
         counts[v] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
 def _bucket_levels(offsets: Any, c: int, value: int, masks: Any, ends: Any, top: int) -> Any:
     """Rows in the buckets within each flip count 0..top of ``value`` in chunk ``c``."""
     levels = np.zeros(MIH_MAX_RADIUS + 1, np.int64)
@@ -140,7 +140,7 @@ def _bucket_levels(offsets: Any, c: int, value: int, masks: Any, ends: Any, top:
     return levels
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
 def _plan(offsets: Any, qchunks: Any, threshold: int, masks: Any, ends: Any, radius: Any) -> int:
     """Choose a probe radius per chunk for one query; return the candidates it will touch.
 
@@ -170,7 +170,7 @@ def _plan(offsets: Any, qchunks: Any, threshold: int, masks: Any, ends: Any, rad
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
 def search_segment(
     words: Any,
     offsets: Any,
@@ -281,8 +281,8 @@ def search_segment(
     return out_q[:count], out_r[:count], out_d[:count]
 
 
-@njit(cache=True, nogil=True)
-def _key_compare(keys: Any, row: int, queries: Any, qi: int) -> int:
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
+def _key_compare(keys: Any, row: Any, queries: Any, qi: int) -> int:
     for b in range(keys.shape[1]):
         x = keys[row, b]
         y = queries[qi, b]
@@ -291,7 +291,7 @@ def _key_compare(keys: Any, row: int, queries: Any, qi: int) -> int:
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
 def digest_ranges(keys: Any, prefix: Any, queries: Any, starts: Any, stops: Any) -> None:
     """For each query key, the row range [start, stop) of equal keys in sorted ``keys``.
 
