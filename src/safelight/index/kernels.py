@@ -196,6 +196,7 @@ def search_segment(
     count = 0
     scan = np.empty(nq, np.int64)
     nscan = 0
+    limit = np.uint64(threshold)
     probe_ok = offsets.shape[0] == MIH_CHUNKS and threshold // MIH_CHUNKS <= MIH_MAX_RADIUS
     if n == 0:
         return out_q[:0], out_r[:0], out_d[:0]
@@ -209,6 +210,7 @@ def search_segment(
         summary = np.zeros((nbits + 63) >> 6, np.uint64)
         qchunks = np.empty(MIH_CHUNKS, np.int64)
         radius = np.empty(MIH_CHUNKS, np.int64)
+        candidates = np.empty(1024, np.int64)
         one = np.uint64(1)
         for qi in range(nq):
             for c in range(MIH_CHUNKS):
@@ -232,9 +234,12 @@ def search_segment(
                         row = k if c == 0 else int(postings[c - 1, k])
                         bits[row >> 6] |= one << np.uint64(row & 63)
                         summary[row >> 12] |= one << np.uint64((row >> 6) & 63)
-            out_q = _reserve(out_q, count + total)
-            out_r = _reserve(out_r, count + total)
-            out_d = _reserve(out_d, count + total)
+            # Two passes: first read the bitmap back into an ascending list of rows (branchy,
+            # but the bitmap sits in cache), then verify them in a plain counted loop whose
+            # only branch is almost never taken, so the CPU keeps many row loads in flight.
+            # Verifying inside the bitmap walk mispredicted once per row and ran ~2x slower.
+            candidates = _reserve(candidates, total)
+            ncand = 0
             for si in range(summary.shape[0]):
                 s = summary[si]
                 if s == 0:
@@ -246,15 +251,29 @@ def search_segment(
                     w = bits[wi]
                     bits[wi] = 0
                     while w != 0:
-                        row = wi * 64 + int(_trailing_zeros(w))
+                        candidates[ncand] = wi * 64 + int(_trailing_zeros(w))
                         w &= w - one
-                        d = _distance(words, row, queries, qi)
-                        if d <= threshold:
-                            out_q[count] = qi
-                            out_r[count] = row
-                            out_d[count] = d
-                            count += 1
-    limit = np.uint64(threshold)
+                        ncand += 1
+            out_q = _reserve(out_q, count + ncand)
+            out_r = _reserve(out_r, count + ncand)
+            out_d = _reserve(out_d, count + ncand)
+            q0 = queries[qi, 0]
+            q1 = queries[qi, 1]
+            q2 = queries[qi, 2]
+            q3 = queries[qi, 3]
+            for k in range(ncand):
+                row = candidates[k]
+                d = (
+                    _popcount(words[row, 0] ^ q0)
+                    + _popcount(words[row, 1] ^ q1)
+                    + _popcount(words[row, 2] ^ q2)
+                    + _popcount(words[row, 3] ^ q3)
+                )
+                if d <= limit:
+                    out_q[count] = qi
+                    out_r[count] = row
+                    out_d[count] = d
+                    count += 1
     for start in range(0, n, _TILE):
         stop = min(n, start + _TILE)
         for si in range(nscan):

@@ -37,8 +37,8 @@ def clustered_hashes(
     rng: np.random.Generator,
     n: int,
     *,
-    alpha: float = 1.1,
-    max_cluster: int = 20_000,
+    alpha: float = 1.5,
+    max_cluster: int = 10_000,
     max_flip_prob: float = 0.03,
 ) -> U8:
     """``n`` hashes in clusters of near-duplicates with Pareto(alpha) sizes (capped).
