@@ -14,11 +14,14 @@ def mih_tables(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     n = len(words)
     offsets = np.zeros((MIH_CHUNKS, kernels.BUCKETS + 1), dtype=np.uint32)
     order = np.empty(n, dtype=np.int64)
-    kernels.counting_order(words, 0, offsets[0], order)
+    columns = np.empty((MIH_CHUNKS, n), dtype=np.uint16)
+    kernels.chunk_columns(words, 0, columns)
+    kernels.bucket_order(columns[0], offsets[0], order)
     sorted_words = np.ascontiguousarray(words[order])
+    kernels.chunk_columns(sorted_words, 0, columns)
     postings = np.empty((MIH_CHUNKS - 1, n), dtype=np.uint32)
     for c in range(1, MIH_CHUNKS):
-        kernels.counting_order(sorted_words, c, offsets[c], postings[c - 1])
+        kernels.bucket_order(columns[c], offsets[c], postings[c - 1])
     return sorted_words, offsets, postings, order
 
 

@@ -213,3 +213,19 @@ def test_background_compaction_while_adding(tmp_path: Path, small_mih: None) -> 
     assert len(index) == 425
     index.compact()
     assert index.stats().segments == 1 and len(index) == 425
+
+
+def test_empty_index_and_many_hidden_ids(tmp_path: Path) -> None:
+    index = HammingIndex.build(tmp_path, [], np.zeros((0, 32), np.uint8))
+    assert len(index) == 0
+    assert index.search(np.zeros((2, 32), np.uint8), 63).to_lists() == [[], []]
+    rng = np.random.default_rng(8)
+    hashes = synthetic.clustered_hashes(rng, 3000)
+    index.add(np.arange(-1500, 1500), hashes)
+    hidden = np.arange(-1500, 1500, 3)
+    assert index.disable(hidden) == hidden.size
+    queries = hashes[:200]
+    visible = ~np.isin(np.arange(-1500, 1500), hidden)
+    expected = oracle.hamming_search(np.arange(-1500, 1500)[visible], hashes[visible], queries, 31)
+    assert index.search(queries, 31).to_lists() == expected
+    assert len(index) == 3000 - hidden.size

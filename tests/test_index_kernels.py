@@ -98,7 +98,9 @@ def test_counting_order_is_a_stable_bucket_sort() -> None:
     words = hashes.view(np.uint64)
     offsets = np.zeros(kernels.BUCKETS + 1, dtype=np.uint32)
     order = np.empty(5000, dtype=np.int64)
-    kernels.counting_order(words, 5, offsets, order)
+    columns = np.empty((2, 5000), dtype=np.uint16)
+    kernels.chunk_columns(words, 4, columns)
+    kernels.bucket_order(columns[1], offsets, order)
     chunk = hashes[:, 10].astype(np.int64) | (hashes[:, 11].astype(np.int64) << 8)
     assert np.array_equal(order, np.argsort(chunk, kind="stable"))
     assert offsets[-1] == 5000

@@ -21,6 +21,7 @@ import os
 import secrets
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,11 +123,15 @@ def temp_name(final: Path) -> Path:
 
 
 class SegmentWriter:
-    """Lays out a segment file, exposes each section as a writable array, then seals it.
+    """Lays out a segment file, hands out each section as an array to fill, then seals it.
 
     Usage: ``w = SegmentWriter(path, header, [(name, dtype, shape), ...])``; fill
-    ``w.arrays[name]``; ``w.commit()`` writes checksums and header, fsyncs and renames the
-    temporary file to ``path``. ``w.abort()`` removes the temporary file.
+    ``w.arrays[name]``; ``w.commit()`` checksums the sections, writes header and sections to
+    a temporary file, fsyncs it and renames it to ``path``. ``w.abort()`` drops everything.
+
+    Sections are filled in anonymous memory (numpy asks for transparent huge pages), not in
+    a mapping of the new file: page-faulting a fresh file mapping 4 KiB at a time, and the
+    scattered writes of the bucket sort into it, made a 10M build 2x slower.
     """
 
     def __init__(
@@ -139,48 +144,47 @@ class SegmentWriter:
         self.tmp = temp_name(path)
         offset = HEADER_SIZE
         self._places: list[tuple[str, int, int]] = []
-        for name, dtype, shape in layout:
-            length = int(np.dtype(dtype).itemsize * int(np.prod(shape, dtype=np.int64)))
-            self._places.append((name, offset, length))
-            offset = _align(offset + length)
-        self.size = offset
-        self._file = open(self.tmp, "w+b")  # noqa: SIM115 - closed in commit/abort
-        self._file.truncate(self.size)
-        self._map = mmap.mmap(self._file.fileno(), self.size, access=mmap.ACCESS_WRITE)
         self.arrays: dict[str, np.ndarray] = {}
-        for (name, dtype, shape), (_, start, length) in zip(layout, self._places, strict=True):
-            count = length // np.dtype(dtype).itemsize
-            array = np.frombuffer(self._map, dtype=dtype, count=count, offset=start)
-            self.arrays[name] = array.reshape(shape)
+        for name, dtype, shape in layout:
+            array = np.empty(shape, dtype=dtype)
+            self.arrays[name] = array
+            self._places.append((name, offset, array.nbytes))
+            offset = _align(offset + array.nbytes)
+        self.size = offset
 
     def commit(self) -> int:
         """Seal the file under its final name; return the header's CRC-32."""
+        arrays = [
+            np.ascontiguousarray(self.arrays[name]).reshape(-1).view(np.uint8)
+            for name, _, _ in self._places
+        ]
+        # zlib.crc32 releases the GIL: checksum the sections on all cores at once.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            crcs = list(pool.map(lambda a: crc32_range(a, 0, a.size), arrays))
         sections = [
-            Section(name, start, length, crc32_range(self._map, start, length))
-            for name, start, length in self._places
+            Section(name, start, length, crc)
+            for (name, start, length), crc in zip(self._places, crcs, strict=True)
         ]
         packed = _pack_header(self.header, sections)
-        self._map[:HEADER_SIZE] = packed
-        self.arrays.clear()
-        self._map.flush()
-        self._close_map()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self.tmp, self.path)
-        fsync_dir(self.path.parent)
-        return int(struct.unpack("<I", packed[-4:])[0])
-
-    def _close_map(self) -> None:
         try:
-            self._map.close()
-        except BufferError:  # pragma: no cover - a caller still holds an array view
-            pass  # the mapping closes when that view is collected; the data is flushed
+            with open(self.tmp, "wb") as handle:
+                handle.write(packed)
+                for (_, start, _), array in zip(self._places, arrays, strict=True):
+                    handle.seek(start)
+                    handle.write(array.data)
+                handle.truncate(self.size)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        fsync_dir(self.path.parent)
+        self.arrays.clear()
+        return int(struct.unpack("<I", packed[-4:])[0])
 
     def abort(self) -> None:
         self.arrays.clear()
-        self._close_map()
-        self._file.close()
         self.tmp.unlink(missing_ok=True)
 
 

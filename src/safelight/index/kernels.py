@@ -106,24 +106,46 @@ def _reserve(array: Any, needed: int) -> Any:
 
 
 @njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
-def counting_order(words: Any, c: int, offsets_row: Any, order: Any) -> None:
-    """Stable counting sort of rows by chunk ``c``.
+def chunk_columns(words: Any, first: int, out: Any) -> None:
+    """``out[j, r]`` = chunk ``first + j`` of row r, in one pass over the rows.
+
+    Bucket-sorting from these 2-byte columns instead of the 32-byte rows cuts the memory
+    read per chunk 16-fold (the build reads each chunk twice: count, then scatter).
+    """
+    for row in range(words.shape[0]):
+        for j in range(out.shape[0]):
+            out[j, row] = _chunk(words, row, first + j)
+
+
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
+def bucket_order(values: Any, offsets_row: Any, order: Any) -> None:
+    """Stable counting sort of rows by their 16-bit ``values``.
 
     Fills ``offsets_row`` (65537,) with bucket starts and ``order`` (n,) with row numbers in
     bucket order (rows ascending within a bucket).
     """
-    n = words.shape[0]
+    n = values.shape[0]
     counts = np.zeros(BUCKETS + 1, np.int64)
     for row in range(n):
-        counts[_chunk(words, row, c) + 1] += 1
+        counts[np.int64(values[row]) + 1] += 1
     for v in range(BUCKETS):
         counts[v + 1] += counts[v]
     for v in range(BUCKETS + 1):
         offsets_row[v] = counts[v]
     for row in range(n):
-        v = _chunk(words, row, c)
-        order[counts[v]] = row
-        counts[v] += 1
+        value = np.int64(values[row])
+        order[counts[value]] = row
+        counts[value] += 1
+
+
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
+def gather_rows(source: Any, order: Any, out: Any) -> None:
+    """``out[r] = source[order[r]]`` for 2-D arrays (numpy's 2-D take is 5-10x slower)."""
+    width = source.shape[1]
+    for r in range(order.shape[0]):
+        row = order[r]
+        for k in range(width):
+            out[r, k] = source[row, k]
 
 
 @njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py

@@ -148,8 +148,47 @@ class _Segment:
 
 
 def _write_ids(writer: SegmentWriter, encoded: np.ndarray, order: np.ndarray | None) -> None:
-    writer.arrays["ids"][:] = encoded if order is None else encoded[order]
-    writer.arrays["ids_sorted"][:] = np.sort(encoded)
+    if order is None:
+        writer.arrays["ids"][:] = encoded
+    else:
+        np.take(encoded, order, out=writer.arrays["ids"])
+    if encoded.size < 2 or bool(np.all(encoded[1:] > encoded[:-1])):
+        writer.arrays["ids_sorted"][:] = encoded  # store ids usually arrive in order
+    else:
+        writer.arrays["ids_sorted"][:] = np.sort(encoded)
+
+
+def _build_mih(
+    words_in: np.ndarray, encoded: np.ndarray, writer: SegmentWriter, workers: int
+) -> None:
+    """Fill a Hamming segment's sections: rows sorted by chunk 0, then the bucket sort of
+    each other chunk. Every pass over the rows is split across ``workers`` threads."""
+    n = words_in.shape[0]
+    out = writer.arrays["hashes"].view(np.uint64)
+    offsets = writer.arrays["offsets"]
+    postings = writer.arrays["postings"]
+    bounds = np.linspace(0, n, workers + 1).astype(np.int64)
+    spans = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+
+        def each_span(fn: Any) -> None:
+            for job in [pool.submit(fn, a, b) for a, b in spans]:
+                job.result()
+
+        column = np.empty((1, n), dtype=np.uint16)
+        each_span(lambda a, b: kernels.chunk_columns(words_in[a:b], 0, column[:, a:b]))
+        order = np.empty(n, dtype=np.int64)
+        kernels.bucket_order(column[0], offsets[0], order)
+        each_span(lambda a, b: kernels.gather_rows(words_in, order[a:b], out[a:b]))
+        _write_ids(writer, encoded, order)
+        columns = np.empty((MIH_CHUNKS - 1, n), dtype=np.uint16)
+        each_span(lambda a, b: kernels.chunk_columns(out[a:b], 1, columns[:, a:b]))
+        jobs = [
+            pool.submit(kernels.bucket_order, columns[c - 1], offsets[c], postings[c - 1])
+            for c in range(1, MIH_CHUNKS)
+        ]
+        for job in jobs:
+            job.result()
 
 
 class HammingSegment(_Segment):
@@ -202,22 +241,7 @@ class HammingSegment(_Segment):
             words_in = np.ascontiguousarray(hashes).view(np.uint64)
             out = writer.arrays["hashes"].view(np.uint64)
             if mih:
-                offsets = writer.arrays["offsets"]
-                order = np.empty(n, dtype=np.int64)
-                kernels.counting_order(words_in, 0, offsets[0], order)
-                np.take(words_in, order, axis=0, out=out)
-                _write_ids(writer, encoded, order)
-                del order
-                postings = writer.arrays["postings"]
-                workers = threads or os.cpu_count() or 1
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    jobs = [
-                        pool.submit(kernels.counting_order, out, c, offsets[c], postings[c - 1])
-                        for c in range(1, MIH_CHUNKS)
-                    ]
-                    for job in jobs:
-                        job.result()
-                del offsets, postings
+                _build_mih(words_in, encoded, writer, threads or os.cpu_count() or 1)
             else:
                 out[:] = words_in
                 _write_ids(writer, encoded, None)
@@ -269,7 +293,7 @@ class DigestSegment(_Segment):
         try:
             order = _sort_keys(keys, ids)
             sorted_keys = writer.arrays["keys"]
-            np.take(keys, order, axis=0, out=sorted_keys)
+            kernels.gather_rows(keys, order, sorted_keys)
             _write_ids(writer, encoded, order)
             buckets = sorted_keys[:, 0].astype(np.int64) * 256 + sorted_keys[:, 1]
             counts = np.bincount(buckets, minlength=kernels.BUCKETS)
