@@ -16,6 +16,7 @@ more rows than a scan costs, that query scans the segment instead (same answer, 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,13 +40,16 @@ from safelight.index.segments import HammingSegment, SegmentInfo
 _MASKS, _MASK_ENDS = kernels.flip_masks()
 _MODES = {"auto": 0, "scan": 1, "probe": 2}
 _POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
+    """One shared pool of query threads (kernels release the GIL, so they run in parallel)."""
     global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="sl-index")
-    return _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="sl-index")
+        return _POOL
 
 
 def check_threshold(threshold: int) -> int:
