@@ -258,8 +258,8 @@ def search_segment(
                         summary[row >> 12] |= one << np.uint64((row >> 6) & 63)
             # Two passes: first read the bitmap back into an ascending list of rows (branchy,
             # but the bitmap sits in cache), then verify them in a plain counted loop whose
-            # only branch is almost never taken, so the CPU keeps many row loads in flight.
-            # Verifying inside the bitmap walk mispredicted once per row and ran ~2x slower.
+            # only branch is almost never taken. The row loads are independent, so the CPU
+            # keeps several in flight; this is where most of a query's time goes.
             candidates = _reserve(candidates, total)
             ncand = 0
             for si in range(summary.shape[0]):
