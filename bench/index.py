@@ -13,6 +13,7 @@ Ground truth is faiss IndexBinaryFlat's exact range search over all queries (an 
 implementation), itself checked against the numpy oracle on a sample of queries.
 
 Usage:  python bench/index.py [--sizes 1000000,10000000] [--quick] [--datasets uniform,clustered]
+Also: DigestIndex (SHA-256) against a Python dict of hex digests (HMA's MD5/SHA-256 index).
 Writes bench/results/index.json and prints ratios. The machine is shared: expect +-30% noise.
 """
 
@@ -36,7 +37,7 @@ import numba
 import numpy as np
 
 from safelight.constants import PDQ_MATCH_THRESHOLD
-from safelight.index import HammingIndex, oracle, synthetic
+from safelight.index import DigestIndex, HammingIndex, array_to_hex, oracle, synthetic
 
 THRESHOLD = PDQ_MATCH_THRESHOLD
 RESULTS = Path(__file__).resolve().parent / "results" / "index.json"
@@ -222,6 +223,42 @@ def bench_add(workdir: Path, hashes: np.ndarray, extra: int, seed: int) -> dict[
     return {"added": extra, "visible_s": visible_s, "compact_s": compact_s}
 
 
+def bench_digest(n: int, lookups: int, workdir: Path) -> dict[str, Any]:
+    """DigestIndex (SHA-256) against a Python dict of hex digests, HMA's exact-match index."""
+    rng = np.random.default_rng(n + 1)
+    keys = synthetic.uniform_hashes(rng, n, 32)
+    ids = np.arange(n, dtype=np.int64)
+    hits = keys[rng.integers(0, n, lookups // 2)]
+    queries = np.concatenate([hits, synthetic.uniform_hashes(rng, lookups - len(hits), 32)])
+    build_s, index = timed(
+        lambda: DigestIndex.build(workdir / "sha256", ids, keys, signal_type="sha256")
+    )
+    open_s, index = best_of(3, lambda: DigestIndex.open(workdir / "sha256"))
+    index.lookup(queries[:10])
+    lookup_s, found = best_of(3, lambda: index.lookup(queries))
+    hex_queries = array_to_hex(queries)
+    hex_s, _ = best_of(3, lambda: index.lookup(hex_queries))  # parsing hex included, as dict
+    gc.collect()
+    rss0 = rss_bytes()
+    dict_build_s, table = timed(lambda: dict(zip(array_to_hex(keys), ids.tolist(), strict=True)))
+    dict_bytes = rss_bytes() - rss0
+    dict_s, expected = best_of(3, lambda: [table.get(h) for h in hex_queries])
+    assert [[i for i, _ in hits] for hits in found] == [[] if e is None else [e] for e in expected]
+    segment = index._view().segments[0]
+    return {
+        "n": n,
+        "lookups": lookups,
+        "build_s": build_s,
+        "open_s": open_s,
+        "lookups_per_s": lookups / lookup_s,
+        "lookups_per_s_from_hex": lookups / hex_s,
+        "bytes_per_digest_ram": (segment.keys.nbytes + segment._ids.nbytes) / n,
+        "dict_build_s": dict_build_s,
+        "dict_lookups_per_s": lookups / dict_s,
+        "dict_bytes_per_digest": dict_bytes / n,
+    }
+
+
 def run(sizes: list[int], datasets: list[str], queries: int, extra: int) -> dict[str, Any]:
     report: dict[str, Any] = {
         "benchmark": "index",
@@ -265,6 +302,13 @@ def run(sizes: list[int], datasets: list[str], queries: int, extra: int) -> dict
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
     report["projection_100M"] = projection(report["runs"])
+    workdir = Path(tempfile.mkdtemp(prefix="sl-bench-digest-"))
+    try:
+        print(f"== digest sha256 n={max(sizes):,}", flush=True)
+        report["digest"] = bench_digest(max(sizes), 100_000, workdir)
+        print(json.dumps(report["digest"], indent=1), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     return report
 
 
@@ -330,6 +374,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{s['bytes_per_hash_ram']:.1f} B/hash, build {s['build_s']:.1f}s "
             f"({r['build_speedup_vs_faiss_mih']:.1f}x), open {s['open_s'] * 1e3:.2f} ms"
         )
+    d = report["digest"]
+    print(
+        f"digest sha256 n={d['n']:,}: {d['lookups_per_s']:,.0f} lookups/s "
+        f"({d['lookups_per_s_from_hex'] / d['dict_lookups_per_s']:.1f}x dict from hex), "
+        f"{d['bytes_per_digest_ram']:.0f} B/digest vs dict {d['dict_bytes_per_digest']:.0f}, "
+        f"build {d['build_s']:.1f}s vs dict {d['dict_build_s']:.1f}s"
+    )
     return 0
 
 

@@ -55,8 +55,9 @@ MIH_CHUNK_BITS: Final = 16
 # Flips per chunk are enumerated up to this radius (t = 63 needs 3); beyond, brute force.
 MIH_MAX_RADIUS: Final = 3
 # A query scans the whole segment instead of probing when its probed candidates times this
-# ratio exceed the segment's rows: one candidate costs a random read plus a bitmap mark, about
-# this many times a sequential 32-byte compare (measured by bench/index.py on a 2-core EPYC).
+# ratio exceed the segment's rows: one candidate (bitmap mark, read-back, random 32-byte read)
+# cost about 20 ns against about 2 ns per row scanned, in CPU-time microbenchmarks at 1M-10M
+# rows on the 2-core EPYC (docs/performance.md, ## Index). Either choice is exact.
 MIH_BRUTE_COST_RATIO: Final = 12
 # Segments with fewer rows carry no MIH tables (their 4 MiB of bucket offsets would dwarf
 # them); a brute-force scan of this many rows takes about as long as one 10M-row probe's setup.

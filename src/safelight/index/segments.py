@@ -253,13 +253,29 @@ class HammingSegment(_Segment):
 
 
 def _sort_keys(keys: npt.NDArray[np.uint8], ids: I64) -> np.ndarray:
-    """Row order sorting keys bytewise (then by id): big-endian words compare like bytes."""
+    """Row order sorting keys bytewise, then by id.
+
+    Big-endian words compare like bytes. Sorting by the first word alone is one fast argsort;
+    rows sharing a first word (duplicate digests, rare collisions) are then ordered by the
+    remaining words and the id in one lexsort over just those rows.
+    """
     n, width = keys.shape
     padded = np.zeros((n, (width + 7) // 8 * 8), dtype=np.uint8)
     padded[:, :width] = keys
     big = padded.view(">u8").astype(np.uint64)
-    columns = [ids] + [big[:, k] for k in range(big.shape[1] - 1, -1, -1)]
-    return np.lexsort(columns)
+    order = np.argsort(big[:, 0])
+    first = big[order, 0]
+    tie = first[1:] == first[:-1]
+    if tie.any():
+        in_run = np.zeros(n, dtype=np.bool_)
+        in_run[1:] |= tie
+        in_run[:-1] |= tie
+        members = np.flatnonzero(in_run)
+        run = np.cumsum(np.concatenate([[True], ~tie]))[members]
+        rows = order[members]
+        columns = [ids[rows]] + [big[rows, k] for k in range(big.shape[1] - 1, 0, -1)] + [run]
+        order[members] = rows[np.lexsort(columns)]
+    return order
 
 
 class DigestSegment(_Segment):
