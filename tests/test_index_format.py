@@ -156,3 +156,14 @@ def test_stale_temp_files_of_dead_writers_are_cleaned(tmp_path: Path) -> None:
     stray.write_bytes(b"orphan")
     index.add([1000], hashes[:1])
     assert not dead.exists() and not stray.exists() and mine.exists()
+
+
+def test_rebuild_over_a_damaged_manifest_moves_readers_forward(tmp_path: Path) -> None:
+    index, hashes = _build(tmp_path)
+    reader = HammingIndex.open(tmp_path)
+    index.add([5000], hashes[:1])
+    generation = reader.generation
+    (tmp_path / "MANIFEST").write_text("garbage")
+    rebuilt = HammingIndex.build(tmp_path, [7], hashes[:1])
+    assert rebuilt.generation > generation
+    assert reader.search(hashes[:1], 0).to_lists() == [[(7, 0)]]

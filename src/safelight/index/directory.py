@@ -42,7 +42,7 @@ I64 = npt.NDArray[np.int64]
 S = TypeVar("S", bound=_Segment)
 LOCK_NAME = "LOCK"
 COMPACT_LOCK_NAME = "COMPACT.LOCK"
-_OWN_FILE = re.compile(r"^(seg|ids)-\d+-[0-9a-f]+\.(seg|ids)$")
+_OWN_FILE = re.compile(r"^(seg|ids)-(\d+)-[0-9a-f]+\.(seg|ids)$")
 _TEMP_FILE = re.compile(r"^\.tmp-(\d+)-")
 # A manifest written less than this long ago may share (inode, size, mtime) with a successor
 # written in the same filesystem clock tick; such a manifest is re-read, not trusted by stat.
@@ -136,7 +136,9 @@ class SegmentedIndex(Generic[S]):
                 previous, _ = mf.read(directory)
                 generation = previous.generation
             except (FileNotFoundError, IndexCorruptError):
-                generation = 0  # a damaged index is what a rebuild is for
+                # A damaged index is what a rebuild is for; continue past every generation
+                # named on disk so no reader mistakes the new one for an old one.
+                generation = _highest_generation(directory)
             name = index._new_name("seg", generation + 1)
             info = index._write_segment(directory / name, id_array, key_array)
             manifest = Manifest(cls.kind, signal_type, generation + 1, (info,), meta=meta or {})
@@ -179,7 +181,7 @@ class SegmentedIndex(Generic[S]):
                     raise NotFoundError(f"index at {self.path} disappeared") from exc
                 fresh = time.time_ns() - key[2] < _STAT_GRANULARITY_NS
                 current = self._current
-                if current is not None and current.manifest.generation == manifest.generation:
+                if current is not None and current.manifest == manifest:
                     self._stat, self._fresh = key, fresh
                     return current
                 try:
@@ -511,6 +513,11 @@ class SegmentedIndex(Generic[S]):
 
         threading.Thread(target=run, name="safelight-index-compact", daemon=True).start()
         return future
+
+
+def _highest_generation(directory: Path) -> int:
+    found = [int(m.group(2)) for e in os.scandir(directory) if (m := _OWN_FILE.match(e.name))]
+    return max(found, default=0)
 
 
 def _some(ids: I64, limit: int = 10) -> str:
