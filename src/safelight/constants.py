@@ -81,3 +81,35 @@ DEFAULT_MODE_MAX_BITS: Final = 4
 
 # --- Digest lengths (hex chars) ------------------------------------------------------------
 DIGEST_HEX_LENGTHS: Final = {"md5": 32, "sha1": 40, "sha256": 64}
+
+# --- Hash index (src/safelight/index/; design and figures in docs/index-format.md) ----------
+# Multi-index hashing (Norouzi, Punjani, Fleet, "Fast Search in Hamming Space with Multi-Index
+# Hashing", CVPR 2012): 256 bits cut into 16 chunks of 16 bits. By the pigeonhole principle a
+# hash within t bits of the query has some chunk within floor(t / 16) bits. 16x16 is the split
+# HMA uses too (faiss IndexBinaryMultiHash(256, 16, 16), python-threatexchange pdq_faiss_matcher).
+MIH_CHUNKS: Final = 16
+MIH_CHUNK_BITS: Final = 16
+# Flips per chunk are enumerated up to this radius (t = 63 needs 3); beyond, brute force.
+MIH_MAX_RADIUS: Final = 3
+# A query scans the whole segment instead of probing when its probed candidates times this
+# ratio exceed the segment's rows: one candidate (bitmap mark, read-back, random 32-byte read)
+# cost about 20 ns against about 2 ns per row scanned, in CPU-time microbenchmarks at 1M-10M
+# rows on the 2-core EPYC (docs/performance.md, ## Index). Either choice is exact.
+MIH_BRUTE_COST_RATIO: Final = 12
+# Segments with fewer rows carry no MIH tables (their 4 MiB of bucket offsets would dwarf
+# them); a brute-force scan of this many rows takes about as long as one 10M-row probe's setup.
+MIH_MIN_SEGMENT_ROWS: Final = 16_384
+# Adds go to a new delta segment, merged with trailing deltas smaller than this many rows so
+# that many small adds do not pile up segments (each one costs every query a little).
+DELTA_MERGE_ROWS: Final = 65_536
+# compaction is advised when there are more deltas than this, or delta rows exceed the
+# fraction of the base below.
+MAX_DELTA_SEGMENTS: Final = 8
+DELTA_COMPACT_FRACTION: Final = 0.10
+# On-disk index files (docs/index-format.md).
+INDEX_FORMAT_VERSION: Final = 1
+# Segment files whose size is at most this are checksummed in full when opened; larger ones
+# have their header checked on open and their sections by verify().
+INDEX_FULL_VERIFY_BYTES: Final = 64 << 20
+# Digest key widths in bytes (RFC 1321, FIPS 180-4).
+DIGEST_BYTES: Final = {"md5": 16, "sha1": 20, "sha256": 32}
