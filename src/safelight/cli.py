@@ -37,3 +37,6 @@ def main() -> None:
 
 
 # Each domain contributes its commands from its own ``commands`` module, registered here.
+from safelight.lists.commands import lists_group  # noqa: E402
+
+main.add_command(lists_group)
