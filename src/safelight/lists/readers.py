@@ -208,7 +208,8 @@ def read_jsonl(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
         if text is None:
             yield Problem(location, NOT_UTF8)
             continue
-        if not text.strip():
+        text = text.strip()
+        if not text:
             continue
         try:
             obj = json.loads(text)

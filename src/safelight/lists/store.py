@@ -11,8 +11,9 @@ import getpass
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -367,12 +368,8 @@ class HashListStore:
             entries = self._iter_entries(
                 conn, [hash_list], signal_type=signal_type, label=label, where=where
             )
-            found = []
-            for entry in entries:
-                found.append(entry)
-                if limit is not None and len(found) >= limit:
-                    break
-            return found
+            with closing(entries):
+                return builtins.list(islice(entries, limit))
 
     # --- internals -----------------------------------------------------------------------
 
@@ -497,15 +494,19 @@ def _grouped_rows(
     rows = conn.execution_options(yield_per=_STREAM_ROWS).execute(query)
     current: Sequence[Any] | None = None
     labels: set[str] = set()
-    for row in rows:
-        if current is None or row[0] != current[0]:
-            if current is not None:
-                yield current[:-1], frozenset(labels)
-            current, labels = row, set()
-        if row[-1] is not None:
-            labels.add(row[-1])
-    if current is not None:
-        yield current[:-1], frozenset(labels)
+    try:
+        for row in rows:
+            if current is None or row[0] != current[0]:
+                if current is not None:
+                    yield current[:-1], frozenset(labels)
+                current, labels = row, set()
+            if row[-1] is not None:
+                labels.add(row[-1])
+        if current is not None:
+            yield current[:-1], frozenset(labels)
+    finally:
+        # A consumer that stops early must not leave a server-side cursor open.
+        rows.close()
 
 
 def _counts(conn: Connection, query: Any) -> dict[str, int]:
