@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from safelight.errors import ConflictError, InputError, NotFoundError, UsageError, ValidationError
@@ -372,3 +374,61 @@ def test_import_spanning_many_batches(store: HashListStore, big_file: Path) -> N
     ids = [e.id for e in store.iter_entries(["BIG"], "pdq")]
     assert len(ids) == len(set(ids)) == 12_000
     assert store.import_file("BIG", big_file).added == 0
+
+
+# --- the set-based merge against an obvious model ------------------------------------------
+
+UNIVERSE = [("md5", f"{i:032x}") for i in range(3)] + [("sha1", f"{i:040x}") for i in range(2)]
+TIMES = [None, "2030-01-01T00:00:00+00:00", "2031-01-01T00:00:00+00:00"]
+RECORD = st.fixed_dictionaries(
+    {
+        "key": st.sampled_from(UNIVERSE),
+        "labels": st.lists(st.sampled_from(["a", "b", "c"]), max_size=2),
+        "note": st.sampled_from([None, "n1", "n2"]),
+        "disabled_until": st.sampled_from(TIMES),
+    }
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.lists(RECORD, max_size=6), min_size=1, max_size=3))
+def test_imports_agree_with_a_dictionary_model(
+    store: HashListStore, tmp_path: Path, files: list[list[dict[str, object]]]
+) -> None:
+    name = f"M{abs(hash(json.dumps(files, sort_keys=True))) % 10**12}"
+    if name in {hl.name for hl in store.list()}:
+        store.delete(name)
+    store.create(name)
+    model: dict[tuple[str, str], dict[str, object]] = {}
+    ids: dict[tuple[str, str], int] = {}
+    for number, records in enumerate(files):
+        lines = []
+        for record in records:
+            kind, value = record["key"]  # type: ignore[misc]
+            line = {"type": kind, "value": value, "labels": record["labels"]}
+            for field in ("note", "disabled_until"):
+                if record[field] is not None:
+                    line[field] = record[field]
+            lines.append(line)
+            state = model.setdefault((kind, value), {"labels": set(), "note": None, "du": None})
+            state["labels"] |= set(record["labels"])  # type: ignore[operator]
+            if record["note"] is not None:
+                state["note"] = record["note"]
+            if record["disabled_until"] is not None:
+                state["du"] = datetime.fromisoformat(record["disabled_until"])  # type: ignore[arg-type]
+        report = store.import_file(name, jsonl(tmp_path / f"{name}-{number}.jsonl", lines))
+        assert report.records == len(records)
+        stored = {(e.signal_type, e.value): e for e in store.find_entries(name)}
+        assert set(stored) == set(model)
+        for key, state in model.items():
+            entry = stored[key]
+            assert (entry.labels, entry.note, entry.disabled_until) == (
+                state["labels"],
+                state["note"],
+                state["du"],
+            )
+            assert ids.setdefault(key, entry.id) == entry.id  # ids never change
