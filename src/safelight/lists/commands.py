@@ -27,8 +27,14 @@ OUTPUT_FORMATS = click.Choice(["table", "json", "jsonl"])
 REPORT_FORMATS = click.Choice(["table", "json"])
 
 
-def _store() -> HashListStore:
-    return HashListStore(Database.open())
+@contextmanager
+def _store() -> Iterator[HashListStore]:
+    """The store of $SAFELIGHT_DATABASE_URL / $SAFELIGHT_HOME, closed after the command."""
+    db = Database.open()
+    try:
+        yield HashListStore(db)
+    finally:
+        db.dispose()
 
 
 def _yes_no(flag: bool) -> str:
@@ -93,14 +99,15 @@ def create_command(
     output: str,
 ) -> None:
     """Create list NAME (UPPER_WITH_UNDERSCORE, as HMA bank names)."""
-    created = _store().create(
-        name,
-        description=description,
-        source=source,
-        terms_of_use=terms_of_use,
-        pdq_threshold=pdq_threshold,
-        enabled=not disabled,
-    )
+    with _store() as store:
+        created = store.create(
+            name,
+            description=description,
+            source=source,
+            terms_of_use=terms_of_use,
+            pdq_threshold=pdq_threshold,
+            enabled=not disabled,
+        )
     if output == "json":
         _echo_json(created.to_dict())
     else:
@@ -111,9 +118,9 @@ def create_command(
 @click.option("--format", "output", type=OUTPUT_FORMATS, default="table", show_default=True)
 def ls_command(output: str) -> None:
     """One line per list: name, enabled, entries, PDQ threshold, generation, source."""
-    store = _store()
-    lists = store.list()
-    counts = store.entry_counts()
+    with _store() as store:
+        lists = store.list()
+        counts = store.entry_counts()
     records = [{**hl.to_dict(), "entries": counts.get(hl.name, 0)} for hl in lists]
     if output == "json":
         _echo_json(records)
@@ -145,7 +152,8 @@ def _ls_row(hl: HashList, entries: int) -> list[str]:
 @click.option("--format", "output", type=REPORT_FORMATS, default="table", show_default=True)
 def show_command(name: str, imports: int, output: str) -> None:
     """Metadata of list NAME, its counts per signal type and label, its latest imports."""
-    summary = _store().summary(name, imports=imports)
+    with _store() as store:
+        summary = store.summary(name, imports=imports)
     if output == "json":
         _echo_json(summary.to_dict())
     else:
@@ -252,8 +260,8 @@ def import_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--label") from None
     options = ParseOptions(default_type, parse_column_map(column_map), extra)
-    with _problem_file(problems_path) as sink:
-        report = _store().import_file(
+    with _problem_file(problems_path) as sink, _store() as store:
+        report = store.import_file(
             name, file, fmt=fmt, options=options, skip_invalid=skip_invalid, by=by, on_problem=sink
         )
     if output == "json":
@@ -320,8 +328,7 @@ def export_command(
     enabled_only: bool,
 ) -> None:
     """Export list NAME in a format import reads back (jsonl keeps everything)."""
-    store = _store()
-    with _output(output) as out:
+    with _store() as store, _output(output) as out:
         written, skipped = store.export(
             name, out, fmt=fmt, signal_type=signal_type, label=label, only_enabled=enabled_only
         )
@@ -335,11 +342,11 @@ def export_command(
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def rm_command(name: str, yes: bool) -> None:
     """Delete list NAME with all its entries, labels and import records."""
-    store = _store()
-    store.get(name)  # NotFoundError before asking
-    if not yes:
-        click.confirm(f"delete list {name} and all its entries?", abort=True)
-    removed = store.delete(name)
+    with _store() as store:
+        store.get(name)  # NotFoundError before asking
+        if not yes:
+            click.confirm(f"delete list {name} and all its entries?", abort=True)
+        removed = store.delete(name)
     click.echo(f"deleted list {name} ({removed} entries)")
 
 
@@ -348,7 +355,8 @@ def rm_command(name: str, yes: bool) -> None:
 @click.option("--entry", "entry_ids", type=int, multiple=True, help="Only this entry id (repeat).")
 def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
     """Enable list NAME, or only the given entries of it."""
-    hl = _store().set_enabled(name, True, entry_ids=entry_ids or None)
+    with _store() as store:
+        hl = store.set_enabled(name, True, entry_ids=entry_ids or None)
     what = f"{len(set(entry_ids))} entries of {name}" if entry_ids else f"list {name}"
     click.echo(f"enabled {what} (generation {hl.generation})")
 
@@ -363,7 +371,8 @@ def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
 )
 def disable_command(name: str, entry_ids: tuple[int, ...], until: datetime | None) -> None:
     """Disable list NAME (nothing in it matches), or only the given entries of it."""
-    hl = _store().set_enabled(name, False, entry_ids=entry_ids or None, until=until)
+    with _store() as store:
+        hl = store.set_enabled(name, False, entry_ids=entry_ids or None, until=until)
     what = f"{len(set(entry_ids))} entries of {name}" if entry_ids else f"list {name}"
     suffix = f" until {_when(until)}" if until else ""
     click.echo(f"disabled {what}{suffix} (generation {hl.generation})")

@@ -10,7 +10,7 @@ import builtins
 import getpass
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -450,7 +450,7 @@ class HashListStore:
         label: str | None = None,
         only_enabled: bool = False,
         where: Any = None,
-    ) -> Iterator[Entry]:
+    ) -> Generator[Entry, None, None]:
         """Full entries in id order with their labels, streamed."""
         names = {hl.id: hl.name for hl in lists or self._lists(conn, None)}
         conditions = self._conditions(lists, signal_type, label, only_enabled, where)
