@@ -88,7 +88,14 @@ def lists_group() -> None:
     help="Largest PDQ Hamming distance that counts as a match for this list.",
 )
 @click.option("--disabled", is_flag=True, help="Create the list disabled (not matched).")
-@click.option("--format", "output", type=REPORT_FORMATS, default="table", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=REPORT_FORMATS,
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def create_command(
     name: str,
     description: str,
@@ -115,7 +122,14 @@ def create_command(
 
 
 @lists_group.command("ls")
-@click.option("--format", "output", type=OUTPUT_FORMATS, default="table", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=OUTPUT_FORMATS,
+    default="table",
+    show_default=True,
+    help="Output format (jsonl: one object per list).",
+)
 def ls_command(output: str) -> None:
     """One line per list: name, enabled, entries, PDQ threshold, generation, source."""
     with _store() as store:
@@ -149,7 +163,14 @@ def _ls_row(hl: HashList, entries: int) -> list[str]:
 @lists_group.command("show")
 @click.argument("name")
 @click.option("--imports", default=10, show_default=True, help="How many recent imports to list.")
-@click.option("--format", "output", type=REPORT_FORMATS, default="table", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=REPORT_FORMATS,
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def show_command(name: str, imports: int, output: str) -> None:
     """Metadata of list NAME, its counts per signal type and label, its latest imports."""
     with _store() as store:
@@ -219,24 +240,39 @@ def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | Non
 @click.option(
     "--type",
     "default_type",
+    metavar="TYPE",
     help="Signal type of rows that give none (a bare 64-hex value is pdq unless this says).",
 )
 @click.option(
     "--map",
     "column_map",
     multiple=True,
+    metavar="FIELD=COLUMN",
     help="CSV/TSV/JSONL field mapping, e.g. value=hash,type=kind,labels=category.",
 )
-@click.option("--label", "labels", multiple=True, help="Add this label to every entry (repeat).")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="LABEL",
+    help="Add this label to every entry (repeat).",
+)
 @click.option("--skip-invalid", is_flag=True, help="Import the valid records, report the rest.")
-@click.option("--by", help="Who imports (provenance; default: the OS user).")
+@click.option("--by", metavar="WHO", help="Who imports (provenance; default: the OS user).")
 @click.option(
     "--problems",
     "problems_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every invalid record (location, reason) to this TSV file.",
 )
-@click.option("--report", "output", type=REPORT_FORMATS, default="table", show_default=True)
+@click.option(
+    "--report",
+    "output",
+    type=REPORT_FORMATS,
+    default="table",
+    show_default=True,
+    help="How to print the import report.",
+)
 def import_command(
     name: str,
     file: str,
@@ -316,8 +352,8 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 @click.option(
     "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True
 )
-@click.option("--type", "signal_type", help="Only entries of this signal type.")
-@click.option("--label", help="Only entries carrying this label.")
+@click.option("--type", "signal_type", metavar="TYPE", help="Only entries of this signal type.")
+@click.option("--label", metavar="LABEL", help="Only entries carrying this label.")
 @click.option("--enabled-only", is_flag=True, help="Leave out entries disabled now.")
 def export_command(
     name: str,
@@ -352,7 +388,14 @@ def rm_command(name: str, yes: bool) -> None:
 
 @lists_group.command("enable")
 @click.argument("name")
-@click.option("--entry", "entry_ids", type=int, multiple=True, help="Only this entry id (repeat).")
+@click.option(
+    "--entry",
+    "entry_ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Only this entry id (repeat).",
+)
 def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
     """Enable list NAME, or only the given entries of it."""
     with _store() as store:
@@ -363,10 +406,18 @@ def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
 
 @lists_group.command("disable")
 @click.argument("name")
-@click.option("--entry", "entry_ids", type=int, multiple=True, help="Only this entry id (repeat).")
+@click.option(
+    "--entry",
+    "entry_ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Only this entry id (repeat).",
+)
 @click.option(
     "--until",
     callback=_timestamp,
+    metavar="TIME",
     help="Entries only: disabled until this ISO-8601 time (default: until enabled again).",
 )
 def disable_command(name: str, entry_ids: tuple[int, ...], until: datetime | None) -> None:
