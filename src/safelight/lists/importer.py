@@ -167,10 +167,10 @@ def _same_entry(list_id: int, staged: Table) -> Any:
     )
 
 
-def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: int) -> None:
-    """Set-based merge of the staged records into the list."""
+def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: int) -> int:
+    """Set-based merge of the staged records into the list; returns the entries added."""
     s = staged_entries
-    conn.execute(
+    inserted = conn.execute(
         insert_ignoring_conflicts(
             conn, hash_entries, ["list_id", "signal_type", "value_key"]
         ).from_select(
@@ -179,8 +179,12 @@ def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: 
             # WHERE true: SQLite needs it to parse INSERT ... SELECT ... ON CONFLICT.
             .where(true())
             .order_by(s.c.signal_type, s.c.value_key),
-        )
+        ),
+        # SQLAlchemy keeps rowcount of an INSERT only when asked to.
+        execution_options={"preserve_rowcount": True},
     )
+    # Rows inserted; those that met an existing entry (ON CONFLICT DO NOTHING) not counted.
+    added = inserted.rowcount
     d = staged_details
     if stager.has_features:
         # Same key, same features (the key is their SHA-256): fill only new entries.
@@ -217,11 +221,7 @@ def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: 
                 .where(true()),
             )
         )
-
-
-def count_entries(conn: Connection, list_id: int) -> int:
-    query = select(func.count()).select_from(hash_entries).where(hash_entries.c.list_id == list_id)
-    return int(conn.execute(query).scalar_one())
+    return added
 
 
 def count_labels_added(conn: Connection, import_id: int) -> int:
@@ -285,12 +285,10 @@ def run_import(
     if report.invalid and not skip_invalid:
         raise _validation_error(report)
     stager.flush()
-    entries_before = count_entries(conn, list_id)
-    _merge_into_list(conn, stager, list_id, import_id)
+    report.added = _merge_into_list(conn, stager, list_id, import_id)
     stager.drop()
     report.import_id = import_id
     report.imported_at = now
-    report.added = count_entries(conn, list_id) - entries_before
     report.already_present = report.records - report.added
     if stager.has_labels:
         report.labels_added = count_labels_added(conn, import_id)
