@@ -105,6 +105,10 @@ def test_import_is_idempotent_keeps_ids_and_merges_labels(
     assert [(i.imported_by, i.records, i.added) for i in summary.imports][1] == ("ana", 4, 3)
     assert summary.imports[0].sha256 == first.sha256
     assert summary.imports[0].source_path == str(path.resolve())
+    provenance = store.import_info(entries[0].import_id or 0)
+    assert (provenance.imported_by, provenance.sha256) == ("ana", first.sha256)
+    with pytest.raises(NotFoundError, match="no import with id 0"):
+        store.import_info(0)
 
 
 def test_one_bad_line_imports_nothing_and_lists_every_problem(

@@ -225,6 +225,15 @@ class HashListStore:
                 imports=[_import_info(row) for row in history],
             )
 
+    def import_info(self, import_id: int) -> ImportInfo:
+        """Provenance of an entry (``Entry.import_id``): file, SHA-256, when, by whom."""
+        query = select(hash_list_imports).where(hash_list_imports.c.id == import_id)
+        with self.db.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFoundError(f"no import with id {import_id}")
+        return _import_info(row)
+
     def entry_counts(self) -> dict[str, int]:
         """Entries per list name (lists without entries are absent)."""
         query = (
