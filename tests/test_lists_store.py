@@ -82,6 +82,15 @@ def test_create_get_list_and_errors(store: HashListStore) -> None:
         store.get("NOPE")
 
 
+def test_a_create_race_lost_at_the_unique_index_is_a_conflict(
+    store: HashListStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.create("RACE")
+    monkeypatch.setattr(store, "_find", lambda conn, name: None)  # the other create not seen yet
+    with pytest.raises(ConflictError, match="list 'RACE' already exists"):
+        store.create("RACE")
+
+
 def test_import_is_idempotent_keeps_ids_and_merges_labels(
     store: HashListStore, db: Database, tmp_path: Path
 ) -> None:

@@ -354,7 +354,11 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 )
 @click.option("--type", "signal_type", metavar="TYPE", help="Only entries of this signal type.")
 @click.option("--label", metavar="LABEL", help="Only entries carrying this label.")
-@click.option("--enabled-only", is_flag=True, help="Leave out entries disabled now.")
+@click.option(
+    "--enabled-only",
+    is_flag=True,
+    help="Only what would match now: no entry disabled now, nothing of a disabled list.",
+)
 def export_command(
     name: str,
     output: Path | None,

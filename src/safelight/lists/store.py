@@ -11,7 +11,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Row, and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
-from safelight.errors import ConflictError, InputError, NotFoundError, UsageError
+from safelight.errors import ConflictError, InputError, NotFoundError, StoreError, UsageError
 from safelight.lists.formats import detect_format, read_records, write_entries
 from safelight.lists.importer import ProblemSink, run_import
 from safelight.lists.models import (
@@ -119,8 +119,10 @@ class HashListStore:
                         updated_at=now,
                     )
                 )
-        except IntegrityError:  # a concurrent create won the race
-            raise ConflictError(f"list {name!r} already exists") from None
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # a concurrent create won the race
+                raise ConflictError(f"list {name!r} already exists") from None
+            raise
         return self.get(name)
 
     def get(self, name: str) -> HashList:
@@ -286,8 +288,8 @@ class HashListStore:
             format=fmt,
             imported_by=by or default_user(),
         )
-        with ExitStack() as stack:
-            source = HashingReader(stack.enter_context(_open_source(path_text)))
+        with _open_source(path_text) as raw:
+            source = HashingReader(raw)
             with self.db.begin() as conn:
                 hash_list = self._get(conn, name)
                 run_import(
