@@ -9,8 +9,9 @@ Measured in one run on the same file and database:
   obvious code (on the first ``--baseline-rows`` lines: it is too slow for all of them).
 * ``direct``: the same parser, batches of 5,000 rows sent with executemany straight into
   the list's table with ``ON CONFLICT DO NOTHING`` (our first design), on all rows.
-* ``floor``: the driver's executemany of the bare (type, value) pairs into an unindexed
-  table: the cost of merely handing the rows to the database.
+* ``floor``: parsing the file and handing the bare (type, value) pairs to an unindexed
+  table the fastest way the driver offers (executemany on SQLite, COPY on PostgreSQL):
+  the cost of merely reading the rows into the database, before any list logic.
 
 Writes ``bench/results/lists_import[_postgresql].json``. Usage::
 
@@ -33,11 +34,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Column, MetaData, String, Table, text
 
 from safelight.constants import LIST_IMPORT_BATCH_ROWS
 from safelight.lists import HashListStore, ParseOptions
-from safelight.lists.importer import insert_ignoring_conflicts
+from safelight.lists.importer import bulk_insert, insert_ignoring_conflicts
 from safelight.lists.models import Record
 from safelight.lists.readers import read_lines
 from safelight.lists.records import HashingReader
@@ -109,15 +110,12 @@ def direct(db: Database, list_id: int, path: Path) -> None:
 
 def floor(db: Database, path: Path) -> None:
     pairs = [(record.signal_type, record.key) for record in parsed(path)]
+    scratch = Table("bench_floor", MetaData(), Column("t", String(16)), Column("k", String(64)))
     with db.begin() as conn:
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE bench_floor (t VARCHAR(16), k VARCHAR(64))")
-        marks = "?, ?" if db.dialect == "sqlite" else "%s, %s"
+        scratch.create(conn)
         for start in range(0, len(pairs), LIST_IMPORT_BATCH_ROWS):
-            conn.exec_driver_sql(
-                f"INSERT INTO bench_floor VALUES ({marks})",
-                pairs[start : start + LIST_IMPORT_BATCH_ROWS],
-            )
-        conn.exec_driver_sql("DROP TABLE bench_floor")
+            bulk_insert(conn, scratch, pairs[start : start + LIST_IMPORT_BATCH_ROWS])
+        scratch.drop(conn)
 
 
 def run(rows: int, baseline_rows: int, url: str | None, work: Path) -> dict[str, Any]:

@@ -281,6 +281,22 @@ def test_find_entries_by_label_type_value_and_summary_counts(
     assert store.entry_counts() == {"L": 3}
 
 
+def test_file_labels_and_record_labels_are_united(store: HashListStore, tmp_path: Path) -> None:
+    store.create("L")
+    path = jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"type": "md5", "value": MD5, "labels": ["own", "file"]},
+            {"type": "sha1", "value": SHA1},
+            {"type": "md5", "value": MD5, "labels": ["later"]},
+        ],
+    )
+    report = store.import_file("L", path, options=ParseOptions(extra_labels=frozenset({"file"})))
+    assert report.labels_added == 4
+    labels = {e.value: e.labels for e in store.find_entries("L")}
+    assert labels == {MD5: {"own", "file", "later"}, SHA1: {"file"}}
+
+
 def test_vpdq_entries_keep_their_features(store: HashListStore, tmp_path: Path) -> None:
     store.create("V")
     features = [f"{PDQ},100,0.000", f"{'0' * 64},40,1.000"]

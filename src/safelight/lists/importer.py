@@ -113,8 +113,11 @@ def bulk_insert(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> 
 class Stager:
     """Buffers records and appends them to the staging tables a batch at a time."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, file_labels: frozenset[str] = frozenset()) -> None:
         self.conn = conn
+        # Labels every record of the file carries (--label) are not staged row by row:
+        # the merge attaches them to all staged entries in one statement each.
+        self.file_labels = file_labels
         self.rows = 0
         self.has_features = self.has_notes = self.has_disabled = self.has_labels = False
         self._buffers: dict[Table, list[tuple[Any, ...]]] = {table: [] for table in _STAGED}
@@ -142,9 +145,11 @@ class Stager:
             self._buffers[staged_details].append(
                 (self.rows, kind, key, features, note, disabled_until)
             )
-        if labels:
-            self.has_labels = True
-            self._buffers[staged_labels].extend((kind, key, label) for label in labels)
+        if labels and labels is not self.file_labels:
+            own = labels - self.file_labels
+            if own:
+                self.has_labels = True
+                self._buffers[staged_labels].extend((kind, key, label) for label in own)
         if len(entries) >= LIST_IMPORT_BATCH_ROWS:
             self.flush()
 
@@ -211,6 +216,16 @@ def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: 
             .where(_same_entry(list_id, d), d.c.seq.in_(last))
             .values({column: d.c[column]})
         )
+    for label in sorted(stager.file_labels):
+        conn.execute(
+            insert_ignoring_conflicts(conn, hash_entry_labels, ["entry_id", "label"]).from_select(
+                ["entry_id", "label", "import_id"],
+                select(hash_entries.c.id, literal(label), literal(import_id))
+                .select_from(s.join(hash_entries, _same_entry(list_id, s)))
+                .where(true())
+                .order_by(s.c.signal_type, s.c.value_key),
+            )
+        )
     if stager.has_labels:
         sl = staged_labels
         conn.execute(
@@ -218,7 +233,10 @@ def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: 
                 ["entry_id", "label", "import_id"],
                 select(hash_entries.c.id, sl.c.label, literal(import_id))
                 .select_from(sl.join(hash_entries, _same_entry(list_id, sl)))
-                .where(true()),
+                .where(true())
+                # Key order: entry lookups walk the index in order, and new entries' ids
+                # (given in key order) come out ascending, so label rows are appended.
+                .order_by(sl.c.signal_type, sl.c.value_key, sl.c.label),
             )
         )
     return added
@@ -244,6 +262,7 @@ def run_import(
     skip_invalid: bool,
     on_problem: ProblemSink | None,
     finish_source: Callable[[], str],
+    file_labels: frozenset[str] = frozenset(),
 ) -> None:
     """Stage valid records, count and collect problems, merge, record provenance.
 
@@ -269,7 +288,7 @@ def run_import(
     if conn.dialect.name == "postgresql":
         # Sort the staged keys in memory rather than in temp files (this transaction only).
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{LIST_IMPORT_WORK_MEM}'")
-    stager = Stager(conn)
+    stager = Stager(conn, file_labels)
     for item in items:
         if isinstance(item, Problem):
             report.invalid += 1
@@ -290,7 +309,7 @@ def run_import(
     report.import_id = import_id
     report.imported_at = now
     report.already_present = report.records - report.added
-    if stager.has_labels:
+    if stager.has_labels or stager.file_labels:
         report.labels_added = count_labels_added(conn, import_id)
     conn.execute(
         hash_list_imports.update()

@@ -301,6 +301,7 @@ class HashListStore:
                     skip_invalid=skip_invalid,
                     on_problem=on_problem,
                     finish_source=source.hexdigest,
+                    file_labels=options.extra_labels,
                 )
                 report.generation = self._bump(conn, hash_list.id)
         return report

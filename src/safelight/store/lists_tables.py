@@ -133,6 +133,8 @@ hash_entry_labels = Table(
     Column("import_id", Integer, nullable=True),
     PrimaryKeyConstraint("entry_id", "label"),
     Index("ix_hash_entry_labels_label", "label"),
+    # SQLite: the primary key is the table's own B-tree, not a second index beside it.
+    sqlite_with_rowid=False,
 )
 
 __all__ = [

@@ -90,6 +90,7 @@ def upgrade() -> None:
             name="fk_hash_entry_labels_entry_id_hash_entries",
             ondelete="CASCADE",
         ),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_hash_entry_labels_label", "hash_entry_labels", ["label"])
 
