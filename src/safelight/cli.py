@@ -41,3 +41,7 @@ def main() -> None:
 # Each domain contributes its commands from its own ``commands`` module, registered here.
 main.add_command(hash_command)
 main.add_command(demo_command)
+
+from safelight.lists.commands import lists_group  # noqa: E402
+
+main.add_command(lists_group)

@@ -113,3 +113,35 @@ INDEX_FORMAT_VERSION: Final = 1
 INDEX_FULL_VERIFY_BYTES: Final = 64 << 20
 # Digest key widths in bytes (RFC 1321, FIPS 180-4).
 DIGEST_BYTES: Final = {"md5": 16, "sha1": 20, "sha256": 32}
+
+# --- Hash lists ("banks") ------------------------------------------------------------------
+# Signal types a list entry can hold. vPDQ is one entry per video (see docs/lists.md).
+LIST_SIGNAL_TYPES: Final = ("pdq", "md5", "sha1", "sha256", "vpdq")
+# Hex length of each fixed-length type; a bare hex line is typed by its length, and 64 means
+# PDQ as in HMA's local file exchange (python-threatexchange exchanges/impl/file_api.py).
+LIST_HEX_LENGTHS: Final = {"pdq": PDQ_HEX_LENGTH, **DIGEST_HEX_LENGTHS}
+# python-threatexchange / HMA signal type names accepted on import as aliases of ours
+# (signal_type/md5.py "video_md5", HMA config "video_sha256", extensions/vpdq "vpdq").
+LIST_SIGNAL_TYPE_ALIASES: Final = {
+    "video_md5": "md5",
+    "photo_md5": "md5",
+    "video_sha256": "sha256",
+    "video_vpdq": "vpdq",
+}
+# HMA bank names: "[A-Z_][A-Z0-9_]*", column of 255 (hma-api.md section 1). Using the same rule
+# lets a list be served as an HMA bank unchanged.
+LIST_NAME_PATTERN: Final = r"[A-Z_][A-Z0-9_]*"
+LIST_NAME_MAX_LENGTH: Final = 255
+# Labels are free taxonomy strings; bounded so a label index stays small on both databases.
+LIST_LABEL_MAX_LENGTH: Final = 255
+# pytx vpdq_util.py VPDQ_TIMESTAMP_PRECISION: timestamps carry 3 decimals.
+VPDQ_TIMESTAMP_DECIMALS: Final = 3
+# Rows parsed per database round trip during an import: large enough to amortise statement
+# overhead, small enough that one batch of labels and ids stays a few MB.
+LIST_IMPORT_BATCH_ROWS: Final = 5_000
+# PostgreSQL work_mem for an import's transaction: the merge sorts the staged keys (about
+# 150 MB per million rows); the 4 MB default spills that sort to temp files.
+LIST_IMPORT_WORK_MEM: Final = "256MB"
+# Invalid records kept in memory for a report; all are still counted (and streamed to the
+# --problems file on the CLI).
+LIST_MAX_REPORTED_PROBLEMS: Final = 1_000

@@ -2,6 +2,7 @@
 
 from sqlalchemy import Column, DateTime, String, Table, Text
 
+from safelight.store import lists_tables  # noqa: F401  (registers the lists domain tables)
 from safelight.store.metadata import metadata
 
 # Facts about the store itself (its id, when it was created).
