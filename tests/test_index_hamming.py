@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import conformance_dir
 from safelight.errors import ConflictError, InputError, NotFoundError, UsageError
 from safelight.index import HammingIndex, array_to_hex, hex_to_array, oracle, segments, synthetic
+
+from .conftest import conformance_dir
 
 THRESHOLDS = (0, 10, 31, 50, 63)
 

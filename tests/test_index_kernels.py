@@ -6,9 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index_helpers import as_lists, mih_tables
 from safelight.constants import MIH_BRUTE_COST_RATIO
 from safelight.index import kernels, oracle, synthetic
+
+from .index_helpers import as_lists, mih_tables
 
 MASKS, ENDS = kernels.flip_masks()
 THRESHOLDS = (0, 10, 31, 50, 63)

@@ -12,12 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import conformance_dir
 from safelight.errors import UsageError
 from safelight.lists import projectvic
 from safelight.lists.formats import detect_format, read_records, write_entries
 from safelight.lists.models import Entry, Problem, Record
 from safelight.lists.records import HashingReader, ParseOptions, make_record, parse_column_map
+
+from .conftest import conformance_dir
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "749476eb0cd128289f0dec3e062da83c"

@@ -134,8 +134,7 @@ LIST_NAME_PATTERN: Final = r"[A-Z_][A-Z0-9_]*"
 LIST_NAME_MAX_LENGTH: Final = 255
 # Labels are free taxonomy strings; bounded so a label index stays small on both databases.
 LIST_LABEL_MAX_LENGTH: Final = 255
-# pytx vpdq_util.py VPDQ_TIMESTAMP_PRECISION: timestamps carry 3 decimals.
-VPDQ_TIMESTAMP_DECIMALS: Final = 3
+# (vPDQ timestamps in list values use VPDQ_TIMESTAMP_DECIMALS, defined with vPDQ above.)
 # Rows parsed per database round trip during an import: large enough to amortise statement
 # overhead, small enough that one batch of labels and ids stays a few MB.
 LIST_IMPORT_BATCH_ROWS: Final = 5_000
