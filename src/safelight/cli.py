@@ -44,3 +44,7 @@ main.add_command(hash_command)
 main.add_command(demo_command)
 main.add_command(scan_command)
 main.add_command(scans_group)
+
+from safelight.lists.commands import lists_group  # noqa: E402
+
+main.add_command(lists_group)

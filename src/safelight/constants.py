@@ -82,6 +82,69 @@ DEFAULT_MODE_MAX_BITS: Final = 4
 # --- Digest lengths (hex chars) ------------------------------------------------------------
 DIGEST_HEX_LENGTHS: Final = {"md5": 32, "sha1": 40, "sha256": 64}
 
+# --- Hash index (src/safelight/index/; design and figures in docs/index-format.md) ----------
+# Multi-index hashing (Norouzi, Punjani, Fleet, "Fast Search in Hamming Space with Multi-Index
+# Hashing", CVPR 2012): 256 bits cut into 16 chunks of 16 bits. By the pigeonhole principle a
+# hash within t bits of the query has some chunk within floor(t / 16) bits. 16x16 is the split
+# HMA uses too (faiss IndexBinaryMultiHash(256, 16, 16), python-threatexchange pdq_faiss_matcher).
+MIH_CHUNKS: Final = 16
+MIH_CHUNK_BITS: Final = 16
+# Flips per chunk are enumerated up to this radius (t = 63 needs 3); beyond, brute force.
+MIH_MAX_RADIUS: Final = 3
+# A query scans the whole segment instead of probing when its probed candidates times this
+# ratio exceed the segment's rows: one candidate (bitmap mark, read-back, random 32-byte read)
+# cost about 20 ns against about 2 ns per row scanned, in CPU-time microbenchmarks at 1M-10M
+# rows on the 2-core EPYC (docs/performance.md, ## Index). Either choice is exact.
+MIH_BRUTE_COST_RATIO: Final = 12
+# Segments with fewer rows carry no MIH tables (their 4 MiB of bucket offsets would dwarf
+# them); a brute-force scan of this many rows takes about as long as one 10M-row probe's setup.
+MIH_MIN_SEGMENT_ROWS: Final = 16_384
+# Adds go to a new delta segment, merged with trailing deltas smaller than this many rows so
+# that many small adds do not pile up segments (each one costs every query a little).
+DELTA_MERGE_ROWS: Final = 65_536
+# compaction is advised when there are more deltas than this, or delta rows exceed the
+# fraction of the base below.
+MAX_DELTA_SEGMENTS: Final = 8
+DELTA_COMPACT_FRACTION: Final = 0.10
+# On-disk index files (docs/index-format.md).
+INDEX_FORMAT_VERSION: Final = 1
+# Segment files whose size is at most this are checksummed in full when opened; larger ones
+# have their header checked on open and their sections by verify().
+INDEX_FULL_VERIFY_BYTES: Final = 64 << 20
+# Digest key widths in bytes (RFC 1321, FIPS 180-4).
+DIGEST_BYTES: Final = {"md5": 16, "sha1": 20, "sha256": 32}
+
+# --- Hash lists ("banks") ------------------------------------------------------------------
+# Signal types a list entry can hold. vPDQ is one entry per video (see docs/lists.md).
+LIST_SIGNAL_TYPES: Final = ("pdq", "md5", "sha1", "sha256", "vpdq")
+# Hex length of each fixed-length type; a bare hex line is typed by its length, and 64 means
+# PDQ as in HMA's local file exchange (python-threatexchange exchanges/impl/file_api.py).
+LIST_HEX_LENGTHS: Final = {"pdq": PDQ_HEX_LENGTH, **DIGEST_HEX_LENGTHS}
+# python-threatexchange / HMA signal type names accepted on import as aliases of ours
+# (signal_type/md5.py "video_md5", HMA config "video_sha256", extensions/vpdq "vpdq").
+LIST_SIGNAL_TYPE_ALIASES: Final = {
+    "video_md5": "md5",
+    "photo_md5": "md5",
+    "video_sha256": "sha256",
+    "video_vpdq": "vpdq",
+}
+# HMA bank names: "[A-Z_][A-Z0-9_]*", column of 255 (hma-api.md section 1). Using the same rule
+# lets a list be served as an HMA bank unchanged.
+LIST_NAME_PATTERN: Final = r"[A-Z_][A-Z0-9_]*"
+LIST_NAME_MAX_LENGTH: Final = 255
+# Labels are free taxonomy strings; bounded so a label index stays small on both databases.
+LIST_LABEL_MAX_LENGTH: Final = 255
+# (vPDQ timestamps in list values use VPDQ_TIMESTAMP_DECIMALS, defined with vPDQ above.)
+# Rows parsed per database round trip during an import: large enough to amortise statement
+# overhead, small enough that one batch of labels and ids stays a few MB.
+LIST_IMPORT_BATCH_ROWS: Final = 5_000
+# PostgreSQL work_mem for an import's transaction: the merge sorts the staged keys (about
+# 150 MB per million rows); the 4 MB default spills that sort to temp files.
+LIST_IMPORT_WORK_MEM: Final = "256MB"
+# Invalid records kept in memory for a report; all are still counted (and streamed to the
+# --problems file on the CLI).
+LIST_MAX_REPORTED_PROBLEMS: Final = 1_000
+
 # --- Scanning (safelight.scan) --------------------------------------------------------------
 # Archive safety limits. Zip bombs (e.g. 42.zip, "A better zip bomb", Fifield 2019) rely on
 # extreme compression ratios and nesting; ordinary photo archives compress at most ~1.1:1 and

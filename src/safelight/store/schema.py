@@ -2,6 +2,7 @@
 
 from sqlalchemy import Column, DateTime, String, Table, Text
 
+from safelight.store import lists_tables  # noqa: F401  (registers the lists domain tables)
 from safelight.store.metadata import metadata
 from safelight.store.scan_tables import scan_items, scan_runs
 
