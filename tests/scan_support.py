@@ -10,9 +10,8 @@ from pathlib import Path
 
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.matching import write_hash_file
-from safelight.signals.video import hash_video
-from safelight.signals.vpdq_io import write_vpdq_file
+from safelight.scan.indexes import create_list, vpdq_list_value
+from safelight.store import Database
 from tests.video_synth import make_video
 
 
@@ -37,9 +36,15 @@ def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED
 @dataclass
 class Corpus:
     root: Path
-    hash_file: Path
+    entries: list[tuple[str, str, list[str]]]  # the known list: (type, value, labels)
     known_paths: set[str]  # logical paths that must match
     all_paths: set[str]  # every logical path the scan must record
+    list_name: str = "KNOWN"
+
+    def install(self, db: Database) -> str:
+        """Create the known list in ``db``'s store; returns its name."""
+        create_list(db, self.list_name, self.entries, workdir=self.root.parent)
+        return self.list_name
 
 
 def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 120)) -> Corpus:
@@ -72,7 +77,8 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
     }
     clip = make_video("mp4", frames=12, fps=6)
     (root / "clip.mp4").write_bytes(clip)
-    write_vpdq_file(base / "clip.vpdq.txt", hash_video(clip))
+    clip_vpdq = hasher.hash_bytes(clip, "clip.mp4").vpdq
+    assert clip_vpdq is not None
     (root / "notes.txt").write_text("not an image")
     (root / "broken.jpg").write_bytes(blobs[0][: len(blobs[0]) // 3])
     paths |= {str(root / "notes.txt"), str(root / "broken.jpg"), str(root / "clip.mp4")}
@@ -83,21 +89,17 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
     md5 = hasher.hash_bytes(blobs[2], "x").md5
     sha256 = hasher.hash_bytes(inner_jpeg, "x").sha256
     assert md5 is not None and sha256 is not None
-    hash_file = base / "known.csv"
-    write_hash_file(
-        hash_file,
-        [
-            ("pdq", f"{flipped:064x}", ["series-a", "known"]),
-            ("md5", md5, ["known"]),
-            ("sha256", sha256, ["series-b"]),
-            ("md5", "0" * 32, ["never-seen"]),
-            ("vpdq", "clip.vpdq.txt", ["series-v"]),
-        ],
-    )
+    entries = [
+        ("pdq", f"{flipped:064x}", ["series-a", "known"]),
+        ("md5", md5, ["known"]),
+        ("sha256", sha256, ["series-b"]),
+        ("md5", "0" * 32, ["never-seen"]),
+        ("vpdq", vpdq_list_value(clip_vpdq), ["series-v"]),
+    ]
     known = {
         str(root / "clip.mp4"),
         str(root / "sub" / "photo001.jpg"),
         str(root / "photo002.jpg"),
         f"{zip_path}!/nested/b.tar.gz!/deep/inner.jpg",
     }
-    return Corpus(root, hash_file, known, paths)
+    return Corpus(root, entries, known, paths)

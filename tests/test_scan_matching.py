@@ -1,4 +1,4 @@
-"""The interim hasher and matcher: real PDQ, exact digests, brute-force Hamming vs its oracle."""
+"""Hashing through the signals pipeline and matching through store lists and their indexes."""
 
 from __future__ import annotations
 
@@ -6,53 +6,23 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pdqhash
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PIL import Image
 
-from safelight.errors import NotFoundError, ValidationError
+from safelight.errors import NotFoundError
+from safelight.lists import HashListStore
 from safelight.scan.corpus import jpeg_bytes, png_bytes
-from safelight.scan.hamming import hashes_to_matrix, within, within_oracle
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.matching import HashFileMatcher, ListSpec, resolve_list, write_hash_file
-from safelight.scan.mih import PdqMultiIndex
+from safelight.scan.indexes import create_list, prepare_indexes, vpdq_list_value
+from safelight.scan.matching import IndexMatcher
 from safelight.scan.model import HashRecord
 from safelight.signals import files
 from safelight.signals.options import HashOptions
-
-HEX = st.binary(min_size=32, max_size=32).map(bytes.hex)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    db=st.lists(HEX, min_size=0, max_size=80),
-    query=HEX,
-    flips=st.lists(st.integers(0, 255), max_size=40),
-    threshold=st.integers(0, 256),
-)
-def test_kernel_agrees_with_the_numpy_oracle(
-    db: list[str], query: str, flips: list[int], threshold: int
-) -> None:
-    near = int(query, 16)
-    for bit in flips:
-        near ^= 1 << bit
-    matrix = hashes_to_matrix([*db, f"{near:064x}", query])
-    q = hashes_to_matrix([query])[0]
-    fast = within(matrix, q, threshold)
-    slow = within_oracle(matrix, q, threshold)
-    assert fast[0].tolist() == slow[0].tolist()
-    assert fast[1].tolist() == slow[1].tolist()
-
-
-def test_kernel_returns_every_hit_beyond_its_first_buffer() -> None:
-    rows = [f"{i:064x}" for i in range(200)]  # all within 8 bits of zero
-    idx, dist = within(hashes_to_matrix(rows), hashes_to_matrix(["0" * 64])[0], 8)
-    assert idx.tolist() == list(range(200))
-    assert dist.tolist() == [bin(i).count("1") for i in range(200)]
+from safelight.store import Database
 
 
 def test_pipeline_hasher_in_reference_mode_equals_pillow_and_pdqhash() -> None:
@@ -103,42 +73,6 @@ def _record(pdq: str | None, quality: int = 100, md5: str = "a" * 32) -> HashRec
     return HashRecord(1, md5, "b" * 40, "c" * 64, "photo", "jpeg", pdq, quality)
 
 
-def test_matcher_threshold_quality_and_digest_rules(tmp_path: Path) -> None:
-    base = int("5" * 64, 16)
-    at31 = f"{base ^ ((1 << 31) - 1):064x}"
-    at32 = f"{base ^ ((1 << 32) - 1):064x}"
-    path = tmp_path / "l.csv"
-    write_hash_file(path, [("pdq", at31, ["near"]), ("pdq", at32, ["far"]), ("md5", "a" * 32, [])])
-    matcher = HashFileMatcher([ListSpec.of("l", path)])
-    hits = matcher.match(_record(f"{base:064x}"))
-    assert [(m.signal_type, m.distance, m.labels) for m in hits] == [
-        ("pdq", 31, ("near",)),
-        ("md5", 0, ()),
-    ]
-    # Quality below 50 is too unreliable to match on; digests still match.
-    assert [m.signal_type for m in matcher.match(_record(f"{base:064x}", quality=49))] == ["md5"]
-    assert matcher.match(_record(None, md5="d" * 32)) == ()
-
-
-def test_hash_file_errors_name_file_and_line(tmp_path: Path) -> None:
-    path = tmp_path / "bad.csv"
-    path.write_text("# header\nmd5,abc\nsha9,00\npdq," + "0" * 64 + "\n")
-    with pytest.raises(ValidationError) as info:
-        HashFileMatcher([ListSpec.of("bad", path)])
-    locations = [location for location, _ in info.value.problems]
-    assert locations == [f"{path}:2", f"{path}:3"]
-    assert "32 hex" in info.value.problems[0][1]
-
-
-def test_resolve_list_by_path_or_name(tmp_path: Path) -> None:
-    named = tmp_path / "hashlists" / "demo.csv"
-    write_hash_file(named, [])
-    assert resolve_list("demo", tmp_path).path == str(named)
-    assert resolve_list(str(named), tmp_path).name == "demo"
-    with pytest.raises(NotFoundError):
-        resolve_list("absent", tmp_path)
-
-
 def test_videos_get_vpdq_features_and_damaged_ones_an_error() -> None:
     from safelight.signals.video import hash_video
     from tests.video_synth import make_video
@@ -158,71 +92,68 @@ def test_videos_get_vpdq_features_and_damaged_ones_an_error() -> None:
     assert cut.error.code in {"truncated", "corrupt_video"} and "cut.mp4" in cut.error.message
 
 
-def _near(hex_hash: str, bits: list[int]) -> str:
-    value = int(hex_hash, 16)
-    for bit in set(bits):
-        value ^= 1 << bit
-    return f"{value:064x}"
+def _near(hex_hash: str, bits: int) -> str:
+    return f"{int(hex_hash, 16) ^ ((1 << bits) - 1):064x}"
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    db=st.lists(HEX, min_size=0, max_size=60),
-    query=HEX,
-    planted=st.lists(st.lists(st.integers(0, 255), max_size=36), max_size=12),
-    clustered=st.integers(0, 30),
-    threshold=st.integers(0, 40),
-)
-def test_multi_index_is_exact_against_the_oracle(
-    db: list[str], query: str, planted: list[list[int]], clustered: int, threshold: int
-) -> None:
-    # Planted neighbours at every distance around 31, and a cluster of identical hashes (the
-    # case that fills one bucket, as near-duplicate-heavy real lists do).
-    rows = [*db, *(_near(query, bits) for bits in planted), *[_near(query, [1, 2])] * clustered]
-    matrix = hashes_to_matrix(rows)
-    q = hashes_to_matrix([query])[0]
-    fast = PdqMultiIndex(matrix).within(q, threshold)
-    slow = within_oracle(matrix, q, threshold)
-    assert fast[0].tolist() == slow[0].tolist()
-    assert fast[1].tolist() == slow[1].tolist()
+def _matcher(db: Database, tmp_path: Path, name: str, entries: list[Any]) -> IndexMatcher:
+    create_list(db, name, entries, workdir=tmp_path)
+    return IndexMatcher(prepare_indexes(db, tmp_path / "home", [name]))
 
 
-def test_multi_index_finds_distance_31_and_not_32_in_a_large_list() -> None:
-    rng = np.random.default_rng(3)
-    rows = [bytes(r).hex() for r in rng.integers(0, 256, size=(20_000, 32), dtype=np.uint8)]
-    query = rows[77]
-    # Spread the differing bits so that every chunk differs in about two bits.
-    rows += [_near(query, list(range(0, 256, 8))[:31]), _near(query, list(range(0, 256, 8)))]
-    index = PdqMultiIndex(hashes_to_matrix(rows))
-    found, distances = index.within(hashes_to_matrix([query])[0], 31)
-    assert found.tolist() == [77, 20_000] and distances.tolist() == [0, 31]
+def test_index_matcher_threshold_quality_and_digest_rules(db: Database, tmp_path: Path) -> None:
+    base = "5" * 64
+    matcher = _matcher(
+        db,
+        tmp_path,
+        "RULES",
+        [
+            ("pdq", _near(base, 31), ["near"]),
+            ("pdq", _near(base, 32), ["far"]),
+            ("md5", "a" * 32, []),
+        ],
+    )
+    ids = {e.value: e.id for e in HashListStore(db).find_entries("RULES")}
+    hits = matcher.match(_record(base))
+    assert [(m.list_name, m.entry_id, m.signal_type, m.distance) for m in hits] == sorted(
+        [("RULES", ids[_near(base, 31)], "pdq", 31), ("RULES", ids["a" * 32], "md5", 0)],
+        key=lambda t: (t[0], t[1], t[2]),
+    )
+    # Quality below 50 is too unreliable to match on; digests still match.
+    assert [m.signal_type for m in matcher.match(_record(base, quality=49))] == ["md5"]
+    assert matcher.match(_record(None, md5="d" * 32)) == ()
 
 
-def test_vpdq_entries_match_the_same_video_and_not_another(tmp_path: Path) -> None:
-    from safelight.signals.video import hash_video
-    from safelight.signals.vpdq_io import write_vpdq_file
+def test_indexes_follow_list_generations_and_disabled_lists(db: Database, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    create_list(db, "GEN", [("md5", "a" * 32, [])], workdir=tmp_path)
+    (first,) = prepare_indexes(db, home, ["GEN"])
+    assert prepare_indexes(db, home, ["GEN"]) == (first,)  # built once, reused
+    extra = tmp_path / "more.jsonl"
+    extra.write_text('{"type": "md5", "value": "' + "b" * 32 + '"}\n')
+    HashListStore(db).import_file("GEN", extra)
+    (second,) = prepare_indexes(db, home, ["GEN"])
+    assert second.generation > first.generation and second.directory != first.directory
+    assert len(IndexMatcher([second]).match(_record(None, md5="b" * 32))) == 1
+    assert IndexMatcher([first]).match(_record(None, md5="b" * 32)) == ()
+    HashListStore(db).set_enabled("GEN", False)
+    (off,) = prepare_indexes(db, home, ["GEN"])
+    assert not off.enabled and IndexMatcher([off]).match(_record(None, md5="a" * 32)) == ()
+    with pytest.raises(NotFoundError):
+        prepare_indexes(db, home, ["ABSENT"])
+
+
+def test_vpdq_entries_match_the_same_video_and_not_another(db: Database, tmp_path: Path) -> None:
     from tests.video_synth import make_video
 
     known = make_video("mp4", frames=40, fps=10)
     other = make_video("webm", frames=40, fps=10, width=64, height=96)
-    (tmp_path / "refs").mkdir()
-    write_vpdq_file(tmp_path / "refs" / "known.txt", hash_video(known))
-    hash_file = tmp_path / "videos.csv"
-    hash_file.write_text("# type,value,labels\nvpdq,refs/known.txt,series-v\n")
-    matcher = HashFileMatcher([ListSpec.of("videos", hash_file)])
     hasher = PipelineHasher()
+    known_vpdq = hasher.hash_bytes(known, "known.mp4").vpdq
+    assert known_vpdq is not None
+    matcher = _matcher(db, tmp_path, "VIDEOS", [("vpdq", vpdq_list_value(known_vpdq), ["v"])])
     (hit,) = matcher.match(hasher.hash_bytes(known, "copy.mp4"))
-    assert (hit.list_name, hit.entry_id, hit.signal_type, hit.labels) == (
-        "videos",
-        2,
-        "vpdq",
-        ("series-v",),
-    )
+    assert (hit.list_name, hit.signal_type) == ("VIDEOS", "vpdq")
     assert hit.query_percent == 100.0 and hit.compared_percent == 100.0
     assert hit.to_dict()["compared_percent"] == 100.0
     assert matcher.match(hasher.hash_bytes(other, "other.webm")) == ()
-
-    hash_file.write_text("vpdq,refs/missing.txt\n")
-    with pytest.raises(ValidationError) as info:
-        HashFileMatcher([ListSpec.of("videos", hash_file)])
-    assert info.value.problems[0][0] == f"{hash_file}:1"

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from safelight.cli import main
-from safelight.errors import ConflictError, UsageError, ValidationError
+from safelight.errors import ConflictError, NotFoundError, UsageError
+from safelight.lists import HashListStore
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.scan.runs import RunStore
 from safelight.store import Database
@@ -40,21 +41,31 @@ def test_scan_records_every_item_and_finds_the_planted_ones(
     db: Database, corpus: Corpus, tmp_path: Path
 ) -> None:
     out = tmp_path / "out.jsonl"
-    options = ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=out, batch_items=3)
+    known = corpus.install(db)
+    options = ScanOptions([str(corpus.root)], [known], out=out, batch_items=3)
     summary = run_scan(db, options)
     rows = results_by_path(out)
     assert set(rows) == corpus.all_paths
     matched = {path for path, row in rows.items() if row["matches"]}
     assert matched == corpus.known_paths
     near = rows[str(corpus.root / "sub" / "photo001.jpg")]["matches"]
+    (pdq_entry,) = HashListStore(db).find_entries(known, signal_type="pdq")
     assert near == [
-        {"list": "known", "entry": 2, "type": "pdq", "distance": 3, "labels": ["known", "series-a"]}
+        {
+            "list": "KNOWN",
+            "entry": pdq_entry.id,
+            "type": "pdq",
+            "distance": 3,
+            "labels": ["known", "series-a"],
+        }
     ]
+    clip_match = rows[str(corpus.root / "clip.mp4")]["matches"]
+    assert clip_match[0]["type"] == "vpdq" and clip_match[0]["compared_percent"] == 100.0  # type: ignore[index]
     assert summary.status == "finished"
     report = summary.to_dict()
     assert report["items"] == len(corpus.all_paths)
     assert report["matched_items"] == 4
-    assert report["matches_per_list"] == {"known": 4}
+    assert report["matches_per_list"] == {"KNOWN": 4}
     assert report["matches_per_label"] == {"known": 2, "series-a": 1, "series-b": 1, "series-v": 1}
     assert report["errors_per_code"] == {"truncated": 1}
     assert rows[str(corpus.root / "notes.txt")]["media"] == "other"
@@ -73,8 +84,9 @@ def test_scan_records_every_item_and_finds_the_planted_ones(
 
 def test_process_pool_gives_the_same_results(db: Database, corpus: Corpus, tmp_path: Path) -> None:
     single, pooled = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
-    run_scan(db, ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=single))
-    options = ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=pooled, jobs=2)
+    known = corpus.install(db)
+    run_scan(db, ScanOptions([str(corpus.root)], [known], out=single))
+    options = ScanOptions([str(corpus.root)], [known], out=pooled, jobs=2)
     options.batch_items = 2
     run_scan(db, options)
     assert results_by_path(single) == results_by_path(pooled)
@@ -95,7 +107,7 @@ def test_resume_finishes_without_rehashing_or_duplicates(
     db: Database, corpus: Corpus, tmp_path: Path
 ) -> None:
     out = tmp_path / "out.jsonl"
-    first = run_scan(db, ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=out))
+    first = run_scan(db, ScanOptions([str(corpus.root)], [corpus.install(db)], out=out))
     complete = results_by_path(out)
     kept = _forget_half(db, first.run_id)
     with out.open("a") as handle:
@@ -118,7 +130,7 @@ def test_resume_rejects_other_sources(db: Database, corpus: Corpus, tmp_path: Pa
     with pytest.raises(UsageError):
         run_scan(db, ScanOptions([str(tmp_path)]), resume=first.run_id)
     with pytest.raises(UsageError):
-        run_scan(db, ScanOptions(lists=[str(corpus.hash_file)]), resume=first.run_id)
+        run_scan(db, ScanOptions(lists=["KNOWN"]), resume=first.run_id)
 
 
 def test_scan_needs_a_source_and_a_place_for_its_output(db: Database, tmp_path: Path) -> None:
@@ -129,11 +141,9 @@ def test_scan_needs_a_source_and_a_place_for_its_output(db: Database, tmp_path: 
     assert "missing" in info.value.message
     with pytest.raises(UsageError):
         run_scan(db, ScanOptions([str(tmp_path)], jobs=0))
-    bad_list = tmp_path / "bad.csv"
-    bad_list.write_text("pdq,not-hex\n")
-    with pytest.raises(ValidationError) as info:
-        run_scan(db, ScanOptions([str(tmp_path)], [str(bad_list)]))
-    assert info.value.problems[0][0] == f"{bad_list}:1"
+    with pytest.raises(NotFoundError) as info:
+        run_scan(db, ScanOptions([str(tmp_path)], ["NO_SUCH_LIST"]))
+    assert "NO_SUCH_LIST" in info.value.message
     assert RunStore(db).list_runs() == []
 
 
@@ -143,16 +153,15 @@ def test_dask_local_cluster_matches_single_process_and_resumes(
     from distributed import LocalCluster
 
     single, dask_out = tmp_path / "single.jsonl", tmp_path / "dask.jsonl"
-    run_scan(db, ScanOptions([str(corpus.root)], [str(corpus.hash_file)], out=single))
+    known = corpus.install(db)
+    run_scan(db, ScanOptions([str(corpus.root)], [known], out=single))
     # One cluster for both runs (starting worker processes is the slow part); the scan
     # connects to it by address, as it would to a remote scheduler.
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         address = cluster.scheduler_address
-        options = ScanOptions(
-            [str(corpus.root)], [str(corpus.hash_file)], out=dask_out, cluster=address
-        )
+        options = ScanOptions([str(corpus.root)], [known], out=dask_out, cluster=address)
         options.batch_items = 2
         on_dask = run_scan(db, options)
         assert results_by_path(dask_out) == results_by_path(single)
@@ -177,7 +186,13 @@ def test_unreachable_scheduler_is_a_usage_error_and_leaves_no_run(
 def test_cli_scan_and_scans_commands(safelight_env: Path, corpus: Corpus, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "cli.jsonl"
-    args = ["scan", str(corpus.root), "--list", str(corpus.hash_file), "--out", str(out)]
+    db = Database.open()
+    corpus.install(db)
+    md5_entry = HashListStore(db).find_entries(
+        "KNOWN", signal_type="md5", value=corpus.entries[1][1]
+    )
+    db.dispose()
+    args = ["scan", str(corpus.root), "--list", "KNOWN", "--out", str(out)]
     result = runner.invoke(main, [*args, "--quiet"])
     assert result.exit_code == 1, result.output  # one truncated JPEG: some items failed
     assert "matched 4 items" in result.output and "truncated: 1" in result.output
@@ -187,15 +202,15 @@ def test_cli_scan_and_scans_commands(safelight_env: Path, corpus: Corpus, tmp_pa
     assert run["status"] == "finished" and run["matched_items"] == 4
     shown = runner.invoke(main, ["scans", "show", str(run["id"]), "--matches"])
     assert shown.exit_code == 0
-    assert "photo002.jpg: known#3 md5 d=0" in shown.output
+    assert f"photo002.jpg: KNOWN#{md5_entry[0].id} md5 d=0" in shown.output
     as_json = json.loads(runner.invoke(main, ["scans", "show", str(run["id"]), "--json"]).output)
     assert as_json["matches_per_label"]["series-b"] == 1
     missing = runner.invoke(main, ["scans", "show", "999"])
     assert missing.exit_code == 3 and "999" in missing.output
     usage = runner.invoke(main, ["scan", str(tmp_path / "absent")])
     assert usage.exit_code == 2 and "absent" in usage.output
-    no_list = runner.invoke(main, ["scan", str(corpus.root), "--list", "nope"])
-    assert no_list.exit_code == 3 and "nope" in no_list.output
+    no_list = runner.invoke(main, ["scan", str(corpus.root), "--list", "NOPE"])
+    assert no_list.exit_code == 3 and "NOPE" in no_list.output
     clean = tmp_path / "clean"
     clean.mkdir()
     (clean / "a.txt").write_text("a")
@@ -216,6 +231,9 @@ def _count_rows(db: Database, run_id: int) -> int:
 def test_kill_9_mid_run_then_resume(safelight_env: Path, tmp_path: Path) -> None:
     corpus = build_corpus(tmp_path, images=40, size=(96, 72))
     first_part = len(corpus.all_paths)
+    setup = Database.open()
+    corpus.install(setup)
+    setup.dispose()
     # The second SOURCE is a manifest that is a FIFO: the scan blocks opening it, after every
     # item of the corpus is committed (batches of 1). That is where it gets killed: mid-run,
     # deterministically, with no race against the clock.
@@ -230,7 +248,7 @@ def test_kill_9_mid_run_then_resume(safelight_env: Path, tmp_path: Path) -> None
         str(corpus.root),
         f"@{manifest}",
         "--list",
-        str(corpus.hash_file),
+        "KNOWN",
         "--out",
         str(out),
         "--batch-items",

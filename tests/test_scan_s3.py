@@ -12,7 +12,7 @@ import pytest
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.matching import write_hash_file
+from safelight.scan.indexes import create_list
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.scan.runs import RunStore
 from safelight.store import Database
@@ -51,11 +51,10 @@ def test_scan_an_s3_prefix_with_archives(s3_endpoint: str, db: Database, tmp_pat
     fs.pipe("uploads/batch.tar.gz", tar_bytes({"d.jpg": known}, "w:gz"))
     record = PipelineHasher().hash_bytes(known, "k")
     assert record.pdq is not None
-    hash_file = tmp_path / "known.csv"
-    write_hash_file(hash_file, [("pdq", record.pdq, ["known"])])
+    create_list(db, "S3_KNOWN", [("pdq", record.pdq, ["known"])], workdir=tmp_path)
 
     out = tmp_path / "s3.jsonl"
-    summary = run_scan(db, ScanOptions(["s3://uploads"], [str(hash_file)], out=out))
+    summary = run_scan(db, ScanOptions(["s3://uploads"], ["S3_KNOWN"], out=out))
     rows = {row["path"]: row for row in map(json.loads, out.read_text().splitlines())}
     assert set(rows) == {
         "s3://uploads/2026/a.jpg",

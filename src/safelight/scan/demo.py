@@ -10,6 +10,7 @@ and reports what it found. ``safelight demo`` calls it.
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -18,14 +19,16 @@ from typing import Any
 
 from PIL import Image
 
+from safelight.errors import ConflictError
+from safelight.lists import HashListStore
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.matching import write_hash_file
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.scan.runs import RunStore
 from safelight.store import Database
 
 DEMO_IMAGES = 24
+DEMO_LIST = "SCAN_DEMO"
 
 
 def _reencoded(data: bytes) -> bytes:
@@ -46,8 +49,10 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def build_demo_corpus(workdir: Path, images: int = DEMO_IMAGES) -> tuple[Path, Path]:
-    """Write the corpus and the demo hash list under ``workdir``; return both paths."""
+def build_demo_corpus(
+    workdir: Path, images: int = DEMO_IMAGES
+) -> tuple[Path, list[tuple[str, str, list[str]]]]:
+    """Write the corpus under ``workdir``; return it and the demo list's entries."""
     corpus = workdir / "corpus"
     (corpus / "camera").mkdir(parents=True, exist_ok=True)
     known = {i: jpeg_bytes(10_000 + i, 480, 360) for i in range(3)}
@@ -69,9 +74,7 @@ def build_demo_corpus(workdir: Path, images: int = DEMO_IMAGES) -> tuple[Path, P
         assert record.pdq is not None and record.md5 is not None
         entries.append(("pdq", record.pdq, ["demo-known", f"series-{i}"]))
         entries.append(("md5", record.md5, ["demo-known", f"series-{i}"]))
-    hash_list = workdir / "demo-list.csv"
-    write_hash_file(hash_list, entries)
-    return corpus, hash_list
+    return corpus, entries
 
 
 def run_demo_scan(
@@ -82,14 +85,25 @@ def run_demo_scan(
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Build the demo corpus, scan it against the demo list and print what was found."""
-    corpus, hash_list = build_demo_corpus(workdir)
+    corpus, entries = build_demo_corpus(workdir)
     own_db = db is None
     database = db or Database.open()
     try:
-        out = workdir / "scan-results.jsonl"
-        summary = run_scan(
-            database, ScanOptions([str(corpus)], [str(hash_list)], jobs=jobs, out=out)
+        lists = HashListStore(database)
+        try:
+            lists.create(DEMO_LIST, description="Safelight scan demo: benign generated photos")
+        except ConflictError:
+            pass  # a demo run before this one made it; importing again changes nothing
+        path = workdir / "demo-list.jsonl"
+        path.write_text(
+            "".join(
+                json.dumps({"type": t, "value": v, "labels": labels}) + "\n"
+                for t, v, labels in entries
+            )
         )
+        lists.import_file(DEMO_LIST, path, fmt="jsonl")
+        out = workdir / "scan-results.jsonl"
+        summary = run_scan(database, ScanOptions([str(corpus)], [DEMO_LIST], jobs=jobs, out=out))
         found = list(RunStore(database).iter_results(summary.run_id, matched_only=True))
     finally:
         if own_db:

@@ -18,22 +18,21 @@ import fsspec
 from safelight.constants import (
     DEFAULT_MAX_PIXELS,
     DIGEST_BLOCK_SIZE,
-    PDQ_MATCH_THRESHOLD,
     SCAN_MAX_MEMBER_BYTES,
 )
 from safelight.errors import ItemError
 from safelight.scan.hashing import ItemHasher, PipelineHasher
-from safelight.scan.matching import HashFileMatcher, ListSpec, Matcher
+from safelight.scan.indexes import IndexSpec
+from safelight.scan.matching import IndexMatcher, Matcher
 from safelight.scan.model import HashRecord, ItemResult, WorkItem
 from safelight.signals.options import HashOptions, Mode
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
-    lists: tuple[ListSpec, ...] = ()
+    lists: tuple[IndexSpec, ...] = ()
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_file_bytes: int = SCAN_MAX_MEMBER_BYTES
-    pdq_threshold: int = PDQ_MATCH_THRESHOLD
     # The photo pipeline's decode mode: "default" (luma decode, within a few bits of HMA),
     # "fast" or "reference" (bit-identical to Pillow + pdqhash); see docs/signals.md.
     mode: Mode = "default"
@@ -44,7 +43,7 @@ class Pipeline:
         self.config = config
         options = HashOptions(mode=config.mode, max_pixels=config.max_pixels)
         self.hasher: ItemHasher = PipelineHasher(options)
-        self.matcher: Matcher = HashFileMatcher(config.lists, threshold=config.pdq_threshold)
+        self.matcher: Matcher = IndexMatcher(config.lists)
 
     def process(self, item: WorkItem) -> ItemResult:
         if item.kind == "failed":

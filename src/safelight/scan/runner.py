@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from safelight.constants import (
-    PDQ_MATCH_THRESHOLD,
     SCAN_BATCH_BYTES,
     SCAN_BATCH_ITEMS,
 )
 from safelight.errors import ConflictError, UsageError
+from safelight.lists import HashListStore
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.executors import Executor, make_executor
-from safelight.scan.matching import ListSpec, load_hash_file, resolve_list
+from safelight.scan.indexes import IndexSpec, prepare_indexes, spec_to_dict
 from safelight.scan.model import ItemResult, WorkItem
 from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.progress import NullProgress, Progress
@@ -47,7 +47,6 @@ class ScanOptions:
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     batch_items: int = SCAN_BATCH_ITEMS
     batch_bytes: int = SCAN_BATCH_BYTES
-    pdq_threshold: int = PDQ_MATCH_THRESHOLD
     mode: Mode = "default"
 
 
@@ -143,24 +142,24 @@ def _line(result: ItemResult) -> str:
     return json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _start(store: RunStore, options: ScanOptions, resume: int | None) -> tuple[int, ScanOptions]:
+def _start(
+    db: Database, store: RunStore, options: ScanOptions, resume: int | None
+) -> tuple[int, ScanOptions, tuple[IndexSpec, ...]]:
+    home = default_home()
     if resume is None:
         if not options.sources:
             raise UsageError("give at least one SOURCE to scan (or --resume RUN_ID)")
         check_sources(options.sources)
         options.sources = [_absolute(source) for source in options.sources]
-        home = default_home()
-        specs = [resolve_list(name, home) for name in options.lists]
-        for spec in specs:
-            load_hash_file(spec)  # a bad line stops the scan here, before a run exists
+        # Unknown lists stop the scan here, before a run exists; indexes are built if stale.
+        specs = prepare_indexes(db, home, options.lists)
         stored = {
             "limits": _limits_to_dict(options.limits),
-            "pdq_threshold": options.pdq_threshold,
             "batch_items": options.batch_items,
             "mode": options.mode,
         }
-        lists = [dataclasses.asdict(spec) for spec in specs]
-        return store.create(options.sources, lists, stored), options
+        lists = [spec_to_dict(spec) for spec in specs]
+        return store.create(options.sources, lists, stored), options, specs
     run = store.get(resume)
     if run.status == FINISHED:
         raise ConflictError(f"scan run {resume} already finished; nothing to resume")
@@ -169,12 +168,33 @@ def _start(store: RunStore, options: ScanOptions, resume: int | None) -> tuple[i
     if options.sources and options.sources != run.sources:
         raise UsageError(f"scan run {resume} scanned {run.sources}; give no SOURCE to resume it")
     options.sources = run.sources
-    options.lists = [entry["path"] for entry in run.lists]
+    options.lists = [str(entry["name"]) for entry in run.lists]
     options.limits = ArchiveLimits(**run.options["limits"])
-    options.pdq_threshold = int(run.options["pdq_threshold"])
     options.mode = run.options.get("mode", "default")
+    # A resumed run matches against each list as it is now (its current generation).
+    specs = prepare_indexes(db, home, options.lists)
     store.set_status(resume, RUNNING)
-    return resume, options
+    return resume, options, specs
+
+
+def _add_labels(results: list[ItemResult], lists: HashListStore) -> list[ItemResult]:
+    """Workers report (list, entry id); the entry's labels come from the store, here."""
+    ids = {m.entry_id for result in results for m in result.matches}
+    if not ids:
+        return results
+    entries = lists.entries_by_ids(ids)
+    labelled = []
+    for result in results:
+        if result.matches:
+            matches = tuple(
+                dataclasses.replace(m, labels=tuple(sorted(entries[m.entry_id].labels)))
+                if m.entry_id in entries
+                else m
+                for m in result.matches
+            )
+            result = dataclasses.replace(result, matches=matches)
+        labelled.append(result)
+    return labelled
 
 
 def _absolute(source: str) -> str:
@@ -184,12 +204,6 @@ def _absolute(source: str) -> str:
     if source.startswith("@"):
         return "@" + os.path.abspath(source[1:])
     return os.path.abspath(source)
-
-
-def _specs_for(run_lists: list[dict[str, str]]) -> tuple[ListSpec, ...]:
-    # A resumed run matches against the list as it is now; the generation in the key tells
-    # every worker whether the index it cached is still the right one.
-    return tuple(ListSpec.of(entry["name"], Path(entry["path"])) for entry in run_lists)
 
 
 def run_scan(
@@ -212,18 +226,15 @@ def run_scan(
     own_executor = executor is None
     executor = executor or make_executor(options.jobs, options.cluster)
     try:
-        run_id, options = _start(store, options, resume)
+        run_id, options, specs = _start(db, store, options, resume)
     except BaseException:
         if own_executor:
             executor.close()
         raise
-    run = store.get(run_id)
     config = PipelineConfig(
-        lists=_specs_for(run.lists),
-        max_file_bytes=options.limits.max_member_bytes,
-        pdq_threshold=options.pdq_threshold,
-        mode=options.mode,
+        lists=specs, max_file_bytes=options.limits.max_member_bytes, mode=options.mode
     )
+    lists = HashListStore(db)
     progress = progress or NullProgress()
     out = _JsonlOut(options.out)
     recorded: set[str] = set()
@@ -242,6 +253,7 @@ def run_scan(
         progress.start(run_id, options.sources, already=len(recorded))
         batches = batcher.batches(walker.items(options.sources))
         for results in executor.run(config, batches):
+            results = _add_labels(results, lists)
             store.record(run_id, results)
             out.write(results)
             for result in results:
