@@ -29,11 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from safelight.lists import HashListStore
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.executors import DaskExecutor, Executor, InlineExecutor, ProcessExecutor
-from safelight.scan.hamming import within
-from safelight.scan.matching import ListSpec
-from safelight.scan.mih import PdqMultiIndex
+from safelight.scan.indexes import prepare_indexes
 from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.store import Database
@@ -63,16 +62,16 @@ def build_corpus(images: int, width: int, height: int) -> dict[str, Path]:
     return {"folder": folder, "zip": zip_path, "tar.gz": tar_path}
 
 
-def build_list(size: int) -> Path:
-    path = CORPUS / f"list-{size}.csv"
+def build_list_file(size: int) -> Path:
+    """``size`` random PDQ hashes as plain lines (HMA's file exchange format)."""
+    path = CORPUS / f"list-{size}.txt"
     if not path.exists():
         rng = np.random.default_rng(1)
         raw = rng.integers(0, 256, size=(size, 32), dtype=np.uint8)
         CORPUS.mkdir(parents=True, exist_ok=True)
         with path.open("w") as handle:
-            handle.write("# type,value,labels\n")
             for row in raw:
-                handle.write(f"pdq,{row.tobytes().hex()},bench\n")
+                handle.write(f"pdq {row.tobytes().hex()}\n")
     return path
 
 
@@ -90,19 +89,17 @@ def worker_cpu(executor: Executor) -> dict[Any, float]:
     return {}
 
 
-def timed_scan(executor: Executor, source: Path, lists: list[str], workdir: Path) -> dict[str, Any]:
-    db = Database.open(f"sqlite:///{workdir / f'{time.monotonic_ns()}.db'}")
-    try:
-        options = ScanOptions([str(source)], lists, out=workdir / "out.jsonl")
-        workers_before = worker_cpu(executor)
-        cpu = time.process_time()
-        started = time.perf_counter()
-        summary = run_scan(db, options, executor=executor)
-        seconds = time.perf_counter() - started
-        cpu = time.process_time() - cpu
-        workers_after = worker_cpu(executor)
-    finally:
-        db.dispose()
+def timed_scan(
+    db: Database, executor: Executor, source: Path, lists: list[str], workdir: Path
+) -> dict[str, Any]:
+    options = ScanOptions([str(source)], lists, out=workdir / "out.jsonl")
+    workers_before = worker_cpu(executor)
+    cpu = time.process_time()
+    started = time.perf_counter()
+    summary = run_scan(db, options, executor=executor)
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    workers_after = worker_cpu(executor)
     used = sum(after - workers_before.get(key, 0.0) for key, after in workers_after.items())
     items = summary.total.items
     return {
@@ -136,36 +133,6 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def matcher_costs(list_size: int, queries: int = 200) -> dict[str, Any]:
-    """CPU per PDQ query: the interim multi-index vs the brute-force kernel, same list."""
-    rng = np.random.default_rng(2)
-    matrix = rng.integers(0, 2**63, size=(list_size, 4), dtype=np.uint64)
-    started = time.perf_counter()
-    index = PdqMultiIndex(matrix)
-    build = time.perf_counter() - started
-    probes = [matrix[i].copy() for i in range(queries)]
-    index.within(probes[0], 31)
-    within(matrix, probes[0], 31)  # compile / load both kernels first
-    costs = {}
-    for name, search in (("multi_index", index.within), ("brute_force", None)):
-        cpu = time.process_time()
-        for query in probes:
-            if search is None:
-                within(matrix, query, 31)
-            else:
-                search(query, 31)
-        costs[name] = (time.process_time() - cpu) / queries * 1000
-    return {
-        "list_entries": list_size,
-        "queries": queries,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "build_seconds": round(build, 2),
-        "multi_index_cpu_ms_per_query": round(costs["multi_index"], 3),
-        "brute_force_cpu_ms_per_query": round(costs["brute_force"], 3),
-        "speedup": round(costs["brute_force"] / costs["multi_index"], 2),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=320)
@@ -174,27 +141,25 @@ def main() -> None:
     parser.add_argument("--list-size", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument(
-        "--matcher-only",
-        action="store_true",
-        help="only the per-query matcher costs, added to the existing results file",
-    )
     args = parser.parse_args()
-    if args.matcher_only:
-        costs = matcher_costs(args.list_size)
-        print(json.dumps(costs, indent=2))
-        report = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        report["matcher_cpu_per_query"] = costs
-        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-        return
     if args.quick:
         args.images, args.list_size, args.rounds = 40, 20_000, 1
     load_start = os.getloadavg()
     sources = build_corpus(args.images, args.width, args.height)
-    hash_list = build_list(args.list_size)
-    spec = ListSpec.of(hash_list.stem, hash_list)
-    modes = {"hash_only": [], "hash_match": [str(hash_list)]}
-    configs = {"hash_only": PipelineConfig(), "hash_match": PipelineConfig(lists=(spec,))}
+    list_file = build_list_file(args.list_size)
+    home = Path(tempfile.mkdtemp(prefix="scan-bench-home-"))
+    os.environ["SAFELIGHT_HOME"] = str(home)  # index directories go here
+    db = Database.open(f"sqlite:///{home / 'store.db'}")
+    started = time.perf_counter()
+    HashListStore(db).create("BENCH_1M")
+    HashListStore(db).import_file("BENCH_1M", list_file, fmt="lines")
+    imported = time.perf_counter() - started
+    started = time.perf_counter()
+    specs = prepare_indexes(db, home, ["BENCH_1M"])
+    indexed = time.perf_counter() - started
+    print(f"list: imported in {imported:.1f}s, indexed in {indexed:.1f}s")
+    modes: dict[str, list[str]] = {"hash_only": [], "hash_match": ["BENCH_1M"]}
+    configs = {"hash_only": PipelineConfig(), "hash_match": PipelineConfig(lists=specs)}
 
     # A pool per mode (a pool's workers are started for one list configuration); the inline
     # executor and the Dask workers cache both configurations.
@@ -212,13 +177,13 @@ def main() -> None:
                 warm = time.perf_counter()
                 executor.prepare(configs[mode])
                 # A short scan so that every worker has run once (imports, JIT caches).
-                timed_scan(executor, sources["zip"], modes[mode], workdir)
+                timed_scan(db, executor, sources["zip"], modes[mode], workdir)
                 print(f"{name}/{mode}: workers ready in {time.perf_counter() - warm:.1f}s")
             # Interleaved rounds: every configuration sees the same mix of machine load.
             for round_number in range(args.rounds):
                 for source_name, source in sources.items():
                     for (name, mode), executor in executors.items():
-                        row = timed_scan(executor, source, modes[mode], workdir)
+                        row = timed_scan(db, executor, source, modes[mode], workdir)
                         raw.setdefault((source_name, name, mode), []).append(row)
                         print(
                             f"round {round_number} {source_name:7} {name:12} {mode:10} "
@@ -270,7 +235,7 @@ def main() -> None:
             "size": f"{args.width}x{args.height}",
             "format": "photo-like JPEG q85 (safelight.scan.corpus)",
             "list_entries": args.list_size,
-            "matcher": "interim HashFileMatcher: exact multi-index hashing (scan/mih.py)",
+            "matcher": "store list -> safelight.index HammingIndex / DigestIndex (IndexMatcher)",
         },
         "results": results,
         "ratios": ratios,
@@ -286,7 +251,7 @@ def main() -> None:
             "dask_overhead_le_15pct_vs_jobs2": {"worst": worst_dask, "met": worst_dask >= 0.85},
         },
     }
-    report["matcher_cpu_per_query"] = matcher_costs(args.list_size)
+    report["list_setup_seconds"] = {"import": round(imported, 1), "index": round(indexed, 1)}
     for key, value in ratios.items():
         print(f"{key:45} {value:6.3f}")
     print(json.dumps(report["targets"], indent=2))
