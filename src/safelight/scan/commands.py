@@ -68,7 +68,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     "--list",
     "lists",
     multiple=True,
-    help="Hash list: a hash file, or a name in $SAFELIGHT_HOME/hashlists.",
+    help="Hash list in the store to match against (repeat for several).",
 )
 @click.option("--jobs", default=1, show_default=True, help="Worker processes on this machine.")
 @click.option(
@@ -142,7 +142,8 @@ def scan_command(
 ) -> None:
     """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.
 
-    Exit status: 0 all items hashed, 1 some items failed (recorded per item), 2 usage error.
+    Exit status: 0 all items hashed, 1 some items failed (recorded per item), 2 usage
+    error, 3 unknown list or run, 4 resuming a finished run.
     """
     if fast and exact_reference:
         raise UsageError("--fast and --exact-reference exclude each other: choose one")
