@@ -144,3 +144,11 @@ LIST_IMPORT_WORK_MEM: Final = "256MB"
 # Invalid records kept in memory for a report; all are still counted (and streamed to the
 # --problems file on the CLI).
 LIST_MAX_REPORTED_PROBLEMS: Final = 1_000
+
+# --- Matching (safelight match; docs/match.md) --------------------------------------------
+# Version of the sync state a match index keeps in its manifest meta; a different value
+# (an older Safelight) makes the next open rebuild the index from the store.
+MATCH_INDEX_FORMAT: Final = 1
+# PDQ hashes below this quality are reported "low_quality" and not matched unless the caller
+# lowers it: the PDQ README's and HMA's cut-off (same value as PDQ_MIN_QUALITY).
+MATCH_MIN_QUALITY: Final = PDQ_MIN_QUALITY
