@@ -108,20 +108,23 @@ def match_command(
     def warn(message: str) -> None:
         click.echo(f"warning: {message}", err=True)
 
-    matcher = Matcher.open(
-        Database.open(), lists or None, threshold, min_quality=min_quality, warn=warn
-    )
+    db = Database.open()
     total = failed = matched = 0
-    if output_format == "table":
-        click.echo(f"{'dist':>4}  {'list':<20} {'entry':>10}  {'type':<6}  query")
-    for result in _results(matcher, paths, queries, rotations, recursive, fast, jobs):
-        total += 1
-        failed += result.error is not None
-        matched += bool(result.matches)
-        if output_format == "jsonl":
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=True, separators=(",", ":")))
-        else:
-            _table(result)
+    try:
+        matcher = Matcher.open(db, lists or None, threshold, min_quality=min_quality, warn=warn)
+        if output_format == "table":
+            click.echo(f"{'dist':>4}  {'list':<20} {'entry':>10}  {'type':<6}  query")
+        for result in _results(matcher, paths, queries, rotations, recursive, fast, jobs):
+            total += 1
+            failed += result.error is not None
+            matched += bool(result.matches)
+            if output_format == "jsonl":
+                line = json.dumps(result.to_dict(), ensure_ascii=True, separators=(",", ":"))
+                click.echo(line)
+            else:
+                _table(result)
+    finally:
+        db.dispose()
     click.echo(f"matched {matched} of {total} queries; {failed} failed", err=True)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 

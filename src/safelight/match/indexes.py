@@ -36,7 +36,6 @@ import numpy as np
 from safelight.constants import DIGEST_BYTES, MATCH_INDEX_FORMAT
 from safelight.errors import IndexCorruptError, NotFoundError
 from safelight.index import DigestIndex, HammingIndex, parse_hex
-from safelight.index.directory import SegmentedIndex
 from safelight.lists.models import HashList
 from safelight.lists.store import FOREVER, HashListStore
 from safelight.store import Database
@@ -83,9 +82,6 @@ class IndexSync:
         self.warn: Warn = warn or (lambda message: None)
         self.rebuilt = False  # set when the last open rebuilt from the store (tests, timing)
 
-    def _cls(self) -> type[SegmentedIndex[Any]]:
-        return HammingIndex if self.signal_type == "pdq" else DigestIndex
-
     @contextmanager
     def _sync_lock(self) -> Iterator[None]:
         """One syncing process per index: two adding the same ids would conflict."""
@@ -118,7 +114,11 @@ class IndexSync:
 
     def _open_existing(self) -> Index | None:
         try:
-            index: Index = self._cls().open(self.path)  # type: ignore[assignment]
+            index: Index = (
+                HammingIndex.open(self.path)
+                if self.signal_type == "pdq"
+                else DigestIndex.open(self.path)
+            )
         except NotFoundError:
             return None
         except IndexCorruptError as exc:
@@ -212,9 +212,7 @@ def _lapsed(expires: Any, now: datetime) -> bool:
     return isinstance(expires, str) and datetime.fromisoformat(expires) <= now
 
 
-def _list_state(
-    hash_list: HashList, disabled_until: Any, now: datetime
-) -> dict[str, Any]:
+def _list_state(hash_list: HashList, disabled_until: Any, now: datetime) -> dict[str, Any]:
     """Generation indexed, and when the first timed disable of the list lapses (or None)."""
     future = [u for u in disabled_until if u is not None and now < u < FOREVER]
     expires = min(future).isoformat() if future else None
