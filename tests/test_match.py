@@ -245,3 +245,20 @@ def test_index_sync_survives_a_stale_format(store: HashListStore, tmp_path: Path
     index = sync.open()
     index.set_meta({"format": 0})
     assert len(sync.open()) == 1 and sync.rebuilt
+
+
+def test_store_index_rows_and_entry_states(store: HashListStore, tmp_path: Path) -> None:
+    a, b, md5 = random_pdq(), random_pdq(), "aa" * 16
+    store.create("L")
+    store.create("M")
+    add(store, tmp_path, "L", [{"type": "pdq", "value": a}, {"type": "md5", "value": md5}])
+    add(store, tmp_path, "M", [{"type": "pdq", "value": b}])
+    rows = list(store.index_rows("pdq"))
+    assert [(r.list_name, r.value) for r in rows] == [("L", a), ("M", b)]
+    assert [r.value for r in store.index_rows("pdq", after_id=rows[0].id)] == [b]
+    assert [r.value for r in store.index_rows("pdq", list_names=["L"])] == [a]
+    store.set_enabled("L", False, entry_ids=[rows[0].id])
+    [(entry_id, until)] = store.entry_states("L", "pdq")
+    assert entry_id == rows[0].id and until is not None
+    with pytest.raises(NotFoundError):
+        store.entry_states("NOPE", "pdq")
