@@ -87,7 +87,7 @@ _STAGED = (staged_entries, staged_details, staged_labels)
 
 # The staged keys copied in (type, value) order, numbered by ``pos``: joins that walk them
 # by ``pos`` probe the list's unique index in order and append to the label table, where
-# probing in file order means a random B-tree access per row (measured 6x slower at 1M).
+# probing in file order means a random B-tree access per row.
 Position = BigInteger().with_variant(Integer(), "sqlite")
 sorted_entries = Table(
     "safelight_sorted_entries",
@@ -183,8 +183,10 @@ class Stager:
                 rows.clear()
 
     def drop(self) -> None:
-        for table in (*reversed(_STAGED), sorted_entries):
+        for table in reversed(_STAGED):
             table.drop(self.conn)
+        if self.file_labels:
+            sorted_entries.drop(self.conn)
         if self.has_labels:
             sorted_labels.drop(self.conn)
 
@@ -207,7 +209,14 @@ def _sort_into(conn: Connection, target: Table, source: Table, columns: list[str
 
 def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: int) -> int:
     """Set-based merge of the staged records into the list; returns the entries added."""
-    s = _sort_into(conn, sorted_entries, staged_entries, ["signal_type", "value_key"])
+    if stager.file_labels:
+        # Walked twice (entries, then labels): sort once into a numbered table.
+        s = _sort_into(conn, sorted_entries, staged_entries, ["signal_type", "value_key"])
+        order = [s.c.pos]
+    else:
+        # Walked once: let the INSERT sort.
+        s = staged_entries
+        order = [s.c.signal_type, s.c.value_key]
     inserted = conn.execute(
         insert_ignoring_conflicts(
             conn, hash_entries, ["list_id", "signal_type", "value_key"]
@@ -216,7 +225,7 @@ def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: 
             select(literal(list_id), s.c.signal_type, s.c.value_key, literal(import_id))
             # WHERE true: SQLite needs it to parse INSERT ... SELECT ... ON CONFLICT.
             .where(true())
-            .order_by(s.c.pos),
+            .order_by(*order),
         ),
         # SQLAlchemy keeps rowcount of an INSERT only when asked to.
         execution_options={"preserve_rowcount": True},
