@@ -4,7 +4,8 @@ Measured in one run on the same file and database:
 
 * ``import``: ``HashListStore.import_file`` (streaming parse, staging tables, one sorted
   set-based merge), then the same file again (the idempotent path), then streaming the list
-  back out with ``iter_entries`` (what an index build reads) and ``export``.
+  back out with ``iter_entries`` (what an index build reads) and ``export``, then the file
+  into a new list with two ``--label`` labels on every entry (``labelled``).
 * ``naive``: one ``INSERT ... ON CONFLICT DO NOTHING`` per line in one transaction, the
   obvious code (on the first ``--baseline-rows`` lines: it is too slow for all of them).
 * ``direct``: the same parser, batches of 5,000 rows sent with executemany straight into
@@ -136,6 +137,12 @@ def run(rows: int, baseline_rows: int, url: str | None, work: Path) -> dict[str,
             assert sum(1 for _ in store.iter_entries(["BENCH"], "pdq")) == rows
         with timed(results, "export", rows):
             store.export("BENCH", io.StringIO(), fmt="lines")
+        store.create("LABELLED")
+        two_labels = ParseOptions(extra_labels=frozenset({"INTERPOL baseline", "category A"}))
+        with timed(results, "labelled", rows):
+            assert (
+                store.import_file("LABELLED", hashes, options=two_labels).labels_added == 2 * rows
+            )
         naive_list = store.create("NAIVE").id
         with timed(results, "naive", baseline_rows):
             naive(db, naive_list, hashes, baseline_rows)

@@ -402,6 +402,17 @@ def test_projectvic_reads_the_same_across_any_chunk_boundary(
     assert len(records(whole)) == 40 and problems(whole) == []
 
 
+def test_an_oversized_projectvic_item_is_a_clear_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(projectvic, "_MAX_ITEM_CHARS", 100)
+    monkeypatch.setattr(projectvic, "_CHUNK", 16)
+    content = vics([{"MD5": MD5}, {"MD5": MD5, "Comments": "x" * 300}])
+    items = read("projectvic", content)
+    assert len(records(items)) == 1
+    ((location, reason),) = problems(items)
+    assert location == "f:7"  # where the second item starts
+    assert reason.startswith("one JSON value here is larger than 0 M characters")
+
+
 def test_empty_projectvic_value_array_is_fine() -> None:
     assert read("projectvic", vics([])) == []
     assert read("projectvic", "{}") == [

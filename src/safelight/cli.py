@@ -48,3 +48,7 @@ main.add_command(scans_group)
 from safelight.lists.commands import lists_group  # noqa: E402
 
 main.add_command(lists_group)
+
+from safelight.match.commands import match_command  # noqa: E402
+
+main.add_command(match_command)

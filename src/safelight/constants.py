@@ -145,6 +145,14 @@ LIST_IMPORT_WORK_MEM: Final = "256MB"
 # --problems file on the CLI).
 LIST_MAX_REPORTED_PROBLEMS: Final = 1_000
 
+# --- Matching (safelight match; docs/match.md) --------------------------------------------
+# Version of the sync state a match index keeps in its manifest meta; a different value
+# (an older Safelight) makes the next open rebuild the index from the store.
+MATCH_INDEX_FORMAT: Final = 1
+# PDQ hashes below this quality are reported "low_quality" and not matched unless the caller
+# lowers it: the PDQ README's and HMA's cut-off (same value as PDQ_MIN_QUALITY).
+MATCH_MIN_QUALITY: Final = PDQ_MIN_QUALITY
+
 # --- Scanning (safelight.scan) --------------------------------------------------------------
 # Archive safety limits. Zip bombs (e.g. 42.zip, "A better zip bomb", Fifield 2019) rely on
 # extreme compression ratios and nesting; ordinary photo archives compress at most ~1.1:1 and

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Insert,
+    Integer,
     MetaData,
     String,
     Table,
@@ -83,6 +84,28 @@ staged_labels = Table(
     prefixes=["TEMPORARY"],
 )
 _STAGED = (staged_entries, staged_details, staged_labels)
+
+# The staged keys copied in (type, value) order, numbered by ``pos``: joins that walk them
+# by ``pos`` probe the list's unique index in order and append to the label table, where
+# probing in file order means a random B-tree access per row.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+sorted_entries = Table(
+    "safelight_sorted_entries",
+    _staging_metadata,
+    Column("pos", Position, primary_key=True, autoincrement=True),
+    Column("signal_type", SignalTypeName, nullable=False),
+    Column("value_key", HexKey, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+sorted_labels = Table(
+    "safelight_sorted_labels",
+    _staging_metadata,
+    Column("pos", Position, primary_key=True, autoincrement=True),
+    Column("signal_type", SignalTypeName, nullable=False),
+    Column("value_key", HexKey, nullable=False),
+    Column("label", String(255), nullable=False),
+    prefixes=["TEMPORARY"],
+)
 
 
 def insert_ignoring_conflicts(conn: Connection, table: Table, unique: list[str]) -> Insert:
@@ -162,6 +185,10 @@ class Stager:
     def drop(self) -> None:
         for table in reversed(_STAGED):
             table.drop(self.conn)
+        if self.file_labels:
+            sorted_entries.drop(self.conn)
+        if self.has_labels:
+            sorted_labels.drop(self.conn)
 
 
 def _same_entry(list_id: int, staged: Table) -> Any:
@@ -172,9 +199,24 @@ def _same_entry(list_id: int, staged: Table) -> Any:
     )
 
 
+def _sort_into(conn: Connection, target: Table, source: Table, columns: list[str]) -> Table:
+    """Copy a staging table into ``target`` in key order (``pos`` numbers that order)."""
+    target.create(conn)
+    ordered = [source.c[name] for name in columns]
+    conn.execute(target.insert().from_select(columns, select(*ordered).order_by(*ordered)))
+    return target
+
+
 def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: int) -> int:
     """Set-based merge of the staged records into the list; returns the entries added."""
-    s = staged_entries
+    if stager.file_labels:
+        # Walked twice (entries, then labels): sort once into a numbered table.
+        s = _sort_into(conn, sorted_entries, staged_entries, ["signal_type", "value_key"])
+        order = [s.c.pos]
+    else:
+        # Walked once: let the INSERT sort.
+        s = staged_entries
+        order = [s.c.signal_type, s.c.value_key]
     inserted = conn.execute(
         insert_ignoring_conflicts(
             conn, hash_entries, ["list_id", "signal_type", "value_key"]
@@ -183,13 +225,35 @@ def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: 
             select(literal(list_id), s.c.signal_type, s.c.value_key, literal(import_id))
             # WHERE true: SQLite needs it to parse INSERT ... SELECT ... ON CONFLICT.
             .where(true())
-            .order_by(s.c.signal_type, s.c.value_key),
+            .order_by(*order),
         ),
         # SQLAlchemy keeps rowcount of an INSERT only when asked to.
         execution_options={"preserve_rowcount": True},
     )
     # Rows inserted; those that met an existing entry (ON CONFLICT DO NOTHING) not counted.
     added = inserted.rowcount
+    insert_label = insert_ignoring_conflicts(conn, hash_entry_labels, ["entry_id", "label"])
+    for label in sorted(stager.file_labels):
+        conn.execute(
+            insert_label.from_select(
+                ["entry_id", "label", "import_id"],
+                select(hash_entries.c.id, literal(label), literal(import_id))
+                .select_from(s.join(hash_entries, _same_entry(list_id, s)))
+                .where(true())
+                .order_by(s.c.pos),
+            )
+        )
+    if stager.has_labels:
+        sl = _sort_into(conn, sorted_labels, staged_labels, ["signal_type", "value_key", "label"])
+        conn.execute(
+            insert_label.from_select(
+                ["entry_id", "label", "import_id"],
+                select(hash_entries.c.id, sl.c.label, literal(import_id))
+                .select_from(sl.join(hash_entries, _same_entry(list_id, sl)))
+                .where(true())
+                .order_by(sl.c.pos),
+            )
+        )
     d = staged_details
     if stager.has_features:
         # Same key, same features (the key is their SHA-256): fill only new entries.
@@ -215,29 +279,6 @@ def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: 
             update(hash_entries)
             .where(_same_entry(list_id, d), d.c.seq.in_(last))
             .values({column: d.c[column]})
-        )
-    for label in sorted(stager.file_labels):
-        conn.execute(
-            insert_ignoring_conflicts(conn, hash_entry_labels, ["entry_id", "label"]).from_select(
-                ["entry_id", "label", "import_id"],
-                select(hash_entries.c.id, literal(label), literal(import_id))
-                .select_from(s.join(hash_entries, _same_entry(list_id, s)))
-                .where(true())
-                .order_by(s.c.signal_type, s.c.value_key),
-            )
-        )
-    if stager.has_labels:
-        sl = staged_labels
-        conn.execute(
-            insert_ignoring_conflicts(conn, hash_entry_labels, ["entry_id", "label"]).from_select(
-                ["entry_id", "label", "import_id"],
-                select(hash_entries.c.id, sl.c.label, literal(import_id))
-                .select_from(sl.join(hash_entries, _same_entry(list_id, sl)))
-                .where(true())
-                # Key order: entry lookups walk the index in order, and new entries' ids
-                # (given in key order) come out ascending, so label rows are appended.
-                .order_by(sl.c.signal_type, sl.c.value_key, sl.c.label),
-            )
         )
     return added
 

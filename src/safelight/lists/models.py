@@ -76,6 +76,15 @@ class IndexEntry(NamedTuple):
     labels: frozenset[str]
 
 
+class IndexRow(NamedTuple):
+    """What index sync reads: id, owning list, value and until when it is disabled."""
+
+    id: int
+    list_name: str
+    value: str
+    disabled_until: datetime | None
+
+
 class Record(NamedTuple):
     """One valid parsed record of an import file, normalised, not yet stored.
 

@@ -104,8 +104,13 @@ class JsonStream:
             try:
                 obj, end = self._json.raw_decode(self._buf, self._pos)
             except json.JSONDecodeError as exc:
-                too_big = len(self._buf) - self._pos > _MAX_ITEM_CHARS
-                if too_big or not self._fill():
+                if len(self._buf) - self._pos > _MAX_ITEM_CHARS:
+                    raise BadJson(
+                        self._line,
+                        f"one JSON value here is larger than {_MAX_ITEM_CHARS >> 20} M "
+                        "characters (or is broken): too big to read as one media item",
+                    ) from None
+                if not self._fill():
                     raise BadJson(self._line + exc.lineno - 1, f"bad JSON: {exc.msg}") from None
                 continue
             self._line += self._buf.count("\n", self._pos, end)

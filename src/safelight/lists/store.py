@@ -30,6 +30,7 @@ from safelight.lists.models import (
     ImportInfo,
     ImportReport,
     IndexEntry,
+    IndexRow,
     ListSummary,
 )
 from safelight.lists.records import HashingReader, ParseOptions
@@ -358,6 +359,57 @@ class HashListStore:
                 for entry in self._iter_entries(conn, None, where=where):
                     found[entry.id] = entry
         return found
+
+    def index_rows(
+        self,
+        signal_type: str,
+        *,
+        list_names: Sequence[str] | None = None,
+        after_id: int | None = None,
+    ) -> Iterator[IndexRow]:
+        """(id, list name, value, disabled_until) of one type, in id order, without labels.
+
+        What an index reads to build or catch up: every entry whether disabled or not (the
+        index hides disabled ones itself), only ids above ``after_id`` when given.
+        """
+        kind = _signal_type(signal_type)
+        with self.db.connect() as conn:
+            lists = self._lists(conn, list_names)
+            names = {hl.id: hl.name for hl in lists}
+            conditions = self._conditions(lists if list_names is not None else None, kind)
+            if after_id is not None:
+                conditions.append(hash_entries.c.id > after_id)
+            query = (
+                select(
+                    hash_entries.c.id,
+                    hash_entries.c.list_id,
+                    hash_entries.c.value_key,
+                    hash_entries.c.vpdq_features,
+                    hash_entries.c.disabled_until,
+                )
+                .where(and_(true(), *conditions))
+                .order_by(hash_entries.c.id)
+            )
+            rows = conn.execution_options(yield_per=_STREAM_ROWS).execute(query)
+            with closing(rows):
+                for entry_id, list_id, key, features, disabled_until in rows:
+                    value = features if features is not None else key
+                    yield IndexRow(entry_id, names.get(list_id, ""), value, disabled_until)
+
+    def entry_states(
+        self, name: str, signal_type: str
+    ) -> builtins.list[tuple[int, datetime | None]]:
+        """(id, disabled_until) of every entry of one type in a list, by id: enough for an
+        index to find what it lacks and which entries to hide, without reading values."""
+        kind = _signal_type(signal_type)
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            query = (
+                select(hash_entries.c.id, hash_entries.c.disabled_until)
+                .where(hash_entries.c.list_id == hash_list.id, hash_entries.c.signal_type == kind)
+                .order_by(hash_entries.c.id)
+            )
+            return [(int(i), until) for i, until in conn.execute(query)]
 
     def find_entries(
         self,

@@ -58,9 +58,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
-# Hex keys compare bytewise: PostgreSQL's "C" collation sorts and indexes them with memcmp,
-# several times faster than a locale's strcoll on a million-row import (SQLite compares
-# bytewise already and knows no "C" collation).
+# Hex keys need bytewise comparison, not a locale's collation rules: PostgreSQL's "C"
+# collation sorts and indexes them with memcmp (SQLite compares bytewise already and knows
+# no "C" collation).
 HexKey = String(64).with_variant(String(64, collation="C"), "postgresql")
 SignalTypeName = String(16).with_variant(String(16, collation="C"), "postgresql")
 
@@ -116,8 +116,8 @@ hash_entries = Table(
     Column("note", Text, nullable=True),
     Column("disabled_until", UTCDateTime, nullable=True),
     # The import that created the entry: when, from which file (hash_list_imports). A
-    # provenance pointer, not ownership, so no foreign key: on PostgreSQL its per-row check
-    # cost as much as the rest of a 1M-row import. Imports go only with their list.
+    # provenance pointer, not ownership, so no foreign key and no per-row check of it on
+    # every imported row (a trigger per row on PostgreSQL). Imports go only with their list.
     Column("import_id", Integer, nullable=True),
     UniqueConstraint("list_id", "signal_type", "value_key"),
     sqlite_autoincrement=True,
