@@ -32,7 +32,7 @@ import numpy as np
 from safelight.lists import HashListStore
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.executors import DaskExecutor, Executor, InlineExecutor, ProcessExecutor
-from safelight.scan.indexes import prepare_indexes
+from safelight.scan.matching import MatchConfig, make_matcher
 from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.store import Database
@@ -155,11 +155,13 @@ def main() -> None:
     HashListStore(db).import_file("BENCH_1M", list_file, fmt="lines")
     imported = time.perf_counter() - started
     started = time.perf_counter()
-    specs = prepare_indexes(db, home, ["BENCH_1M"])
+    generation = HashListStore(db).generations(["BENCH_1M"])["BENCH_1M"]
+    match = MatchConfig(("BENCH_1M",), (generation,), db.url, None, str(home))
+    make_matcher(match)  # builds the index from the store, as a scan's first run does
     indexed = time.perf_counter() - started
     print(f"list: imported in {imported:.1f}s, indexed in {indexed:.1f}s")
     modes: dict[str, list[str]] = {"hash_only": [], "hash_match": ["BENCH_1M"]}
-    configs = {"hash_only": PipelineConfig(), "hash_match": PipelineConfig(lists=specs)}
+    configs = {"hash_only": PipelineConfig(), "hash_match": PipelineConfig(match=match)}
 
     # A pool per mode (a pool's workers are started for one list configuration); the inline
     # executor and the Dask workers cache both configurations.
@@ -235,7 +237,7 @@ def main() -> None:
             "size": f"{args.width}x{args.height}",
             "format": "photo-like JPEG q85 (safelight.scan.corpus)",
             "list_entries": args.list_size,
-            "matcher": "store list -> safelight.index HammingIndex / DigestIndex (IndexMatcher)",
+            "matcher": "store list -> safelight.match.Matcher (safelight.index HammingIndex)",
         },
         "results": results,
         "ratios": ratios,

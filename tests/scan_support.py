@@ -10,7 +10,7 @@ from pathlib import Path
 
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.indexes import create_list, vpdq_list_value
+from safelight.scan.listing import create_list, vpdq_list_value
 from safelight.store import Database
 from tests.video_synth import make_video
 

@@ -17,8 +17,8 @@ from safelight.errors import NotFoundError
 from safelight.lists import HashListStore
 from safelight.scan.corpus import jpeg_bytes, png_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.indexes import create_list, prepare_indexes, vpdq_list_value
-from safelight.scan.matching import IndexMatcher
+from safelight.scan.listing import create_list, vpdq_list_value
+from safelight.scan.matching import MatchConfig, NoMatcher, StoreMatcher, make_matcher
 from safelight.scan.model import HashRecord
 from safelight.signals import files
 from safelight.signals.options import HashOptions
@@ -96,9 +96,17 @@ def _near(hex_hash: str, bits: int) -> str:
     return f"{int(hex_hash, 16) ^ ((1 << bits) - 1):064x}"
 
 
-def _matcher(db: Database, tmp_path: Path, name: str, entries: list[Any]) -> IndexMatcher:
+def _config(db: Database, tmp_path: Path, *names: str) -> MatchConfig:
+    generations = HashListStore(db).generations(list(names))
+    home = str(tmp_path / "home")
+    return MatchConfig(names, tuple(generations[n] for n in names), db.url, db.schema, home)
+
+
+def _matcher(db: Database, tmp_path: Path, name: str, entries: list[Any]) -> StoreMatcher:
     create_list(db, name, entries, workdir=tmp_path)
-    return IndexMatcher(prepare_indexes(db, tmp_path / "home", [name]))
+    matcher = make_matcher(_config(db, tmp_path, name))
+    assert isinstance(matcher, StoreMatcher)
+    return matcher
 
 
 def test_index_matcher_threshold_quality_and_digest_rules(db: Database, tmp_path: Path) -> None:
@@ -124,23 +132,28 @@ def test_index_matcher_threshold_quality_and_digest_rules(db: Database, tmp_path
     assert matcher.match(_record(None, md5="d" * 32)) == ()
 
 
-def test_indexes_follow_list_generations_and_disabled_lists(db: Database, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    create_list(db, "GEN", [("md5", "a" * 32, [])], workdir=tmp_path)
-    (first,) = prepare_indexes(db, home, ["GEN"])
-    assert prepare_indexes(db, home, ["GEN"]) == (first,)  # built once, reused
+def test_matcher_follows_the_store_and_disabled_lists(db: Database, tmp_path: Path) -> None:
+    matcher = _matcher(db, tmp_path, "GEN", [("md5", "a" * 32, ["x"])])
+    (hit,) = matcher.match(_record(None, md5="a" * 32))
+    assert (hit.list_name, hit.signal_type, hit.labels) == ("GEN", "md5", ("x",))
     extra = tmp_path / "more.jsonl"
     extra.write_text('{"type": "md5", "value": "' + "b" * 32 + '"}\n')
     HashListStore(db).import_file("GEN", extra)
-    (second,) = prepare_indexes(db, home, ["GEN"])
-    assert second.generation > first.generation and second.directory != first.directory
-    assert len(IndexMatcher([second]).match(_record(None, md5="b" * 32))) == 1
-    assert IndexMatcher([first]).match(_record(None, md5="b" * 32)) == ()
+    assert len(make_matcher(_config(db, tmp_path, "GEN")).match(_record(None, md5="b" * 32))) == 1
+    before = _config(db, tmp_path, "GEN")
     HashListStore(db).set_enabled("GEN", False)
-    (off,) = prepare_indexes(db, home, ["GEN"])
-    assert not off.enabled and IndexMatcher([off]).match(_record(None, md5="a" * 32)) == ()
+    # Disabling bumps the generation: a new worker cache key, a new matcher that serves nothing.
+    after = _config(db, tmp_path, "GEN")
+    assert after != before
+    assert make_matcher(after).match(_record(None, md5="a" * 32)) == ()
     with pytest.raises(NotFoundError):
-        prepare_indexes(db, home, ["ABSENT"])
+        make_matcher(_config_unknown(db, tmp_path))
+    assert isinstance(make_matcher(MatchConfig()), NoMatcher)
+    assert NoMatcher().match(_record("5" * 64)) == ()
+
+
+def _config_unknown(db: Database, tmp_path: Path) -> MatchConfig:
+    return MatchConfig(("ABSENT",), (0,), db.url, db.schema, str(tmp_path / "home"))
 
 
 def test_vpdq_entries_match_the_same_video_and_not_another(db: Database, tmp_path: Path) -> None:

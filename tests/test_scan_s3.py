@@ -12,7 +12,7 @@ import pytest
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.indexes import create_list
+from safelight.scan.listing import create_list
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.scan.runs import RunStore
 from safelight.store import Database

@@ -2,8 +2,8 @@
 
 The same function runs in the scanning process (``--jobs 1``), in a process pool and on Dask
 workers. Hashers and matchers are built once per process and cached under the
-``PipelineConfig`` (list paths and generations): a task carries only that small key and its
-items, never the index itself.
+``PipelineConfig`` (list names and generations, the store's URL): a task carries only that
+small key and its items, never the index itself.
 """
 
 from __future__ import annotations
@@ -22,15 +22,14 @@ from safelight.constants import (
 )
 from safelight.errors import ItemError
 from safelight.scan.hashing import ItemHasher, PipelineHasher
-from safelight.scan.indexes import IndexSpec
-from safelight.scan.matching import IndexMatcher, Matcher
+from safelight.scan.matching import MatchConfig, Matcher, make_matcher
 from safelight.scan.model import HashRecord, ItemResult, WorkItem
 from safelight.signals.options import HashOptions, Mode
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
-    lists: tuple[IndexSpec, ...] = ()
+    match: MatchConfig = MatchConfig()
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_file_bytes: int = SCAN_MAX_MEMBER_BYTES
     # The photo pipeline's decode mode: "default" (luma decode, within a few bits of HMA),
@@ -43,7 +42,7 @@ class Pipeline:
         self.config = config
         options = HashOptions(mode=config.mode, max_pixels=config.max_pixels)
         self.hasher: ItemHasher = PipelineHasher(options)
-        self.matcher: Matcher = IndexMatcher(config.lists)
+        self.matcher: Matcher = make_matcher(config.match)
 
     def process(self, item: WorkItem) -> ItemResult:
         if item.kind == "failed":

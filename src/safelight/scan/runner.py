@@ -26,7 +26,7 @@ from safelight.errors import ConflictError, UsageError
 from safelight.lists import HashListStore
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.executors import Executor, make_executor
-from safelight.scan.indexes import IndexSpec, prepare_indexes, spec_to_dict
+from safelight.scan.matching import MatchConfig, make_matcher
 from safelight.scan.model import ItemResult, WorkItem
 from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.progress import NullProgress, Progress
@@ -144,22 +144,26 @@ def _line(result: ItemResult) -> str:
 
 def _start(
     db: Database, store: RunStore, options: ScanOptions, resume: int | None
-) -> tuple[int, ScanOptions, tuple[IndexSpec, ...]]:
+) -> tuple[int, ScanOptions, MatchConfig]:
     home = default_home()
     if resume is None:
         if not options.sources:
             raise UsageError("give at least one SOURCE to scan (or --resume RUN_ID)")
         check_sources(options.sources)
         options.sources = [_absolute(source) for source in options.sources]
-        # Unknown lists stop the scan here, before a run exists; indexes are built if stale.
-        specs = prepare_indexes(db, home, options.lists)
+        # Unknown lists stop the scan here, before a run exists; indexes are synced here once
+        # (not by every worker at the same time).
+        match = _match_config(db, home, options.lists)
         stored = {
             "limits": _limits_to_dict(options.limits),
             "batch_items": options.batch_items,
             "mode": options.mode,
         }
-        lists = [spec_to_dict(spec) for spec in specs]
-        return store.create(options.sources, lists, stored), options, specs
+        lists = [
+            {"name": name, "generation": generation}
+            for name, generation in zip(match.lists, match.generations, strict=True)
+        ]
+        return store.create(options.sources, lists, stored), options, match
     run = store.get(resume)
     if run.status == FINISHED:
         raise ConflictError(f"scan run {resume} already finished; nothing to resume")
@@ -172,29 +176,28 @@ def _start(
     options.limits = ArchiveLimits(**run.options["limits"])
     options.mode = run.options.get("mode", "default")
     # A resumed run matches against each list as it is now (its current generation).
-    specs = prepare_indexes(db, home, options.lists)
+    match = _match_config(db, home, options.lists)
     store.set_status(resume, RUNNING)
-    return resume, options, specs
+    return resume, options, match
 
 
-def _add_labels(results: list[ItemResult], lists: HashListStore) -> list[ItemResult]:
-    """Workers report (list, entry id); the entry's labels come from the store, here."""
-    ids = {m.entry_id for result in results for m in result.matches}
-    if not ids:
-        return results
-    entries = lists.entries_by_ids(ids)
-    labelled = []
-    for result in results:
-        if result.matches:
-            matches = tuple(
-                dataclasses.replace(m, labels=tuple(sorted(entries[m.entry_id].labels)))
-                if m.entry_id in entries
-                else m
-                for m in result.matches
-            )
-            result = dataclasses.replace(result, matches=matches)
-        labelled.append(result)
-    return labelled
+def _match_config(db: Database, home: Path, names: list[str]) -> MatchConfig:
+    if not names:
+        return MatchConfig()
+    generations = HashListStore(db).generations(names)  # NotFoundError names unknown lists
+    url = db.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        # Workers may run elsewhere: give them the store's absolute path.
+        url = "sqlite:///" + os.path.abspath(url[len("sqlite:///") :])
+    config = MatchConfig(
+        tuple(names),
+        tuple(generations[name] for name in names),
+        url,
+        db.schema,
+        str(home.resolve()),
+    )
+    make_matcher(config)  # syncs every index with the store once, here
+    return config
 
 
 def _absolute(source: str) -> str:
@@ -226,15 +229,14 @@ def run_scan(
     own_executor = executor is None
     executor = executor or make_executor(options.jobs, options.cluster)
     try:
-        run_id, options, specs = _start(db, store, options, resume)
+        run_id, options, match = _start(db, store, options, resume)
     except BaseException:
         if own_executor:
             executor.close()
         raise
     config = PipelineConfig(
-        lists=specs, max_file_bytes=options.limits.max_member_bytes, mode=options.mode
+        match=match, max_file_bytes=options.limits.max_member_bytes, mode=options.mode
     )
-    lists = HashListStore(db)
     progress = progress or NullProgress()
     out = _JsonlOut(options.out)
     recorded: set[str] = set()
@@ -253,7 +255,6 @@ def run_scan(
         progress.start(run_id, options.sources, already=len(recorded))
         batches = batcher.batches(walker.items(options.sources))
         for results in executor.run(config, batches):
-            results = _add_labels(results, lists)
             store.record(run_id, results)
             out.write(results)
             for result in results:

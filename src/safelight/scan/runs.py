@@ -35,7 +35,7 @@ class RunInfo:
     id: int
     status: str
     sources: list[str]
-    lists: list[dict[str, str]]
+    lists: list[dict[str, Any]]
     options: dict[str, Any]
     started_at: datetime
     finished_at: datetime | None
@@ -114,7 +114,7 @@ class RunStore:
         self.db = db
 
     def create(
-        self, sources: list[str], lists: list[dict[str, str]], options: dict[str, Any]
+        self, sources: list[str], lists: list[dict[str, Any]], options: dict[str, Any]
     ) -> int:
         with self.db.begin() as conn:
             result = conn.execute(
