@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,13 @@ from safelight.lists import HashListStore
 from safelight.scan.corpus import jpeg_bytes, png_bytes
 from safelight.scan.hashing import PipelineHasher
 from safelight.scan.listing import create_list, vpdq_list_value
-from safelight.scan.matching import MatchConfig, NoMatcher, StoreMatcher, make_matcher
+from safelight.scan.matching import (
+    MatchConfig,
+    Matcher,
+    NoMatcher,
+    StoreMatcher,
+    make_matcher,
+)
 from safelight.scan.model import HashRecord
 from safelight.signals import files
 from safelight.signals.options import HashOptions
@@ -102,14 +109,28 @@ def _config(db: Database, tmp_path: Path, *names: str) -> MatchConfig:
     return MatchConfig(names, tuple(generations[n] for n in names), db.url, db.schema, home)
 
 
-def _matcher(db: Database, tmp_path: Path, name: str, entries: list[Any]) -> StoreMatcher:
+@pytest.fixture
+def opened() -> Iterator[list[Matcher]]:
+    """Matchers a test opens, released afterwards (their store connections closed)."""
+    matchers: list[Matcher] = []
+    yield matchers
+    for matcher in matchers:
+        matcher.release()
+
+
+def _matcher(
+    db: Database, tmp_path: Path, name: str, entries: list[Any], opened: list[Matcher]
+) -> StoreMatcher:
     create_list(db, name, entries, workdir=tmp_path)
     matcher = make_matcher(_config(db, tmp_path, name))
     assert isinstance(matcher, StoreMatcher)
+    opened.append(matcher)
     return matcher
 
 
-def test_index_matcher_threshold_quality_and_digest_rules(db: Database, tmp_path: Path) -> None:
+def test_matcher_threshold_quality_and_digest_rules(
+    db: Database, tmp_path: Path, opened: list[Matcher]
+) -> None:
     base = "5" * 64
     matcher = _matcher(
         db,
@@ -120,6 +141,7 @@ def test_index_matcher_threshold_quality_and_digest_rules(db: Database, tmp_path
             ("pdq", _near(base, 32), ["far"]),
             ("md5", "a" * 32, []),
         ],
+        opened,
     )
     ids = {e.value: e.id for e in HashListStore(db).find_entries("RULES")}
     hits = matcher.match(_record(base))
@@ -132,20 +154,24 @@ def test_index_matcher_threshold_quality_and_digest_rules(db: Database, tmp_path
     assert matcher.match(_record(None, md5="d" * 32)) == ()
 
 
-def test_matcher_follows_the_store_and_disabled_lists(db: Database, tmp_path: Path) -> None:
-    matcher = _matcher(db, tmp_path, "GEN", [("md5", "a" * 32, ["x"])])
+def test_matcher_follows_the_store_and_disabled_lists(
+    db: Database, tmp_path: Path, opened: list[Matcher]
+) -> None:
+    matcher = _matcher(db, tmp_path, "GEN", [("md5", "a" * 32, ["x"])], opened)
     (hit,) = matcher.match(_record(None, md5="a" * 32))
     assert (hit.list_name, hit.signal_type, hit.labels) == ("GEN", "md5", ("x",))
     extra = tmp_path / "more.jsonl"
     extra.write_text('{"type": "md5", "value": "' + "b" * 32 + '"}\n')
     HashListStore(db).import_file("GEN", extra)
-    assert len(make_matcher(_config(db, tmp_path, "GEN")).match(_record(None, md5="b" * 32))) == 1
+    opened.append(make_matcher(_config(db, tmp_path, "GEN")))
+    assert len(opened[-1].match(_record(None, md5="b" * 32))) == 1
     before = _config(db, tmp_path, "GEN")
     HashListStore(db).set_enabled("GEN", False)
     # Disabling bumps the generation: a new worker cache key, a new matcher that serves nothing.
     after = _config(db, tmp_path, "GEN")
     assert after != before
-    assert make_matcher(after).match(_record(None, md5="a" * 32)) == ()
+    opened.append(make_matcher(after))
+    assert opened[-1].match(_record(None, md5="a" * 32)) == ()
     with pytest.raises(NotFoundError):
         make_matcher(_config_unknown(db, tmp_path))
     assert isinstance(make_matcher(MatchConfig()), NoMatcher)
@@ -156,7 +182,9 @@ def _config_unknown(db: Database, tmp_path: Path) -> MatchConfig:
     return MatchConfig(("ABSENT",), (0,), db.url, db.schema, str(tmp_path / "home"))
 
 
-def test_vpdq_entries_match_the_same_video_and_not_another(db: Database, tmp_path: Path) -> None:
+def test_vpdq_entries_match_the_same_video_and_not_another(
+    db: Database, tmp_path: Path, opened: list[Matcher]
+) -> None:
     from tests.video_synth import make_video
 
     known = make_video("mp4", frames=40, fps=10)
@@ -164,7 +192,8 @@ def test_vpdq_entries_match_the_same_video_and_not_another(db: Database, tmp_pat
     hasher = PipelineHasher()
     known_vpdq = hasher.hash_bytes(known, "known.mp4").vpdq
     assert known_vpdq is not None
-    matcher = _matcher(db, tmp_path, "VIDEOS", [("vpdq", vpdq_list_value(known_vpdq), ["v"])])
+    entries: list[Any] = [("vpdq", vpdq_list_value(known_vpdq), ["v"])]
+    matcher = _matcher(db, tmp_path, "VIDEOS", entries, opened)
     (hit,) = matcher.match(hasher.hash_bytes(known, "copy.mp4"))
     assert (hit.list_name, hit.signal_type) == ("VIDEOS", "vpdq")
     assert hit.query_percent == 100.0 and hit.compared_percent == 100.0

@@ -29,6 +29,10 @@ class Matcher(Protocol):
         """Every list entry ``record`` matches, in a stable order."""
         ...
 
+    def release(self) -> None:
+        """Close database connections between batches (the indexes stay mapped)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class MatchConfig:
@@ -45,11 +49,18 @@ class NoMatcher:
     def match(self, record: HashRecord) -> tuple[Match, ...]:
         return ()
 
+    def release(self) -> None:
+        pass
+
 
 class StoreMatcher:
     def __init__(self, config: MatchConfig) -> None:
         self.db = Database(config.database_url, schema=config.database_schema)
-        self.shared = SharedMatcher.open(self.db, lists=list(config.lists), home=config.home)
+        try:
+            self.shared = SharedMatcher.open(self.db, lists=list(config.lists), home=config.home)
+        except BaseException:
+            self.db.dispose()
+            raise
 
     def match(self, record: HashRecord) -> tuple[Match, ...]:
         queries = [
@@ -83,6 +94,11 @@ class StoreMatcher:
             for m in found
         }
         return tuple(sorted(converted.values(), key=lambda m: (m.list_name, m.entry_id)))
+
+    def release(self) -> None:
+        # The store is only read for hits (and when opening); holding connections between
+        # batches would pin one per idle worker on the database.
+        self.db.dispose()
 
 
 def make_matcher(config: MatchConfig) -> Matcher:

@@ -105,10 +105,17 @@ def process_batch(config: PipelineConfig, items: list[WorkItem]) -> list[ItemRes
     """The task every executor runs: one result per item, in order, never raising for one."""
     pipeline = pipeline_for(config)
     results = []
-    for item in items:
-        try:
-            results.append(pipeline.process(item))
-        except Exception as exc:  # noqa: BLE001 - one item's bug must not sink the batch
-            error = ItemError("internal", f"{item.logical_path}: {type(exc).__name__}: {exc}")
-            results.append(ItemResult(item.logical_path, size=item.size, error=error))
+    try:
+        for item in items:
+            try:
+                results.append(pipeline.process(item))
+            except Exception as exc:  # noqa: BLE001 - one item's bug must not sink the batch
+                message = f"{item.logical_path}: {type(exc).__name__}: {exc}"
+                results.append(
+                    ItemResult(
+                        item.logical_path, size=item.size, error=ItemError("internal", message)
+                    )
+                )
+    finally:
+        pipeline.matcher.release()
     return results

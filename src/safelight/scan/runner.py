@@ -196,7 +196,7 @@ def _match_config(db: Database, home: Path, names: list[str]) -> MatchConfig:
         db.schema,
         str(home.resolve()),
     )
-    make_matcher(config)  # syncs every index with the store once, here
+    make_matcher(config).release()  # syncs every index with the store once, here
     return config
 
 
