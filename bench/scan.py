@@ -32,7 +32,7 @@ import numpy as np
 from safelight.lists import HashListStore
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.executors import DaskExecutor, Executor, InlineExecutor, ProcessExecutor
-from safelight.scan.matching import MatchConfig, make_matcher
+from safelight.scan.matching import MatchConfig, StoreMatcher
 from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.store import Database
@@ -157,7 +157,9 @@ def main() -> None:
     started = time.perf_counter()
     generation = HashListStore(db).generations(["BENCH_1M"])["BENCH_1M"]
     match = MatchConfig(("BENCH_1M",), (generation,), db.url, None, str(home))
-    make_matcher(match)  # builds the index from the store, as a scan's first run does
+    syncing = StoreMatcher(match)
+    syncing.sync()  # builds the index from the store, as a scan's first run does
+    syncing.release()
     indexed = time.perf_counter() - started
     print(f"list: imported in {imported:.1f}s, indexed in {indexed:.1f}s")
     modes: dict[str, list[str]] = {"hash_only": [], "hash_match": ["BENCH_1M"]}

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from safelight.constants import MATCH_MIN_QUALITY
 from safelight.match import Matcher as SharedMatcher
+from safelight.match.indexes import INDEXED_TYPES
 from safelight.scan.model import HashRecord, Match
 from safelight.signals.vpdq import VpdqFeature
 from safelight.store import Database
@@ -94,6 +95,11 @@ class StoreMatcher:
             for m in found
         }
         return tuple(sorted(converted.values(), key=lambda m: (m.list_name, m.entry_id)))
+
+    def sync(self) -> None:
+        """Bring every index up to date with the store now (it is otherwise lazy)."""
+        for signal_type in INDEXED_TYPES:
+            self.shared.index(signal_type)
 
     def release(self) -> None:
         # The store is only read for hits (and when opening); holding connections between

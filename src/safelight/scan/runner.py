@@ -26,7 +26,7 @@ from safelight.errors import ConflictError, UsageError
 from safelight.lists import HashListStore
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.executors import Executor, make_executor
-from safelight.scan.matching import MatchConfig, make_matcher
+from safelight.scan.matching import MatchConfig, StoreMatcher
 from safelight.scan.model import ItemResult, WorkItem
 from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.progress import NullProgress, Progress
@@ -196,7 +196,12 @@ def _match_config(db: Database, home: Path, names: list[str]) -> MatchConfig:
         db.schema,
         str(home.resolve()),
     )
-    make_matcher(config).release()  # syncs every index with the store once, here
+    # Sync every index with the store once, here, rather than in every worker at once.
+    matcher = StoreMatcher(config)
+    try:
+        matcher.sync()
+    finally:
+        matcher.release()
     return config
 
 
