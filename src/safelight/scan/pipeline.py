@@ -45,15 +45,27 @@ class Pipeline:
         self.matcher: Matcher = make_matcher(config.match)
 
     def process(self, item: WorkItem) -> ItemResult:
-        if item.kind == "failed":
-            return ItemResult(item.logical_path, size=item.size, error=item.error)
-        try:
-            record = self._signals(item)
-        except OSError as exc:
-            error = ItemError("unreadable", f"{item.logical_path}: cannot read: {exc}")
-            return ItemResult(item.logical_path, size=item.size, error=error)
-        matches = self.matcher.match(record)
-        return ItemResult.from_record(item.logical_path, record, matches)
+        return self.process_many([item])[0]
+
+    def process_many(self, items: list[WorkItem]) -> list[ItemResult]:
+        """Hash every item, then match them all at once (one index search per type)."""
+        done: dict[int, ItemResult] = {}
+        hashed: list[tuple[int, HashRecord]] = []
+        for position, item in enumerate(items):
+            if item.kind == "failed":
+                done[position] = ItemResult(item.logical_path, size=item.size, error=item.error)
+                continue
+            try:
+                hashed.append((position, self._signals(item)))
+            except OSError as exc:
+                error = ItemError("unreadable", f"{item.logical_path}: cannot read: {exc}")
+                done[position] = ItemResult(item.logical_path, size=item.size, error=error)
+            except Exception as exc:  # noqa: BLE001 - one item's bug must not sink the batch
+                done[position] = _internal(item, exc)
+        matches = self.matcher.match_many([record for _, record in hashed])
+        for (position, record), found in zip(hashed, matches, strict=True):
+            done[position] = ItemResult.from_record(items[position].logical_path, record, found)
+        return [done[position] for position in range(len(items))]
 
     def _signals(self, item: WorkItem) -> HashRecord:
         if item.kind == "inline":
@@ -104,18 +116,12 @@ def pipeline_for(config: PipelineConfig) -> Pipeline:
 def process_batch(config: PipelineConfig, items: list[WorkItem]) -> list[ItemResult]:
     """The task every executor runs: one result per item, in order, never raising for one."""
     pipeline = pipeline_for(config)
-    results = []
     try:
-        for item in items:
-            try:
-                results.append(pipeline.process(item))
-            except Exception as exc:  # noqa: BLE001 - one item's bug must not sink the batch
-                message = f"{item.logical_path}: {type(exc).__name__}: {exc}"
-                results.append(
-                    ItemResult(
-                        item.logical_path, size=item.size, error=ItemError("internal", message)
-                    )
-                )
+        return pipeline.process_many(items)
     finally:
         pipeline.matcher.release()
-    return results
+
+
+def _internal(item: WorkItem, exc: Exception) -> ItemResult:
+    message = f"{item.logical_path}: {type(exc).__name__}: {exc}"
+    return ItemResult(item.logical_path, size=item.size, error=ItemError("internal", message))
