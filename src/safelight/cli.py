@@ -15,6 +15,7 @@ import click
 from safelight import __version__
 from safelight.demo.commands import demo_command
 from safelight.errors import SafelightError
+from safelight.scan.commands import scan_command, scans_group
 from safelight.signals.commands import hash_command
 
 
@@ -41,6 +42,8 @@ def main() -> None:
 # Each domain contributes its commands from its own ``commands`` module, registered here.
 main.add_command(hash_command)
 main.add_command(demo_command)
+main.add_command(scan_command)
+main.add_command(scans_group)
 
 from safelight.lists.commands import lists_group  # noqa: E402
 

@@ -152,3 +152,27 @@ MATCH_INDEX_FORMAT: Final = 1
 # PDQ hashes below this quality are reported "low_quality" and not matched unless the caller
 # lowers it: the PDQ README's and HMA's cut-off (same value as PDQ_MIN_QUALITY).
 MATCH_MIN_QUALITY: Final = PDQ_MIN_QUALITY
+
+# --- Scanning (safelight.scan) --------------------------------------------------------------
+# Archive safety limits. Zip bombs (e.g. 42.zip, "A better zip bomb", Fifield 2019) rely on
+# extreme compression ratios and nesting; ordinary photo archives compress at most ~1.1:1 and
+# text-heavy ones ~10:1, so 100:1 per member is far outside honest data.
+SCAN_MAX_COMPRESSION_RATIO: Final = 100.0
+# Largest single member read into memory (bytes); larger members are recorded as errors.
+SCAN_MAX_MEMBER_BYTES: Final = 1 << 30
+# Total uncompressed bytes one archive (with everything nested in it) may expand to.
+SCAN_MAX_ARCHIVE_BYTES: Final = 16 << 30
+# Archives inside archives are opened to this depth (the outermost archive is depth 1).
+SCAN_MAX_ARCHIVE_DEPTH: Final = 3
+# Members of one archive beyond this count are refused (bombs with millions of empty entries).
+SCAN_MAX_ARCHIVE_MEMBERS: Final = 1_000_000
+# Items per work batch: large enough to amortise a task's scheduling (~1 ms on Dask) and a
+# transaction's commit, small enough that the last batches spread evenly over the workers
+# (8 photos are ~0.1-0.3 s of work), a crash loses little and progress stays smooth.
+SCAN_BATCH_ITEMS: Final = 8
+# Bytes of item content per batch before it is cut early (archive members travel inline).
+SCAN_BATCH_BYTES: Final = 64 << 20
+# Bytes sniffed from the head of a file to recognise an archive by its magic number.
+SCAN_SNIFF_BYTES: Final = 512
+# Seconds between progress log lines when the output is not a terminal.
+SCAN_LOG_INTERVAL_SECONDS: Final = 10.0
