@@ -3,6 +3,7 @@
 from sqlalchemy import Column, DateTime, String, Table, Text
 
 from safelight.store.metadata import metadata
+from safelight.store.network_tables import network_cases, network_ingests
 
 # Facts about the store itself (its id, when it was created).
 store_info = Table(
@@ -13,4 +14,4 @@ store_info = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-__all__ = ["metadata", "store_info"]
+__all__ = ["metadata", "network_cases", "network_ingests", "store_info"]
