@@ -37,3 +37,6 @@ def main() -> None:
 
 
 # Each domain contributes its commands from its own ``commands`` module, registered here.
+from safelight.network.commands import network  # noqa: E402
+
+main.add_command(network)

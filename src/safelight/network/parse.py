@@ -23,6 +23,7 @@ BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 # An instant must carry its zone: Z, +hh:mm, +hhmm, +hh, or UTC/GMT.
 _ZONE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|\s?UTC|\s?GMT)$"
 _EPOCH = r"^\d{9,11}(?:\.\d+)?$"
+_DATE = r"^\d{4}-\d{2}-\d{2}"
 OUTPUT_COLUMNS = (
     "ts", "ip", "port", "peer", "client", "protocol", "md5", "sha1", "sha256", "pdq",
     "file_key", "file_name", "size", "line", "row_hash",
@@ -74,8 +75,12 @@ def _timestamps(raw: pd.Series, reasons: _Reasons) -> np.ndarray:
     epoch = raw.str.match(_EPOCH).to_numpy() & ~missing
     if epoch.any():
         micros[epoch] = (raw[epoch].astype(float).to_numpy() * 1e6).round().astype(np.int64)
-    zoned = raw.str.contains(_ZONE, regex=True).to_numpy() & ~missing & ~epoch
-    reasons.add(~missing & ~epoch & ~zoned, raw, "timestamp: {} has no time zone")
+    dated = raw.str.match(_DATE).to_numpy() & ~missing & ~epoch
+    reasons.add(
+        ~missing & ~epoch & ~dated, raw, "timestamp: {} is not an ISO 8601 date-time or epoch"
+    )
+    zoned = raw.str.contains(_ZONE, regex=True).to_numpy() & dated
+    reasons.add(dated & ~zoned, raw, "timestamp: {} has no time zone")
     if zoned.any():
         text = raw[zoned].str.replace(r"\s?(UTC|GMT)$", "+00:00", regex=True)
         parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")

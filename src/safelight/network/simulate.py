@@ -59,6 +59,7 @@ class SimulationTruth:
     connections_in_groups: int
     connections_with_known: int
     good_rows: int
+    distinct_good_rows: int
     bad_rows: int
     duplicate_rows: int
     known_files_sighted: int
@@ -180,6 +181,7 @@ def simulate(
 
     table = _table(rng, ts, row_ip, row_actor, file_idx, ip_text, peer_ids, actor_client,
                    digests)  # fmt: skip
+    distinct = n_rows - int(table.to_pandas().duplicated().sum())  # same second, same file
     n_dup = n_rows // 1000
     dup_rows = rng.choice(n_rows, n_dup, replace=False)
     n_bad = int(round(n_rows * bad_fraction))
@@ -205,6 +207,7 @@ def simulate(
         connections_in_groups=int(len(in_groups)),
         connections_with_known=int(len(np.unique(row_ip[file_idx < n_known]))),
         good_rows=n_rows,
+        distinct_good_rows=distinct,
         bad_rows=n_bad,
         duplicate_rows=n_dup,
         known_files_sighted=int((sighted < n_known).sum()),

@@ -1,0 +1,80 @@
+"""Run ingest parsing and aggregation on Dask (``--cluster local`` or ``tcp://host:port``).
+
+The Dask path runs exactly the functions the single-process path runs: ``parse_file`` per
+log file, and the two aggregation maps per Parquet part, with the combine in the caller.
+Workers must see the same filesystem (the case folder) as the caller, as on one machine or
+a shared volume. Results are therefore identical to the single-process path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from safelight.errors import UsageError
+from safelight.network.columns import ColumnMapping
+from safelight.network.ingest import ParsedFile, parse_file
+
+
+@contextmanager
+def dask_client(cluster: str) -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    if cluster == "local":
+        local = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(local)
+        try:
+            yield client
+        finally:
+            client.close()
+            local.close()
+        return
+    if not cluster.startswith("tcp://"):
+        raise UsageError(f"--cluster {cluster!r}: use 'local' or a scheduler 'tcp://host:port'")
+    try:
+        client = Client(cluster, timeout="10s")
+    except OSError as exc:
+        raise UsageError(f"cannot reach Dask scheduler {cluster}: {exc}") from exc
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+class _Box:
+    """Keeps scatter from splitting a collection argument into one future per element."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _unbox_call(item: Any, *, fn: Callable[..., Any], **kwargs: _Box) -> Any:
+    return fn(item, **{k: v.value for k, v in kwargs.items()})
+
+
+@contextmanager
+def dask_mapper(cluster: str) -> Iterator[Callable[..., list[Any]]]:
+    with dask_client(cluster) as client:
+
+        def mapper(fn: Callable[..., Any], items: Sequence[Any], **kwargs: Any) -> list[Any]:
+            # Shared arguments (known file keys, alias table) go to each worker once.
+            shared = {k: client.scatter(_Box(v), broadcast=True) for k, v in kwargs.items()}
+            futures = client.map(_unbox_call, list(items), fn=fn, pure=False, **shared)
+            return list(client.gather(futures))
+
+        yield mapper
+
+
+def parse_files_on_dask(
+    cluster: str, todo: Sequence[tuple[Path, str]], mapping: ColumnMapping, work_dir: Path
+) -> list[ParsedFile]:
+    with dask_client(cluster) as client:
+        futures = [
+            client.submit(parse_file, path, mapping, work_dir, sha, pure=False)
+            for path, sha in todo
+        ]
+        return list(client.gather(futures))
