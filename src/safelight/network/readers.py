@@ -235,7 +235,7 @@ def _parquet_batches(path: Path, columns: list[str], batch_rows: int) -> Iterato
             arr = batch.column(name)
             if pa.types.is_timestamp(arr.type) and arr.type.tz is not None:
                 # Typed instants keep their zone: render them as UTC ISO text.
-                arr = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S.%f", locale="C")
+                arr = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S", locale="C")
                 arr = pc.binary_join_element_wise(arr, pa.scalar("+00:00"), "")
             elif not pa.types.is_string(arr.type):
                 arr = pc.cast(arr, pa.string())
