@@ -1,0 +1,181 @@
+"""End to end on simulated logs with a known answer: counts, planted groups, leads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from safelight.cli import main
+from safelight.network.pipeline import AnalysisRun, analyze_case, ingest, run_demo_network
+from safelight.store import Database
+
+
+def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
+    """Hubert & Arabie (1985) ARI from the contingency table."""
+    _, ai = np.unique(a, return_inverse=True)
+    _, bi = np.unique(b, return_inverse=True)
+    table = np.zeros((ai.max() + 1, bi.max() + 1))
+    np.add.at(table, (ai, bi), 1)
+
+    def pairs(x: np.ndarray) -> float:
+        return float((x * (x - 1) / 2).sum())
+
+    index = pairs(table)
+    rows, cols, total = pairs(table.sum(1)), pairs(table.sum(0)), pairs(np.array([len(a)]))
+    expected = rows * cols / total
+    return (index - expected) / ((rows + cols) / 2 - expected)
+
+
+def test_ari_oracle() -> None:
+    assert adjusted_rand_index(np.array([0, 0, 1, 1]), np.array([5, 5, 7, 7])) == 1.0
+    assert adjusted_rand_index(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])) < 0
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("sim")
+    runner = CliRunner()
+    sim = root / "sim" / "sightings.csv"
+    result = runner.invoke(
+        main,
+        ["network", "simulate", "--connections", "900", "--countries", "14", "--groups", "9",
+         "--files", "700", "--seed", "11", "--out", str(sim)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    home = root / "home"
+    db = Database.open(f"sqlite:///{home / 'store.db'}")
+    ingest(db, "sim", [sim], list_files=[sim.parent / "known.csv"], home=home)
+    run = analyze_case(db, "sim", root / "out", geo_paths=[sim.parent / "geo.mmdb"], home=home)
+    truth = json.loads((sim.parent / "truth.json").read_text())
+    planted = pd.read_csv(sim.parent / "truth_connections.csv")
+    yield {"db": db, "home": home, "run": run, "truth": truth, "planted": planted, "root": root}
+    db.dispose()
+
+
+def test_exact_counts_of_connections_and_countries(simulated: dict[str, Any]) -> None:
+    run: AnalysisRun = simulated["run"]
+    truth = simulated["truth"]
+    h = run.report["headline"]
+    assert h["connections_total"] == truth["connections"]
+    assert h["connections"] == truth["connections_with_known"]
+    assert h["countries"] == truth["countries"]
+    assert h["countries_unknown_connections"] == 0
+    assert h["known_files"] == truth["known_files_sighted"]
+    assert h["sightings"] == truth["distinct_good_rows"]
+    assert h["groups"] == truth["groups"]
+    countries = run.analysis.tables["countries"]
+    planted = simulated["planted"]
+    expected = planted.groupby("country").size().sort_index()
+    got = countries.set_index("country")["connections_total"].sort_index()
+    assert got.to_dict() == expected.to_dict()
+
+
+def test_planted_groups_are_recovered(simulated: dict[str, Any]) -> None:
+    leads = simulated["run"].analysis.tables["leads"].set_index("connection")
+    planted = simulated["planted"].set_index("ip")
+    common = leads.index.intersection(planted.index)
+    assert len(common) == simulated["truth"]["connections_with_known"]
+    ari = adjusted_rand_index(
+        planted.loc[common, "group"].to_numpy(), leads.loc[common, "group"].to_numpy()
+    )
+    assert ari >= 0.9, ari
+
+
+def test_top_leads_contain_the_heavy_sharers(simulated: dict[str, Any]) -> None:
+    leads = simulated["run"].analysis.tables["leads"]
+    heavy = set(simulated["truth"]["heavy_sharers"])
+    top = set(leads["connection"].head(len(heavy) * 2))
+    assert len(heavy & top) >= 0.9 * len(heavy)
+    assert leads["rank"].tolist() == list(range(1, len(leads) + 1))
+    assert (np.diff(leads["known_files"].to_numpy()) <= 0).all()
+
+
+def test_candidates_are_unknown_files_shared_by_known_holders(simulated: dict[str, Any]) -> None:
+    tables = simulated["run"].analysis.tables
+    candidates = tables["candidates"]
+    known = set(tables["known_files"]["file_key"])
+    assert len(candidates) > 0
+    assert not set(candidates["file_key"]) & known
+    assert (candidates["holders_with_known"] >= 2).all()
+    assert simulated["run"].report["headline"]["unknown_candidate_files"] == len(candidates)
+
+
+def test_removal_impact_is_monotone(simulated: dict[str, Any]) -> None:
+    removal = simulated["run"].analysis.tables["removal"]
+    available = removal["known_files_available"].to_numpy()
+    assert len(removal) == 20 and (np.diff(available) <= 0).all()
+    assert available[0] + removal["files_lost"].iloc[0] == (
+        simulated["run"].report["headline"]["known_files"]
+    )
+
+
+def test_outputs_and_referrals(simulated: dict[str, Any]) -> None:
+    out = simulated["root"] / "out"
+    report = json.loads((out / "report.json").read_text())
+    assert report["schema"] == "safelight.network.report/1"
+    assert "IP addresses" in report["notice"]
+    for name in report["tables"].values():
+        assert (out / name).is_file()
+    assert report["sources"]["geolocation"]["name"].startswith("MaxMind DB: geo.mmdb")
+    assert report["sources"]["known_material"] == "hash list files: known"
+    leads = pd.read_csv(out / "leads.csv")
+    by_country = leads.groupby("country").size()
+    for country, count in by_country.items():
+        referral = json.loads((out / "referrals" / str(country) / "leads.json").read_text())
+        assert referral["country"] == country and len(referral["leads"]) == count
+        assert len(pd.read_csv(out / "referrals" / str(country) / "leads.csv")) == count
+    timeline = pd.read_csv(out / "timeline.csv")
+    assert timeline["sightings"].sum() == report["headline"]["sightings"]
+
+
+def test_peer_mode_merges_ips_of_one_peer(simulated: dict[str, Any]) -> None:
+    run = analyze_case(
+        simulated["db"], "sim", simulated["root"] / "peer", mode="peer", home=simulated["home"]
+    )
+    planted = simulated["planted"]
+    with_known = set(simulated["run"].analysis.tables["leads"]["connection"])
+    peers = planted[planted["ip"].isin(with_known)]["peer_id"].nunique()
+    assert run.report["headline"]["connections"] == peers
+    assert run.report["headline"]["connections_total"] == simulated["truth"]["peers"]
+    # Without a configured database, countries are unknown rather than invented.
+    assert run.report["headline"]["countries"] == 0
+
+
+def test_dask_cluster_gives_the_same_report(simulated: dict[str, Any]) -> None:
+    run = analyze_case(
+        simulated["db"],
+        "sim",
+        simulated["root"] / "dask",
+        geo_paths=[simulated["root"] / "sim" / "geo.mmdb"],
+        cluster="local",
+        home=simulated["home"],
+    )
+    single = dict(simulated["run"].report)
+    distributed = dict(run.report)
+    for report in (single, distributed):
+        report.pop("generated_at")
+    assert distributed == single
+
+
+def test_dask_ingest_matches_single_process(tmp_path: Path, simulated: dict[str, Any]) -> None:
+    sim = simulated["root"] / "sim" / "sightings.csv"
+    db = Database.open(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        _, [on_dask] = ingest(db, "d", [sim], cluster="local", home=tmp_path)
+        _, [local] = ingest(db, "l", [sim], home=tmp_path)
+    finally:
+        db.dispose()
+    for field in ("rows_good", "rows_bad", "rows_duplicate", "rows_total"):
+        assert getattr(on_dask, field) == getattr(local, field)
+
+
+def test_demo_returns_the_headline(tmp_path: Path) -> None:
+    headline = run_demo_network(tmp_path / "demo")
+    assert headline["connections"] > 0 and headline["groups"] >= 2
+    assert (tmp_path / "demo" / "report" / "report.html").is_file()
