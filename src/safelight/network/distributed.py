@@ -23,8 +23,13 @@ def dask_client(cluster: str) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if cluster == "local":
+        # Loopback only, and a free port for the scheduler's HTTP routes (8787 may be taken).
         local = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
         )
         client = Client(local)
         try:

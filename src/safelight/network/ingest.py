@@ -122,7 +122,7 @@ def _parse_into(
         rejects.writerow(["file", "line", "reason"])
         for raw in iter_batches(path, sorted(set(columns.values())), malformed=malformed):
             parsed = parse_batch(raw, columns)
-            table = pa.Table.from_pandas(parsed.good, schema=PART_SCHEMA, preserve_index=False)
+            table = parsed.good
             if table.num_rows:
                 writer.write_table(table)
             good += table.num_rows

@@ -4,52 +4,58 @@ The output is one row per good sighting with canonical values: instants as UTC m
 IPs in their canonical text (IPv4-mapped IPv6 becomes IPv4), digests as lower-case hex, and
 ``file_key`` naming the file by its strongest digest (sha256 > sha1 > md5 > pdq). Bad rows
 never stop the batch; each one gets every reason that applies.
+
+Instants and IPs go through numba kernels (``fastparse``) first; text the kernels do not
+recognise goes through the plain definitions here (``timestamp_reference``,
+``ip_reference``), which decide validity and wording. Everything else is Arrow compute.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from decimal import Decimal
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from safelight.network.fastparse import (
+    FALLBACK,
+    NO_ZONE,
+    canonical_ips,
+    hash_strings,
+    iso_instants,
+    mix_columns,
+    string_buffers,
+)
 from safelight.network.readers import RawBatch
 
 # Digest field -> hex length (safelight.constants.DIGEST_HEX_LENGTHS plus PDQ's 64).
 HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
 BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
-# An instant must carry its zone: Z, +hh:mm, +hhmm, +hh, or UTC/GMT.
-_ZONE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|\s?UTC|\s?GMT)$"
-_EPOCH = r"^\d{9,11}(?:\.\d+)?$"
-_DATE = r"^\d{4}-\d{2}-\d{2}"
-OUTPUT_COLUMNS = (
-    "ts", "ip", "port", "peer", "client", "protocol", "md5", "sha1", "sha256", "pdq",
-    "file_key", "file_name", "size", "line", "row_hash",
+_ZONE = re.compile(r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|\s?UTC|\s?GMT)$")
+_EPOCH = re.compile(r"^\d{9,11}(?:\.\d+)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+TEXT_FIELDS = (
+    "timestamp", "ip", "port", "peer_id", "client", "protocol", "md5", "sha1", "sha256",
+    "digest", "pdq", "file_name", "size",
 )  # fmt: skip
+# Columns whose values identify a sighting (the row hash), in a fixed order.
+IDENTITY = ("ip", "peer", "client", "protocol", "md5", "sha1", "sha256", "pdq", "file_name")
 
 
 @dataclass
 class ParsedBatch:
-    good: pd.DataFrame
+    good: pa.Table
     problems: list[tuple[int, str]]
 
 
-def _text(batch: RawBatch, mapping: dict[str, str], field: str) -> pd.Series:
-    column = mapping.get(field)
-    n = len(batch)
-    if column is None or column not in batch.columns:
-        return pd.Series([""] * n, dtype=object)
-    arr = batch.columns[column]
-    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.string())
-    values = arr.to_pandas(types_mapper=None).astype(object)
-    return values.where(values.notna(), "").astype(str).str.strip()
-
-
-def _show(value: str) -> str:
-    return repr(value if len(value) <= 60 else value[:57] + "...")
+def _show(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 class _Reasons:
@@ -57,44 +63,52 @@ class _Reasons:
         self.bad = np.zeros(n, dtype=bool)
         self.text: dict[int, list[str]] = {}
 
-    def add(self, mask: np.ndarray, values: pd.Series, template: str) -> None:
+    def add(self, mask: np.ndarray, values: pa.Array, template: str) -> None:
         idx = np.flatnonzero(mask)
         if not len(idx):
             return
         self.bad[idx] = True
-        shown = values.to_numpy()[idx]
+        shown = values.take(pa.array(idx)).to_pylist()
         for i, value in zip(idx.tolist(), shown, strict=True):
-            self.text.setdefault(i, []).append(template.format(_show(str(value))))
+            self.text.setdefault(i, []).append(template.format(_show(value)))
 
 
-def _timestamps(raw: pd.Series, reasons: _Reasons) -> np.ndarray:
-    n = len(raw)
-    micros = np.zeros(n, dtype=np.int64)
-    missing = (raw == "").to_numpy()
-    reasons.add(missing, raw, "timestamp: missing")
-    epoch = raw.str.match(_EPOCH).to_numpy() & ~missing
-    if epoch.any():
-        micros[epoch] = (raw[epoch].astype(float).to_numpy() * 1e6).round().astype(np.int64)
-    dated = raw.str.match(_DATE).to_numpy() & ~missing & ~epoch
-    reasons.add(
-        ~missing & ~epoch & ~dated, raw, "timestamp: {} is not an ISO 8601 date-time or epoch"
-    )
-    zoned = raw.str.contains(_ZONE, regex=True).to_numpy() & dated
-    reasons.add(dated & ~zoned, raw, "timestamp: {} has no time zone")
-    if zoned.any():
-        text = raw[zoned].str.replace(r"\s?(UTC|GMT)$", "+00:00", regex=True)
-        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-        ok = parsed.notna().to_numpy()
-        where = np.flatnonzero(zoned)
-        bad = np.zeros(n, dtype=bool)
-        bad[where[~ok]] = True
-        reasons.add(bad, raw, "timestamp: {} is not an ISO 8601 date-time")
-        values = parsed[ok].dt.as_unit("us").astype("int64").to_numpy()
-        micros[where[ok]] = values
-    return micros
+def _text(batch: RawBatch, mapping: dict[str, str], field: str) -> pa.Array:
+    column = mapping.get(field)
+    n = len(batch)
+    if column is None or column not in batch.columns:
+        return pa.array(np.full(n, "", dtype=object), pa.string())
+    arr = batch.columns[column]
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    return pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
 
 
-def _canonical_ip(text: str) -> str | None:
+def _bools(arr: pa.Array) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def timestamp_reference(text: str) -> tuple[int | None, str | None]:
+    """The definition: (UTC microseconds, None) or (None, reason template)."""
+    if text == "":
+        return None, "timestamp: missing"
+    if _EPOCH.match(text):
+        return int((Decimal(text) * 1_000_000).to_integral_value()), None
+    if not _DATE.match(text):
+        return None, "timestamp: {} is not an ISO 8601 date-time or epoch"
+    if not _ZONE.search(text):
+        return None, "timestamp: {} has no time zone"
+    normal = re.sub(r"\s?(UTC|GMT)$", "+00:00", text)
+    parsed = pd.to_datetime(pd.Series([normal]), utc=True, format="ISO8601", errors="coerce")
+    if parsed.isna().iloc[0]:
+        return None, "timestamp: {} is not an ISO 8601 date-time"
+    return int(parsed.dt.as_unit("us").astype("int64").iloc[0]), None
+
+
+def ip_reference(text: str) -> str | None:
+    """The definition: canonical text of an IP, or None if it is not one."""
     candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
         addr = ipaddress.ip_address(candidate)
@@ -105,92 +119,135 @@ def _canonical_ip(text: str) -> str | None:
     return str(addr)
 
 
-def _ips(raw: pd.Series, reasons: _Reasons) -> pd.Series:
-    codes, uniques = pd.factorize(raw)
-    canonical = [_canonical_ip(u) for u in uniques]
-    ok_unique = np.array([c is not None for c in canonical], dtype=bool)
-    missing = (raw == "").to_numpy()
-    reasons.add(missing, raw, "ip: missing")
-    reasons.add(~ok_unique[codes] & ~missing, raw, "ip: {} is not an IPv4 or IPv6 address")
-    mapped = np.array([c or "" for c in canonical], dtype=object)
-    return pd.Series(mapped[codes], dtype=object)
+def parse_timestamps(raw: pa.Array, reasons: _Reasons) -> np.ndarray:
+    micros, status = iso_instants(*string_buffers(raw))
+    reasons.add(status == NO_ZONE, raw, "timestamp: {} has no time zone")
+    slow = np.flatnonzero(status == FALLBACK)
+    if len(slow):
+        values = raw.take(pa.array(slow)).to_pylist()
+        for row, text in zip(slow.tolist(), values, strict=True):
+            value, reason = timestamp_reference(text)
+            if value is None:
+                reasons.bad[row] = True
+                reasons.text.setdefault(row, []).append(str(reason).format(_show(text)))
+            else:
+                micros[row] = value
+    return np.asarray(micros)
 
 
-def _optional_int(raw: pd.Series, reasons: _Reasons, name: str, upper: int) -> np.ndarray:
-    present = (raw != "").to_numpy()
-    numbers = pd.to_numeric(raw.where(raw != "", None), errors="coerce").to_numpy(dtype=float)
-    ok = ~np.isnan(numbers) & (numbers >= 0) & (numbers <= upper) & (np.floor(numbers) == numbers)
-    limit = "0-65535" if upper == 65535 else "a non-negative integer"
+def parse_ips(raw: pa.Array, reasons: _Reasons) -> pa.Array:
+    data, offsets = string_buffers(raw)
+    out, out_offsets, status = canonical_ips(data, offsets)
+    texts = pa.StringArray.from_buffers(len(raw), pa.py_buffer(out_offsets), pa.py_buffer(out))
+    slow = np.flatnonzero(status == FALLBACK)
+    if not len(slow):
+        return texts
+    values = raw.take(pa.array(slow)).to_pylist()
+    fixed = texts.to_numpy(zero_copy_only=False).astype(object)
+    for row, text in zip(slow.tolist(), values, strict=True):
+        canonical = ip_reference(text)
+        if canonical is None:
+            reasons.bad[row] = True
+            message = "ip: missing" if text == "" else (
+                f"ip: {_show(text)} is not an IPv4 or IPv6 address"
+            )
+            reasons.text.setdefault(row, []).append(message)
+            fixed[row] = ""
+        else:
+            fixed[row] = canonical
+    return pa.array(fixed, pa.string())
+
+
+def _optional_int(raw: pa.Array, reasons: _Reasons, name: str, digits: int) -> np.ndarray:
+    present = _bools(pc.not_equal(raw, ""))
+    ok = _bools(pc.match_substring_regex(raw, f"^\\d{{1,{digits}}}$")) & present
+    values = np.full(len(raw), -1, dtype=np.int64)
+    if ok.any():
+        values[ok] = pc.cast(raw.filter(pa.array(ok)), pa.int64()).to_numpy()
+    limit = "0-65535"
+    if name == "port":
+        big = ok & (values > 65535)
+        ok &= ~big
+        values[big] = -1
+    else:
+        limit = "a non-negative integer"
     reasons.add(present & ~ok, raw, f"{name}: {{}} is not {limit}")
-    return np.where(present & ok, np.nan_to_num(numbers), -1).astype(np.int64)
+    return values
 
 
 def _digests(
-    fields: dict[str, pd.Series], reasons: _Reasons
-) -> tuple[dict[str, pd.Series], pd.Series]:
-    out: dict[str, pd.Series] = {}
+    text: dict[str, pa.Array], reasons: _Reasons
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    out: dict[str, pa.Array] = {}
     for name, length in HEX_LENGTHS.items():
-        raw = fields[name].str.lower()
-        present = (raw != "").to_numpy()
-        ok = raw.str.fullmatch(f"[0-9a-f]{{{length}}}").to_numpy()
+        raw = pc.utf8_lower(text[name])
+        present = _bools(pc.not_equal(raw, ""))
+        ok = _bools(pc.match_substring_regex(raw, f"^[0-9a-f]{{{length}}}$"))
         reasons.add(present & ~ok, raw, f"{name}: {{}} is not {length} hex digits")
-        out[name] = raw.where(present & ok, "")
-    generic = fields["digest"].str.lower()
-    present = (generic != "").to_numpy()
-    lengths = generic.str.len().to_numpy()
-    hexed = generic.str.fullmatch("[0-9a-f]+").to_numpy()
+        out[name] = pc.if_else(pa.array(present & ok), raw, "")
+    generic = pc.utf8_lower(text["digest"])
+    present = _bools(pc.not_equal(generic, ""))
+    lengths = pc.utf8_length(generic).to_numpy()
+    hexed = _bools(pc.match_substring_regex(generic, "^[0-9a-f]+$"))
     ok = present & hexed & np.isin(lengths, list(BY_LENGTH))
-    reasons.add(
-        present & ~ok, generic, "digest: {} is not an MD5, SHA-1 or SHA-256 hex digest"
-    )
+    reasons.add(present & ~ok, generic, "digest: {} is not an MD5, SHA-1 or SHA-256 hex digest")
     for length, name in BY_LENGTH.items():
-        fill = ok & (lengths == length) & (out[name] == "").to_numpy()
-        out[name] = out[name].where(~fill, generic)
-    key = pd.Series([""] * len(generic), dtype=object)
+        fill = ok & (lengths == length) & _bools(pc.equal(out[name], ""))
+        out[name] = pc.if_else(pa.array(fill), generic, out[name])
+    key = pa.array(np.full(len(generic), "", dtype=object), pa.string())
     for name in ("pdq", "md5", "sha1", "sha256"):  # strongest last wins
-        has = (out[name] != "").to_numpy()
-        key = key.where(~has, name + ":" + out[name])
-    none = (key == "").to_numpy()
+        has = pc.not_equal(out[name], "")
+        key = pc.if_else(has, pc.binary_join_element_wise(name, out[name], ":"), key)
+    none = _bools(pc.equal(key, ""))
     reasons.add(none & ~reasons.bad, key, "no valid file digest or PDQ in the row")
     return out, key
 
 
+def row_hashes(table: pa.Table) -> np.ndarray:
+    """A 64-bit identity of each sighting over every normalised field."""
+    acc = table.column("ts").to_numpy().astype(np.uint64)
+    mix_columns(acc, table.column("port").to_numpy().astype(np.uint64))
+    mix_columns(acc, table.column("size").to_numpy().astype(np.uint64))
+    for seed, name in enumerate(IDENTITY):
+        column = table.column(name).combine_chunks()
+        mix_columns(acc, hash_strings(*string_buffers(column), np.uint64(seed)))
+    return acc
+
+
 def parse_batch(batch: RawBatch, mapping: dict[str, str]) -> ParsedBatch:
+    from safelight.network.sightings import PART_SCHEMA
+
     n = len(batch)
     reasons = _Reasons(n)
-    fields = {
-        f: _text(batch, mapping, f)
-        for f in (
-            "timestamp", "ip", "port", "peer_id", "client", "protocol", "md5", "sha1",
-            "sha256", "digest", "pdq", "file_name", "size",
-        )
-    }  # fmt: skip
-    ts = _timestamps(fields["timestamp"], reasons)
-    ip = _ips(fields["ip"], reasons)
-    port = _optional_int(fields["port"], reasons, "port", 65535)
-    size = _optional_int(fields["size"], reasons, "size", 1 << 62)
-    digests, file_key = _digests(fields, reasons)
-    frame = pd.DataFrame(
+    text = {f: _text(batch, mapping, f) for f in TEXT_FIELDS}
+    ts = parse_timestamps(text["timestamp"], reasons)
+    ip = parse_ips(text["ip"], reasons)
+    port = _optional_int(text["port"], reasons, "port", 5)
+    size = _optional_int(text["size"], reasons, "size", 18)
+    digests, file_key = _digests(text, reasons)
+    table = pa.table(
         {
-            "ts": ts,
-            "ip": ip.to_numpy(),
-            "port": port.astype(np.int32),
-            "peer": fields["peer_id"].to_numpy(),
-            "client": fields["client"].to_numpy(),
-            "protocol": fields["protocol"].to_numpy(),
-            "md5": digests["md5"].to_numpy(),
-            "sha1": digests["sha1"].to_numpy(),
-            "sha256": digests["sha256"].to_numpy(),
-            "pdq": digests["pdq"].to_numpy(),
-            "file_key": file_key.to_numpy(),
-            "file_name": fields["file_name"].to_numpy(),
-            "size": size,
-            "line": batch.lines,
+            "ts": pa.array(ts, pa.int64()),
+            "ip": ip,
+            "port": pa.array(port.astype(np.int32)),
+            "peer": text["peer_id"],
+            "client": text["client"],
+            "protocol": text["protocol"],
+            "md5": digests["md5"],
+            "sha1": digests["sha1"],
+            "sha256": digests["sha256"],
+            "pdq": digests["pdq"],
+            "file_key": file_key,
+            "file_name": text["file_name"],
+            "size": pa.array(size),
+            "line": pa.array(batch.lines, pa.int64()),
+            "row_hash": pa.array(np.zeros(n, dtype=np.uint64)),
         }
     )
-    good = frame[~reasons.bad].reset_index(drop=True)
-    identity = good.drop(columns=["line"])
-    good["row_hash"] = pd.util.hash_pandas_object(identity, index=False).to_numpy(np.uint64)
+    good = table.filter(pa.array(~reasons.bad))
+    good = good.set_column(
+        good.schema.get_field_index("row_hash"), "row_hash", pa.array(row_hashes(good))
+    ).cast(PART_SCHEMA)
     problems = [(int(batch.lines[i]), "; ".join(r)) for i, r in sorted(reasons.text.items())]
     problems.extend(batch.rejects)
     problems.sort()
