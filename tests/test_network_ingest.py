@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ from safelight.errors import InputError, NotFoundError, UsageError, ValidationEr
 from safelight.network.columns import ColumnMapping
 from safelight.network.known_sources import read_list_file
 from safelight.network.pipeline import ingest
-from safelight.network.sightings import get_case, part_paths, registered
+from safelight.network.sightings import get_case, part_paths, read_part, registered
 from safelight.store import Database
 
 SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
@@ -35,7 +36,7 @@ yesterday,192.0.2.9,1,,,{SHA256},,
 
 def _load(db: Database, case: str, home: Path) -> pd.DataFrame:
     paths = part_paths(db, get_case(db, case, home))
-    return pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
+    return pd.concat([read_part(p).to_pandas() for p in paths], ignore_index=True)
 
 
 def test_bad_rows_are_named_by_line_and_good_rows_kept(db: Database, tmp_path: Path) -> None:
@@ -90,8 +91,8 @@ def test_unregistered_part_left_by_a_crash_is_never_read(db: Database, tmp_path:
     _, _ = ingest(db, "c", [log], home=home)
     case = get_case(db, "c", home)
     # A kill between writing a part and registering it leaves a stray file behind.
-    stray = case.parts_dir / "deadbeef.parquet"
-    pq.write_table(pq.read_table(part_paths(db, case)[0]), stray)
+    stray = case.parts_dir / "deadbeef.arrow"
+    shutil.copy(part_paths(db, case)[0], stray)
     assert part_paths(db, case) == [case.parts_dir / registered(db, case)[0].part_name]
     assert len(_load(db, "c", home)) == 1
 

@@ -22,13 +22,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from safelight.constants import NETWORK_ALIAS_WINDOW_SECONDS
 from safelight.errors import UsageError
 from safelight.network.known import KnownMatch
+from safelight.network.sightings import read_part
 
 MODES = ("ip", "ip-port", "peer")
+FILE_COLUMNS = ("md5", "sha1", "sha256", "pdq", "file_name", "size")
 DAY_US = 86_400 * 1_000_000
 Mapper = Callable[..., list[Any]]
 
@@ -56,18 +59,19 @@ def local_map(fn: Callable[..., Any], items: Sequence[Any], **kwargs: Any) -> li
     return [fn(item, **kwargs) for item in items]
 
 
-def _read(part: Path, columns: list[str]) -> pd.DataFrame:
-    table = pq.read_table(part, columns=columns)
-    return table.to_pandas()
+def _sorted_frame(table: pa.Table, keys: list[str]) -> pd.DataFrame:
+    """Arrow's hash aggregation has no row order: sort so every path gives the same frame."""
+    return table.sort_by([(k, "ascending") for k in keys]).to_pandas()
 
 
-def files_of_part(part: Path, options: EntityOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
+def files_of_part(part: Path, options: EntityOptions) -> tuple[pa.Table, pd.DataFrame]:
     """Round A map: distinct files with their digests; (ip, window, peer) triples."""
-    frame = _read(part, ["file_key", "md5", "sha1", "sha256", "pdq", "file_name", "size"])
-    files = frame.drop_duplicates("file_key")
+    table = read_part(part, ["file_key", *FILE_COLUMNS])
+    files = table.group_by("file_key").aggregate([(c, "max") for c in FILE_COLUMNS])
+    files = files.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
     if options.mode != "peer":
         return files, pd.DataFrame({"ip": [], "window": [], "peer": []})
-    rows = _read(part, ["ip", "peer", "ts"])
+    rows = read_part(part, ["ip", "peer", "ts"]).to_pandas()
     rows = rows[rows["peer"] != ""]
     window = rows["ts"].to_numpy() // (options.alias_window_seconds * 1_000_000)
     triples = pd.DataFrame({"ip": rows["ip"].to_numpy(), "window": window, "peer": rows["peer"]})
@@ -75,15 +79,14 @@ def files_of_part(part: Path, options: EntityOptions) -> tuple[pd.DataFrame, pd.
 
 
 def combine_files(
-    partials: list[tuple[pd.DataFrame, pd.DataFrame]],
+    partials: list[tuple[pa.Table, pd.DataFrame]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    files = pd.concat([p[0] for p in partials], ignore_index=True)
+    merged = pa.concat_tables([p[0] for p in partials])
     # A file key may arrive with more digests in one part than another: keep the fullest.
-    files = (
-        files.groupby("file_key", sort=True)
-        .agg({c: "max" for c in ("md5", "sha1", "sha256", "pdq", "file_name", "size")})
-        .reset_index()
-    )
+    merged = merged.group_by("file_key").aggregate([(c, "max") for c in FILE_COLUMNS])
+    merged = merged.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
+    files = _sorted_frame(merged, ["file_key"])
+    files = files[["file_key", *FILE_COLUMNS]]
     triples = pd.concat([p[1] for p in partials], ignore_index=True).drop_duplicates()
     if triples.empty:
         aliases = pd.DataFrame({"ip": [], "window": [], "alias": []})
@@ -96,69 +99,77 @@ def combine_files(
     return files, aliases
 
 
-def connection_keys(frame: pd.DataFrame, options: EntityOptions, aliases: pd.DataFrame) -> Any:
-    ip = frame["ip"].astype(str)
+def connection_keys(table: pa.Table, options: EntityOptions, aliases: pd.DataFrame) -> pa.Array:
+    ip = table.column("ip")
     if options.mode == "ip":
-        return ip.to_numpy()
+        return ip
     if options.mode == "ip-port":
-        port = frame["port"].astype(str).where(frame["port"] >= 0, "")
-        host = ip.where(~ip.str.contains(":"), "[" + ip + "]")
-        return (host + ":" + port).to_numpy()
+        port = table.column("port")
+        host = pc.if_else(
+            pc.match_substring(ip, ":"), pc.binary_join_element_wise("[", ip, "]", ""), ip
+        )
+        port_text = pc.if_else(pc.greater_equal(port, 0), pc.cast(port, pa.string()), "")
+        return pc.binary_join_element_wise(host, port_text, ":")
+    frame = table.select(["ip", "ts", "peer"]).to_pandas()
     window = frame["ts"].to_numpy() // (options.alias_window_seconds * 1_000_000)
-    lookup = pd.DataFrame({"ip": ip.to_numpy(), "window": window})
+    lookup = pd.DataFrame({"ip": frame["ip"].to_numpy(), "window": window})
     merged = lookup.merge(aliases, on=["ip", "window"], how="left")
     peer = frame["peer"].astype(str).to_numpy()
     alias = merged["alias"].to_numpy()
-    fallback = np.where(pd.isna(alias), "ip:" + ip.to_numpy(), "peer:" + alias.astype(str))
-    return np.where(peer != "", "peer:" + peer, fallback)
+    ips = frame["ip"].astype(str).to_numpy()
+    fallback = np.where(pd.isna(alias), "ip:" + ips, "peer:" + alias.astype(str))
+    return pa.array(np.where(peer != "", "peer:" + peer, fallback), pa.string())
 
 
 def edges_of_part(
-    part: Path, options: EntityOptions, aliases: pd.DataFrame, known_keys: frozenset[str]
-) -> dict[str, pd.DataFrame]:
+    part: Path, options: EntityOptions, aliases: pd.DataFrame, known_keys: pa.Array
+) -> dict[str, pa.Table]:
     """Round B map: edges, connection IPs and clients, per-day sightings of one part."""
-    frame = _read(part, ["ts", "ip", "port", "peer", "client", "protocol", "file_key"])
-    frame["conn"] = connection_keys(frame, options, aliases)
-    edges = (
-        frame.groupby(["conn", "file_key"], sort=False)["ts"]
-        .agg(sightings="size", first="min", last="max")
-        .reset_index()
+    table = read_part(part, ["ts", "ip", "port", "peer", "client", "protocol", "file_key"])
+    table = table.append_column("conn", connection_keys(table, options, aliases))
+    edges = table.group_by(["conn", "file_key"]).aggregate(
+        [("ts", "count"), ("ts", "min"), ("ts", "max")]
     )
-    conn_ip = frame.groupby(["conn", "ip"], sort=False).size().reset_index(name="sightings")
-    conn_client = (
-        frame.groupby(["conn", "client", "protocol"], sort=False)
-        .size()
-        .reset_index(name="sightings")
-    )
-    known = frame["file_key"].isin(known_keys).to_numpy()
+    conn_ip = table.group_by(["conn", "ip"]).aggregate([("ts", "count")])
+    conn_client = table.group_by(["conn", "client", "protocol"]).aggregate([("ts", "count")])
+    day = pc.divide(table.column("ts"), DAY_US)
+    known = pc.is_in(table.column("file_key"), value_set=known_keys)
     days = (
-        pd.DataFrame({"day": frame["ts"].to_numpy() // DAY_US, "conn": frame["conn"], "known": known})
-        .groupby(["day", "conn", "known"], sort=False)
-        .size()
-        .reset_index(name="sightings")
+        pa.table({"day": day, "conn": table.column("conn"), "known": known, "ts": day})
+        .group_by(["day", "conn", "known"])
+        .aggregate([("ts", "count")])
     )
     return {"edges": edges, "conn_ip": conn_ip, "conn_client": conn_client, "days": days}
 
 
-def combine_edges(partials: list[dict[str, pd.DataFrame]], files: pd.DataFrame) -> Aggregates:
-    def cat(name: str) -> pd.DataFrame:
-        return pd.concat([p[name] for p in partials], ignore_index=True)
+def combine_edges(partials: list[dict[str, pa.Table]], files: pd.DataFrame) -> Aggregates:
+    def cat(name: str) -> pa.Table:
+        return pa.concat_tables([p[name] for p in partials])
 
-    edges = (
-        cat("edges")
-        .groupby(["conn", "file_key"], sort=True)
-        .agg(sightings=("sightings", "sum"), first=("first", "min"), last=("last", "max"))
-        .reset_index()
+    edges = cat("edges").group_by(["conn", "file_key"]).aggregate(
+        [("ts_count", "sum"), ("ts_min", "min"), ("ts_max", "max")]
     )
-    conn_ip = cat("conn_ip").groupby(["conn", "ip"], sort=True)["sightings"].sum().reset_index()
+    edges = edges.rename_columns(
+        {"ts_count_sum": "sightings", "ts_min_min": "first", "ts_max_max": "last"}
+    )
+    conn_ip = cat("conn_ip").group_by(["conn", "ip"]).aggregate([("ts_count", "sum")])
     conn_client = (
         cat("conn_client")
-        .groupby(["conn", "client", "protocol"], sort=True)["sightings"]
-        .sum()
-        .reset_index()
+        .group_by(["conn", "client", "protocol"])
+        .aggregate([("ts_count", "sum")])
     )
-    days = cat("days").groupby(["day", "conn", "known"], sort=True)["sightings"].sum().reset_index()
-    return Aggregates(files, edges, conn_ip, conn_client, days)
+    days = cat("days").group_by(["day", "conn", "known"]).aggregate([("ts_count", "sum")])
+    return Aggregates(
+        files,
+        _sorted_frame(edges, ["conn", "file_key"])[["conn", "file_key", "sightings", "first",
+                                                    "last"]],  # fmt: skip
+        _sorted_frame(conn_ip.rename_columns({"ts_count_sum": "sightings"}), ["conn", "ip"]),
+        _sorted_frame(
+            conn_client.rename_columns({"ts_count_sum": "sightings"}),
+            ["conn", "client", "protocol"],
+        ),
+        _sorted_frame(days.rename_columns({"ts_count_sum": "sightings"}), ["day", "conn", "known"]),
+    )
 
 
 def aggregate(
@@ -177,6 +188,6 @@ def aggregate(
         list(parts),
         options=options,
         aliases=aliases,
-        known_keys=frozenset(matches),
+        known_keys=pa.array(sorted(matches), pa.string()),
     )
     return combine_edges(partials, files), matches

@@ -34,9 +34,9 @@ class Analysis:
     group_graph: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
 
-def _iso(us: np.ndarray | int) -> object:
-    values = pd.to_datetime(np.asarray(us), unit="us", utc=True)
-    return values.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _iso(us: np.ndarray) -> np.ndarray:
+    text = np.datetime_as_string(np.asarray(us).astype("datetime64[us]"), unit="s")
+    return np.char.add(text.astype(str), "Z")
 
 
 def _iso_one(us: int) -> str:
@@ -52,11 +52,13 @@ def analyze(
     removal_steps: int = NETWORK_REMOVAL_STEPS,
 ) -> Analysis:
     edges = agg.edges
-    conn_keys = np.sort(edges["conn"].unique())
-    file_keys = agg.files["file_key"].to_numpy()  # sorted by combine_files
-    ci = np.searchsorted(conn_keys, edges["conn"].to_numpy())
-    fi = np.searchsorted(file_keys, edges["file_key"].to_numpy())
-    known_file = np.isin(file_keys, np.array(list(matches), dtype=object))
+    codes, uniques = pd.factorize(edges["conn"], sort=True)
+    ci = np.asarray(codes, dtype=np.int64)
+    conn_keys = np.asarray(uniques, dtype=object)
+    file_index = pd.Index(agg.files["file_key"])
+    file_keys = file_index.to_numpy(dtype=object)  # sorted by combine_files
+    fi = file_index.get_indexer(edges["file_key"])
+    known_file = np.asarray(file_index.isin(list(matches)))
     n_conn, n_file = len(conn_keys), len(file_keys)
     sightings = edges["sightings"].to_numpy()
     incidence = sp.csr_matrix((sightings, (ci, fi)), shape=(n_conn, n_file))
@@ -71,10 +73,10 @@ def analyze(
     last = pd.Series(edges["last"].to_numpy()).groupby(ci).max().to_numpy()
 
     # Main IP (most sightings), client and geolocation of every connection.
-    ip = agg.conn_ip.sort_values(["conn", "sightings"], ascending=[True, False])
+    ip = agg.conn_ip.sort_values(["conn", "sightings"], ascending=[True, False], kind="stable")
     ip = ip.drop_duplicates("conn").set_index("conn")["ip"].reindex(conn_keys).to_numpy()
     n_ips = agg.conn_ip.groupby("conn").size().reindex(conn_keys).to_numpy()
-    cl = agg.conn_client.sort_values(["conn", "sightings"], ascending=[True, False])
+    cl = agg.conn_client.sort_values(["conn", "sightings"], ascending=[True, False], kind="stable")
     cl = cl.drop_duplicates("conn").set_index("conn").reindex(conn_keys)
     unique_ips, ip_codes = np.unique(ip.astype(str), return_inverse=True)
     answers = geo.lookup(unique_ips.tolist())
@@ -214,11 +216,14 @@ def _by_size(labels: np.ndarray) -> np.ndarray:
 def _groups(leads: pd.DataFrame, group_known: np.ndarray) -> pd.DataFrame:
     g = leads.groupby("group")
     top = leads.drop_duplicates("group").set_index("group")["connection"]
+    per_country = leads.groupby(["group", "country"]).size().reset_index(name="n")
+    per_country = per_country.sort_values(["group", "n", "country"], ascending=[True, False, True])
+    main = per_country.drop_duplicates("group").set_index("group")["country"]
     out = pd.DataFrame(
         {
             "connections": g.size(),
             "countries": g["country"].nunique(),
-            "main_country": g["country"].agg(lambda s: s.value_counts().index[0]),
+            "main_country": main,
             "known_files": pd.Series(group_known, index=np.arange(1, len(group_known) + 1)),
             "known_sightings": g["known_sightings"].sum(),
             "components": g["component"].nunique(),
@@ -241,7 +246,7 @@ def _breakdown(conns: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def _timeline(agg: Aggregates) -> pd.DataFrame:
-    days = agg.days
+    days = agg.days.assign(conn=pd.factorize(agg.days["conn"])[0])
     g = days.groupby("day")
     known = days[days["known"]]
     out = pd.DataFrame(

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from safelight.errors import UsageError
 from safelight.network.columns import ColumnMapping
 from safelight.network.ingest import ParsedFile, parse_file
@@ -75,11 +77,19 @@ def dask_mapper(cluster: str) -> Iterator[Callable[..., list[Any]]]:
 
 
 def parse_files_on_dask(
-    cluster: str, todo: Sequence[tuple[Path, str]], mapping: ColumnMapping, work_dir: Path
+    cluster: str,
+    todo: Sequence[tuple[Path, str]],
+    mapping: ColumnMapping,
+    work_dir: Path,
+    seen: np.ndarray,
+    parts_seen: list[str],
 ) -> list[ParsedFile]:
     with dask_client(cluster) as client:
+        shared = client.scatter(seen, broadcast=True)
         futures = [
-            client.submit(parse_file, path, mapping, work_dir, sha, pure=False)
+            client.submit(
+                parse_file, path, mapping, work_dir, sha, shared, parts_seen, pure=False
+            )
             for path, sha in todo
         ]
         return list(client.gather(futures))

@@ -377,3 +377,83 @@ def _splitmix(x: np.uint64) -> np.uint64:
 def mix_columns(acc: np.ndarray, column: np.ndarray) -> None:
     for r in range(len(acc)):
         acc[r] = _splitmix(acc[r] * np.uint64(31) ^ column[r])
+
+
+@njit(cache=True)
+def _insert(table: np.ndarray, used: np.ndarray, keys: np.ndarray, fresh: np.ndarray) -> int:
+    mask = len(table) - 1
+    added = 0
+    for r in range(len(keys)):
+        key = keys[r]
+        slot = np.int64(_splitmix(key) >> np.uint64(1)) & mask
+        while True:
+            if not used[slot]:
+                used[slot] = True
+                table[slot] = key
+                fresh[r] = True
+                added += 1
+                break
+            if table[slot] == key:
+                fresh[r] = False
+                break
+            slot = (slot + 1) & mask
+    return added
+
+
+class HashSet:
+    """A set of 64-bit keys (open addressing, linear probing) for streaming deduplication."""
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        size = 1 << max(4, (2 * max(capacity, 1) - 1).bit_length())
+        self.table = np.zeros(size, dtype=np.uint64)
+        self.used = np.zeros(size, dtype=np.bool_)
+        self.count = 0
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """Insert ``keys``; True where a key was not in the set before (first occurrence)."""
+        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        if 2 * (self.count + len(keys)) > len(self.table):
+            self._grow(self.count + len(keys))
+        fresh = np.zeros(len(keys), dtype=np.bool_)
+        self.count += _insert(self.table, self.used, keys, fresh)
+        return fresh
+
+    def _grow(self, needed: int) -> None:
+        old = self.table[self.used]
+        size = 1 << (4 * needed - 1).bit_length()
+        self.table = np.zeros(size, dtype=np.uint64)
+        self.used = np.zeros(size, dtype=np.bool_)
+        self.count = 0
+        if len(old):
+            self.count = _insert(self.table, self.used, old, np.zeros(len(old), dtype=np.bool_))
+
+
+@njit(cache=True)
+def ip_values(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """High and low 64 bits of each canonical IP, and whether it is IPv4 (value in low)."""
+    n = len(offsets) - 1
+    hi = np.zeros(n, dtype=np.uint64)
+    lo = np.zeros(n, dtype=np.uint64)
+    v4 = np.zeros(n, dtype=np.bool_)
+    raw = np.zeros(16, dtype=np.uint8)
+    for r in range(n):
+        i, end = offsets[r], offsets[r + 1]
+        is_v6 = False
+        for k in range(i, end):
+            if data[k] == 58:
+                is_v6 = True
+                break
+        raw[:] = 0
+        if is_v6:
+            _parse_v6(data, i, end, raw)
+        else:
+            _parse_v4(data, i, end, raw, 12)
+            v4[r] = True
+        h = np.uint64(0)
+        low = np.uint64(0)
+        for k in range(8):
+            h = (h << np.uint64(8)) | np.uint64(raw[k])
+            low = (low << np.uint64(8)) | np.uint64(raw[8 + k])
+        hi[r] = h
+        lo[r] = low
+    return hi, lo, v4

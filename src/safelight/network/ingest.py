@@ -1,10 +1,11 @@
 """Ingest sighting logs into a case: parse, reject bad rows by line, deduplicate, commit.
 
 Two phases per file. *Parse* (pure, runs anywhere, on Dask workers too) streams the file in
-batches, writes good rows to a temporary Parquet part and every bad row to a rejects CSV.
-*Commit* (in the calling process, under the case lock) drops rows already in the case (same
-row hash: an overlapping export, or the same sighting twice in one file), moves the part into
-place and registers it in one transaction. The same file content twice is one ingest.
+batches, drops rows the case already holds or the file repeats (same row hash), writes good
+rows to a temporary part and every bad row to a rejects CSV, and counts sightings per file
+for enrichment. *Commit* (in the calling process, under the case lock) re-checks against
+parts registered meanwhile, moves the part into place and registers it in one transaction.
+The same file content twice is one ingest.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from safelight.errors import InputError
 from safelight.network.columns import ColumnMapping
+from safelight.network.fastparse import HashSet
 from safelight.network.known import FileDigests, KnownMaterial
 from safelight.network.parse import parse_batch
 from safelight.network.readers import (
@@ -30,13 +31,15 @@ from safelight.network.readers import (
     read_header,
 )
 from safelight.network.sightings import (
+    PART_OPTIONS,
     PART_SCHEMA,
+    PART_SUFFIX,
     Case,
     IngestRecord,
     case_lock,
     durable_replace,
     existing_row_hashes,
-    part_paths,
+    read_part,
     register,
     registered,
 )
@@ -44,6 +47,7 @@ from safelight.store import Database
 
 # Bad rows echoed in summaries; the rejects file always has all of them.
 SHOWN_PROBLEMS = 20
+DIGEST_COLUMNS = ("md5", "sha1", "sha256", "pdq")
 
 
 @dataclass
@@ -57,7 +61,10 @@ class ParsedFile:
     rows_total: int
     rows_good: int
     rows_bad: int
+    rows_duplicate: int
     shown_problems: list[tuple[int, str]]
+    files: pa.Table  # file_key, md5, sha1, sha256, pdq, sightings
+    parts_seen: list[str]
 
 
 @dataclass
@@ -91,16 +98,36 @@ def content_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def parse_file(path: Path, mapping: ColumnMapping, work_dir: Path, sha: str) -> ParsedFile:
-    """Parse phase: every row of ``path`` into a temporary part or the rejects file."""
+def part_name(sha: str) -> str:
+    return f"{sha[:20]}{PART_SUFFIX}"
+
+
+def parse_file(
+    path: Path,
+    mapping: ColumnMapping,
+    work_dir: Path,
+    sha: str,
+    seen: np.ndarray,
+    parts_seen: list[str],
+) -> ParsedFile:
+    """Parse phase: every row of ``path`` into a temporary part or the rejects file;
+    rows whose hash is in ``seen`` (the case's rows) or earlier in the file are dropped."""
     columns = mapping.resolve(str(path), read_header(path))
-    tmp_part = work_dir / f".{sha[:20]}.parquet.tmp"
+    tmp_part = work_dir / f".{sha[:20]}{PART_SUFFIX}.tmp"
     rejects_path = work_dir.parent / "rejects" / f"{sha[:20]}.csv"
     try:
-        return _parse_into(path, columns, tmp_part, rejects_path, sha, None)
+        parsed = _parse_into(path, columns, tmp_part, rejects_path, sha, seen, None)
     except NeedsLineScan:
         malformed = locate_malformed_csv(path)
-        return _parse_into(path, columns, tmp_part, rejects_path, sha, malformed)
+        parsed = _parse_into(path, columns, tmp_part, rejects_path, sha, seen, malformed)
+    parsed.parts_seen = parts_seen
+    return parsed
+
+
+def _file_stats(table: pa.Table) -> pa.Table:
+    return table.group_by("file_key").aggregate(
+        [(c, "max") for c in DIGEST_COLUMNS] + [("ts", "count")]
+    )
 
 
 def _parse_into(
@@ -109,13 +136,18 @@ def _parse_into(
     tmp_part: Path,
     rejects_path: Path,
     sha: str,
+    seen: np.ndarray,
     malformed: list[tuple[int, str]] | None,
 ) -> ParsedFile:
-    total = good = bad = 0
+    total = good = bad = duplicate = 0
     shown: list[tuple[int, str]] = []
+    stats: list[pa.Table] = []
+    dedupe = HashSet(len(seen) + (1 << 20))
+    dedupe.add(seen)
     rejects_path.parent.mkdir(parents=True, exist_ok=True)
     with (
-        pq.ParquetWriter(tmp_part, PART_SCHEMA, compression="zstd") as writer,
+        pa.OSFile(str(tmp_part), "wb") as sink,
+        pa.ipc.new_file(sink, PART_SCHEMA, options=PART_OPTIONS) as writer,
         rejects_path.open("w", newline="", encoding="utf-8") as rejects_fh,
     ):
         rejects = csv.writer(rejects_fh)
@@ -123,22 +155,41 @@ def _parse_into(
         for raw in iter_batches(path, sorted(set(columns.values())), malformed=malformed):
             parsed = parse_batch(raw, columns)
             table = parsed.good
+            fresh = dedupe.add(table.column("row_hash").to_numpy())
+            if not fresh.all():
+                duplicate += int((~fresh).sum())
+                table = table.filter(pa.array(fresh))
             if table.num_rows:
                 writer.write_table(table)
+                stats.append(_file_stats(table))
             good += table.num_rows
             bad += len(parsed.problems)
-            total += table.num_rows + len(parsed.problems)
+            total += parsed.good.num_rows + len(parsed.problems)
             for line, reason in parsed.problems:
                 rejects.writerow([str(path), line, reason])
                 if len(shown) < SHOWN_PROBLEMS:
                     shown.append((line, reason))
+    files = _combine_stats(stats)
     return ParsedFile(
-        str(path), sha, str(tmp_part), str(rejects_path), total, good, bad, shown
+        str(path), sha, str(tmp_part), str(rejects_path), total, good, bad, duplicate, shown,
+        files, [],
+    )  # fmt: skip
+
+
+def _combine_stats(stats: list[pa.Table]) -> pa.Table:
+    if not stats:
+        return pa.table({"file_key": pa.array([], pa.string()),
+                         **{c: pa.array([], pa.string()) for c in DIGEST_COLUMNS},
+                         "sightings": pa.array([], pa.int64())})  # fmt: skip
+    merged = pa.concat_tables(stats).group_by("file_key").aggregate(
+        [(f"{c}_max", "max") for c in DIGEST_COLUMNS] + [("ts_count", "sum")]
     )
+    names = {f"{c}_max_max": c for c in DIGEST_COLUMNS} | {"ts_count_sum": "sightings"}
+    return merged.rename_columns(names).select(["file_key", *DIGEST_COLUMNS, "sightings"])
 
 
 def commit_parsed(db: Database, case: Case, parsed: ParsedFile) -> FileSummary:
-    """Commit phase: drop rows the case already has, move the part in, register it."""
+    """Commit phase: drop rows registered since parsing, move the part in, register it."""
     tmp = Path(parsed.tmp_part)
     summary = FileSummary(
         parsed.source,
@@ -146,55 +197,56 @@ def commit_parsed(db: Database, case: Case, parsed: ParsedFile) -> FileSummary:
         parsed.rows_total,
         parsed.rows_good,
         parsed.rows_bad,
+        parsed.rows_duplicate,
         rejects_path=parsed.rejects_path,
         problems=parsed.shown_problems,
     )
     with case_lock(case):
-        if any(r.content_sha256 == parsed.content_sha256 for r in registered(db, case)):
+        now = registered(db, case)
+        if any(r.content_sha256 == parsed.content_sha256 for r in now):
             tmp.unlink(missing_ok=True)
             summary.status = "already ingested"
             return summary
-        seen = existing_row_hashes(part_paths(db, case))
-        table = pq.read_table(tmp)
-        hashes = table.column("row_hash").to_numpy()
-        _, first = np.unique(hashes, return_index=True)
-        keep = np.zeros(len(hashes), dtype=bool)
-        keep[first] = True
-        keep &= ~np.isin(hashes, seen)
-        summary.rows_duplicate = int(len(hashes) - keep.sum())
-        summary.rows_good = int(keep.sum())
-        if not keep.all():
-            pq.write_table(table.filter(pa.array(keep)), tmp, compression="zstd")
-        part_name = f"{parsed.content_sha256[:20]}.parquet"
-        durable_replace(tmp, case.parts_dir / part_name)
+        newer = [case.parts_dir / r.part_name for r in now if r.part_name not in parsed.parts_seen]
+        if newer:  # another ingest committed while this file was parsed
+            table = read_part(tmp)
+            dedupe = HashSet(table.num_rows)
+            dedupe.add(existing_row_hashes(newer))
+            keep = dedupe.add(table.column("row_hash").to_numpy())
+            if not keep.all():
+                summary.rows_duplicate += int((~keep).sum())
+                summary.rows_good = int(keep.sum())
+                kept = table.filter(pa.array(keep))
+                with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(
+                    sink, PART_SCHEMA, options=PART_OPTIONS
+                ) as writer:
+                    writer.write_table(kept)
+                parsed.files = _combine_stats([_file_stats(kept)])
+        name = part_name(parsed.content_sha256)
+        durable_replace(tmp, case.parts_dir / name)
         record = IngestRecord(
             parsed.content_sha256,
             parsed.source,
-            part_name,
+            name,
             parsed.rows_total,
             summary.rows_good,
             parsed.rows_bad,
             summary.rows_duplicate,
         )
-        if not register(db, case, record):  # pragma: no cover - lock makes this a race only
+        if not register(db, case, record):  # pragma: no cover - the lock makes this a race
             summary.status = "already ingested"
     return summary
 
 
-def enrich_summary(summary: FileSummary, part: Path, known: KnownMaterial) -> None:
-    """Known vs unknown files (and known sightings) of one committed part."""
-    table = pq.read_table(part, columns=["file_key", "md5", "sha1", "sha256", "pdq"])
-    frame = table.to_pandas()
-    counts = frame["file_key"].value_counts()
-    files = frame.drop_duplicates("file_key")
-    digests = [
-        FileDigests(r.file_key, r.md5, r.sha1, r.sha256, r.pdq)
-        for r in files.itertuples(index=False)
-    ]
-    matches = known.lookup(digests)
+def enrich_summary(summary: FileSummary, files: pa.Table, known: KnownMaterial) -> None:
+    """Known vs unknown files (and known sightings) among one ingest's files."""
+    rows = files.to_pylist()
+    matches = known.lookup(
+        [FileDigests(r["file_key"], r["md5"], r["sha1"], r["sha256"], r["pdq"]) for r in rows]
+    )
     summary.known_files = len(matches)
-    summary.unknown_files = len(digests) - len(matches)
-    summary.known_sightings = int(counts[counts.index.isin(list(matches))].sum())
+    summary.unknown_files = len(rows) - len(matches)
+    summary.known_sightings = sum(int(r["sightings"]) for r in rows if r["file_key"] in matches)
 
 
 def ingest_files(
@@ -207,7 +259,10 @@ def ingest_files(
     cluster: str | None = None,
 ) -> list[FileSummary]:
     """Ingest each file; files whose content is already in the case are skipped."""
-    done = {r.content_sha256 for r in registered(db, case)}
+    records = registered(db, case)
+    done = {r.content_sha256 for r in records}
+    parts_seen = [r.part_name for r in records]
+    seen = existing_row_hashes([case.parts_dir / name for name in parts_seen])
     todo: list[tuple[Path, str]] = []
     summaries: dict[Path, FileSummary] = {}
     for path in paths:
@@ -219,12 +274,16 @@ def ingest_files(
     if cluster:
         from safelight.network.distributed import parse_files_on_dask
 
-        parsed_files = parse_files_on_dask(cluster, todo, mapping, case.parts_dir)
+        parsed_files = parse_files_on_dask(
+            cluster, todo, mapping, case.parts_dir, seen, parts_seen
+        )
     else:
-        parsed_files = [parse_file(p, mapping, case.parts_dir, sha) for p, sha in todo]
+        parsed_files = [
+            parse_file(p, mapping, case.parts_dir, sha, seen, parts_seen) for p, sha in todo
+        ]
     for (path, _), parsed in zip(todo, parsed_files, strict=True):
         summary = commit_parsed(db, case, parsed)
         if summary.status == "ingested":
-            enrich_summary(summary, case.parts_dir / f"{parsed.content_sha256[:20]}.parquet", known)
+            enrich_summary(summary, parsed.files, known)
         summaries[path] = summary
     return [summaries[p] for p in paths]

@@ -105,8 +105,12 @@ def write_referrals(
             "generated_at": report["generated_at"],
             "notice": NOTICE,
             "sources": report["sources"],
-            "leads": _records(rows, None),
         }
-        (target / "leads.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        # pandas writes the (possibly very many) leads; the header is ordinary JSON.
+        head = json.dumps(payload, indent=1)[:-2]
+        leads_json = rows.to_json(orient="records", force_ascii=False)
+        (target / "leads.json").write_text(
+            f'{head},\n "leads": {leads_json}\n}}\n', encoding="utf-8"
+        )
         written[f"referrals/{country}"] = target
     return written
