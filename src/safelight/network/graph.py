@@ -136,3 +136,55 @@ def greedy_removal_reference(holdings: list[set[int]], steps: int) -> list[tuple
         available = set().union(*remaining.values()) if remaining else set()
         out.append((best, best_key[0], len(available)))
     return out
+
+
+def file_weights(binary: sp.csr_matrix, max_file_degree: int) -> np.ndarray:
+    """1/(d-1) for files held by 2..max_file_degree connections, else 0."""
+    degree = np.asarray(binary.sum(axis=0)).ravel()
+    use = (degree >= 2) & (degree <= max_file_degree)
+    weights = np.zeros(len(degree))
+    weights[use] = 1.0 / (degree[use] - 1.0)
+    return weights
+
+
+def pagerank_projected(
+    incidence: sp.csr_matrix,
+    max_file_degree: int = NETWORK_MAX_FILE_DEGREE,
+    damping: float = NETWORK_PAGERANK_DAMPING,
+    tol: float = 1e-10,
+    max_iter: int = 200,
+) -> np.ndarray:
+    """PageRank on ``projection(incidence)`` without building it.
+
+    The projection is P = B W B^T minus its diagonal, so P x costs two sparse products with
+    B: O(edges) instead of O(sum of squared file degrees). ``pagerank(projection(B))`` is the
+    oracle this is tested against.
+    """
+    binary = sp.csr_matrix(incidence, dtype=np.float64, copy=True)
+    binary.data[:] = 1.0
+    n = binary.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    weights = file_weights(binary, max_file_degree)
+    by_file = binary.T.tocsr()
+    self_weight = binary @ weights
+    out_weight = binary @ (weights * np.asarray(binary.sum(axis=0)).ravel()) - self_weight
+    out_weight[np.abs(out_weight) < 1e-12] = 0.0
+    dangling = out_weight == 0
+    inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, out_weight))
+    rank = np.full(n, 1.0 / n)
+    for _ in range(max_iter):
+        share = rank * inv
+        moved = binary @ (weights * (by_file @ share)) - self_weight * share
+        spread = damping * (moved + rank[dangling].sum() / n) + (1 - damping) / n
+        if np.abs(spread - rank).sum() < tol * n:
+            return np.asarray(spread)
+        rank = spread
+    return rank
+
+
+def bipartite_graph(incidence: sp.csr_matrix) -> sp.csr_matrix:
+    """Connections and files as one node set (files after connections), linked by holding."""
+    binary = sp.csr_matrix(incidence, dtype=np.float64, copy=True)
+    binary.data[:] = 1.0
+    return sp.csr_matrix(sp.bmat([[None, binary], [binary.T, None]], format="csr"))

@@ -125,9 +125,10 @@ def parse_file(
 
 
 def _file_stats(table: pa.Table) -> pa.Table:
-    return table.group_by("file_key").aggregate(
-        [(c, "max") for c in DIGEST_COLUMNS] + [("ts", "count")]
-    )
+    """Sightings per file key, with every digest seen for it (for enrichment)."""
+    from safelight.network.aggregate import group
+
+    return group(table, ["file_key"], [*((c, "max") for c in DIGEST_COLUMNS), ("ts", "count")])
 
 
 def _parse_into(

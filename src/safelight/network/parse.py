@@ -73,11 +73,15 @@ class _Reasons:
             self.text.setdefault(i, []).append(template.format(_show(value)))
 
 
+def _empty(n: int) -> pa.Array:
+    return pc.fill_null(pa.nulls(n, pa.string()), "")
+
+
 def _text(batch: RawBatch, mapping: dict[str, str], field: str) -> pa.Array:
     column = mapping.get(field)
     n = len(batch)
     if column is None or column not in batch.columns:
-        return pa.array(np.full(n, "", dtype=object), pa.string())
+        return _empty(n)
     arr = batch.columns[column]
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -176,17 +180,23 @@ def _optional_int(raw: pa.Array, reasons: _Reasons, name: str, digits: int) -> n
 
 
 def _digests(
-    text: dict[str, pa.Array], reasons: _Reasons
+    text: dict[str, pa.Array], reasons: _Reasons, present_fields: set[str]
 ) -> tuple[dict[str, pa.Array], pa.Array]:
     out: dict[str, pa.Array] = {}
+    mapped = {name for name in (*HEX_LENGTHS, "digest") if name in present_fields}
     for name, length in HEX_LENGTHS.items():
+        if name not in mapped:
+            out[name] = text[name]
+            continue
         raw = pc.utf8_lower(text[name])
         present = _bools(pc.not_equal(raw, ""))
         ok = _bools(pc.match_substring_regex(raw, f"^[0-9a-f]{{{length}}}$"))
         reasons.add(present & ~ok, raw, f"{name}: {{}} is not {length} hex digits")
         out[name] = pc.if_else(pa.array(present & ok), raw, "")
     generic = pc.utf8_lower(text["digest"])
-    present = _bools(pc.not_equal(generic, ""))
+    present = _bools(pc.not_equal(generic, "")) if "digest" in mapped else np.zeros(
+        len(generic), dtype=bool
+    )
     lengths = pc.utf8_length(generic).to_numpy()
     hexed = _bools(pc.match_substring_regex(generic, "^[0-9a-f]+$"))
     ok = present & hexed & np.isin(lengths, list(BY_LENGTH))
@@ -194,8 +204,10 @@ def _digests(
     for length, name in BY_LENGTH.items():
         fill = ok & (lengths == length) & _bools(pc.equal(out[name], ""))
         out[name] = pc.if_else(pa.array(fill), generic, out[name])
-    key = pa.array(np.full(len(generic), "", dtype=object), pa.string())
+    key = _empty(len(generic))
     for name in ("pdq", "md5", "sha1", "sha256"):  # strongest last wins
+        if name not in mapped and (name == "pdq" or "digest" not in mapped):
+            continue
         has = pc.not_equal(out[name], "")
         key = pc.if_else(has, pc.binary_join_element_wise(name, out[name], ":"), key)
     none = _bools(pc.equal(key, ""))
@@ -224,7 +236,7 @@ def parse_batch(batch: RawBatch, mapping: dict[str, str]) -> ParsedBatch:
     ip = parse_ips(text["ip"], reasons)
     port = _optional_int(text["port"], reasons, "port", 5)
     size = _optional_int(text["size"], reasons, "size", 18)
-    digests, file_key = _digests(text, reasons)
+    digests, file_key = _digests(text, reasons, set(mapping))
     table = pa.table(
         {
             "ts": pa.array(ts, pa.int64()),

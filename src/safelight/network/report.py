@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from safelight.network.analysis import Analysis
 
@@ -47,6 +49,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV through Arrow's writer: a million leads in a second, not half a minute."""
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
 def build_report(
     analysis: Analysis,
     *,
@@ -76,7 +83,7 @@ def write_outputs(analysis: Analysis, report: dict[str, Any], out: Path) -> dict
     written: dict[str, Path] = {}
     for name, frame in analysis.tables.items():
         path = out / f"{name}.csv"
-        frame.to_csv(path, index=False)
+        write_csv(frame, path)
         written[name] = path
     report_path = out / "report.json"
     report_path.write_text(json.dumps(report, indent=2, default=_plain), encoding="utf-8")
@@ -97,7 +104,7 @@ def write_referrals(
     for country, rows in leads.groupby("country", sort=True):
         target = folder / str(country)
         target.mkdir(parents=True, exist_ok=True)
-        rows.to_csv(target / "leads.csv", index=False)
+        write_csv(rows, target / "leads.csv")
         payload = {
             "schema": "safelight.network.referral/1",
             "case": report["case"],
