@@ -1,16 +1,18 @@
 """From sightings to per-connection, per-file and per-day aggregates, part by part.
 
-Aggregation is a map over Parquet parts and a combine of the partial results, so the same
-functions run in one process or on a Dask cluster and give identical results. Two rounds:
+Aggregation is a map over parts and a combine of the partial results, so the same functions
+run in one process or on a Dask cluster and give identical results. Two rounds:
 
-A. files (every digest seen for each file key) and, in peer mode, which peers used each IP
-   in each time window (to credit peer-less rows to the one peer on that IP);
-B. with known files and aliases fixed: connection-file edges (sightings, first, last),
+A. the dictionaries: distinct files (with every digest seen for each), connection keys and
+   client/protocol pairs, and in peer mode which peers used each IP in each time window;
+B. with those fixed (and the known files), each part's rows become integer codes into the
+   dictionaries, and are reduced to connection-file edges (sightings, first, last),
    connection-IP and connection-client counts, and per-day sightings split known/unknown.
 
-Entity modes: ``ip`` (a connection is an IP), ``ip-port`` (IP and port), ``peer`` (a peer or
-account id, merged across the IPs it used; rows without one fall back to their IP, or to the
-single peer seen on that IP within the alias window).
+Integer codes make every later step a matter of integer arrays: strings are hashed once per
+part, never again. Entity modes: ``ip`` (a connection is an IP), ``ip-port``, ``peer`` (a peer
+or account id merged across its IPs; rows without one fall back to their IP, or to the single
+peer seen on that IP within the alias window).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from safelight.network.sightings import read_part
 MODES = ("ip", "ip-port", "peer")
 FILE_COLUMNS = ("md5", "sha1", "sha256", "pdq", "file_name", "size")
 DAY_US = 86_400 * 1_000_000
+SEP = "\x1f"  # joins client and protocol into one dictionary key
 Mapper = Callable[..., list[Any]]
 
 
@@ -47,59 +50,45 @@ class EntityOptions:
 
 
 @dataclass
-class Aggregates:
+class Dictionaries:
+    """Round A's result: what every code in round B refers to (all sorted)."""
+
     files: pd.DataFrame  # file_key, md5, sha1, sha256, pdq, file_name, size
-    edges: pd.DataFrame  # conn, file_key, sightings, first, last
-    conn_ip: pd.DataFrame  # conn, ip, sightings
-    conn_client: pd.DataFrame  # conn, client, protocol, sightings
-    days: pd.DataFrame  # day, conn, known, sightings
+    conns: pa.Array
+    ips: pa.Array
+    clients: pa.Array  # "client<SEP>protocol"
+    aliases: pd.DataFrame  # ip, window, alias (peer mode)
+
+
+@dataclass
+class Aggregates:
+    """Integer-coded aggregates; ``conns``/``files``/``ips``/``clients`` decode the codes."""
+
+    files: pd.DataFrame
+    conns: np.ndarray
+    ips: np.ndarray
+    clients: np.ndarray
+    edges: dict[str, np.ndarray]  # conn, file, sightings, first, last
+    conn_ip: dict[str, np.ndarray]  # conn, ip, sightings
+    conn_client: dict[str, np.ndarray]  # conn, client, sightings
+    days: dict[str, np.ndarray]  # day, conn, known, sightings
 
 
 def local_map(fn: Callable[..., Any], items: Sequence[Any], **kwargs: Any) -> list[Any]:
     return [fn(item, **kwargs) for item in items]
 
 
-def _sorted_frame(table: pa.Table, keys: list[str]) -> pd.DataFrame:
-    """Arrow's hash aggregation has no row order: sort so every path gives the same frame."""
-    return table.sort_by([(k, "ascending") for k in keys]).to_pandas()
+def _window(ts: pa.Array, options: EntityOptions) -> pa.Array:
+    return pc.divide(ts, options.alias_window_seconds * 1_000_000)
 
 
-def files_of_part(part: Path, options: EntityOptions) -> tuple[pa.Table, pd.DataFrame]:
-    """Round A map: distinct files with their digests; (ip, window, peer) triples."""
-    table = read_part(part, ["file_key", *FILE_COLUMNS])
-    files = table.group_by("file_key").aggregate([(c, "max") for c in FILE_COLUMNS])
-    files = files.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
-    if options.mode != "peer":
-        return files, pd.DataFrame({"ip": [], "window": [], "peer": []})
-    rows = read_part(part, ["ip", "peer", "ts"]).to_pandas()
-    rows = rows[rows["peer"] != ""]
-    window = rows["ts"].to_numpy() // (options.alias_window_seconds * 1_000_000)
-    triples = pd.DataFrame({"ip": rows["ip"].to_numpy(), "window": window, "peer": rows["peer"]})
-    return files, triples.drop_duplicates()
+def _prefixed(prefix: str, values: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(prefix, values, "")
 
 
-def combine_files(
-    partials: list[tuple[pa.Table, pd.DataFrame]],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    merged = pa.concat_tables([p[0] for p in partials])
-    # A file key may arrive with more digests in one part than another: keep the fullest.
-    merged = merged.group_by("file_key").aggregate([(c, "max") for c in FILE_COLUMNS])
-    merged = merged.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
-    files = _sorted_frame(merged, ["file_key"])
-    files = files[["file_key", *FILE_COLUMNS]]
-    triples = pd.concat([p[1] for p in partials], ignore_index=True).drop_duplicates()
-    if triples.empty:
-        aliases = pd.DataFrame({"ip": [], "window": [], "alias": []})
-    else:
-        per = triples.groupby(["ip", "window"])["peer"].agg(["nunique", "first"]).reset_index()
-        single = per[per["nunique"] == 1]
-        aliases = pd.DataFrame(
-            {"ip": single["ip"], "window": single["window"], "alias": single["first"]}
-        )
-    return files, aliases
-
-
-def connection_keys(table: pa.Table, options: EntityOptions, aliases: pd.DataFrame) -> pa.Array:
+def raw_connection_keys(table: pa.Table, options: EntityOptions) -> pa.Array:
+    """Connection keys that need no alias table (all of them, except peer-less rows in
+    peer mode, which come back null)."""
     ip = table.column("ip")
     if options.mode == "ip":
         return ip
@@ -110,94 +99,206 @@ def connection_keys(table: pa.Table, options: EntityOptions, aliases: pd.DataFra
         )
         port_text = pc.if_else(pc.greater_equal(port, 0), pc.cast(port, pa.string()), "")
         return pc.binary_join_element_wise(host, port_text, ":")
-    frame = table.select(["ip", "ts", "peer"]).to_pandas()
-    window = frame["ts"].to_numpy() // (options.alias_window_seconds * 1_000_000)
-    lookup = pd.DataFrame({"ip": frame["ip"].to_numpy(), "window": window})
-    merged = lookup.merge(aliases, on=["ip", "window"], how="left")
-    peer = frame["peer"].astype(str).to_numpy()
-    alias = merged["alias"].to_numpy()
-    ips = frame["ip"].astype(str).to_numpy()
-    fallback = np.where(pd.isna(alias), "ip:" + ips, "peer:" + alias.astype(str))
-    return pa.array(np.where(peer != "", "peer:" + peer, fallback), pa.string())
+    peer = table.column("peer")
+    return pc.if_else(pc.not_equal(peer, ""), _prefixed("peer:", peer), pa.scalar(None, pa.string()))
+
+
+def dictionaries_of_part(part: Path, options: EntityOptions) -> dict[str, Any]:
+    """Round A map."""
+    table = read_part(part)
+    files = group(table, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
+    files = files.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
+    clients = pc.unique(
+        pc.binary_join_element_wise(table.column("client"), table.column("protocol"), SEP)
+    )
+    keys = raw_connection_keys(table, options)
+    out: dict[str, Any] = {
+        "files": files,
+        "clients": clients,
+        "ips": pc.unique(table.column("ip")),
+        "conns": pc.unique(pc.drop_null(keys)),
+    }
+    if options.mode == "peer":
+        ips = pc.unique(table.column("ip"))
+        out["conns"] = pa.concat_arrays([out["conns"], _prefixed("ip:", ips)])
+        has_peer = pc.not_equal(table.column("peer"), "")
+        triples = pa.table(
+            {
+                "ip": table.column("ip"),
+                "window": _window(table.column("ts"), options),
+                "peer": table.column("peer"),
+            }
+        ).filter(has_peer)
+        out["triples"] = group(triples, ["ip", "window", "peer"], []).select(
+            ["ip", "window", "peer"]
+        )
+    return out
+
+
+def _sorted_unique(arrays: list[pa.Array]) -> pa.Array:
+    merged = pc.unique(pa.chunked_array(arrays, pa.string()).combine_chunks())
+    return merged.take(pc.sort_indices(merged))
+
+
+def combine_dictionaries(partials: list[dict[str, Any]], options: EntityOptions) -> Dictionaries:
+    merged = pa.concat_tables([p["files"] for p in partials])
+    # A file key may arrive with more digests in one part than another: keep the fullest.
+    merged = group(merged, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
+    merged = merged.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
+    files = merged.sort_by([("file_key", "ascending")]).to_pandas()
+    aliases = pd.DataFrame({"ip": [], "window": [], "alias": []})
+    if options.mode == "peer":
+        triples = pa.concat_tables([p["triples"] for p in partials]).to_pandas()
+        triples = triples.drop_duplicates()
+        per = triples.groupby(["ip", "window"])["peer"].agg(["nunique", "first"]).reset_index()
+        single = per[per["nunique"] == 1]
+        aliases = pd.DataFrame(
+            {"ip": single["ip"], "window": single["window"], "alias": single["first"]}
+        )
+    return Dictionaries(
+        files[["file_key", *FILE_COLUMNS]],
+        _sorted_unique([p["conns"] for p in partials]),
+        _sorted_unique([p["ips"] for p in partials]),
+        _sorted_unique([p["clients"] for p in partials]),
+        aliases,
+    )
+
+
+def connection_codes(table: pa.Table, options: EntityOptions, dicts: Dictionaries) -> np.ndarray:
+    keys = raw_connection_keys(table, options)
+    if options.mode == "peer" and keys.null_count:
+        frame = pd.DataFrame(
+            {
+                "ip": table.column("ip").to_numpy(zero_copy_only=False),
+                "window": _window(table.column("ts"), options).to_numpy(),
+            }
+        )
+        alias = frame.merge(dicts.aliases, on=["ip", "window"], how="left")["alias"]
+        fallback = np.where(
+            alias.isna().to_numpy(),
+            "ip:" + frame["ip"].astype(str).to_numpy(),
+            "peer:" + alias.astype(str).to_numpy(),
+        )
+        keys = pc.if_else(pc.is_null(keys), pa.array(fallback, pa.string()), keys)
+    return _codes(keys, dicts.conns)
+
+
+def _codes(values: pa.Array | pa.ChunkedArray, dictionary: pa.Array) -> np.ndarray:
+    return np.asarray(pc.index_in(values, value_set=dictionary).to_numpy(), dtype=np.int64)
+
+
+def group_codes(
+    keys: list[np.ndarray], sizes: list[int], values: dict[str, np.ndarray], functions: list[
+        tuple[str, str]]
+) -> dict[str, np.ndarray]:
+    """Group rows by integer key columns (each < its size) and aggregate ``values``."""
+    composite = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
+    for code, size in zip(keys, sizes, strict=True):
+        composite = composite * max(size, 1) + code
+    grouped = pa.table({"__key": composite, **values}).group_by("__key").aggregate(functions)
+    rest = grouped.column("__key").to_numpy()
+    out: dict[str, np.ndarray] = {}
+    for index in range(len(keys) - 1, -1, -1):
+        size = max(sizes[index], 1)
+        out[f"k{index}"] = rest % size
+        rest = rest // size
+    for name, function in functions:
+        out[f"{name}_{function}"] = grouped.column(f"{name}_{function}").to_numpy()
+    return out
 
 
 def group(table: pa.Table, keys: list[str], aggregations: list[tuple[str, str]]) -> pa.Table:
-    """``table.group_by(keys).aggregate(aggregations)`` with the keys first encoded as one
-    int64 (dictionary codes): hashing one integer is several times cheaper than hashing
-    several strings. Result columns: the keys, then ``<column>_<function>``."""
+    """``table.group_by(keys).aggregate(aggregations)``, the keys first encoded as one int64
+    (hashing one integer is several times cheaper than hashing several strings)."""
     codes: list[np.ndarray] = []
     dictionaries: list[pa.Array] = []
     for key in keys:
         encoded = pc.dictionary_encode(table.column(key).combine_chunks())
         codes.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
         dictionaries.append(encoded.dictionary)
-    sizes = [max(len(d), 1) for d in dictionaries]
-    if float(np.prod([float(x) for x in sizes])) >= 2.0**62:  # pragma: no cover - huge keys
+    values = {name: table.column(name).combine_chunks() for name, _ in aggregations}
+    sizes = [len(d) for d in dictionaries]
+    if float(np.prod([float(max(x, 1)) for x in sizes])) >= 2.0**62:  # pragma: no cover
         return table.group_by(keys).aggregate(aggregations)
-    composite = np.zeros(table.num_rows, dtype=np.int64)
-    for code, size in zip(codes, sizes, strict=True):
-        composite = composite * size + code
-    values = {name: table.column(name) for name, _ in aggregations}
-    grouped = pa.table({"__key": composite, **values}).group_by("__key").aggregate(aggregations)
-    rest = grouped.column("__key").to_numpy()
-    decoded: dict[str, pa.Array] = {}
-    for key, dictionary, size in reversed(list(zip(keys, dictionaries, sizes, strict=True))):
-        decoded[key] = dictionary.take(pa.array(rest % size))
-        rest = rest // size
-    columns = {key: decoded[key] for key in keys}
+    out = group_codes(codes, sizes, values, aggregations)
+    columns: dict[str, pa.Array] = {
+        key: dictionaries[i].take(pa.array(out[f"k{i}"])) for i, key in enumerate(keys)
+    }
     for name, function in aggregations:
-        columns[f"{name}_{function}"] = grouped.column(f"{name}_{function}")
+        columns[f"{name}_{function}"] = pa.array(out[f"{name}_{function}"])
     return pa.table(columns)
 
 
 def edges_of_part(
-    part: Path, options: EntityOptions, aliases: pd.DataFrame, known_keys: pa.Array
-) -> dict[str, pa.Table]:
-    """Round B map: edges, connection IPs and clients, per-day sightings of one part."""
+    part: Path, options: EntityOptions, dicts: Dictionaries, known: np.ndarray
+) -> dict[str, dict[str, np.ndarray]]:
+    """Round B map: integer-coded edges, connection IPs and clients, per-day sightings."""
     table = read_part(part, ["ts", "ip", "port", "peer", "client", "protocol", "file_key"])
-    table = table.append_column("conn", connection_keys(table, options, aliases))
-    edges = group(table, ["conn", "file_key"], [("ts", "count"), ("ts", "min"), ("ts", "max")])
-    conn_ip = group(table, ["conn", "ip"], [("ts", "count")])
-    conn_client = group(table, ["conn", "client", "protocol"], [("ts", "count")])
-    day = pc.divide(table.column("ts"), DAY_US)
-    known = pc.is_in(table.column("file_key"), value_set=known_keys)
-    days = group(
-        pa.table({"day": day, "conn": table.column("conn"), "known": known, "ts": day}),
-        ["day", "conn", "known"],
+    conn = connection_codes(table, options, dicts)
+    files = _codes(table.column("file_key"), pa.array(dicts.files["file_key"], pa.string()))
+    ip = _codes(table.column("ip"), dicts.ips)
+    pair = pc.binary_join_element_wise(table.column("client"), table.column("protocol"), SEP)
+    client = _codes(pair, dicts.clients)
+    ts = table.column("ts").to_numpy()
+    n_conn, n_file = len(dicts.conns), len(dicts.files)
+    day = ts // DAY_US
+    first_day = int(day.min()) if len(day) else 0
+    edges = group_codes([conn, files], [n_conn, n_file], {"ts": ts},
+                        [("ts", "count"), ("ts", "min"), ("ts", "max")])  # fmt: skip
+    conn_ip = group_codes([conn, ip], [n_conn, len(dicts.ips)], {"ts": ts}, [("ts", "count")])
+    conn_client = group_codes(
+        [conn, client], [n_conn, len(dicts.clients)], {"ts": ts}, [("ts", "count")]
+    )
+    span = int(day.max()) - first_day + 1 if len(day) else 1
+    days = group_codes(
+        [day - first_day, conn, known[files].astype(np.int64)],
+        [span, n_conn, 2],
+        {"ts": ts},
         [("ts", "count")],
     )
+    days["k0"] = days["k0"] + first_day
     return {"edges": edges, "conn_ip": conn_ip, "conn_client": conn_client, "days": days}
 
 
-def combine_edges(partials: list[dict[str, pa.Table]], files: pd.DataFrame) -> Aggregates:
-    def cat(name: str) -> pa.Table:
-        return pa.concat_tables([p[name] for p in partials])
+def _regroup(
+    parts: list[dict[str, np.ndarray]], sizes: list[int], functions: dict[str, str]
+) -> dict[str, np.ndarray]:
+    keys = [np.concatenate([p[f"k{i}"] for p in parts]) for i in range(len(sizes))]
+    if len(parts) == 1:
+        return {**{f"k{i}": k for i, k in enumerate(keys)},
+                **{n: parts[0][n] for n in functions}}  # fmt: skip
+    values = {name: np.concatenate([p[name] for p in parts]) for name in functions}
+    out = group_codes(keys, sizes, values, list(functions.items()))
+    return {**{f"k{i}": out[f"k{i}"] for i in range(len(sizes))},
+            **{name: out[f"{name}_{function}"] for name, function in functions.items()}}  # fmt: skip
 
-    single = len(partials) == 1  # one part: the map already grouped everything
-    edges = cat("edges")
-    if not single:
-        edges = group(edges, ["conn", "file_key"],
-                      [("ts_count", "sum"), ("ts_min", "min"), ("ts_max", "max")])  # fmt: skip
-        edges = edges.rename_columns(
-            {"ts_count_sum": "ts_count", "ts_min_min": "ts_min", "ts_max_max": "ts_max"}
-        )
-    edges = edges.rename_columns({"ts_count": "sightings", "ts_min": "first", "ts_max": "last"})
 
-    def summed(name: str, keys: list[str], ordered: bool = True) -> pd.DataFrame:
-        table = cat(name)
-        if not single:
-            table = group(table, keys, [("ts_count", "sum")])
-            table = table.rename_columns({"ts_count_sum": "ts_count"})
-        table = table.rename_columns({"ts_count": "sightings"})
-        return _sorted_frame(table, keys) if ordered else table.to_pandas()
+def combine_edges(partials: list[dict[str, dict[str, np.ndarray]]], dicts: Dictionaries) -> Aggregates:
+    n_conn, n_file = len(dicts.conns), len(dicts.files)
 
+    def take(name: str) -> list[dict[str, np.ndarray]]:
+        return [p[name] for p in partials]
+
+    edges = _regroup(take("edges"), [n_conn, n_file],
+                     {"ts_count": "sum", "ts_min": "min", "ts_max": "max"})  # fmt: skip
+    conn_ip = _regroup(take("conn_ip"), [n_conn, len(dicts.ips)], {"ts_count": "sum"})
+    conn_client = _regroup(take("conn_client"), [n_conn, len(dicts.clients)], {"ts_count": "sum"})
+    first = min((int(p["days"]["k0"].min()) for p in partials if len(p["days"]["k0"])), default=0)
+    day_parts = [{**p["days"], "k0": p["days"]["k0"] - first} for p in partials]
+    span = max((int(p["k0"].max()) + 1 for p in day_parts if len(p["k0"])), default=1)
+    days = _regroup(day_parts, [span, n_conn, 2], {"ts_count": "sum"})
     return Aggregates(
-        files,
-        # Edge and day order does not change any result (sums, minima, sorted factorize).
-        edges.select(["conn", "file_key", "sightings", "first", "last"]).to_pandas(),
-        summed("conn_ip", ["conn", "ip"]),
-        summed("conn_client", ["conn", "client", "protocol"]),
-        summed("days", ["day", "conn", "known"], ordered=False),
+        files=dicts.files,
+        conns=dicts.conns.to_numpy(zero_copy_only=False),
+        ips=dicts.ips.to_numpy(zero_copy_only=False),
+        clients=dicts.clients.to_numpy(zero_copy_only=False),
+        edges={"conn": edges["k0"], "file": edges["k1"], "sightings": edges["ts_count"],
+               "first": edges["ts_min"], "last": edges["ts_max"]},  # fmt: skip
+        conn_ip={"conn": conn_ip["k0"], "ip": conn_ip["k1"], "sightings": conn_ip["ts_count"]},
+        conn_client={"conn": conn_client["k0"], "client": conn_client["k1"],
+                     "sightings": conn_client["ts_count"]},  # fmt: skip
+        days={"day": days["k0"] + first, "conn": days["k1"], "known": days["k2"].astype(bool),
+              "sightings": days["ts_count"]},  # fmt: skip
     )
 
 
@@ -210,13 +311,10 @@ def aggregate(
     """Both rounds over ``parts``; ``known_of(files)`` matches the distinct files once."""
     if not parts:
         raise UsageError("the case has no sightings yet: ingest logs first")
-    files, aliases = combine_files(mapper(files_of_part, list(parts), options=options))
-    matches = known_of(files)
-    partials = mapper(
-        edges_of_part,
-        list(parts),
-        options=options,
-        aliases=aliases,
-        known_keys=pa.array(sorted(matches), pa.string()),
+    dicts = combine_dictionaries(
+        mapper(dictionaries_of_part, list(parts), options=options), options
     )
-    return combine_edges(partials, files), matches
+    matches = known_of(dicts.files)
+    known = np.asarray(pd.Index(dicts.files["file_key"]).isin(list(matches)))
+    partials = mapper(edges_of_part, list(parts), options=options, dicts=dicts, known=known)
+    return combine_edges(partials, dicts), matches

@@ -20,7 +20,7 @@ from safelight.constants import (
     NETWORK_MAX_FILE_DEGREE,
     NETWORK_REMOVAL_STEPS,
 )
-from safelight.network.aggregate import DAY_US, Aggregates
+from safelight.network.aggregate import DAY_US, SEP, Aggregates
 from safelight.network.community import louvain, modularity
 from safelight.network.geo import GeoDatabase
 from safelight.network.graph import bipartite_graph, greedy_removal, pagerank_projected
@@ -52,15 +52,16 @@ def analyze(
     removal_steps: int = NETWORK_REMOVAL_STEPS,
 ) -> Analysis:
     edges = agg.edges
-    codes, uniques = pd.factorize(edges["conn"], sort=True)
-    ci = np.asarray(codes, dtype=np.int64)
-    conn_keys = np.asarray(uniques, dtype=object)
-    file_index = pd.Index(agg.files["file_key"])
-    file_keys = file_index.to_numpy(dtype=object)  # sorted by combine_files
-    fi = file_index.get_indexer(edges["file_key"])
-    known_file = np.asarray(file_index.isin(list(matches)))
+    used = np.unique(edges["conn"])  # peer mode's dictionary may hold unused keys
+    remap = np.full(len(agg.conns), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    ci = remap[edges["conn"]]
+    fi = np.asarray(edges["file"], dtype=np.int64)
+    conn_keys = np.asarray(agg.conns[used], dtype=object)
+    file_keys = agg.files["file_key"].to_numpy(dtype=object)
+    known_file = np.asarray(pd.Index(file_keys).isin(list(matches)))
     n_conn, n_file = len(conn_keys), len(file_keys)
-    sightings = edges["sightings"].to_numpy()
+    sightings = np.asarray(edges["sightings"], dtype=np.int64)
     incidence = sp.csr_matrix((sightings, (ci, fi)), shape=(n_conn, n_file))
     edge_known = known_file[fi]
 
@@ -69,20 +70,26 @@ def analyze(
     unknown_files = np.bincount(ci, weights=~edge_known, minlength=n_conn).astype(np.int64)
     known_sight = np.bincount(ci, weights=sightings * edge_known, minlength=n_conn)
     all_sight = np.bincount(ci, weights=sightings, minlength=n_conn)
-    first = pd.Series(edges["first"].to_numpy()).groupby(ci).min().to_numpy()
-    last = pd.Series(edges["last"].to_numpy()).groupby(ci).max().to_numpy()
+    first = np.full(n_conn, np.iinfo(np.int64).max)
+    np.minimum.at(first, ci, edges["first"])
+    last = np.full(n_conn, np.iinfo(np.int64).min)
+    np.maximum.at(last, ci, edges["last"])
 
-    # Main IP (most sightings), client and geolocation of every connection.
-    ip = agg.conn_ip.sort_values(["conn", "sightings"], ascending=[True, False], kind="stable")
-    ip = ip.drop_duplicates("conn").set_index("conn")["ip"].reindex(conn_keys).to_numpy()
-    n_ips = agg.conn_ip.groupby("conn").size().reindex(conn_keys).to_numpy()
-    cl = agg.conn_client.sort_values(["conn", "sightings"], ascending=[True, False], kind="stable")
-    cl = cl.drop_duplicates("conn").set_index("conn").reindex(conn_keys)
-    unique_ips, ip_codes = np.unique(ip.astype(str), return_inverse=True)
-    answers = geo.lookup(unique_ips.tolist())
-    country = np.array(answers.countries, dtype=object)[ip_codes]
-    asn = np.array(answers.asns, dtype=np.int64)[ip_codes]
-    as_org = np.array(answers.as_orgs, dtype=object)[ip_codes]
+    # Main IP and client (most sightings; ties to the first in sorted order) and geolocation.
+    ip_code, n_ips = _main(remap[agg.conn_ip["conn"]], agg.conn_ip["ip"],
+                           agg.conn_ip["sightings"], n_conn)  # fmt: skip
+    client_code, _ = _main(remap[agg.conn_client["conn"]], agg.conn_client["client"],
+                           agg.conn_client["sightings"], n_conn)  # fmt: skip
+    ip = np.asarray(agg.ips, dtype=object)[ip_code]
+    pairs = np.asarray(agg.clients, dtype=object)[client_code]
+    client = np.array([p.split(SEP, 1)[0] for p in pairs], dtype=object)
+    protocol = np.array([p.split(SEP, 1)[-1] for p in pairs], dtype=object)
+    used_ips = np.unique(ip_code)
+    answers = geo.lookup(np.asarray(agg.ips, dtype=object)[used_ips].tolist())
+    where = np.searchsorted(used_ips, ip_code)
+    country = np.array(answers.countries, dtype=object)[where]
+    asn = np.array(answers.asns, dtype=np.int64)[where]
+    as_org = np.array(answers.as_orgs, dtype=object)[where]
 
     # Network = connections with known material; graph on their known files.
     in_net = np.flatnonzero(known_files > 0)
@@ -122,8 +129,8 @@ def analyze(
             "country": country[in_net],
             "asn": asn[in_net],
             "as_org": as_org[in_net],
-            "client": cl["client"].to_numpy()[in_net],
-            "protocol": cl["protocol"].to_numpy()[in_net],
+            "client": client[in_net],
+            "protocol": protocol[in_net],
             "known_files": known_files[in_net],
             "known_sightings": known_sight[in_net].astype(np.int64),
             "unknown_files": unknown_files[in_net],
@@ -151,7 +158,7 @@ def analyze(
             "ip": ip,
             "country": country,
             "asn": asn,
-            "client": cl["client"].to_numpy(),
+            "client": client,
             "sightings": all_sight.astype(np.int64),
             "known": known_files > 0,
         }
@@ -201,6 +208,19 @@ def analyze(
         "last_seen": _iso_one(int(last.max())) if n_conn else None,
     }
     return Analysis(headline, tables, _group_graph(groups, group_files, comm))
+
+
+def _main(
+    conn: np.ndarray, value: np.ndarray, count: np.ndarray, n_conn: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per connection: the value with most sightings (lowest code on ties), and how many."""
+    order = np.lexsort((value, -count, conn))
+    conn_sorted = conn[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = conn_sorted[1:] != conn_sorted[:-1]
+    main = np.zeros(n_conn, dtype=np.int64)
+    main[conn_sorted[first]] = value[order][first]
+    return main, np.bincount(conn, minlength=n_conn)
 
 
 def _compact(labels: np.ndarray) -> np.ndarray:
@@ -254,7 +274,7 @@ def _breakdown(conns: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def _timeline(agg: Aggregates) -> pd.DataFrame:
-    days = agg.days.assign(conn=pd.factorize(agg.days["conn"])[0])
+    days = pd.DataFrame(agg.days)
     g = days.groupby("day")
     known = days[days["known"]]
     out = pd.DataFrame(
