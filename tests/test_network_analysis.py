@@ -44,9 +44,23 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     sim = root / "sim" / "sightings.csv"
     result = runner.invoke(
         main,
-        ["network", "simulate", "--connections", "900", "--countries", "14", "--groups", "9",
-         "--files", "700", "--seed", "11", "--out", str(sim)],
-    )  # fmt: skip
+        [
+            "network",
+            "simulate",
+            "--connections",
+            "900",
+            "--countries",
+            "14",
+            "--groups",
+            "9",
+            "--files",
+            "700",
+            "--seed",
+            "11",
+            "--out",
+            str(sim),
+        ],
+    )
     assert result.exit_code == 0, result.output
     home = root / "home"
     db = Database.open(f"sqlite:///{home / 'store.db'}")
@@ -110,8 +124,9 @@ def test_removal_impact_is_monotone(simulated: dict[str, Any]) -> None:
     removal = simulated["run"].analysis.tables["removal"]
     available = removal["known_files_available"].to_numpy()
     assert len(removal) == 20 and (np.diff(available) <= 0).all()
-    assert available[0] + removal["files_lost"].iloc[0] == (
-        simulated["run"].report["headline"]["known_files"]
+    assert (
+        available[0] + removal["files_lost"].iloc[0]
+        == (simulated["run"].report["headline"]["known_files"])
     )
 
 

@@ -50,8 +50,9 @@ def test_ip_kernel_agrees_with_ipaddress(texts: list[str]) -> None:
 
 
 stamp = st.builds(
-    lambda y, mo, d, h, mi, s, frac, sep, zone: f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}"
-    f"{s}{frac}{zone}",
+    lambda y, mo, d, h, mi, s, frac, sep, zone: (
+        f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}{s}{frac}{zone}"
+    ),
     st.integers(1, 9999),
     st.integers(0, 13),
     st.integers(0, 32),

@@ -25,17 +25,30 @@ def doc_mmdb(tmp_path: Path) -> Path:
     return write_mmdb(
         tmp_path / "doc.mmdb",
         [
-            (cidr, {"country": {"iso_code": cc}, "autonomous_system_number": asn,
-                    "autonomous_system_organization": org})
+            (
+                cidr,
+                {
+                    "country": {"iso_code": cc},
+                    "autonomous_system_number": asn,
+                    "autonomous_system_organization": org,
+                },
+            )
             for cidr, (cc, asn, org) in DOC_RANGES.items()
-        ],  # fmt: skip
+        ],
     )
 
 
 def test_mmdb_over_documentation_ranges(doc_mmdb: Path) -> None:
     geo = MmdbGeo([doc_mmdb])
-    ips = ["192.0.2.1", "198.51.100.255", "203.0.113.7", "2001:db8:5::1", "192.0.2.200",
-           "8.8.8.8", "2001:db9::1"]  # fmt: skip
+    ips = [
+        "192.0.2.1",
+        "198.51.100.255",
+        "203.0.113.7",
+        "2001:db8:5::1",
+        "192.0.2.200",
+        "8.8.8.8",
+        "2001:db9::1",
+    ]
     answers = geo.lookup(ips)
     assert answers.countries == ["FR", "DE", "JP", "BR", "FR", "unknown", "unknown"]
     assert answers.asns == [64500, 64501, 64502, 64503, 64500, 0, 0]

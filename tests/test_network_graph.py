@@ -35,13 +35,12 @@ def incidences(draw: st.DrawFn) -> sp.csr_matrix:
 @st.composite
 def weighted_graphs(draw: st.DrawFn) -> sp.csr_matrix:
     n = draw(st.integers(1, 24))
-    pairs = draw(
-        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80)
-    )
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80))
     weights = draw(
-        st.lists(st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.0]), min_size=len(pairs),
-                 max_size=len(pairs))
-    )  # fmt: skip
+        st.lists(
+            st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.0]), min_size=len(pairs), max_size=len(pairs)
+        )
+    )
     dense = np.zeros((n, n))
     for (a, b), w in zip(pairs, weights, strict=True):
         if a != b:

@@ -69,12 +69,16 @@ def test_reingest_is_idempotent_and_overlaps_are_not_double_counted(
 ) -> None:
     home = tmp_path / "home"
     first = tmp_path / "a.csv"
-    first.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n"
-                     f"2024-01-01T00:00:01Z,192.0.2.2,{SHA1}\n")  # fmt: skip
+    first.write_text(
+        f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n"
+        f"2024-01-01T00:00:01Z,192.0.2.2,{SHA1}\n"
+    )
     overlap = tmp_path / "b.csv"
-    overlap.write_text(f"ts,ip,sha1\n2024-01-01T00:00:01Z,192.0.2.2,{SHA1}\n"
-                       f"2024-01-01T00:00:02Z,192.0.2.3,{SHA1}\n"
-                       f"2024-01-01T00:00:02Z,192.0.2.3,{SHA1}\n")  # fmt: skip
+    overlap.write_text(
+        f"ts,ip,sha1\n2024-01-01T00:00:01Z,192.0.2.2,{SHA1}\n"
+        f"2024-01-01T00:00:02Z,192.0.2.3,{SHA1}\n"
+        f"2024-01-01T00:00:02Z,192.0.2.3,{SHA1}\n"
+    )
     _, [a] = ingest(db, "c", [first], home=home)
     _, [again] = ingest(db, "c", [first], home=home)
     _, [b] = ingest(db, "c", [overlap], home=home)
@@ -169,9 +173,7 @@ def test_unknown_case_and_unavailable_lists(db: Database, tmp_path: Path) -> Non
         ingest(db, "c", [log], lists=["ncmec"], home=tmp_path / "home")
 
 
-def test_cli_ingest_reports_summary_and_bad_lines(
-    safelight_env: Path, tmp_path: Path
-) -> None:
+def test_cli_ingest_reports_summary_and_bad_lines(safelight_env: Path, tmp_path: Path) -> None:
     log = tmp_path / "log.csv"
     log.write_text(GOOD_AND_BAD)
     known = tmp_path / "known.csv"

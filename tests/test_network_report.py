@@ -14,16 +14,22 @@ import pytest
 from safelight.network.html import render_html
 from safelight.network.pipeline import run_demo_network
 
-
 # The brief's flags, plus: the browser's own clock and update checks off, and no host
 # resolvable at all, so nothing can leave this machine whatever the page tried.
 BROWSER_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
     "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter",
-    "--disable-domain-reliability", "--no-pings", "--disable-client-side-phishing-detection",
+    "--disable-domain-reliability",
+    "--no-pings",
+    "--disable-client-side-phishing-detection",
     "--host-resolver-rules=MAP * ~NOTFOUND",
-)  # fmt: skip
+)
 
 
 def _chromium() -> str:
@@ -51,10 +57,20 @@ def _render(page: Path, work: Path) -> tuple[str, set[str]]:
     netlog = work / f"{page.stem}.netlog.json"
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
-            [browser, *BROWSER_FLAGS, f"--user-data-dir={profile}", f"--log-net-log={netlog}",
-             "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+            [
+                browser,
+                *BROWSER_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--log-net-log={netlog}",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr[-2000:]
     log = json.loads(netlog.read_text())
     names = {v: k for k, v in log["constants"]["logEventTypes"].items()}

@@ -100,7 +100,9 @@ def raw_connection_keys(table: pa.Table, options: EntityOptions) -> pa.Array:
         port_text = pc.if_else(pc.greater_equal(port, 0), pc.cast(port, pa.string()), "")
         return pc.binary_join_element_wise(host, port_text, ":")
     peer = table.column("peer")
-    return pc.if_else(pc.not_equal(peer, ""), _prefixed("peer:", peer), pa.scalar(None, pa.string()))
+    return pc.if_else(
+        pc.not_equal(peer, ""), _prefixed("peer:", peer), pa.scalar(None, pa.string())
+    )
 
 
 def dictionaries_of_part(part: Path, options: EntityOptions) -> dict[str, Any]:
@@ -188,8 +190,10 @@ def _codes(values: pa.Array | pa.ChunkedArray, dictionary: pa.Array) -> np.ndarr
 
 
 def group_codes(
-    keys: list[np.ndarray], sizes: list[int], values: dict[str, np.ndarray], functions: list[
-        tuple[str, str]]
+    keys: list[np.ndarray],
+    sizes: list[int],
+    values: dict[str, np.ndarray],
+    functions: list[tuple[str, str]],
 ) -> dict[str, np.ndarray]:
     """Group rows by integer key columns (each < its size) and aggregate ``values``."""
     composite = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
@@ -243,8 +247,9 @@ def edges_of_part(
     n_conn, n_file = len(dicts.conns), len(dicts.files)
     day = ts // DAY_US
     first_day = int(day.min()) if len(day) else 0
-    edges = group_codes([conn, files], [n_conn, n_file], {"ts": ts},
-                        [("ts", "count"), ("ts", "min"), ("ts", "max")])  # fmt: skip
+    edges = group_codes(
+        [conn, files], [n_conn, n_file], {"ts": ts}, [("ts", "count"), ("ts", "min"), ("ts", "max")]
+    )
     conn_ip = group_codes([conn, ip], [n_conn, len(dicts.ips)], {"ts": ts}, [("ts", "count")])
     conn_client = group_codes(
         [conn, client], [n_conn, len(dicts.clients)], {"ts": ts}, [("ts", "count")]
@@ -265,22 +270,26 @@ def _regroup(
 ) -> dict[str, np.ndarray]:
     keys = [np.concatenate([p[f"k{i}"] for p in parts]) for i in range(len(sizes))]
     if len(parts) == 1:
-        return {**{f"k{i}": k for i, k in enumerate(keys)},
-                **{n: parts[0][n] for n in functions}}  # fmt: skip
+        return {**{f"k{i}": k for i, k in enumerate(keys)}, **{n: parts[0][n] for n in functions}}
     values = {name: np.concatenate([p[name] for p in parts]) for name in functions}
     out = group_codes(keys, sizes, values, list(functions.items()))
-    return {**{f"k{i}": out[f"k{i}"] for i in range(len(sizes))},
-            **{name: out[f"{name}_{function}"] for name, function in functions.items()}}  # fmt: skip
+    return {
+        **{f"k{i}": out[f"k{i}"] for i in range(len(sizes))},
+        **{name: out[f"{name}_{function}"] for name, function in functions.items()},
+    }
 
 
-def combine_edges(partials: list[dict[str, dict[str, np.ndarray]]], dicts: Dictionaries) -> Aggregates:
+def combine_edges(
+    partials: list[dict[str, dict[str, np.ndarray]]], dicts: Dictionaries
+) -> Aggregates:
     n_conn, n_file = len(dicts.conns), len(dicts.files)
 
     def take(name: str) -> list[dict[str, np.ndarray]]:
         return [p[name] for p in partials]
 
-    edges = _regroup(take("edges"), [n_conn, n_file],
-                     {"ts_count": "sum", "ts_min": "min", "ts_max": "max"})  # fmt: skip
+    edges = _regroup(
+        take("edges"), [n_conn, n_file], {"ts_count": "sum", "ts_min": "min", "ts_max": "max"}
+    )
     conn_ip = _regroup(take("conn_ip"), [n_conn, len(dicts.ips)], {"ts_count": "sum"})
     conn_client = _regroup(take("conn_client"), [n_conn, len(dicts.clients)], {"ts_count": "sum"})
     first = min((int(p["days"]["k0"].min()) for p in partials if len(p["days"]["k0"])), default=0)
@@ -292,13 +301,25 @@ def combine_edges(partials: list[dict[str, dict[str, np.ndarray]]], dicts: Dicti
         conns=dicts.conns.to_numpy(zero_copy_only=False),
         ips=dicts.ips.to_numpy(zero_copy_only=False),
         clients=dicts.clients.to_numpy(zero_copy_only=False),
-        edges={"conn": edges["k0"], "file": edges["k1"], "sightings": edges["ts_count"],
-               "first": edges["ts_min"], "last": edges["ts_max"]},  # fmt: skip
+        edges={
+            "conn": edges["k0"],
+            "file": edges["k1"],
+            "sightings": edges["ts_count"],
+            "first": edges["ts_min"],
+            "last": edges["ts_max"],
+        },
         conn_ip={"conn": conn_ip["k0"], "ip": conn_ip["k1"], "sightings": conn_ip["ts_count"]},
-        conn_client={"conn": conn_client["k0"], "client": conn_client["k1"],
-                     "sightings": conn_client["ts_count"]},  # fmt: skip
-        days={"day": days["k0"] + first, "conn": days["k1"], "known": days["k2"].astype(bool),
-              "sightings": days["ts_count"]},  # fmt: skip
+        conn_client={
+            "conn": conn_client["k0"],
+            "client": conn_client["k1"],
+            "sightings": conn_client["ts_count"],
+        },
+        days={
+            "day": days["k0"] + first,
+            "conn": days["k1"],
+            "known": days["k2"].astype(bool),
+            "sightings": days["ts_count"],
+        },
     )
 
 

@@ -76,10 +76,15 @@ def analyze(
     np.maximum.at(last, ci, edges["last"])
 
     # Main IP and client (most sightings; ties to the first in sorted order) and geolocation.
-    ip_code, n_ips = _main(remap[agg.conn_ip["conn"]], agg.conn_ip["ip"],
-                           agg.conn_ip["sightings"], n_conn)  # fmt: skip
-    client_code, _ = _main(remap[agg.conn_client["conn"]], agg.conn_client["client"],
-                           agg.conn_client["sightings"], n_conn)  # fmt: skip
+    ip_code, n_ips = _main(
+        remap[agg.conn_ip["conn"]], agg.conn_ip["ip"], agg.conn_ip["sightings"], n_conn
+    )
+    client_code, _ = _main(
+        remap[agg.conn_client["conn"]],
+        agg.conn_client["client"],
+        agg.conn_client["sightings"],
+        n_conn,
+    )
     ip = np.asarray(agg.ips, dtype=object)[ip_code]
     pairs = np.asarray(agg.clients, dtype=object)[client_code]
     client = np.array([p.split(SEP, 1)[0] for p in pairs], dtype=object)
@@ -238,7 +243,7 @@ def _by_size(labels: np.ndarray) -> np.ndarray:
     order = np.lexsort((first, -size))
     new = np.empty(len(size), dtype=np.int64)
     new[order] = np.arange(len(size))
-    return new[labels]
+    return np.asarray(new[labels], dtype=np.int64)
 
 
 def _groups(leads: pd.DataFrame, group_known: np.ndarray) -> pd.DataFrame:
@@ -277,14 +282,18 @@ def _timeline(agg: Aggregates) -> pd.DataFrame:
     days = pd.DataFrame(agg.days)
     g = days.groupby("day")
     known = days[days["known"]]
-    out = pd.DataFrame(
-        {
-            "sightings": g["sightings"].sum(),
-            "known_sightings": known.groupby("day")["sightings"].sum(),
-            "connections": g["conn"].nunique(),
-            "known_connections": known.groupby("day")["conn"].nunique(),
-        }
-    ).fillna(0).astype(np.int64)
+    out = (
+        pd.DataFrame(
+            {
+                "sightings": g["sightings"].sum(),
+                "known_sightings": known.groupby("day")["sightings"].sum(),
+                "connections": g["conn"].nunique(),
+                "known_connections": known.groupby("day")["conn"].nunique(),
+            }
+        )
+        .fillna(0)
+        .astype(np.int64)
+    )
     out.index = pd.to_datetime(out.index * DAY_US, unit="us", utc=True).strftime("%Y-%m-%d")
     return out.reset_index(names="day")
 
@@ -332,14 +341,18 @@ def _known_table(
     binary.data[:] = 1.0
     holders = np.asarray(binary.sum(axis=0)).ravel().astype(np.int64)
     keys = files["file_key"].to_numpy()[known_file]
-    return pd.DataFrame(
-        {
-            "file_key": keys,
-            "lists": [";".join(matches[k].lists) for k in keys],
-            "labels": [";".join(matches[k].labels) for k in keys],
-            "holders": holders[known_file],
-        }
-    ).sort_values(["holders", "file_key"], ascending=[False, True]).reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "file_key": keys,
+                "lists": [";".join(matches[k].lists) for k in keys],
+                "labels": [";".join(matches[k].labels) for k in keys],
+                "holders": holders[known_file],
+            }
+        )
+        .sort_values(["holders", "file_key"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
 
 
 def _group_graph(
@@ -348,17 +361,28 @@ def _group_graph(
     """The largest groups as nodes, linked by the known files they have in common."""
     shown = groups[groups["connections"] >= 2].head(top)
     ids = shown["group"].to_numpy() - 1
-    nodes = [
-        {"group": int(r.group), "connections": int(r.connections), "country": r.main_country,
-         "known_files": int(r.known_files)}
-        for r in shown.itertuples()
-    ]  # fmt: skip
+    nodes: list[dict[str, object]] = [
+        {
+            "group": int(group),
+            "connections": int(connections),
+            "country": str(country),
+            "known_files": int(known),
+        }
+        for group, connections, country, known in zip(
+            shown["group"],
+            shown["connections"],
+            shown["main_country"],
+            shown["known_files"],
+            strict=True,
+        )
+    ]
     links: list[dict[str, object]] = []
     if len(ids):
         gf = sp.csr_matrix(group_files[ids], dtype=np.float64)
         shared = (gf @ gf.T).tocoo()
         for a, b, w in zip(shared.row, shared.col, shared.data, strict=True):
             if a < b and w > 0:
-                links.append({"source": int(ids[a] + 1), "target": int(ids[b] + 1),
-                              "shared_files": int(w)})  # fmt: skip
+                links.append(
+                    {"source": int(ids[a] + 1), "target": int(ids[b] + 1), "shared_files": int(w)}
+                )
     return {"nodes": nodes, "links": links}

@@ -24,17 +24,47 @@ from safelight.errors import InputError, UsageError
 # Canonical fields and the names logs commonly use for them, best guess first.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": (
-        "timestamp", "time", "ts", "datetime", "date_time", "seen", "seen_at", "observed",
-        "observed_at", "first_seen", "timestamp_utc", "time_utc", "date",
+        "timestamp",
+        "time",
+        "ts",
+        "datetime",
+        "date_time",
+        "seen",
+        "seen_at",
+        "observed",
+        "observed_at",
+        "first_seen",
+        "timestamp_utc",
+        "time_utc",
+        "date",
     ),
     "ip": (
-        "ip", "ip_address", "ipaddress", "remote_ip", "peer_ip", "src_ip", "source_ip",
-        "client_ip", "address", "addr", "remote_addr", "host",
+        "ip",
+        "ip_address",
+        "ipaddress",
+        "remote_ip",
+        "peer_ip",
+        "src_ip",
+        "source_ip",
+        "client_ip",
+        "address",
+        "addr",
+        "remote_addr",
+        "host",
     ),
     "port": ("port", "remote_port", "peer_port", "src_port", "source_port", "client_port"),
     "peer_id": (
-        "peer_id", "peer", "guid", "peer_guid", "client_guid", "node_id", "account_id",
-        "account", "user_id", "userid", "username",
+        "peer_id",
+        "peer",
+        "guid",
+        "peer_guid",
+        "client_guid",
+        "node_id",
+        "account_id",
+        "account",
+        "user_id",
+        "userid",
+        "username",
     ),
     "client": ("client", "software", "client_software", "user_agent", "agent", "app"),
     "protocol": ("protocol", "network", "proto", "p2p_network"),
@@ -73,7 +103,7 @@ class ColumnMapping:
             raise InputError(f"{path}: not valid TOML: {exc}") from exc
         columns = data.get("columns", {})
         if not isinstance(columns, dict):
-            raise InputError(f"{path}: [columns] must be a table of field = \"column\"")
+            raise InputError(f'{path}: [columns] must be a table of field = "column"')
         explicit: dict[str, str] = {}
         for key, value in columns.items():
             if key not in FIELD_ALIASES:
@@ -104,16 +134,16 @@ class ColumnMapping:
             if fld in resolved:
                 continue
             for alias in aliases:
-                column = by_norm.get(alias)
-                if column is not None and column not in taken:
-                    resolved[fld] = column
-                    taken.add(column)
+                found = by_norm.get(alias)
+                if found is not None and found not in taken:
+                    resolved[fld] = found
+                    taken.add(found)
                     break
         missing = [f for f in REQUIRED if f not in resolved]
         if missing:
             raise UsageError(
                 f"{source}: no column for {', '.join(missing)} (header: {', '.join(names)}); "
-                "name it in a mapping file: [columns] timestamp = \"...\""
+                'name it in a mapping file: [columns] timestamp = "..."'
             )
         if not any(f in resolved for f in DIGEST_FIELDS):
             raise UsageError(

@@ -129,9 +129,10 @@ def modularity(
         return 0.0
     coo = graph.tocoo()
     inside = np.bincount(
-        labels[coo.row], weights=coo.data * (labels[coo.row] == labels[coo.col]),
+        labels[coo.row],
+        weights=coo.data * (labels[coo.row] == labels[coo.col]),
         minlength=int(labels.max()) + 1,
-    )  # fmt: skip
+    )
     degree = np.asarray(graph.sum(axis=1)).ravel()
     tot = np.bincount(labels, weights=degree, minlength=int(labels.max()) + 1)
     return float(np.sum(inside / m2 - resolution * (tot / m2) ** 2))
@@ -151,10 +152,15 @@ def louvain_reference(
         graph.sort_indices()
         size = graph.shape[0]
         rows = [
-            list(zip(graph.indices[graph.indptr[i] : graph.indptr[i + 1]].tolist(),
-                     graph.data[graph.indptr[i] : graph.indptr[i + 1]].tolist(), strict=True))
+            list(
+                zip(
+                    graph.indices[graph.indptr[i] : graph.indptr[i + 1]].tolist(),
+                    graph.data[graph.indptr[i] : graph.indptr[i + 1]].tolist(),
+                    strict=True,
+                )
+            )
             for i in range(size)
-        ]  # fmt: skip
+        ]
         degree = [sum(w for _, w in row) for row in rows]
         comm = list(range(size))
         tot = list(degree)

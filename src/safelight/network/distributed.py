@@ -26,30 +26,30 @@ def dask_client(cluster: str) -> Iterator[Any]:
 
     if cluster == "local":
         # Loopback only, and a free port for the scheduler's HTTP routes (8787 may be taken).
-        local = LocalCluster(
+        local = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=2,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
         )
-        client = Client(local)
+        client = Client(local)  # type: ignore[no-untyped-call]
         try:
             yield client
         finally:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
             local.close()
         return
     if not cluster.startswith("tcp://"):
         raise UsageError(f"--cluster {cluster!r}: use 'local' or a scheduler 'tcp://host:port'")
     try:
-        client = Client(cluster, timeout="10s")
+        client = Client(cluster, timeout="10s")  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise UsageError(f"cannot reach Dask scheduler {cluster}: {exc}") from exc
     try:
         yield client
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 class _Box:
@@ -87,9 +87,7 @@ def parse_files_on_dask(
     with dask_client(cluster) as client:
         shared = client.scatter(seen, broadcast=True)
         futures = [
-            client.submit(
-                parse_file, path, mapping, work_dir, sha, shared, parts_seen, pure=False
-            )
+            client.submit(parse_file, path, mapping, work_dir, sha, shared, parts_seen, pure=False)
             for path, sha in todo
         ]
         return list(client.gather(futures))

@@ -156,7 +156,9 @@ def _write_hex(buf: np.ndarray, pos: int, value: int) -> int:
 
 
 @njit(cache=True)
-def canonical_ips(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def canonical_ips(
+    data: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Canonical text of every IP (IPv4-mapped IPv6 as IPv4, RFC 5952 IPv6) and a status:
     OK, or FALLBACK when the kernel does not recognise the text (ipaddress decides)."""
     n = len(offsets) - 1
@@ -321,7 +323,7 @@ def iso_instants(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.
                     k += 1
                 if k == start or k - start > 9:
                     continue
-        base = (_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second)
+        base = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
         if k == end:
             status[r] = NO_ZONE
             continue

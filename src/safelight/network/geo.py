@@ -210,10 +210,10 @@ class DbipLiteGeo:
                 if j >= 0 and value <= self.v6_end[j]:
                     countries[i] = self.v6_cc[j]
         if v4_idx:
-            values = np.array(v4_val, dtype=np.uint64)
-            j = np.searchsorted(self.v4_start, values, side="right") - 1
-            hit = (j >= 0) & (values <= self.v4_end[np.maximum(j, 0)])
-            for pos, ok, k in zip(v4_idx, hit.tolist(), j.tolist(), strict=True):
+            v4_values = np.array(v4_val, dtype=np.uint64)
+            slot = np.searchsorted(self.v4_start, v4_values, side="right") - 1
+            hit = (slot >= 0) & (v4_values <= self.v4_end[np.maximum(slot, 0)])
+            for pos, ok, k in zip(v4_idx, hit.tolist(), slot.tolist(), strict=True):
                 if ok:
                     countries[pos] = self.v4_cc[k]
         return GeoAnswers(countries, [0] * n, [""] * n)

@@ -78,10 +78,10 @@ def world_map(countries: list[dict[str, Any]]) -> str:
     for code, (col, row) in sorted(cells.items()):
         n = counts.get(code, 0)
         fill = _color(n, top)
-        ink = "#fff" if n and n > top ** 0.5 else "#33415c"
+        ink = "#fff" if n and n > top**0.5 else "#33415c"
         x, y = col * w, row * h
         parts.append(
-            f'<g><title>{code}: {n:,} connections</title>'
+            f"<g><title>{code}: {n:,} connections</title>"
             f'<rect x="{x + 1}" y="{y + 1}" width="{w - 2}" height="{h - 2}" rx="3" '
             f'fill="{fill}"/><text x="{x + w / 2}" y="{y + h / 2 + 4}" font-size="10" '
             f'text-anchor="middle" fill="{ink}">{code}</text></g>'
@@ -101,15 +101,17 @@ def timeline_svg(rows: list[dict[str, Any]]) -> str:
     width, height, pad = 620, 200, 34
     top = max(int(r["sightings"]) for r in rows) or 1
     bar = (width - pad - 8) / len(rows)
-    parts = [f'<svg viewBox="0 0 {width} {height + 30}" width="100%" role="img" '
-             'aria-label="sightings per day">']  # fmt: skip
+    parts = [
+        f'<svg viewBox="0 0 {width} {height + 30}" width="100%" role="img" '
+        'aria-label="sightings per day">'
+    ]
     for i, r in enumerate(rows):
         x = pad + i * bar
         total_h = (height - 10) * int(r["sightings"]) / top
         known_h = (height - 10) * int(r["known_sightings"]) / top
         parts.append(
-            f'<g><title>{escape(str(r["day"]))}: {int(r["sightings"]):,} sightings, '
-            f'{int(r["known_sightings"]):,} of known files</title>'
+            f"<g><title>{escape(str(r['day']))}: {int(r['sightings']):,} sightings, "
+            f"{int(r['known_sightings']):,} of known files</title>"
             f'<rect x="{x:.1f}" y="{height - total_h:.1f}" width="{max(bar - 1, 1):.1f}" '
             f'height="{total_h:.1f}" fill="#9ecae1"/>'
             f'<rect x="{x:.1f}" y="{height - known_h:.1f}" width="{max(bar - 1, 1):.1f}" '
@@ -118,7 +120,7 @@ def timeline_svg(rows: list[dict[str, Any]]) -> str:
     parts.append(
         f'<text x="{pad}" y="{height + 16}" font-size="11">{escape(str(rows[0]["day"]))}</text>'
         f'<text x="{width - 8}" y="{height + 16}" font-size="11" text-anchor="end">'
-        f'{escape(str(rows[-1]["day"]))}</text>'
+        f"{escape(str(rows[-1]['day']))}</text>"
         f'<text x="2" y="12" font-size="11">{top:,}</text>'
         f'<line x1="{pad}" y1="{height}" x2="{width - 8}" y2="{height}" stroke="#888"/>'
         f'<text x="{width - 8}" y="12" font-size="11" text-anchor="end" fill="#08519c">'
@@ -166,8 +168,10 @@ def group_graph_svg(graph: dict[str, list[dict[str, Any]]]) -> str:
     width, height, margin = 620, 380, 30
     xy = margin + pos * np.array([width - 2 * margin, height - 2 * margin])
     top = max(int(n["connections"]) for n in nodes)
-    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
-             'aria-label="groups and the known files they share">']  # fmt: skip
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+        'aria-label="groups and the known files they share">'
+    ]
     for a, b, w in links:
         parts.append(
             f'<line x1="{xy[a, 0]:.1f}" y1="{xy[a, 1]:.1f}" x2="{xy[b, 0]:.1f}" '
@@ -177,8 +181,8 @@ def group_graph_svg(graph: dict[str, list[dict[str, Any]]]) -> str:
     for i, node in enumerate(nodes):
         r = 6 + 22 * math.sqrt(int(node["connections"]) / top)
         parts.append(
-            f'<g><title>group {int(node["group"])}: {int(node["connections"]):,} connections, '
-            f'{int(node["known_files"]):,} known files, mostly {escape(str(node["country"]))}'
+            f"<g><title>group {int(node['group'])}: {int(node['connections']):,} connections, "
+            f"{int(node['known_files']):,} known files, mostly {escape(str(node['country']))}"
             f'</title><circle cx="{xy[i, 0]:.1f}" cy="{xy[i, 1]:.1f}" r="{r:.1f}" '
             f'fill="#3182bd" fill-opacity=".8" stroke="#08306b"/>'
             f'<text x="{xy[i, 0]:.1f}" y="{xy[i, 1] + 4:.1f}" font-size="10" fill="#fff" '
@@ -215,9 +219,22 @@ def render_html(report: dict[str, Any]) -> str:
     attribution = escape(geo.get("attribution", ""))
     if "db-ip.com" in attribution.lower():
         attribution = '<a href="https://db-ip.com">IP Geolocation by DB-IP</a> (CC BY 4.0)'
-    lead_cols = ["rank", "connection", "country", "asn", "client", "known_files",
-                 "known_sightings", "unknown_files", "first_seen", "last_seen", "group",
-                 "share_of_group_files", "pagerank", "removal_step"]  # fmt: skip
+    lead_cols = [
+        "rank",
+        "connection",
+        "country",
+        "asn",
+        "client",
+        "known_files",
+        "known_sightings",
+        "unknown_files",
+        "first_seen",
+        "last_seen",
+        "group",
+        "share_of_group_files",
+        "pagerank",
+        "removal_step",
+    ]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -242,17 +259,40 @@ linked by shared known files</h2>{group_graph_svg(report["group_graph"])}</secti
 </section>
 <div class="row"><section><h2>Removal impact</h2><small>Connections taken offline one by one,
 each the one whose loss makes most known files unavailable.</small>
-{table_html(report.get("removal", []), ["step", "connection", "files_lost",
-"known_files_available", "share_available"], 20)}</section>
+{
+        table_html(
+            report.get("removal", []),
+            ["step", "connection", "files_lost", "known_files_available", "share_available"],
+            20,
+        )
+    }</section>
 <section><h2>Unknown files shared with known material (for review)</h2>
-{table_html(report.get("candidates", []), ["file_key", "holders_with_known", "holders",
-"sightings"], 20)}</section></div>
-<div class="row"><section><h2>Countries</h2>{table_html(report.get("countries", []),
-["country", "connections", "connections_total", "sightings"], 25)}</section>
-<section><h2>Clients</h2>{table_html(report.get("clients", []),
-["client", "connections", "connections_total", "sightings"], 25)}</section>
-<section><h2>Networks (ASN)</h2>{table_html(report.get("asns", []),
-["asn", "connections", "connections_total", "sightings"], 25)}</section></div>
+{
+        table_html(
+            report.get("candidates", []),
+            ["file_key", "holders_with_known", "holders", "sightings"],
+            20,
+        )
+    }</section></div>
+<div class="row"><section><h2>Countries</h2>{
+        table_html(
+            report.get("countries", []),
+            ["country", "connections", "connections_total", "sightings"],
+            25,
+        )
+    }</section>
+<section><h2>Clients</h2>{
+        table_html(
+            report.get("clients", []),
+            ["client", "connections", "connections_total", "sightings"],
+            25,
+        )
+    }</section>
+<section><h2>Networks (ASN)</h2>{
+        table_html(
+            report.get("asns", []), ["asn", "connections", "connections_total", "sightings"], 25
+        )
+    }</section></div>
 <section><h2>Sources</h2><p>Geolocation: {escape(geo.get("name", ""))}
 {("&middot; " + escape(geo["date"])) if geo.get("date") else ""} &middot; {attribution}</p>
 <p>Known material: {escape(str(report["sources"]["known_material"]))}</p>

@@ -172,18 +172,33 @@ def _parse_into(
                     shown.append((line, reason))
     files = _combine_stats(stats)
     return ParsedFile(
-        str(path), sha, str(tmp_part), str(rejects_path), total, good, bad, duplicate, shown,
-        files, [],
-    )  # fmt: skip
+        str(path),
+        sha,
+        str(tmp_part),
+        str(rejects_path),
+        total,
+        good,
+        bad,
+        duplicate,
+        shown,
+        files,
+        [],
+    )
 
 
 def _combine_stats(stats: list[pa.Table]) -> pa.Table:
     if not stats:
-        return pa.table({"file_key": pa.array([], pa.string()),
-                         **{c: pa.array([], pa.string()) for c in DIGEST_COLUMNS},
-                         "sightings": pa.array([], pa.int64())})  # fmt: skip
-    merged = pa.concat_tables(stats).group_by("file_key").aggregate(
-        [(f"{c}_max", "max") for c in DIGEST_COLUMNS] + [("ts_count", "sum")]
+        return pa.table(
+            {
+                "file_key": pa.array([], pa.string()),
+                **{c: pa.array([], pa.string()) for c in DIGEST_COLUMNS},
+                "sightings": pa.array([], pa.int64()),
+            }
+        )
+    merged = (
+        pa.concat_tables(stats)
+        .group_by("file_key")
+        .aggregate([(f"{c}_max", "max") for c in DIGEST_COLUMNS] + [("ts_count", "sum")])
     )
     names = {f"{c}_max_max": c for c in DIGEST_COLUMNS} | {"ts_count_sum": "sightings"}
     return merged.rename_columns(names).select(["file_key", *DIGEST_COLUMNS, "sightings"])
@@ -218,9 +233,10 @@ def commit_parsed(db: Database, case: Case, parsed: ParsedFile) -> FileSummary:
                 summary.rows_duplicate += int((~keep).sum())
                 summary.rows_good = int(keep.sum())
                 kept = table.filter(pa.array(keep))
-                with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(
-                    sink, PART_SCHEMA, options=PART_OPTIONS
-                ) as writer:
+                with (
+                    pa.OSFile(str(tmp), "wb") as sink,
+                    pa.ipc.new_file(sink, PART_SCHEMA, options=PART_OPTIONS) as writer,
+                ):
                     writer.write_table(kept)
                 parsed.files = _combine_stats([_file_stats(kept)])
         name = part_name(parsed.content_sha256)
@@ -275,9 +291,7 @@ def ingest_files(
     if cluster:
         from safelight.network.distributed import parse_files_on_dask
 
-        parsed_files = parse_files_on_dask(
-            cluster, todo, mapping, case.parts_dir, seen, parts_seen
-        )
+        parsed_files = parse_files_on_dask(cluster, todo, mapping, case.parts_dir, seen, parts_seen)
     else:
         parsed_files = [
             parse_file(p, mapping, case.parts_dir, sha, seen, parts_seen) for p, sha in todo

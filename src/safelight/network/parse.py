@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -40,9 +40,20 @@ _ZONE = re.compile(r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|\s?UTC|\s?GMT)$")
 _EPOCH = re.compile(r"^\d{9,11}(?:\.\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 TEXT_FIELDS = (
-    "timestamp", "ip", "port", "peer_id", "client", "protocol", "md5", "sha1", "sha256",
-    "digest", "pdq", "file_name", "size",
-)  # fmt: skip
+    "timestamp",
+    "ip",
+    "port",
+    "peer_id",
+    "client",
+    "protocol",
+    "md5",
+    "sha1",
+    "sha256",
+    "digest",
+    "pdq",
+    "file_name",
+    "size",
+)
 # Columns whose values identify a sighting (the row hash), in a fixed order.
 IDENTITY = ("ip", "peer", "client", "protocol", "md5", "sha1", "sha256", "pdq", "file_name")
 
@@ -152,8 +163,10 @@ def parse_ips(raw: pa.Array, reasons: _Reasons) -> pa.Array:
         canonical = ip_reference(text)
         if canonical is None:
             reasons.bad[row] = True
-            message = "ip: missing" if text == "" else (
-                f"ip: {_show(text)} is not an IPv4 or IPv6 address"
+            message = (
+                "ip: missing"
+                if text == ""
+                else (f"ip: {_show(text)} is not an IPv4 or IPv6 address")
             )
             reasons.text.setdefault(row, []).append(message)
             fixed[row] = ""
@@ -194,8 +207,10 @@ def _digests(
         reasons.add(present & ~ok, raw, f"{name}: {{}} is not {length} hex digits")
         out[name] = pc.if_else(pa.array(present & ok), raw, "")
     generic = pc.utf8_lower(text["digest"])
-    present = _bools(pc.not_equal(generic, "")) if "digest" in mapped else np.zeros(
-        len(generic), dtype=bool
+    present = (
+        _bools(pc.not_equal(generic, ""))
+        if "digest" in mapped
+        else np.zeros(len(generic), dtype=bool)
     )
     lengths = pc.utf8_length(generic).to_numpy()
     hexed = _bools(pc.match_substring_regex(generic, "^[0-9a-f]+$"))
@@ -223,7 +238,7 @@ def row_hashes(table: pa.Table) -> np.ndarray:
     for seed, name in enumerate(IDENTITY):
         column = table.column(name).combine_chunks()
         mix_columns(acc, hash_strings(*string_buffers(column), np.uint64(seed)))
-    return acc
+    return np.asarray(acc, dtype=np.uint64)
 
 
 def parse_batch(batch: RawBatch, mapping: dict[str, str]) -> ParsedBatch:

@@ -51,18 +51,16 @@ def ingest(
     case = open_case(db, case_name, chosen, home)
     if chosen is None:
         known = case_known(case)
-    summaries = ingest_files(
-        db, case, paths, ColumnMapping.load(mapping), known, cluster=cluster
-    )
+    summaries = ingest_files(db, case, paths, ColumnMapping.load(mapping), known, cluster=cluster)
     return case, summaries
 
 
 def _matcher(known: KnownMaterial) -> Any:
     def known_of(files: pd.DataFrame) -> dict[str, KnownMatch]:
-        digests = [
-            FileDigests(r.file_key, r.md5, r.sha1, r.sha256, r.pdq)
-            for r in files.itertuples(index=False)
+        columns = [
+            files[c].astype(str).tolist() for c in ("file_key", "md5", "sha1", "sha256", "pdq")
         ]
+        digests = [FileDigests(*values) for values in zip(*columns, strict=True)]
         return known.lookup(digests)
 
     return known_of

@@ -95,9 +95,7 @@ def write_outputs(analysis: Analysis, report: dict[str, Any], out: Path) -> dict
     return written
 
 
-def write_referrals(
-    analysis: Analysis, report: dict[str, Any], folder: Path
-) -> dict[str, Path]:
+def write_referrals(analysis: Analysis, report: dict[str, Any], folder: Path) -> dict[str, Path]:
     """One folder per country: its leads as CSV and JSON, with the sources and notice."""
     leads = analysis.tables["leads"]
     written: dict[str, Path] = {}

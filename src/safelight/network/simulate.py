@@ -32,12 +32,77 @@ from safelight.network.mmdb import write_mmdb
 
 # Countries drawn in this order (ISO 3166-1 alpha-2); simulated only, no meaning attached.
 SIM_COUNTRIES = (
-    "US", "DE", "GB", "FR", "NL", "CA", "BR", "IN", "JP", "AU", "ES", "IT", "SE", "PL", "MX",
-    "ZA", "KR", "AR", "TR", "RU", "UA", "NG", "EG", "ID", "PH", "TH", "VN", "MY", "SG", "NZ",
-    "IE", "BE", "CH", "AT", "DK", "NO", "FI", "PT", "GR", "CZ", "RO", "HU", "BG", "RS", "HR",
-    "CL", "CO", "PE", "VE", "KE", "MA", "DZ", "TN", "SA", "AE", "IL", "PK", "BD", "LK", "CN",
-    "TW", "HK", "IS", "EE", "LV", "LT", "SK", "SI", "LU", "CY",
-)  # fmt: skip
+    "US",
+    "DE",
+    "GB",
+    "FR",
+    "NL",
+    "CA",
+    "BR",
+    "IN",
+    "JP",
+    "AU",
+    "ES",
+    "IT",
+    "SE",
+    "PL",
+    "MX",
+    "ZA",
+    "KR",
+    "AR",
+    "TR",
+    "RU",
+    "UA",
+    "NG",
+    "EG",
+    "ID",
+    "PH",
+    "TH",
+    "VN",
+    "MY",
+    "SG",
+    "NZ",
+    "IE",
+    "BE",
+    "CH",
+    "AT",
+    "DK",
+    "NO",
+    "FI",
+    "PT",
+    "GR",
+    "CZ",
+    "RO",
+    "HU",
+    "BG",
+    "RS",
+    "HR",
+    "CL",
+    "CO",
+    "PE",
+    "VE",
+    "KE",
+    "MA",
+    "DZ",
+    "TN",
+    "SA",
+    "AE",
+    "IL",
+    "PK",
+    "BD",
+    "LK",
+    "CN",
+    "TW",
+    "HK",
+    "IS",
+    "EE",
+    "LV",
+    "LT",
+    "SK",
+    "SI",
+    "LU",
+    "CY",
+)
 CLIENTS = (
     ("uTorrent 3.6", "BitTorrent"),
     ("qBittorrent 4.6", "BitTorrent"),
@@ -46,8 +111,9 @@ CLIENTS = (
     ("BitComet 2.05", "BitTorrent"),
 )
 START_EPOCH = 1_709_251_200  # 2024-03-01T00:00:00Z
-V4_BLOCKS = [f"{net}.{i * 16}/28" for net in ("192.0.2", "198.51.100", "203.0.113")
-             for i in range(16)]  # fmt: skip
+V4_BLOCKS = [
+    f"{net}.{i * 16}/28" for net in ("192.0.2", "198.51.100", "203.0.113") for i in range(16)
+]
 
 
 @dataclass(frozen=True)
@@ -76,7 +142,7 @@ def _sizes(rng: np.random.Generator, total: int, parts: int, minimum: int) -> np
     extra = total - minimum * parts
     sizes = minimum + np.floor(weights / weights.sum() * extra).astype(np.int64)
     sizes[np.argmax(sizes)] += total - int(sizes.sum())
-    return sizes
+    return np.asarray(sizes, dtype=np.int64)
 
 
 def simulate(
@@ -166,8 +232,8 @@ def simulate(
         ),
     ).astype(np.int64)
     noise_rows = row_group < 0
-    file_idx[noise_rows] = n_known + n_unknown_group + rng.integers(
-        0, n_noise_files, int(noise_rows.sum())
+    file_idx[noise_rows] = (
+        n_known + n_unknown_group + rng.integers(0, n_noise_files, int(noise_rows.sum()))
     )
     span = days * 86_400
     phase = ip_phase[row_ip]
@@ -179,8 +245,7 @@ def simulate(
     lengths = {"md5": 16, "sha1": 20, "sha256": 32}
     digests = np.array([rng.bytes(lengths[a]).hex() for a in algos], dtype=object)
 
-    table = _table(rng, ts, row_ip, row_actor, file_idx, ip_text, peer_ids, actor_client,
-                   digests)  # fmt: skip
+    table = _table(rng, ts, row_ip, row_actor, file_idx, ip_text, peer_ids, actor_client, digests)
     distinct = n_rows - int(table.to_pandas().duplicated().sum())  # same second, same file
     n_dup = n_rows // 1000
     dup_rows = rng.choice(n_rows, n_dup, replace=False)
@@ -226,9 +291,15 @@ def simulate(
         for i in range(n_ips):
             a = int(ip_actor[i])
             writer.writerow(
-                [ip_text[i], a, peer_ids[a], int(actor_group[a]),
-                 SIM_COUNTRIES[actor_country[a]], int(heavy[a])]
-            )  # fmt: skip
+                [
+                    ip_text[i],
+                    a,
+                    peer_ids[a],
+                    int(actor_group[a]),
+                    SIM_COUNTRIES[actor_country[a]],
+                    int(heavy[a]),
+                ]
+            )
     return truth
 
 

@@ -40,9 +40,7 @@ ROWS = 20
 
 def centroids() -> dict[str, tuple[int, int]]:
     tokens = _CENTROIDS.split()
-    return {
-        tokens[i]: (int(tokens[i + 1]), int(tokens[i + 2])) for i in range(0, len(tokens), 3)
-    }
+    return {tokens[i]: (int(tokens[i + 1]), int(tokens[i + 2])) for i in range(0, len(tokens), 3)}
 
 
 @lru_cache(maxsize=1)
