@@ -5,11 +5,18 @@ from __future__ import annotations
 import ipaddress
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safelight.network.fastparse import hash_strings, string_buffers
+from safelight.network.fastparse import (
+    HashSet,
+    group_ids,
+    hash_strings,
+    reduce_groups,
+    string_buffers,
+)
 from safelight.network.parse import (
     _Reasons,
     ip_reference,
@@ -96,3 +103,35 @@ def test_string_hash_is_a_function_of_the_text(texts: list[str]) -> None:
     for text, h in zip(texts, hashes.tolist(), strict=True):
         assert by_text.setdefault(text, h) == h
     assert len(set(hashes.tolist())) == len(set(texts))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-5, 40), st.integers(-(2**40), 2**40)), max_size=200),
+)
+def test_hash_grouping_matches_pandas(rows: list[tuple[int, int]]) -> None:
+    keys = np.array([k for k, _ in rows], dtype=np.int64)
+    values = np.array([v for _, v in rows], dtype=np.int64)
+    ids, uniques = group_ids(keys)
+    frame = pd.DataFrame({"k": keys, "v": values})
+    expected = frame.groupby("k", sort=False)["v"].agg(["sum", "min", "max", "size"])
+    assert uniques.tolist() == expected.index.tolist()  # first-appearance order
+    for op, name in ((0, "sum"), (1, "min"), (2, "max")):
+        got = reduce_groups(ids, values, len(uniques), op)
+        assert got.tolist() == expected[name].tolist()
+    assert np.bincount(ids, minlength=len(uniques)).tolist() == expected["size"].tolist()
+
+
+def test_hash_set_matches_python_set() -> None:
+    rng = np.random.default_rng(5)
+    seen: set[int] = set()
+    store = HashSet(4)  # small on purpose: it must grow
+    for _ in range(20):
+        batch = rng.integers(0, 500, 300).astype(np.uint64)
+        fresh = store.add(batch)
+        expected = []
+        for value in batch.tolist():
+            expected.append(value not in seen)
+            seen.add(value)
+        assert fresh.tolist() == expected
+    assert store.count == len(seen)

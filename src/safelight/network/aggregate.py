@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from safelight.constants import NETWORK_ALIAS_WINDOW_SECONDS
 from safelight.errors import UsageError
+from safelight.network.fastparse import group_ids, reduce_groups
 from safelight.network.known import KnownMatch
 from safelight.network.sightings import read_part
 
@@ -56,7 +57,8 @@ class Dictionaries:
     files: pd.DataFrame  # file_key, md5, sha1, sha256, pdq, file_name, size
     conns: pa.Array
     ips: pa.Array
-    clients: pa.Array  # "client<SEP>protocol"
+    clients: pa.Array
+    protocols: pa.Array
     aliases: pd.DataFrame  # ip, window, alias (peer mode)
 
 
@@ -68,6 +70,7 @@ class Aggregates:
     conns: np.ndarray
     ips: np.ndarray
     clients: np.ndarray
+    protocols: np.ndarray
     edges: dict[str, np.ndarray]  # conn, file, sightings, first, last
     conn_ip: dict[str, np.ndarray]  # conn, ip, sightings
     conn_client: dict[str, np.ndarray]  # conn, client, sightings
@@ -107,21 +110,23 @@ def raw_connection_keys(table: pa.Table, options: EntityOptions) -> pa.Array:
 
 def dictionaries_of_part(part: Path, options: EntityOptions) -> dict[str, Any]:
     """Round A map."""
-    table = read_part(part)
+    columns = ["file_key", *FILE_COLUMNS, "client", "protocol", "ip"]
+    if options.mode != "ip":
+        columns += ["ts", "peer", "port"]
+    table = read_part(part, columns)
     files = group(table, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
     files = files.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
-    clients = pc.unique(
-        pc.binary_join_element_wise(table.column("client"), table.column("protocol"), SEP)
-    )
-    keys = raw_connection_keys(table, options)
+    ips = pc.unique(table.column("ip"))
     out: dict[str, Any] = {
         "files": files,
-        "clients": clients,
-        "ips": pc.unique(table.column("ip")),
-        "conns": pc.unique(pc.drop_null(keys)),
+        "clients": pc.unique(table.column("client")),
+        "protocols": pc.unique(table.column("protocol")),
+        "ips": ips,
+        "conns": ips
+        if options.mode == "ip"
+        else pc.unique(pc.drop_null(raw_connection_keys(table, options))),
     }
     if options.mode == "peer":
-        ips = pc.unique(table.column("ip"))
         out["conns"] = pa.concat_arrays([out["conns"], _prefixed("ip:", ips)])
         has_peer = pc.not_equal(table.column("peer"), "")
         triples = pa.table(
@@ -162,6 +167,7 @@ def combine_dictionaries(partials: list[dict[str, Any]], options: EntityOptions)
         _sorted_unique([p["conns"] for p in partials]),
         _sorted_unique([p["ips"] for p in partials]),
         _sorted_unique([p["clients"] for p in partials]),
+        _sorted_unique([p["protocols"] for p in partials]),
         aliases,
     )
 
@@ -189,25 +195,31 @@ def _codes(values: pa.Array | pa.ChunkedArray, dictionary: pa.Array) -> np.ndarr
     return np.asarray(pc.index_in(values, value_set=dictionary).to_numpy(), dtype=np.int64)
 
 
+REDUCERS = {"sum": 0, "count": 0, "min": 1, "max": 2}
+
+
 def group_codes(
     keys: list[np.ndarray],
     sizes: list[int],
     values: dict[str, np.ndarray],
     functions: list[tuple[str, str]],
 ) -> dict[str, np.ndarray]:
-    """Group rows by integer key columns (each < its size) and aggregate ``values``."""
+    """Group rows by integer key columns (each < its size) and aggregate integer ``values``
+    (count, sum, min, max): one hash pass in numba, then one pass per aggregate."""
     composite = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
     for code, size in zip(keys, sizes, strict=True):
         composite = composite * max(size, 1) + code
-    grouped = pa.table({"__key": composite, **values}).group_by("__key").aggregate(functions)
-    rest = grouped.column("__key").to_numpy()
+    ids, rest = group_ids(composite)
     out: dict[str, np.ndarray] = {}
     for index in range(len(keys) - 1, -1, -1):
         size = max(sizes[index], 1)
         out[f"k{index}"] = rest % size
         rest = rest // size
     for name, function in functions:
-        out[f"{name}_{function}"] = grouped.column(f"{name}_{function}").to_numpy()
+        column = np.ones(len(ids), dtype=np.int64) if function == "count" else values[name]
+        out[f"{name}_{function}"] = reduce_groups(
+            ids, np.asarray(column, dtype=np.int64), len(out["k0"]), REDUCERS[function]
+        )
     return out
 
 
@@ -220,16 +232,24 @@ def group(table: pa.Table, keys: list[str], aggregations: list[tuple[str, str]])
         encoded = pc.dictionary_encode(table.column(key).combine_chunks())
         codes.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
         dictionaries.append(encoded.dictionary)
-    values = {name: table.column(name).combine_chunks() for name, _ in aggregations}
     sizes = [len(d) for d in dictionaries]
     if float(np.prod([float(max(x, 1)) for x in sizes])) >= 2.0**62:  # pragma: no cover
         return table.group_by(keys).aggregate(aggregations)
-    out = group_codes(codes, sizes, values, aggregations)
-    columns: dict[str, pa.Array] = {
-        key: dictionaries[i].take(pa.array(out[f"k{i}"])) for i, key in enumerate(keys)
-    }
+    composite = np.zeros(table.num_rows, dtype=np.int64)
+    for code, size in zip(codes, sizes, strict=True):
+        composite = composite * max(size, 1) + code
+    # Arrow aggregates (they handle text maxima); the key is one integer column.
+    values = {name: table.column(name).combine_chunks() for name, _ in aggregations}
+    grouped = pa.table({"__key": composite, **values}).group_by("__key").aggregate(aggregations)
+    rest = grouped.column("__key").to_numpy()
+    decoded: dict[str, pa.Array] = {}
+    for index in range(len(keys) - 1, -1, -1):
+        size = max(sizes[index], 1)
+        decoded[keys[index]] = dictionaries[index].take(pa.array(rest % size))
+        rest = rest // size
+    columns: dict[str, pa.Array] = {key: decoded[key] for key in keys}
     for name, function in aggregations:
-        columns[f"{name}_{function}"] = pa.array(out[f"{name}_{function}"])
+        columns[f"{name}_{function}"] = grouped.column(f"{name}_{function}")
     return pa.table(columns)
 
 
@@ -238,11 +258,14 @@ def edges_of_part(
 ) -> dict[str, dict[str, np.ndarray]]:
     """Round B map: integer-coded edges, connection IPs and clients, per-day sightings."""
     table = read_part(part, ["ts", "ip", "port", "peer", "client", "protocol", "file_key"])
-    conn = connection_codes(table, options, dicts)
-    files = _codes(table.column("file_key"), pa.array(dicts.files["file_key"], pa.string()))
     ip = _codes(table.column("ip"), dicts.ips)
-    pair = pc.binary_join_element_wise(table.column("client"), table.column("protocol"), SEP)
-    client = _codes(pair, dicts.clients)
+    # In ip mode the connection dictionary is the IP dictionary: same codes.
+    conn = ip if options.mode == "ip" else connection_codes(table, options, dicts)
+    files = _codes(table.column("file_key"), pa.array(dicts.files["file_key"], pa.string()))
+    n_proto = max(len(dicts.protocols), 1)
+    client = _codes(table.column("client"), dicts.clients) * n_proto + _codes(
+        table.column("protocol"), dicts.protocols
+    )
     ts = table.column("ts").to_numpy()
     n_conn, n_file = len(dicts.conns), len(dicts.files)
     day = ts // DAY_US
@@ -252,7 +275,7 @@ def edges_of_part(
     )
     conn_ip = group_codes([conn, ip], [n_conn, len(dicts.ips)], {"ts": ts}, [("ts", "count")])
     conn_client = group_codes(
-        [conn, client], [n_conn, len(dicts.clients)], {"ts": ts}, [("ts", "count")]
+        [conn, client], [n_conn, len(dicts.clients) * n_proto], {"ts": ts}, [("ts", "count")]
     )
     span = int(day.max()) - first_day + 1 if len(day) else 1
     days = group_codes(
@@ -291,7 +314,8 @@ def combine_edges(
         take("edges"), [n_conn, n_file], {"ts_count": "sum", "ts_min": "min", "ts_max": "max"}
     )
     conn_ip = _regroup(take("conn_ip"), [n_conn, len(dicts.ips)], {"ts_count": "sum"})
-    conn_client = _regroup(take("conn_client"), [n_conn, len(dicts.clients)], {"ts_count": "sum"})
+    n_pairs = len(dicts.clients) * max(len(dicts.protocols), 1)
+    conn_client = _regroup(take("conn_client"), [n_conn, n_pairs], {"ts_count": "sum"})
     first = min((int(p["days"]["k0"].min()) for p in partials if len(p["days"]["k0"])), default=0)
     day_parts = [{**p["days"], "k0": p["days"]["k0"] - first} for p in partials]
     span = max((int(p["k0"].max()) + 1 for p in day_parts if len(p["k0"])), default=1)
@@ -301,6 +325,7 @@ def combine_edges(
         conns=dicts.conns.to_numpy(zero_copy_only=False),
         ips=dicts.ips.to_numpy(zero_copy_only=False),
         clients=dicts.clients.to_numpy(zero_copy_only=False),
+        protocols=dicts.protocols.to_numpy(zero_copy_only=False),
         edges={
             "conn": edges["k0"],
             "file": edges["k1"],

@@ -20,8 +20,9 @@ from safelight.constants import (
     NETWORK_MAX_FILE_DEGREE,
     NETWORK_REMOVAL_STEPS,
 )
-from safelight.network.aggregate import DAY_US, SEP, Aggregates
+from safelight.network.aggregate import DAY_US, Aggregates
 from safelight.network.community import louvain, modularity
+from safelight.network.fastparse import group_ids
 from safelight.network.geo import GeoDatabase
 from safelight.network.graph import bipartite_graph, greedy_removal, pagerank_projected
 from safelight.network.known import KnownMatch
@@ -52,7 +53,8 @@ def analyze(
     removal_steps: int = NETWORK_REMOVAL_STEPS,
 ) -> Analysis:
     edges = agg.edges
-    used = np.unique(edges["conn"])  # peer mode's dictionary may hold unused keys
+    # Peer mode's dictionary may hold keys no edge uses.
+    used = np.flatnonzero(np.bincount(edges["conn"], minlength=len(agg.conns)))
     remap = np.full(len(agg.conns), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     ci = remap[edges["conn"]]
@@ -86,9 +88,9 @@ def analyze(
         n_conn,
     )
     ip = np.asarray(agg.ips, dtype=object)[ip_code]
-    pairs = np.asarray(agg.clients, dtype=object)[client_code]
-    client = np.array([p.split(SEP, 1)[0] for p in pairs], dtype=object)
-    protocol = np.array([p.split(SEP, 1)[-1] for p in pairs], dtype=object)
+    n_proto = max(len(agg.protocols), 1)
+    client = np.asarray(agg.clients, dtype=object)[client_code // n_proto]
+    protocol = np.asarray(agg.protocols, dtype=object)[client_code % n_proto]
     used_ips = np.unique(ip_code)
     answers = geo.lookup(np.asarray(agg.ips, dtype=object)[used_ips].tolist())
     where = np.searchsorted(used_ips, ip_code)
@@ -282,13 +284,20 @@ def _timeline(agg: Aggregates) -> pd.DataFrame:
     days = pd.DataFrame(agg.days)
     g = days.groupby("day")
     known = days[days["known"]]
+
+    def distinct(frame: pd.DataFrame) -> pd.Series:
+        # Rows are unique (day, conn, known): a connection is counted once per day.
+        span = int(frame["conn"].max()) + 1 if len(frame) else 1
+        _, pairs = group_ids(frame["day"].to_numpy() * span + frame["conn"].to_numpy())
+        return pd.Series(pairs // span).value_counts()
+
     out = (
         pd.DataFrame(
             {
                 "sightings": g["sightings"].sum(),
                 "known_sightings": known.groupby("day")["sightings"].sum(),
-                "connections": g["conn"].nunique(),
-                "known_connections": known.groupby("day")["conn"].nunique(),
+                "connections": distinct(days),
+                "known_connections": distinct(known),
             }
         )
         .fillna(0)

@@ -459,3 +459,58 @@ def ip_values(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.nda
         hi[r] = h
         lo[r] = low
     return hi, lo, v4
+
+
+@njit(cache=True)
+def _group_ids(keys: np.ndarray, table: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, int]:
+    mask = len(table) - 1
+    ids = np.empty(len(keys), dtype=np.int64)
+    count = 0
+    for r in range(len(keys)):
+        key = keys[r]
+        slot = np.int64(_splitmix(np.uint64(key)) >> np.uint64(1)) & mask
+        while True:
+            if slots[slot] < 0:
+                slots[slot] = count
+                table[slot] = key
+                ids[r] = count
+                count += 1
+                break
+            if table[slot] == key:
+                ids[r] = slots[slot]
+                break
+            slot = (slot + 1) & mask
+    return ids, count
+
+
+def group_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense group id of every key (in order of first appearance) and the distinct keys."""
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    size = 1 << max(4, (2 * max(len(keys), 1)).bit_length())
+    table = np.zeros(size, dtype=np.int64)
+    slots = np.full(size, -1, dtype=np.int64)
+    ids, count = _group_ids(keys, table, slots)
+    uniques = np.empty(count, dtype=np.int64)
+    uniques[ids] = keys
+    return ids, uniques
+
+
+@njit(cache=True)
+def reduce_groups(ids: np.ndarray, values: np.ndarray, count: int, op: int) -> np.ndarray:
+    """Per group: 0 sum, 1 min, 2 max of ``values`` (int64)."""
+    out = np.zeros(count, dtype=np.int64)
+    if op == 1:
+        out[:] = np.iinfo(np.int64).max
+    elif op == 2:
+        out[:] = np.iinfo(np.int64).min
+    for r in range(len(ids)):
+        g = ids[r]
+        v = values[r]
+        if op == 0:
+            out[g] += v
+        elif op == 1:
+            if v < out[g]:
+                out[g] = v
+        elif v > out[g]:
+            out[g] = v
+    return out
