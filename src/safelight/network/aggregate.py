@@ -114,8 +114,7 @@ def dictionaries_of_part(part: Path, options: EntityOptions) -> dict[str, Any]:
     if options.mode != "ip":
         columns += ["ts", "peer", "port"]
     table = read_part(part, columns)
-    files = group(table, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
-    files = files.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
+    files = first_per_file(table)
     ips = pc.unique(table.column("ip"))
     out: dict[str, Any] = {
         "files": files,
@@ -140,6 +139,36 @@ def dictionaries_of_part(part: Path, options: EntityOptions) -> dict[str, Any]:
             ["ip", "window", "peer"]
         )
     return out
+
+
+def first_per_file(table: pa.Table) -> pa.Table:
+    """One row per file key: name and size from its first sighting, each digest from the
+    first sighting that has it (a hash pass, where a text ``max`` per column costs far more)."""
+    encoded = pc.dictionary_encode(table.column("file_key").combine_chunks())
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    n = len(encoded.dictionary)
+
+    def first_rows(mask: np.ndarray | None) -> np.ndarray:
+        rows = np.arange(len(codes)) if mask is None else np.flatnonzero(mask)
+        where = np.full(n, -1, dtype=np.int64)
+        ids, keys = group_ids(codes[rows])
+        firsts = np.full(len(keys), len(codes), dtype=np.int64)
+        np.minimum.at(firsts, ids, rows)
+        where[keys] = firsts
+        return where
+
+    base = first_rows(None)
+    columns: dict[str, pa.Array] = {"file_key": encoded.dictionary}
+    for name in FILE_COLUMNS:
+        column = table.column(name).combine_chunks()
+        if name in ("md5", "sha1", "sha256", "pdq"):
+            present = np.asarray(pc.not_equal(column, "").to_numpy(zero_copy_only=False))
+            rows = first_rows(present)
+            picked = column.take(pa.array(np.where(rows >= 0, rows, base)))
+            columns[name] = pc.if_else(pa.array(rows >= 0), picked, "")
+        else:
+            columns[name] = column.take(pa.array(base))
+    return pa.table(columns)
 
 
 def _sorted_unique(arrays: list[pa.Array]) -> pa.Array:
@@ -273,7 +302,12 @@ def edges_of_part(
     edges = group_codes(
         [conn, files], [n_conn, n_file], {"ts": ts}, [("ts", "count"), ("ts", "min"), ("ts", "max")]
     )
-    conn_ip = group_codes([conn, ip], [n_conn, len(dicts.ips)], {"ts": ts}, [("ts", "count")])
+    if options.mode == "ip":  # a connection is its IP: one pair per connection
+        count = np.bincount(conn, minlength=n_conn)
+        used = np.flatnonzero(count)
+        conn_ip = {"k0": used, "k1": used, "ts_count": count[used]}
+    else:
+        conn_ip = group_codes([conn, ip], [n_conn, len(dicts.ips)], {"ts": ts}, [("ts", "count")])
     conn_client = group_codes(
         [conn, client], [n_conn, len(dicts.clients) * n_proto], {"ts": ts}, [("ts", "count")]
     )

@@ -22,7 +22,7 @@ from safelight.constants import (
 )
 from safelight.network.aggregate import DAY_US, Aggregates
 from safelight.network.community import louvain, modularity
-from safelight.network.fastparse import group_ids
+from safelight.network.fastparse import group_ids, reduce_groups
 from safelight.network.geo import GeoDatabase
 from safelight.network.graph import bipartite_graph, greedy_removal, pagerank_projected
 from safelight.network.known import KnownMatch
@@ -72,10 +72,8 @@ def analyze(
     unknown_files = np.bincount(ci, weights=~edge_known, minlength=n_conn).astype(np.int64)
     known_sight = np.bincount(ci, weights=sightings * edge_known, minlength=n_conn)
     all_sight = np.bincount(ci, weights=sightings, minlength=n_conn)
-    first = np.full(n_conn, np.iinfo(np.int64).max)
-    np.minimum.at(first, ci, edges["first"])
-    last = np.full(n_conn, np.iinfo(np.int64).min)
-    np.maximum.at(last, ci, edges["last"])
+    first = reduce_groups(ci, np.asarray(edges["first"], dtype=np.int64), n_conn, 1)
+    last = reduce_groups(ci, np.asarray(edges["last"], dtype=np.int64), n_conn, 2)
 
     # Main IP and client (most sightings; ties to the first in sorted order) and geolocation.
     ip_code, n_ips = _main(

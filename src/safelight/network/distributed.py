@@ -9,7 +9,10 @@ a shared volume. Results are therefore identical to the single-process path.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+import pickle
+import uuid
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,28 +55,38 @@ def dask_client(cluster: str) -> Iterator[Any]:
         client.close()  # type: ignore[no-untyped-call]
 
 
-class _Box:
-    """Keeps scatter from splitting a collection argument into one future per element."""
+@lru_cache(maxsize=4)
+def _load_shared(path: str) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        loaded: dict[str, Any] = pickle.load(fh)
+    return loaded
 
-    def __init__(self, value: Any) -> None:
-        self.value = value
 
-
-def _unbox_call(item: Any, *, fn: Callable[..., Any], **kwargs: _Box) -> Any:
-    return fn(item, **{k: v.value for k, v in kwargs.items()})
+def _call_shared(item: Any, *, fn: Callable[..., Any], shared: str) -> Any:
+    return fn(item, **_load_shared(shared))
 
 
 @contextmanager
-def dask_mapper(cluster: str) -> Iterator[Callable[..., list[Any]]]:
+def dask_mapper(cluster: str, shared_dir: Path) -> Iterator[Callable[..., list[Any]]]:
+    """A mapper running on Dask. Arguments shared by every task (dictionaries, known files)
+    travel as one file in ``shared_dir``, which workers must see like the parts: more robust
+    than scattering them, and each worker process reads them once."""
     with dask_client(cluster) as client:
+        written: list[Path] = []
 
         def mapper(fn: Callable[..., Any], items: Sequence[Any], **kwargs: Any) -> list[Any]:
-            # Shared arguments (known file keys, alias table) go to each worker once.
-            shared = {k: client.scatter(_Box(v), broadcast=True) for k, v in kwargs.items()}
-            futures = client.map(_unbox_call, list(items), fn=fn, pure=False, **shared)
+            path = shared_dir / f".shared-{uuid.uuid4().hex}.pkl"
+            with open(path, "wb") as fh:
+                pickle.dump(kwargs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            written.append(path)
+            futures = client.map(_call_shared, list(items), fn=fn, shared=str(path), pure=False)
             return list(client.gather(futures))
 
-        yield mapper
+        try:
+            yield mapper
+        finally:
+            for path in written:
+                path.unlink(missing_ok=True)
 
 
 def parse_files_on_dask(

@@ -91,7 +91,7 @@ def analyze_case(
     if cluster:
         from safelight.network.distributed import dask_mapper
 
-        with dask_mapper(cluster) as mapper:
+        with dask_mapper(cluster, case.folder) as mapper:
             agg, matches = aggregate(parts, options, _matcher(known), mapper)
     else:
         agg, matches = aggregate(parts, options, _matcher(known), local_map)
