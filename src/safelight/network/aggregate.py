@@ -286,7 +286,10 @@ def edges_of_part(
     part: Path, options: EntityOptions, dicts: Dictionaries, known: np.ndarray
 ) -> dict[str, dict[str, np.ndarray]]:
     """Round B map: integer-coded edges, connection IPs and clients, per-day sightings."""
-    table = read_part(part, ["ts", "ip", "port", "peer", "client", "protocol", "file_key"])
+    columns = ["ts", "ip", "client", "protocol", "file_key"]
+    if options.mode != "ip":
+        columns += ["port", "peer"]
+    table = read_part(part, columns)
     ip = _codes(table.column("ip"), dicts.ips)
     # In ip mode the connection dictionary is the IP dictionary: same codes.
     conn = ip if options.mode == "ip" else connection_codes(table, options, dicts)
