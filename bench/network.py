@@ -153,9 +153,10 @@ def stage_networkx(work: Path, sightings: Path) -> dict[str, object]:
         clients[ip][client] = clients[ip].get(client, 0) + 1
     conns = [n for n, d in graph.nodes(data=True) if d["bipartite"] == 0]
     in_net = [c for c in conns if any(f[1] in known for f in graph[c])]
+    # A materialised copy: a subgraph *view* would make every degree lookup O(nodes).
     known_graph = graph.subgraph(
         in_net + [f for f, d in graph.nodes(data=True) if d["bipartite"] == 1 and f[1] in known]
-    )
+    ).copy()
     projected = nx.bipartite.collaboration_weighted_projected_graph(known_graph, in_net)
     components = [c for c in nx.connected_components(projected) if len(c) >= 2]
     communities = nx.community.louvain_communities(projected, weight="weight", seed=0)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from safelight.cli import main
+from safelight.errors import UsageError
 from safelight.network.pipeline import AnalysisRun, analyze_case, ingest, run_demo_network
 from safelight.store import Database
 
@@ -162,32 +163,48 @@ def test_peer_mode_merges_ips_of_one_peer(simulated: dict[str, Any]) -> None:
     assert run.report["headline"]["countries"] == 0
 
 
-def test_dask_cluster_gives_the_same_report(simulated: dict[str, Any]) -> None:
-    run = analyze_case(
-        simulated["db"],
-        "sim",
-        simulated["root"] / "dask",
-        geo_paths=[simulated["root"] / "sim" / "geo.mmdb"],
-        cluster="local",
-        home=simulated["home"],
-    )
+def test_dask_gives_the_same_ingest_and_report(tmp_path: Path, simulated: dict[str, Any]) -> None:
+    """Parsing and aggregation on a Dask cluster (one started by --cluster local, then a
+    running scheduler by address) give exactly the single-process results."""
+    from distributed import LocalCluster
+
+    sim = simulated["root"] / "sim"
+    db = Database.open(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        _, [on_dask] = ingest(
+            db,
+            "d",
+            [sim / "sightings.csv"],
+            list_files=[sim / "known.csv"],
+            cluster="local",
+            home=tmp_path,
+        )
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+        ) as cluster:
+            run = analyze_case(
+                db,
+                "d",
+                tmp_path / "dask",
+                geo_paths=[sim / "geo.mmdb"],
+                cluster=cluster.scheduler_address,
+                home=tmp_path,
+            )
+    finally:
+        db.dispose()
+    assert on_dask.rows_good == simulated["truth"]["distinct_good_rows"]
+    assert on_dask.rows_bad == simulated["truth"]["bad_rows"]
     single = dict(simulated["run"].report)
     distributed = dict(run.report)
     for report in (single, distributed):
         report.pop("generated_at")
+        report.pop("case")
     assert distributed == single
 
 
-def test_dask_ingest_matches_single_process(tmp_path: Path, simulated: dict[str, Any]) -> None:
-    sim = simulated["root"] / "sim" / "sightings.csv"
-    db = Database.open(f"sqlite:///{tmp_path / 'store.db'}")
-    try:
-        _, [on_dask] = ingest(db, "d", [sim], cluster="local", home=tmp_path)
-        _, [local] = ingest(db, "l", [sim], home=tmp_path)
-    finally:
-        db.dispose()
-    for field in ("rows_good", "rows_bad", "rows_duplicate", "rows_total"):
-        assert getattr(on_dask, field) == getattr(local, field)
+def test_unreachable_scheduler_is_a_usage_error(tmp_path: Path, simulated: dict[str, Any]) -> None:
+    with pytest.raises(UsageError, match="use 'local' or a scheduler"):
+        analyze_case(simulated["db"], "sim", tmp_path, cluster="nowhere", home=simulated["home"])
 
 
 def test_demo_returns_the_headline(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ ip_text = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(ip_text, min_size=1, max_size=20))
 def test_ip_kernel_agrees_with_ipaddress(texts: list[str]) -> None:
     reasons = _Reasons(len(texts))
@@ -78,7 +78,7 @@ timestamp_text = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(timestamp_text, min_size=1, max_size=20))
 def test_instant_kernel_agrees_with_pandas_definition(texts: list[str]) -> None:
     reasons = _Reasons(len(texts))

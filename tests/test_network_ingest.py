@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -191,3 +192,28 @@ def test_cli_ingest_reports_summary_and_bad_lines(safelight_env: Path, tmp_path:
     missing = runner.invoke(main, ["network", "analyze", "--case", "x", "--out", str(tmp_path)])
     assert missing.exit_code == 3
     assert "no network case named 'x'" in missing.output
+
+
+def test_rows_committed_by_a_concurrent_ingest_are_dropped_at_commit(
+    db: Database, tmp_path: Path
+) -> None:
+    """File B is parsed before file A commits; B's rows that A holds are dropped at commit."""
+    from safelight.network.ingest import commit_parsed, content_sha256, parse_file
+    from safelight.network.sightings import open_case
+
+    home = tmp_path / "home"
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n")
+    b.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n"
+                 f"2024-01-01T00:00:05Z,192.0.2.2,{SHA1}\n")  # fmt: skip
+    case = open_case(db, "c", None, home)
+    empty = np.zeros(0, dtype=np.uint64)
+    mapping = ColumnMapping()
+    parsed_a = parse_file(a, mapping, case.parts_dir, content_sha256(a), empty, [])
+    parsed_b = parse_file(b, mapping, case.parts_dir, content_sha256(b), empty, [])
+    assert commit_parsed(db, case, parsed_a).rows_good == 1
+    summary = commit_parsed(db, case, parsed_b)
+    assert (summary.rows_good, summary.rows_duplicate) == (1, 1)
+    assert sorted(_load(db, "c", home)["ip"]) == ["192.0.2.1", "192.0.2.2"]
+    again = parse_file(a, mapping, case.parts_dir, content_sha256(a), empty, [])
+    assert commit_parsed(db, case, again).status == "already ingested"
