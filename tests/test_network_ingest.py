@@ -217,3 +217,29 @@ def test_rows_committed_by_a_concurrent_ingest_are_dropped_at_commit(
     assert sorted(_load(db, "c", home)["ip"]) == ["192.0.2.1", "192.0.2.2"]
     again = parse_file(a, mapping, case.parts_dir, content_sha256(a), empty, [])
     assert commit_parsed(db, case, again).status == "already ingested"
+
+
+def test_known_material_matches_digests_and_pdq_within_threshold() -> None:
+    from safelight.network.known import DigestListMatcher, FileDigests, ListEntry
+
+    pdq = "f" * 64
+    near = "0" * 7 + "f" * 57  # 7 hex digits = 28 bits away
+    far = "0" * 8 + "f" * 56  # 32 bits away
+    matcher = DigestListMatcher(
+        [
+            ListEntry("a", "md5", MD5, ("x",)),
+            ListEntry("b", "sha1", SHA1, ()),
+            ListEntry("c", "pdq", pdq, ("y",)),
+        ]
+    )
+    found = matcher.lookup(
+        [
+            FileDigests("k1", md5=MD5, sha1=SHA1),
+            FileDigests("k2", pdq=near),
+            FileDigests("k3", pdq=far),
+            FileDigests("k4", sha256=SHA256),
+        ]
+    )
+    assert found["k1"].lists == ("a", "b") and found["k1"].labels == ("x",)
+    assert found["k2"].lists == ("c",) and found["k2"].labels == ("y",)
+    assert "k3" not in found and "k4" not in found
