@@ -8,9 +8,9 @@ a shared volume. Results are therefore identical to the single-process path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
 import pickle
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path

@@ -10,10 +10,11 @@ over Safelight's hash-list store builds one from the store's entries.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import pandas as pd
 
 from safelight.constants import PDQ_MATCH_THRESHOLD
 
@@ -62,42 +63,55 @@ class ListEntry:
     labels: tuple[str, ...] = ()
 
 
-@dataclass
 class DigestListMatcher:
-    """Exact digest matching and PDQ matching (Hamming <= threshold) over list entries."""
+    """Exact digest matching and PDQ matching (Hamming <= threshold) over list entries.
 
-    entries: Iterable[ListEntry]
-    description: str = "hash lists"
-    pdq_threshold: int = PDQ_MATCH_THRESHOLD
-    _exact: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = field(
-        init=False, default_factory=dict
-    )
-    _pdq_bits: np.ndarray = field(init=False)
-    _pdq_meta: list[tuple[str, tuple[str, ...]]] = field(init=False, default_factory=list)
+    Exact entries sit in a hash index keyed ``algorithm:hex``; a lookup is one vectorised
+    index probe per algorithm, then a loop over the hits only.
+    """
 
-    def __post_init__(self) -> None:
-        pdq_hex: list[str] = []
-        for entry in self.entries:
-            if entry.algorithm == "pdq":
-                pdq_hex.append(entry.value)
-                self._pdq_meta.append((entry.list_name, entry.labels))
-            else:
-                key = (entry.algorithm, entry.value)
-                self._exact.setdefault(key, []).append((entry.list_name, entry.labels))
-        self._pdq_bits = _pack_pdq(pdq_hex)
+    def __init__(
+        self,
+        entries: Iterable[ListEntry] | pd.DataFrame,
+        description: str = "hash lists",
+        pdq_threshold: int = PDQ_MATCH_THRESHOLD,
+    ) -> None:
+        self.description = description
+        self.pdq_threshold = pdq_threshold
+        frame = entries if isinstance(entries, pd.DataFrame) else _entries_frame(entries)
+        exact = frame[frame["algorithm"] != "pdq"]
+        keys = (exact["algorithm"] + ":" + exact["value"]).tolist()
+        merged: dict[str, tuple[set[str], set[str]]] = {}
+        for key, list_name, labels in zip(
+            keys, exact["list_name"].tolist(), exact["labels"].tolist(), strict=True
+        ):
+            lists, labs = merged.setdefault(key, (set(), set()))
+            lists.add(list_name)
+            labs.update(_split(labels))
+        self._index = pd.Index(list(merged))
+        self._lists = [tuple(sorted(v[0])) for v in merged.values()]
+        self._labels = [tuple(sorted(v[1])) for v in merged.values()]
+        pdq = frame[frame["algorithm"] == "pdq"]
+        self._pdq_bits = _pack_pdq(pdq["value"].tolist())
+        self._pdq_meta = [
+            (str(name), _split(str(labels)))
+            for name, labels in zip(pdq["list_name"].tolist(), pdq["labels"].tolist(), strict=True)
+        ]
 
     def lookup(self, files: Sequence[FileDigests]) -> dict[str, KnownMatch]:
         found: dict[str, tuple[set[str], set[str]]] = {}
-        pdq_queries: list[tuple[str, str]] = []
-        for f in files:
-            for algorithm in ("md5", "sha1", "sha256"):
-                value = getattr(f, algorithm)
-                for list_name, labels in self._exact.get((algorithm, value), ()) if value else ():
-                    lists, labs = found.setdefault(f.key, (set(), set()))
-                    lists.add(list_name)
-                    labs.update(labels)
-            if f.pdq and len(self._pdq_meta):
-                pdq_queries.append((f.key, f.pdq))
+        for algorithm in ("md5", "sha1", "sha256"):
+            rows = [(f.key, getattr(f, algorithm)) for f in files if getattr(f, algorithm)]
+            if not rows or not len(self._index):
+                continue
+            probe = pd.Index([f"{algorithm}:{value}" for _, value in rows])
+            hits = self._index.get_indexer(probe)
+            for (key, _), hit in zip(rows, hits.tolist(), strict=True):
+                if hit >= 0:
+                    lists, labs = found.setdefault(key, (set(), set()))
+                    lists.update(self._lists[hit])
+                    labs.update(self._labels[hit])
+        pdq_queries = [(f.key, f.pdq) for f in files if f.pdq] if self._pdq_meta else []
         if pdq_queries:
             bits = _pack_pdq([q for _, q in pdq_queries])
             for row, (key, _) in enumerate(pdq_queries):
@@ -111,6 +125,15 @@ class DigestListMatcher:
             key: KnownMatch(tuple(sorted(lists)), tuple(sorted(labs)))
             for key, (lists, labs) in found.items()
         }
+
+
+def _split(labels: str) -> tuple[str, ...]:
+    return tuple(x for x in labels.split(";") if x)
+
+
+def _entries_frame(entries: Iterable[ListEntry]) -> pd.DataFrame:
+    rows = [(e.list_name, e.algorithm, e.value, ";".join(e.labels)) for e in entries]
+    return pd.DataFrame(rows, columns=["list_name", "algorithm", "value", "labels"])
 
 
 def _pack_pdq(hexes: Sequence[str]) -> np.ndarray:

@@ -9,10 +9,15 @@ and optional ``label``/``labels`` (``;``-separated). Bad lines are named, never 
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from safelight.errors import UsageError, ValidationError
 from safelight.network.known import (
@@ -23,48 +28,82 @@ from safelight.network.known import (
 )
 
 _LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
-_HEX = set("0123456789abcdef")
 
 
 def read_list_file(path: Path, name: str | None = None) -> list[ListEntry]:
-    list_name = name or path.stem
-    entries: list[ListEntry] = []
-    problems: list[tuple[str, str]] = []
+    """Entries of a hash-list CSV; every bad line is named (file:line), none is skipped."""
+    frame = read_list_frame(path, name)
+    columns = [frame[c].astype(str).tolist() for c in ("list_name", "algorithm", "value")]
+    labels = frame["labels"].astype(str).tolist()
+    return [
+        ListEntry(n, a, v, tuple(x for x in lab.split(";") if x))
+        for n, a, v, lab in zip(*columns, labels, strict=True)
+    ]
+
+
+def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
+    """A hash-list CSV as columns list_name, algorithm, value, labels (";"-joined)."""
     try:
-        fh = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read list file: {exc.strerror or exc}") from exc
-    with fh:
-        reader = csv.DictReader(fh)
-        fields = [f.lower() for f in reader.fieldnames or []]
-        value_field = next(
-            (f for f in ("hash", "digest", "sha256", "sha1", "md5", "pdq") if f in fields), None
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=False),
+            read_options=pacsv.ReadOptions(use_threads=True),
         )
-        if value_field is None:
-            raise ValidationError(f"{path}: no hash column (hash, digest, md5, sha1, sha256, pdq)")
-        for row in reader:
-            line = reader.line_num
-            row = {k.lower(): (v or "").strip() for k, v in row.items() if k}
-            value = row.get(value_field, "").lower()
-            algorithm = row.get("algorithm", "").lower() or (
-                value_field if value_field in ("md5", "sha1", "sha256", "pdq") else ""
-            )
-            if not algorithm:
-                algorithm = _LENGTHS.get(len(value), "")
-            expected = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}.get(algorithm)
-            if expected is None:
-                problems.append((f"{path}:{line}", f"unknown algorithm for {value!r}"))
-                continue
-            if len(value) != expected or not set(value) <= _HEX:
-                problems.append((f"{path}:{line}", f"{algorithm}: {value!r} is not {expected} hex"))
-                continue
-            labels = row.get("labels") or row.get("label") or ""
-            entries.append(
-                ListEntry(list_name, algorithm, value, tuple(x for x in labels.split(";") if x))
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: cannot read list file: {exc.strerror or exc}") from exc
+    except pa.ArrowInvalid as exc:
+        raise ValidationError(f"{path}: not a readable CSV list: {exc}") from exc
+    fields = {f.lower(): f for f in table.column_names}
+    value_field = next(
+        (f for f in ("hash", "digest", "sha256", "sha1", "md5", "pdq") if f in fields), None
+    )
+    if value_field is None:
+        raise ValidationError(f"{path}: no hash column (hash, digest, md5, sha1, sha256, pdq)")
+
+    def text(field: str) -> np.ndarray:
+        if field not in fields:
+            return np.full(table.num_rows, "", dtype=object)
+        column = pc.cast(table.column(fields[field]), pa.string())
+        column = pc.utf8_trim_whitespace(pc.fill_null(column, ""))
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+    values = np.char.lower(text(value_field).astype(str))
+    algorithm = np.char.lower(text("algorithm").astype(str))
+    if value_field in ("md5", "sha1", "sha256", "pdq"):
+        algorithm = np.where(algorithm == "", value_field, algorithm)
+    lengths = np.char.str_len(values)
+    inferred = np.select([lengths == n for n in _LENGTHS], list(_LENGTHS.values()), "")
+    algorithm = np.where(algorithm == "", inferred, algorithm)
+    expected = np.select(
+        [algorithm == a for a in ("md5", "sha1", "sha256", "pdq")], [32, 40, 64, 64], -1
+    )
+    hexed = np.asarray(
+        pc.match_substring_regex(pa.array(values.tolist(), pa.string()), "^[0-9a-f]*$").to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    labels = text("labels") if "labels" in fields else text("label")
+    bad = (expected < 0) | (lengths != expected) | ~hexed
+    problems: list[tuple[str, str]] = []
+    for row in np.flatnonzero(bad).tolist():
+        line = row + 2  # after the header; list files hold one entry per line
+        if expected[row] < 0:
+            problems.append((f"{path}:{line}", f"unknown algorithm for {values[row]!r}"))
+        else:
+            problems.append(
+                (f"{path}:{line}", f"{algorithm[row]}: {values[row]!r} is not {expected[row]} hex")
             )
     if problems:
         raise ValidationError(f"{path}: {len(problems)} invalid list lines", problems)
-    return entries
+    return pd.DataFrame(
+        {
+            "list_name": name or path.stem,
+            "algorithm": algorithm.astype(str),
+            "value": values.astype(str),
+            "labels": np.asarray(labels, dtype=str),
+        }
+    )
 
 
 def lists_available() -> bool:
@@ -73,15 +112,14 @@ def lists_available() -> bool:
 
 def resolve_known(list_names: Sequence[str], list_files: Sequence[Path]) -> KnownMaterial:
     """Known material for the chosen lists (names in the store) and list files."""
-    entries: list[ListEntry] = []
-    for path in list_files:
-        entries.extend(read_list_file(path))
+    frames = [read_list_frame(path) for path in list_files]
     if list_names and not lists_available():
         raise UsageError(
             "hash lists (safelight.lists) are not part of this build; "
             f"cannot use --list {', '.join(list_names)}: use --list-file FILE.csv"
         )
-    if not entries:
+    if not frames or not sum(len(f) for f in frames):
         return NoKnownMaterial()
-    names = sorted({e.list_name for e in entries})
+    entries = pd.concat(frames, ignore_index=True)
+    names = sorted(set(entries["list_name"]))
     return DigestListMatcher(entries, description=f"hash list files: {', '.join(names)}")
