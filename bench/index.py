@@ -35,9 +35,13 @@ from typing import Any
 import faiss
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from safelight.constants import PDQ_MATCH_THRESHOLD
-from safelight.index import DigestIndex, HammingIndex, array_to_hex, oracle, synthetic
+from safelight.index import DigestIndex, HammingIndex, array_to_hex, kernels, oracle, synthetic
+from safelight.index.kernels import _popcount
 
 THRESHOLD = PDQ_MATCH_THRESHOLD
 RESULTS = Path(__file__).resolve().parent / "results" / "index.json"
@@ -116,6 +120,7 @@ def bench_safelight(
     found = pairs_from_result(result)
     assert found == pairs_from_result(result_all)
     probe_s, _ = timed(lambda: index.search(queries, THRESHOLD, workers=1, mode="probe"))
+    variants = bench_bitmap_variant(index, queries) if segment.has_mih else {}
     return {
         "build_s": build_s,
         "open_s": open_s,
@@ -126,6 +131,7 @@ def bench_safelight(
         "qps_one_core": len(queries) / one_s,
         "qps_all_cores": len(queries) / all_s,
         "qps_one_core_probe_only": len(queries) / probe_s,
+        "design_variants": variants,
         **recall(found, truth),
     }
 
@@ -259,6 +265,160 @@ def bench_digest(n: int, lookups: int, workdir: Path) -> dict[str, Any]:
     }
 
 
+@numba.njit(nogil=True)
+def _verify(words: np.ndarray, rows: np.ndarray, query: np.ndarray, threshold: int) -> int:
+    hits = 0
+    for k in range(rows.shape[0]):
+        row = rows[k]
+        d = 0
+        for w in range(4):
+            d += _popcount(words[row, w] ^ query[w])
+        hits += d <= threshold
+    return hits
+
+
+@intrinsic
+def _trailing_zeros(typingctx: Any, value: Any) -> Any:
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return types.uint64(types.uint64), codegen
+
+
+@numba.njit(nogil=True)
+def _search_with_bitmap(
+    words: np.ndarray,
+    offsets: np.ndarray,
+    postings: np.ndarray,
+    queries: np.ndarray,
+    threshold: int,
+    masks: np.ndarray,
+    ends: np.ndarray,
+) -> int:
+    """The design Safelight did not keep, for comparison: mark candidates in a bitmap (dedup),
+    read them back in ascending row order, then verify. Returns the number of matches."""
+    n = words.shape[0]
+    bits = np.zeros((n + 63) >> 6, np.uint64)
+    summary = np.zeros((bits.shape[0] + 63) >> 6, np.uint64)  # one bit per non-zero word
+    qchunks = np.empty(16, np.int64)
+    radius = np.empty(16, np.int64)
+    one = np.uint64(1)
+    matches = 0
+    for qi in range(queries.shape[0]):
+        for c in range(16):
+            qchunks[c] = kernels._chunk(queries, qi, c)
+        total = kernels._plan(offsets, qchunks, threshold, masks, ends, radius)
+        rows = np.empty(total, np.int64)
+        for c in range(16):
+            if radius[c] < 0:
+                continue
+            for mi in range(ends[radius[c]]):
+                v = qchunks[c] ^ masks[mi]
+                for k in range(np.int64(offsets[c, v]), np.int64(offsets[c, v + 1])):
+                    row = k if c == 0 else np.int64(postings[c - 1, k])
+                    bits[row >> 6] |= one << np.uint64(row & 63)
+                    summary[row >> 12] |= one << np.uint64((row >> 6) & 63)
+        found = 0
+        for si in range(summary.shape[0]):
+            s = summary[si]
+            if s == 0:
+                continue
+            summary[si] = 0
+            while s != 0:
+                wi = si * 64 + np.int64(_trailing_zeros(s))
+                s &= s - one
+                w = bits[wi]
+                bits[wi] = 0
+                while w != 0:
+                    rows[found] = wi * 64 + np.int64(_trailing_zeros(w))
+                    w &= w - one
+                    found += 1
+        for k in range(found):
+            row = rows[k]
+            d = 0
+            for x in range(4):
+                d += _popcount(words[row, x] ^ queries[qi, x])
+            matches += d <= threshold
+    return matches
+
+
+@numba.njit(nogil=True)
+def _search_direct(
+    words: np.ndarray,
+    offsets: np.ndarray,
+    postings: np.ndarray,
+    queries: np.ndarray,
+    threshold: int,
+    masks: np.ndarray,
+    ends: np.ndarray,
+) -> int:
+    """The other design tried: verify every probed row straight from the posting lists, no
+    dedup (a row found through k chunks is verified k times). Counts matches only, so it is
+    a lower bound on that design's cost; duplicates are counted too."""
+    qchunks = np.empty(16, np.int64)
+    radius = np.empty(16, np.int64)
+    matches = 0
+    limit = np.uint64(threshold)
+    for qi in range(queries.shape[0]):
+        for c in range(16):
+            qchunks[c] = kernels._chunk(queries, qi, c)
+        kernels._plan(offsets, qchunks, threshold, masks, ends, radius)
+        q0, q1, q2, q3 = queries[qi, 0], queries[qi, 1], queries[qi, 2], queries[qi, 3]
+        for c in range(16):
+            if radius[c] < 0:
+                continue
+            for mi in range(ends[radius[c]]):
+                v = qchunks[c] ^ masks[mi]
+                for k in range(np.int64(offsets[c, v]), np.int64(offsets[c, v + 1])):
+                    row = k if c == 0 else np.int64(postings[c - 1, k])
+                    matches += np.int64(kernels._dist4(words, row, q0, q1, q2, q3) <= limit)
+    return matches
+
+
+def bench_bitmap_variant(index: HammingIndex, queries: np.ndarray) -> dict[str, Any]:
+    """CPU time per 1,000 queries: Safelight's kernel (bitmap dedup, blocked verification,
+    records matches) against two count-only lower bounds: the bitmap design with a plain
+    verify loop, and verifying straight from the posting lists."""
+    segment = index._view().segments[0]
+    qwords = np.ascontiguousarray(queries).view(np.uint64)
+    masks, ends = kernels.flip_masks()
+    args = (segment.words, segment.offsets, segment.postings, qwords, THRESHOLD, masks, ends)
+    variants: dict[str, Callable[[], Any]] = {
+        "kept_cpu_s_per_1000": lambda: kernels.search_segment(*args, 12, 2),
+        "bitmap_count_only_cpu_s_per_1000": lambda: _search_with_bitmap(*args),
+        "direct_count_only_cpu_s_per_1000": lambda: _search_direct(*args),
+    }
+    best = dict.fromkeys(variants, float("inf"))
+    answers = {}
+    for _ in range(3):
+        for name, fn in variants.items():
+            start = time.process_time()
+            answers[name] = fn()
+            best[name] = min(best[name], (time.process_time() - start) * 1000 / len(queries))
+    kept = len(answers["kept_cpu_s_per_1000"][0])
+    assert answers["bitmap_count_only_cpu_s_per_1000"] == kept, "the designs disagree"
+    return best
+
+
+def bench_verify_order(n: int, repeats: int = 15) -> dict[str, Any]:
+    """Does sorting candidate rows make verifying them cheaper? As many random rows as one
+    threshold-31 query probes on uniform data, verified in random and in ascending order,
+    CPU time, best of ``repeats`` fresh draws each."""
+    candidates = n * 272 // 65_536  # 16 chunks x 17 probes x n / 65,536 rows per bucket
+    rng = np.random.default_rng(3)
+    words = synthetic.uniform_hashes(rng, n).view(np.uint64)
+    query = words[0].copy()
+    _verify(words, np.arange(4, dtype=np.int64), query, THRESHOLD)
+    best = {"random_order_ms": float("inf"), "sorted_order_ms": float("inf")}
+    for _ in range(repeats):
+        rows = rng.choice(n, candidates, replace=False).astype(np.int64)
+        for key, order in (("random_order_ms", rows), ("sorted_order_ms", np.sort(rows))):
+            start = time.process_time()
+            _verify(words, order, query, THRESHOLD)
+            best[key] = min(best[key], (time.process_time() - start) * 1e3)
+    return {"n": n, "candidates": candidates, **best}
+
+
 def run(sizes: list[int], datasets: list[str], queries: int, extra: int) -> dict[str, Any]:
     report: dict[str, Any] = {
         "benchmark": "index",
@@ -302,6 +462,8 @@ def run(sizes: list[int], datasets: list[str], queries: int, extra: int) -> dict
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
     report["projection_100M"] = projection(report["runs"])
+    report["verify_order"] = bench_verify_order(max(sizes))
+    print("verify order", report["verify_order"], flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="sl-bench-digest-"))
     try:
         print(f"== digest sha256 n={max(sizes):,}", flush=True)

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from safelight.errors import NotFoundError, UsageError
+from safelight.index import HammingIndex, directory
+from safelight.index.fileformat import SegmentFile
 from safelight.lists.store import HashListStore, utc_now
-from safelight.match import IndexSync, Matcher, index_root
+from safelight.match import IndexSync, Matcher, index_root, verified
 from safelight.signals.files import hash_file
 from safelight.signals.options import HashOptions
 from safelight.signals.synthetic import photo_like
@@ -176,6 +178,34 @@ def test_damaged_index_is_rebuilt_with_a_warning(
     m = open_matcher(store, home, warn=warnings.append)
     found = m.match_hashes([("pdq", str(r["value"])) for r in rows])
     assert all(len(f) == 1 and f[0].distance == 0 for f in found)
+    assert m._syncs["pdq"].rebuilt and any("damaged" in w for w in warnings)
+
+
+def test_large_segment_checksummed_once_per_version_and_a_flip_rebuilds(
+    store: HashListStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Index opens checksum only small files; the sync checks larger ones once per file
+    version. "Large" is lowered to 0 bytes here so a 50-entry segment counts as large."""
+    monkeypatch.setattr(directory, "INDEX_FULL_VERIFY_BYTES", 0)
+    monkeypatch.setattr(verified, "INDEX_FULL_VERIFY_BYTES", 0)
+    rows = [{"type": "pdq", "value": random_pdq()} for _ in range(50)]
+    store.create("L")
+    add(store, tmp_path, "L", rows)
+    home = tmp_path / "home"
+    sync = IndexSync(store, "pdq", home=home)
+    sync.open()  # built, then checksummed once
+    assert sync.verify() == 0  # unchanged since: nothing re-read
+    assert sync.verify(everything=True) >= 1
+    [segment] = (index_root(store.db, home) / "pdq").glob("seg-*.seg")
+    section = next(iter(SegmentFile(segment).sections.values()))
+    data = bytearray(segment.read_bytes())
+    data[section.offset + 3] ^= 0x01  # one bit inside the data, size unchanged
+    segment.write_bytes(bytes(data))
+    HammingIndex.open(segment.parent)  # the index's own open does not see it ...
+    warnings: list[str] = []
+    m = open_matcher(store, home, warn=warnings.append)
+    found = m.match_hashes([("pdq", str(r["value"])) for r in rows])
+    assert all(len(f) == 1 and f[0].distance == 0 for f in found)  # ... the sync does
     assert m._syncs["pdq"].rebuilt and any("damaged" in w for w in warnings)
 
 

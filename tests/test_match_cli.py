@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +110,24 @@ def test_rotations_flag_reports_variant(safelight_env: Path, tmp_path: Path) -> 
     assert lines(run("match", str(rotated), "--jobs", "1"))[0]["matches"] == []
     [hit] = lines(run("match", str(rotated), "--rotations", "--jobs", "1"))[0]["matches"]  # type: ignore[misc]
     assert hit["variant"] in ("rotate90", "rotate270") and hit["distance"] <= 31
+
+
+def test_hash_query_does_not_load_the_media_decoders(safelight_env: Path, tmp_path: Path) -> None:
+    """A ``match --hash`` run needs the store and the index, not Pillow, PyAV or the PDQ
+    image kernels (half a second of imports per run); ``--help`` not even numba."""
+    value = random_pdq()
+    make_list(tmp_path, "L", [{"type": "pdq", "value": value}])
+    script = (
+        "import sys\n"
+        "from safelight.cli import main\n"
+        "loaded = lambda: sorted(m for m in ('numba', 'PIL', 'av', 'safelight.signals.pdq')"
+        " if m in sys.modules)\n"
+        "print(','.join(loaded()), file=sys.stderr)\n"
+        f"sys.argv = ['safelight', 'match', '--hash', '{value}']\n"
+        "try:\n    main()\nfinally:\n    print(','.join(loaded()), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["matches"][0]["distance"] == 0
+    at_start, at_end = done.stderr.splitlines()[0], done.stderr.splitlines()[-1]
+    assert at_start == "" and at_end == "numba"

@@ -188,3 +188,15 @@ def test_each_kernel_body_runs_as_plain_python_with_the_same_result() -> None:
     np.testing.assert_array_equal(
         k.dct_64_to_16(small, k.DCT_MATRIX), k.dct_64_to_16.py_func(small, k.DCT_MATRIX)
     )
+
+
+def test_dihedral_filters_even_a_64x64_image_as_the_reference_does() -> None:
+    # pdqhash.compute skips the tent filter at exactly 64x64; compute_dihedral does not.
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    rgb = np.ascontiguousarray(np.kron(small, np.ones((8, 8, 1), np.uint8)))
+    variants, _ = pdqhash.compute_dihedral(rgb)
+    ours = pdq.pdq_dihedral_from_rgb(rgb)
+    assert [h.hex for h in ours] == [pdqhash_hex(v) for v in variants]
+    grey = np.ascontiguousarray(rgb[:, :, 0])
+    assert pdq.pdq_dihedral_from_luma(grey) == pdq.pdq_dihedral_from_luma(grey.astype(np.float32))

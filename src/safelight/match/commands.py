@@ -139,13 +139,15 @@ def _results(
     jobs: int | None,
 ) -> Iterator[QueryResult]:
     from safelight.match.matcher import QueryResult
-    from safelight.signals.batch import default_jobs, hash_paths
-    from safelight.signals.options import DEFAULT_SIGNALS, HashOptions
 
     if queries:
         for (kind, value), found in zip(queries, matcher.match_hashes(queries), strict=True):
             yield QueryResult(value, kind, found)
         return
+    # Only files need the hashing pipeline (decoders, process pool).
+    from safelight.signals.batch import default_jobs, hash_paths
+    from safelight.signals.options import DEFAULT_SIGNALS, HashOptions
+
     signals = DEFAULT_SIGNALS | ({"pdq8"} if rotations else set())
     options = HashOptions(signals=frozenset(signals), mode="fast" if fast else "default")
     for record in hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive):

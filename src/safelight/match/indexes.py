@@ -38,6 +38,7 @@ from safelight.errors import IndexCorruptError, NotFoundError
 from safelight.index import DigestIndex, HammingIndex, parse_hex
 from safelight.lists.models import HashList
 from safelight.lists.store import FOREVER, HashListStore
+from safelight.match.verified import verify_large_files
 from safelight.store import Database
 from safelight.store.database import default_home
 
@@ -101,11 +102,19 @@ class IndexSync:
             index = self._open_existing()
             if index is not None:
                 try:
+                    self.verify()
                     if self._catch_up(index, lists):
                         return index
                 except IndexCorruptError as exc:
                     self.warn(f"index {self.path} is damaged ({exc.message}); rebuilding")
             return self._rebuild(self.store.list())
+
+    def verify(self, *, everything: bool = False) -> int:
+        """Checksum the index files ``open`` does not check in full: large files not yet
+        verified in their current version (``everything``: every file, for a scheduled
+        check). Raises ``IndexCorruptError``; returns how many files were read."""
+        record = self.root / f"{self.signal_type}.verified.json"
+        return verify_large_files(self.path, record, everything=everything)
 
     def rebuild(self) -> Index:
         """Rebuild from the store (after a damaged index was found mid-query)."""
@@ -205,6 +214,7 @@ class IndexSync:
             )
         if hidden:
             index.disable(np.asarray(hidden, dtype=np.int64))
+        self.verify()  # the new base, checked once now rather than on the next open
         return index
 
 

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,10 +26,13 @@ from safelight.index.hashes import PDQ_BYTES
 from safelight.lists.models import Entry, HashList
 from safelight.lists.store import HashListStore
 from safelight.match.indexes import INDEXED_TYPES, Index, IndexSync, Warn
-from safelight.signals.pdq import DIHEDRAL_NAMES
-from safelight.signals.records import HashRecord
-from safelight.signals.vpdq import VpdqFeature, match_vpdq
 from safelight.store import Database
+
+if TYPE_CHECKING:
+    # Imported where used: the photo/video signal modules pull in Pillow and the PDQ kernels
+    # (about half a second), which a ``match --hash`` run never needs.
+    from safelight.signals.records import HashRecord
+    from safelight.signals.vpdq import VpdqFeature
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +217,8 @@ class Matcher:
 
     def match_vpdq(self, features: Sequence[VpdqFeature]) -> list[Match]:
         """Bag-of-frames match against every enabled vPDQ entry (a brute force per entry)."""
+        from safelight.signals.vpdq import match_vpdq
+
         if self._vpdq is None:
             now = self.store.clock()
             self._vpdq = [
@@ -238,6 +243,9 @@ class Matcher:
     def match_record(self, record: HashRecord, *, rotations: bool = False) -> QueryResult:
         """Every match of a hashed file: its digests, its PDQ (or its 8 orientations with
         ``rotations`` when the record has them), its vPDQ. Low-quality PDQ is not matched."""
+        from safelight.signals.pdq import DIHEDRAL_NAMES
+        from safelight.signals.vpdq import VpdqFeature
+
         if record.error is not None and not record.digests:
             return QueryResult(record.path, "file", [], record, error=record.error)
         matches = self.match_hashes([(t, h) for t, h in record.digests.items()])
@@ -276,6 +284,8 @@ def _match(
 
 def _features(value: str) -> list[VpdqFeature]:
     """A stored vPDQ value ("hex,quality,timestamp" strings) as features in stored order."""
+    from safelight.signals.vpdq import VpdqFeature
+
     out = []
     for frame, text in enumerate(json.loads(value)):
         pdq, quality, timestamp = text.split(",")

@@ -93,17 +93,22 @@ def _too_small(shape: tuple[int, ...]) -> bool:
 
 def pdq_dct(
     luma: npt.NDArray[np.float32] | npt.NDArray[np.uint8],
+    *,
+    skip_at_64: bool = True,
 ) -> tuple[npt.NDArray[np.float32], int]:
-    """The 16x16 DCT block and quality of a 2-D luma (float32) or grey (uint8) image."""
+    """The 16x16 DCT block and quality of a 2-D luma (float32) or grey (uint8) image.
+
+    ``skip_at_64=False`` filters even a 64x64 image, as the reference's dihedral path does.
+    """
     if luma.ndim != 2:
         raise ValueError(f"luma must be 2-D, got shape {luma.shape}")
     contiguous = luma if luma.flags.c_contiguous else luma.copy()
     result: tuple[npt.NDArray[np.float32], int]
     if contiguous.dtype == np.uint8:
         # Decoded JPEG luma: the exact integer/streaming route (pdq_grey.py), same floats.
-        result = pdq_grey.pdq_uint8(contiguous.view(np.uint8), _workspace())
+        result = pdq_grey.pdq_uint8(contiguous.view(np.uint8), _workspace(), skip_at_64=skip_at_64)
     else:
-        result = pdq_kernels.pdq_float(contiguous, _workspace())
+        result = pdq_kernels.pdq_float(contiguous, _workspace(), skip_at_64=skip_at_64)
     return result
 
 
@@ -162,7 +167,8 @@ def pdq_dihedral_from_luma(
     """The 8 dihedral hashes (order of ``DIHEDRAL_NAMES``), sharing one quality."""
     if _too_small(luma.shape):
         return [ZERO_HASH] * len(DIHEDRAL_NAMES)
-    dct, quality = pdq_dct(luma)
+    # pdqDihedralHash256esFromFloatLuma has no 64x64 shortcut: it always filters.
+    dct, quality = pdq_dct(luma, skip_at_64=False)
     return [PdqHash(bits_to_digest(bits_from_dct(d)), quality) for d in dihedral_dcts(dct)]
 
 

@@ -214,10 +214,10 @@ def downsample_64_uint8(
 
 
 def pdq_uint8(
-    image: npt.NDArray[np.uint8], workspace: Workspace
+    image: npt.NDArray[np.uint8], workspace: Workspace, *, skip_at_64: bool = True
 ) -> tuple[npt.NDArray[np.float32], int]:
     """``pdq_kernels.pdq_float`` for uint8 grey images of at least 5x5: DCT block, quality."""
-    if image.shape == (PDQ_DOWNSAMPLE, PDQ_DOWNSAMPLE):
+    if skip_at_64 and image.shape == (PDQ_DOWNSAMPLE, PDQ_DOWNSAMPLE):
         small = image.astype(np.float32)  # the reference skips filtering at exactly 64x64
     else:
         small = downsample_64_uint8(image, workspace)

@@ -298,14 +298,19 @@ class Workspace:
 
 
 def downsample_64(
-    image: npt.NDArray[np.float32] | npt.NDArray[np.uint8], workspace: Workspace
+    image: npt.NDArray[np.float32] | npt.NDArray[np.uint8],
+    workspace: Workspace,
+    *,
+    skip_at_64: bool = True,
 ) -> npt.NDArray[np.float32]:
     """Jarosz tent filter (two box passes each way) then decimation to 64x64 cell centres.
 
-    ``image`` is float32 luma or uint8 grey (exact as float32); it is never modified.
+    ``image`` is float32 luma or uint8 grey (exact as float32); it is never modified. The
+    reference skips filtering for an image that is already 64x64, except in its dihedral
+    function, which always filters (``skip_at_64=False`` reproduces that).
     """
     height, width = image.shape
-    if height == PDQ_DOWNSAMPLE and width == PDQ_DOWNSAMPLE:
+    if skip_at_64 and height == PDQ_DOWNSAMPLE and width == PDQ_DOWNSAMPLE:
         return image.astype(np.float32)
     rows_window = (width + 2 * PDQ_DOWNSAMPLE - 1) // (2 * PDQ_DOWNSAMPLE)
     cols_window = (height + 2 * PDQ_DOWNSAMPLE - 1) // (2 * PDQ_DOWNSAMPLE)
@@ -323,8 +328,11 @@ def downsample_64(
 
 
 def pdq_float(
-    image: npt.NDArray[np.float32] | npt.NDArray[np.uint8], workspace: Workspace
+    image: npt.NDArray[np.float32] | npt.NDArray[np.uint8],
+    workspace: Workspace,
+    *,
+    skip_at_64: bool = True,
 ) -> tuple[npt.NDArray[np.float32], int]:
     """The 16x16 DCT block and quality of a luma image of at least 5x5 pixels."""
-    small = downsample_64(image, workspace)
+    small = downsample_64(image, workspace, skip_at_64=skip_at_64)
     return dct_64_to_16(small, DCT_MATRIX), int(quality_64(small))

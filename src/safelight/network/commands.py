@@ -1,0 +1,151 @@
+"""``safelight network``: ingest sighting logs, analyze a case, simulate logs with a truth."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from safelight.errors import EXIT_OK, EXIT_SOME_FAILED
+from safelight.store import Database
+
+existing = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group("network")
+def network() -> None:
+    """Distribution networks: from sighting logs to groups, countries and leads."""
+
+
+@network.command("ingest")
+@click.argument("files", nargs=-1, required=True, type=existing)
+@click.option("--case", "case_name", required=True, help="Case to add the sightings to.")
+@click.option("--list", "lists", multiple=True, help="Hash list to match (default: all enabled).")
+@click.option(
+    "--list-file", "list_files", multiple=True, type=existing, help="Hash-list CSV to match."
+)
+@click.option("--mapping", type=existing, help="TOML file naming the log's columns.")
+@click.option("--cluster", help="Parse on Dask: 'local' or tcp://scheduler:8786.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def ingest_command(
+    files: tuple[Path, ...],
+    case_name: str,
+    lists: tuple[str, ...],
+    list_files: tuple[Path, ...],
+    mapping: Path | None,
+    cluster: str | None,
+    as_json: bool,
+) -> None:
+    """Ingest sighting logs (CSV, JSON lines, Parquet) into a case.
+
+    Bad rows are reported by file, line and reason (all of them in the rejects file); good
+    rows are kept. Ingesting the same file again changes nothing.
+    """
+    from safelight.network.pipeline import ingest
+
+    db = Database.open()
+    try:
+        _, summaries = ingest(
+            db,
+            case_name,
+            list(files),
+            lists=lists,
+            list_files=list_files,
+            mapping=mapping,
+            cluster=cluster,
+        )
+    finally:
+        db.dispose()
+    if as_json:
+        click.echo(json.dumps([s.to_dict() for s in summaries], indent=2))
+    else:
+        for s in summaries:
+            if s.status != "ingested":
+                click.echo(f"{s.source}: {s.status}, nothing added")
+                continue
+            click.echo(
+                f"{s.source}: {s.rows_good:,} rows kept, {s.rows_bad:,} bad, "
+                f"{s.rows_duplicate:,} duplicate; files: {s.known_files:,} known, "
+                f"{s.unknown_files:,} unknown ({s.known_sightings:,} known sightings)"
+            )
+            for line, reason in s.problems:
+                click.echo(f"  {s.source}:{line}: {reason}", err=True)
+            if s.rows_bad > len(s.problems):
+                click.echo(f"  ... all {s.rows_bad:,} bad rows in {s.rejects_path}", err=True)
+    sys.exit(EXIT_SOME_FAILED if any(s.rows_bad for s in summaries) else EXIT_OK)
+
+
+@network.command("analyze")
+@click.option("--case", "case_name", required=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--entity",
+    type=click.Choice(["ip", "ip-port", "peer"]),
+    default="ip",
+    show_default=True,
+    help="What a connection is: an IP, IP and port, or a peer id merged across IPs.",
+)
+@click.option(
+    "--geo", "geo_paths", multiple=True, type=existing, help="MaxMind .mmdb (country, ASN)."
+)
+@click.option("--cluster", help="Aggregate on Dask: 'local' or tcp://scheduler:8786.")
+def analyze_command(
+    case_name: str, out: Path, entity: str, geo_paths: tuple[Path, ...], cluster: str | None
+) -> None:
+    """Groups, countries, leads and candidate files of a case, as JSON, CSV and HTML."""
+    from safelight.network.pipeline import analyze_case
+
+    db = Database.open()
+    try:
+        run = analyze_case(
+            db, case_name, out, mode=entity, geo_paths=list(geo_paths), cluster=cluster
+        )
+    finally:
+        db.dispose()
+    h = run.report["headline"]
+    click.echo(
+        f"{h['connections']:,} connections in {h['countries']:,} countries exchanging known "
+        f"files in {h['groups']:,} groups; {h['known_files']:,} known files, "
+        f"{h['unknown_candidate_files']:,} unknown candidate files; "
+        f"{h['first_seen']} to {h['last_seen']}"
+    )
+    click.echo(f"report: {out / 'report.html'} (contains IP addresses: handle as sensitive)")
+
+
+@network.command("simulate")
+@click.option("--connections", type=int, required=True)
+@click.option("--countries", type=int, required=True)
+@click.option("--groups", type=int, required=True)
+@click.option("--files", type=int, required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--sightings", type=int, help="Total good sightings (default 10 per connection).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def simulate_command(
+    connections: int,
+    countries: int,
+    groups: int,
+    files: int,
+    seed: int,
+    sightings: int | None,
+    out: Path,
+) -> None:
+    """Synthetic sighting logs with a truth file, known list and geolocation database."""
+    from safelight.network.simulate import simulate
+
+    truth = simulate(
+        out,
+        connections=connections,
+        countries=countries,
+        groups=groups,
+        files=files,
+        seed=seed,
+        sightings=sightings,
+    )
+    click.echo(
+        f"{out}: {truth.good_rows:,} good rows, {truth.bad_rows:,} bad, "
+        f"{truth.duplicate_rows:,} duplicated; {truth.connections:,} connections in "
+        f"{truth.countries} countries, {truth.groups} planted groups; truth in "
+        f"{out.parent / 'truth.json'}"
+    )

@@ -1,0 +1,516 @@
+"""numba kernels for the hot part of ingest: IP text, ISO 8601 instants, row hashes.
+
+Each kernel works straight on an Arrow string array's bytes and offsets. The kernels cover
+the forms logs actually use; anything they do not recognise is marked and handed to the
+plain Python path in ``parse`` (``ipaddress``, pandas), which stays the definition of what
+is valid: the property tests hold fast and plain to the same answer on arbitrary text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from numba import njit
+
+OK, NO_ZONE, FALLBACK = 0, 1, 2
+
+
+def string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(data bytes, offsets) of a null-free Arrow string array, honouring slices."""
+    arr = arr.cast(pa.string()) if not pa.types.is_string(arr.type) else arr
+    buffers = arr.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    data = (
+        np.frombuffer(buffers[2], dtype=np.uint8)
+        if buffers[2] is not None
+        else np.zeros(0, dtype=np.uint8)
+    )
+    return data, offsets.astype(np.int64)
+
+
+@njit(cache=True)
+def _hexval(c: int) -> int:
+    if 48 <= c <= 57:
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    if 65 <= c <= 70:
+        return c - 55
+    return -1
+
+
+@njit(cache=True)
+def _parse_v4(data: np.ndarray, i: int, end: int, out: np.ndarray, at: int) -> bool:
+    """Dotted quad in data[i:end] into out[at:at+4]; no leading zeros (as ipaddress)."""
+    part = 0
+    while part < 4:
+        if i >= end:
+            return False
+        start = i
+        value = 0
+        while i < end and 48 <= data[i] <= 57:
+            value = value * 10 + (data[i] - 48)
+            i += 1
+            if i - start > 3:
+                return False
+        if i == start or value > 255 or (i - start > 1 and data[start] == 48):
+            return False
+        out[at + part] = value
+        part += 1
+        if part < 4:
+            if i >= end or data[i] != 46:
+                return False
+            i += 1
+    return i == end
+
+
+@njit(cache=True)
+def _parse_v6(data: np.ndarray, i: int, end: int, out: np.ndarray) -> bool:
+    groups = np.zeros(8, dtype=np.int64)
+    count = 0
+    gap = -1
+    if end - i >= 2 and data[i] == 58 and data[i + 1] == 58:
+        gap = 0
+        i += 2
+        if i == end:
+            out[:] = 0
+            return True
+    elif i < end and data[i] == 58:
+        return False
+    while i < end:
+        if count >= 8:
+            return False
+        start = i
+        value = 0
+        while i < end and _hexval(data[i]) >= 0 and i - start < 5:
+            value = value * 16 + _hexval(data[i])
+            i += 1
+        if i < end and data[i] == 46:  # an embedded dotted quad ends the address
+            if count > 6 or (gap < 0 and count != 6):
+                return False
+            quad = np.zeros(4, dtype=np.uint8)
+            if not _parse_v4(data, start, end, quad, 0):
+                return False
+            groups[count] = quad[0] * 256 + quad[1]
+            groups[count + 1] = quad[2] * 256 + quad[3]
+            count += 2
+            i = end
+            break
+        if i == start or i - start > 4:
+            return False
+        groups[count] = value
+        count += 1
+        if i == end:
+            break
+        if data[i] != 58:
+            return False
+        i += 1
+        if i < end and data[i] == 58:
+            if gap >= 0:
+                return False
+            gap = count
+            i += 1
+        elif i == end:
+            return False
+    if gap < 0 and count != 8:
+        return False
+    if gap >= 0 and count >= 8:
+        return False
+    full = np.zeros(8, dtype=np.int64)
+    if gap >= 0:
+        for k in range(gap):
+            full[k] = groups[k]
+        tail = count - gap
+        for k in range(tail):
+            full[8 - tail + k] = groups[gap + k]
+    else:
+        full[:] = groups[:8]
+    for k in range(8):
+        out[2 * k] = full[k] >> 8
+        out[2 * k + 1] = full[k] & 0xFF
+    return True
+
+
+@njit(cache=True)
+def _write_dec(buf: np.ndarray, pos: int, value: int) -> int:
+    if value >= 100:
+        buf[pos] = 48 + value // 100
+        pos += 1
+    if value >= 10:
+        buf[pos] = 48 + (value // 10) % 10
+        pos += 1
+    buf[pos] = 48 + value % 10
+    return pos + 1
+
+
+@njit(cache=True)
+def _write_hex(buf: np.ndarray, pos: int, value: int) -> int:
+    started = False
+    for shift in (12, 8, 4, 0):
+        d = (value >> shift) & 0xF
+        if d or started or shift == 0:
+            buf[pos] = 48 + d if d < 10 else 87 + d
+            pos += 1
+            started = True
+    return pos
+
+
+@njit(cache=True)
+def canonical_ips(
+    data: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Canonical text of every IP (IPv4-mapped IPv6 as IPv4, RFC 5952 IPv6) and a status:
+    OK, or FALLBACK when the kernel does not recognise the text (ipaddress decides)."""
+    n = len(offsets) - 1
+    out = np.empty(n * 40, dtype=np.uint8)
+    out_off = np.zeros(n + 1, dtype=np.int32)
+    status = np.zeros(n, dtype=np.uint8)
+    raw = np.zeros(16, dtype=np.uint8)
+    pos = 0
+    for r in range(n):
+        i, end = offsets[r], offsets[r + 1]
+        if end - i >= 2 and data[i] == 91 and data[end - 1] == 93:
+            i += 1
+            end -= 1
+        is_v6 = False
+        for k in range(i, end):
+            if data[k] == 58:
+                is_v6 = True
+                break
+        ok = False
+        if not is_v6:
+            ok = _parse_v4(data, i, end, raw, 12)
+            v4 = ok
+        else:
+            ok = _parse_v6(data, i, end, raw)
+            v4 = False
+            if ok:
+                mapped = raw[10] == 0xFF and raw[11] == 0xFF
+                for k in range(10):
+                    if raw[k] != 0:
+                        mapped = False
+                v4 = mapped
+        if not ok:
+            status[r] = FALLBACK
+            out_off[r + 1] = pos
+            continue
+        if v4:
+            for k in range(4):
+                pos = _write_dec(out, pos, raw[12 + k])
+                if k < 3:
+                    out[pos] = 46
+                    pos += 1
+        else:
+            best_start, best_len, run_start, run_len = -1, 0, -1, 0
+            for k in range(8):
+                if raw[2 * k] == 0 and raw[2 * k + 1] == 0:
+                    if run_len == 0:
+                        run_start = k
+                    run_len += 1
+                    if run_len > best_len:
+                        best_start, best_len = run_start, run_len
+                else:
+                    run_len = 0
+            if best_len < 2:
+                best_start = -1
+            k = 0
+            while k < 8:
+                if k == best_start:
+                    out[pos] = 58
+                    pos += 1
+                    if k == 0:
+                        out[pos] = 58
+                        pos += 1
+                    k += best_len
+                    continue
+                pos = _write_hex(out, pos, raw[2 * k] * 256 + raw[2 * k + 1])
+                if k < 7:
+                    out[pos] = 58
+                    pos += 1
+                k += 1
+        out_off[r + 1] = pos
+    return out[:pos], out_off, status
+
+
+@njit(cache=True)
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    # Howard Hinnant's days_from_civil: days since 1970-01-01 in the proleptic Gregorian.
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@njit(cache=True)
+def _digits(data: np.ndarray, i: int, count: int) -> int:
+    value = 0
+    for k in range(count):
+        c = data[i + k]
+        if c < 48 or c > 57:
+            return -1
+        value = value * 10 + (c - 48)
+    return value
+
+
+@njit(cache=True)
+def iso_instants(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UTC microseconds of ``YYYY-MM-DD[T ]HH:MM[:SS[.f]](Z|±HH[[:]MM]| UTC| GMT)`` and of
+    epoch seconds; status NO_ZONE for a valid date-time without zone, FALLBACK otherwise."""
+    n = len(offsets) - 1
+    micros = np.zeros(n, dtype=np.int64)
+    status = np.full(n, FALLBACK, dtype=np.uint8)
+    mdays = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    for r in range(n):
+        i, end = offsets[r], offsets[r + 1]
+        length = end - i
+        if 9 <= length and _digits(data, i, min(length, 9)) >= 0:
+            # Epoch seconds: 9-11 digits, optional fraction (as the plain path's regex).
+            k = i
+            while k < end and 48 <= data[k] <= 57:
+                k += 1
+            whole = k - i
+            if 9 <= whole <= 11 and (k == end or (data[k] == 46 and k + 1 < end)):
+                frac_ok = True
+                frac = 0
+                scale = 1_000_000
+                for q in range(k + 1, end):
+                    c = data[q]
+                    if c < 48 or c > 57:
+                        frac_ok = False
+                        break
+                    scale //= 10
+                    frac += (c - 48) * scale
+                if frac_ok and (k == end or end - k - 1 <= 6):
+                    micros[r] = _digits(data, i, whole) * 1_000_000 + frac
+                    status[r] = OK
+                    continue
+        if length < 16:
+            continue
+        year = _digits(data, i, 4)
+        month = _digits(data, i + 5, 2)
+        day = _digits(data, i + 8, 2)
+        hour = _digits(data, i + 11, 2)
+        minute = _digits(data, i + 14, 2)
+        if data[i + 4] != 45 or data[i + 7] != 45 or data[i + 13] != 58:
+            continue
+        if data[i + 10] != 84 and data[i + 10] != 32:
+            continue
+        # Outside pandas' nanosecond range the plain path decides (it refuses those years).
+        if year < 1678 or year > 2261 or month < 1 or month > 12 or day < 1 or not 0 <= hour <= 23:
+            continue
+        if minute < 0 or minute > 59:
+            continue
+        leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0
+        if day > mdays[month - 1] + (1 if month == 2 and leap else 0):
+            continue
+        k = i + 16
+        second = 0
+        frac = 0
+        if k < end and data[k] == 58:
+            second = _digits(data, k + 1, 2) if k + 3 <= end else -1
+            if second < 0 or second > 59:
+                continue
+            k += 3
+            if k < end and data[k] == 46:
+                k += 1
+                start = k
+                scale = 1_000_000
+                while k < end and 48 <= data[k] <= 57:
+                    scale //= 10
+                    frac += (data[k] - 48) * scale
+                    k += 1
+                if k == start or k - start > 9:
+                    continue
+        base = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+        if k == end:
+            status[r] = NO_ZONE
+            continue
+        offset = 0
+        rest = end - k
+        c = data[k]
+        if rest == 1 and (c == 90 or c == 122):
+            offset = 0
+        elif c == 43 or c == 45:
+            sign = 1 if c == 43 else -1
+            oh = _digits(data, k + 1, 2) if rest >= 3 else -1
+            om = 0
+            if rest == 3:
+                pass
+            elif rest == 5:
+                om = _digits(data, k + 3, 2)
+            elif rest == 6 and data[k + 3] == 58:
+                om = _digits(data, k + 4, 2)
+            else:
+                continue
+            if oh < 0 or oh > 23 or om < 0 or om > 59:
+                continue
+            offset = sign * (oh * 3600 + om * 60)
+        else:
+            continue
+        micros[r] = (base - offset) * 1_000_000 + frac
+        status[r] = OK
+    return micros, status
+
+
+@njit(cache=True)
+def hash_strings(data: np.ndarray, offsets: np.ndarray, seed: np.uint64) -> np.ndarray:
+    """FNV-1a 64 of each string, finished with splitmix64 so columns mix well."""
+    n = len(offsets) - 1
+    out = np.empty(n, dtype=np.uint64)
+    for r in range(n):
+        h = np.uint64(0xCBF29CE484222325) ^ seed
+        for k in range(offsets[r], offsets[r + 1]):
+            h = (h ^ np.uint64(data[k])) * np.uint64(0x100000001B3)
+        out[r] = _splitmix(h ^ np.uint64(offsets[r + 1] - offsets[r]))
+    return out
+
+
+@njit(cache=True)
+def _splitmix(x: np.uint64) -> np.uint64:
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True)
+def mix_columns(acc: np.ndarray, column: np.ndarray) -> None:
+    for r in range(len(acc)):
+        acc[r] = _splitmix(acc[r] * np.uint64(31) ^ column[r])
+
+
+@njit(cache=True)
+def _insert(table: np.ndarray, used: np.ndarray, keys: np.ndarray, fresh: np.ndarray) -> int:
+    mask = len(table) - 1
+    added = 0
+    for r in range(len(keys)):
+        key = keys[r]
+        slot = np.int64(_splitmix(key) >> np.uint64(1)) & mask
+        while True:
+            if not used[slot]:
+                used[slot] = True
+                table[slot] = key
+                fresh[r] = True
+                added += 1
+                break
+            if table[slot] == key:
+                fresh[r] = False
+                break
+            slot = (slot + 1) & mask
+    return added
+
+
+class HashSet:
+    """A set of 64-bit keys (open addressing, linear probing) for streaming deduplication."""
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        size = 1 << max(4, (2 * max(capacity, 1) - 1).bit_length())
+        self.table = np.zeros(size, dtype=np.uint64)
+        self.used = np.zeros(size, dtype=np.bool_)
+        self.count = 0
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """Insert ``keys``; True where a key was not in the set before (first occurrence)."""
+        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        if 2 * (self.count + len(keys)) > len(self.table):
+            self._grow(self.count + len(keys))
+        fresh = np.zeros(len(keys), dtype=np.bool_)
+        self.count += _insert(self.table, self.used, keys, fresh)
+        return fresh
+
+    def _grow(self, needed: int) -> None:
+        old = self.table[self.used]
+        size = 1 << (4 * needed - 1).bit_length()
+        self.table = np.zeros(size, dtype=np.uint64)
+        self.used = np.zeros(size, dtype=np.bool_)
+        self.count = 0
+        if len(old):
+            self.count = _insert(self.table, self.used, old, np.zeros(len(old), dtype=np.bool_))
+
+
+@njit(cache=True)
+def ip_values(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """High and low 64 bits of each canonical IP, and whether it is IPv4 (value in low)."""
+    n = len(offsets) - 1
+    hi = np.zeros(n, dtype=np.uint64)
+    lo = np.zeros(n, dtype=np.uint64)
+    v4 = np.zeros(n, dtype=np.bool_)
+    raw = np.zeros(16, dtype=np.uint8)
+    for r in range(n):
+        i, end = offsets[r], offsets[r + 1]
+        is_v6 = False
+        for k in range(i, end):
+            if data[k] == 58:
+                is_v6 = True
+                break
+        raw[:] = 0
+        if is_v6:
+            _parse_v6(data, i, end, raw)
+        else:
+            _parse_v4(data, i, end, raw, 12)
+            v4[r] = True
+        h = np.uint64(0)
+        low = np.uint64(0)
+        for k in range(8):
+            h = (h << np.uint64(8)) | np.uint64(raw[k])
+            low = (low << np.uint64(8)) | np.uint64(raw[8 + k])
+        hi[r] = h
+        lo[r] = low
+    return hi, lo, v4
+
+
+@njit(cache=True)
+def _group_ids(keys: np.ndarray, table: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, int]:
+    mask = len(table) - 1
+    ids = np.empty(len(keys), dtype=np.int64)
+    count = 0
+    for r in range(len(keys)):
+        key = keys[r]
+        slot = np.int64(_splitmix(np.uint64(key)) >> np.uint64(1)) & mask
+        while True:
+            if slots[slot] < 0:
+                slots[slot] = count
+                table[slot] = key
+                ids[r] = count
+                count += 1
+                break
+            if table[slot] == key:
+                ids[r] = slots[slot]
+                break
+            slot = (slot + 1) & mask
+    return ids, count
+
+
+def group_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense group id of every key (in order of first appearance) and the distinct keys."""
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    size = 1 << max(4, (2 * max(len(keys), 1)).bit_length())
+    table = np.zeros(size, dtype=np.int64)
+    slots = np.full(size, -1, dtype=np.int64)
+    ids, count = _group_ids(keys, table, slots)
+    uniques = np.empty(count, dtype=np.int64)
+    uniques[ids] = keys
+    return ids, uniques
+
+
+@njit(cache=True)
+def reduce_groups(ids: np.ndarray, values: np.ndarray, count: int, op: int) -> np.ndarray:
+    """Per group: 0 sum, 1 min, 2 max of ``values`` (int64)."""
+    out = np.zeros(count, dtype=np.int64)
+    if op == 1:
+        out[:] = np.iinfo(np.int64).max
+    elif op == 2:
+        out[:] = np.iinfo(np.int64).min
+    for r in range(len(ids)):
+        g = ids[r]
+        v = values[r]
+        if op == 0:
+            out[g] += v
+        elif op == 1:
+            if v < out[g]:
+                out[g] = v
+        elif v > out[g]:
+            out[g] = v
+    return out

@@ -1,0 +1,143 @@
+"""The network pipeline end to end: ingest logs into a case, analyze it, write the report.
+
+The command line and the demo both call these functions; each takes an open ``Database``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from safelight.network.aggregate import EntityOptions, aggregate, local_map
+from safelight.network.analysis import Analysis, analyze
+from safelight.network.columns import ColumnMapping
+from safelight.network.geo import open_geo
+from safelight.network.ingest import FileSummary, ingest_files
+from safelight.network.known import FileDigests, KnownMatch, KnownMaterial
+from safelight.network.known_sources import resolve_known
+from safelight.network.report import build_report, write_outputs
+from safelight.network.sightings import Case, get_case, open_case, part_paths
+from safelight.store import Database
+
+FILE_PREFIX = "file:"
+
+
+def case_known(case: Case) -> KnownMaterial:
+    """The known material a case was set up with: list names and list files."""
+    names = [x for x in case.lists if not x.startswith(FILE_PREFIX)]
+    files = [Path(x[len(FILE_PREFIX) :]) for x in case.lists if x.startswith(FILE_PREFIX)]
+    return resolve_known(names, files)
+
+
+def ingest(
+    db: Database,
+    case_name: str,
+    paths: Sequence[Path],
+    *,
+    lists: Sequence[str] = (),
+    list_files: Sequence[Path] = (),
+    mapping: Path | None = None,
+    cluster: str | None = None,
+    home: Path | None = None,
+) -> tuple[Case, list[FileSummary]]:
+    chosen: tuple[str, ...] | None = None
+    if lists or list_files:
+        chosen = tuple(lists) + tuple(FILE_PREFIX + str(p.resolve()) for p in list_files)
+    known = resolve_known(lists, list_files)  # fail on a bad list before touching the case
+    case = open_case(db, case_name, chosen, home)
+    if chosen is None:
+        known = case_known(case)
+    summaries = ingest_files(db, case, paths, ColumnMapping.load(mapping), known, cluster=cluster)
+    return case, summaries
+
+
+def _matcher(known: KnownMaterial) -> Any:
+    def known_of(files: pd.DataFrame) -> dict[str, KnownMatch]:
+        columns = [
+            files[c].astype(str).tolist() for c in ("file_key", "md5", "sha1", "sha256", "pdq")
+        ]
+        digests = [FileDigests(*values) for values in zip(*columns, strict=True)]
+        return known.lookup(digests)
+
+    return known_of
+
+
+@dataclass
+class AnalysisRun:
+    analysis: Analysis
+    report: dict[str, Any]
+    written: dict[str, Path]
+
+
+def analyze_case(
+    db: Database,
+    case_name: str,
+    out: Path,
+    *,
+    mode: str = "ip",
+    geo_paths: Sequence[Path] = (),
+    cluster: str | None = None,
+    home: Path | None = None,
+) -> AnalysisRun:
+    case = get_case(db, case_name, home)
+    known = case_known(case)
+    options = EntityOptions(mode)
+    geo = open_geo(geo_paths)
+    parts = part_paths(db, case)
+    if cluster:
+        from safelight.network.distributed import dask_mapper
+
+        with dask_mapper(cluster, case.folder) as mapper:
+            agg, matches = aggregate(parts, options, _matcher(known), mapper)
+    else:
+        agg, matches = aggregate(parts, options, _matcher(known), local_map)
+    analysis = analyze(agg, matches, geo)
+    source = geo.source
+    report = build_report(
+        analysis,
+        case=case.name,
+        entity_mode=mode,
+        geo_source={
+            "name": source.name,
+            "licence": source.licence,
+            "attribution": source.attribution,
+            "date": source.date,
+        },
+        known_description=known.description,
+    )
+    written = write_outputs(analysis, report, out)
+    return AnalysisRun(analysis, report, written)
+
+
+def run_demo_network(out: Path, *, seed: int = 7, db: Database | None = None) -> dict[str, Any]:
+    """Simulate a small network, ingest and analyze it into ``out``; returns the headline.
+
+    Uses its own SQLite store and home inside ``out`` unless a database is given.
+    """
+    from safelight.network.simulate import simulate
+
+    out.mkdir(parents=True, exist_ok=True)
+    sim = out / "simulated"
+    simulate(sim / "sightings.csv", connections=600, countries=12, groups=8, files=800, seed=seed)
+    home = out / "home"
+    own = db is None
+    database = db or Database.open(f"sqlite:///{home / 'safelight.db'}")
+    try:
+        ingest(
+            database,
+            "demo",
+            [sim / "sightings.csv"],
+            list_files=[sim / "known.csv"],
+            home=home,
+        )
+        run = analyze_case(
+            database, "demo", out / "report", geo_paths=[sim / "geo.mmdb"], home=home
+        )
+    finally:
+        if own:
+            database.dispose()
+    return dict(run.report["headline"])

@@ -1,0 +1,121 @@
+"""Write an analysis out: report.json, one CSV per table, report.html, referral exports.
+
+``report.json`` (schema ``safelight.network.report/1``, documented in docs/network.md) holds
+the headline, the sources (geolocation with its licence and date, the hash lists), and the top
+rows of every table; the CSVs hold every row. ``referrals/<CC>/leads.{csv,json}`` split the
+leads by country for referral. Reports contain IP addresses: handle them as sensitive.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from safelight.network.analysis import Analysis
+
+SCHEMA = "safelight.network.report/1"
+TOP_ROWS = 100
+NOTICE = (
+    "This report contains IP addresses and other identifiers from sighting logs: personal "
+    "data. Store and share it only as your legal basis and data-protection rules allow."
+)
+
+
+def _records(frame: pd.DataFrame, limit: int | None = TOP_ROWS) -> list[dict[str, Any]]:
+    rows = frame if limit is None else frame.head(limit)
+    out: list[dict[str, Any]] = []
+    for record in rows.to_dict(orient="records"):
+        out.append({str(k): _plain(v) for k, v in record.items()})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV through Arrow's writer: a million leads in a second, not half a minute."""
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def build_report(
+    analysis: Analysis,
+    *,
+    case: str,
+    entity_mode: str,
+    geo_source: dict[str, str],
+    known_description: str,
+) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "case": case,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "entity_mode": entity_mode,
+        "notice": NOTICE,
+        "headline": analysis.headline,
+        "sources": {"geolocation": geo_source, "known_material": known_description},
+        "tables": {name: f"{name}.csv" for name in analysis.tables},
+        **{name: _records(frame) for name, frame in analysis.tables.items()},
+        "group_graph": analysis.group_graph,
+    }
+
+
+def write_outputs(analysis: Analysis, report: dict[str, Any], out: Path) -> dict[str, Path]:
+    from safelight.network.html import render_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, frame in analysis.tables.items():
+        path = out / f"{name}.csv"
+        write_csv(frame, path)
+        written[name] = path
+    report_path = out / "report.json"
+    report_path.write_text(json.dumps(report, indent=2, default=_plain), encoding="utf-8")
+    written["report.json"] = report_path
+    html_path = out / "report.html"
+    html_path.write_text(render_html(report), encoding="utf-8")
+    written["report.html"] = html_path
+    written.update(write_referrals(analysis, report, out / "referrals"))
+    return written
+
+
+def write_referrals(analysis: Analysis, report: dict[str, Any], folder: Path) -> dict[str, Path]:
+    """One folder per country: its leads as CSV and JSON, with the sources and notice."""
+    leads = analysis.tables["leads"]
+    written: dict[str, Path] = {}
+    for country, rows in leads.groupby("country", sort=True):
+        target = folder / str(country)
+        target.mkdir(parents=True, exist_ok=True)
+        write_csv(rows, target / "leads.csv")
+        payload = {
+            "schema": "safelight.network.referral/1",
+            "case": report["case"],
+            "country": country,
+            "generated_at": report["generated_at"],
+            "notice": NOTICE,
+            "sources": report["sources"],
+        }
+        # pandas writes the (possibly very many) leads; the header is ordinary JSON.
+        head = json.dumps(payload, indent=1)[:-2]
+        leads_json = rows.to_json(orient="records", force_ascii=False)
+        (target / "leads.json").write_text(
+            f'{head},\n "leads": {leads_json}\n}}\n', encoding="utf-8"
+        )
+        written[f"referrals/{country}"] = target
+    return written

@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from safelight.cli import main
+from safelight.errors import InputError, NotFoundError, UsageError, ValidationError
+from safelight.network.columns import ColumnMapping
+from safelight.network.known_sources import read_list_file
+from safelight.network.pipeline import ingest
+from safelight.network.sightings import get_case, part_paths, read_part, registered
+from safelight.store import Database
+
+SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+GOOD_AND_BAD = f"""time,ip,port,guid,software,hash,filename,size
+2024-01-01T10:00:00Z,192.0.2.1,6881,abc,uTorrent,{MD5},a.jpg,100
+2024-01-01 12:00:00+02:00,::ffff:198.51.100.7,,abc,,{SHA1},,
+2024-01-01T10:00:00,192.0.2.300,99999,,,zz,,-1
+1704103200,2001:db8::1,1,,,{SHA256},,
+bad,row
+2024-02-30T10:00:00Z,2001:db8::1,1,,,{SHA256},,
+yesterday,192.0.2.9,1,,,{SHA256},,
+2024-01-02T10:00:00Z,192.0.2.9,1,,,,,
+"""
+
+
+def _load(db: Database, case: str, home: Path) -> pd.DataFrame:
+    paths = part_paths(db, get_case(db, case, home))
+    return pd.concat([read_part(p).to_pandas() for p in paths], ignore_index=True)
+
+
+def test_bad_rows_are_named_by_line_and_good_rows_kept(db: Database, tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(GOOD_AND_BAD)
+    _, [summary] = ingest(db, "c", [log], home=tmp_path / "home")
+    assert (summary.rows_good, summary.rows_bad) == (3, 5)
+    reasons = dict(summary.problems)
+    assert "has no time zone" in reasons[4]
+    assert "'192.0.2.300' is not an IPv4 or IPv6 address" in reasons[4]
+    assert "port: '99999' is not 0-65535" in reasons[4]
+    assert "digest: 'zz'" in reasons[4]
+    assert reasons[6] == "expected 8 fields, found 2"
+    assert "'2024-02-30T10:00:00Z' is not an ISO 8601 date-time" in reasons[7]
+    assert "'yesterday' is not an ISO 8601 date-time or epoch" in reasons[8]
+    assert reasons[9] == "no valid file digest or PDQ in the row"
+    rejects = pd.read_csv(summary.rejects_path)
+    assert rejects["line"].tolist() == [4, 6, 7, 8, 9]
+    rows = _load(db, "c", tmp_path / "home").sort_values("line")
+    assert rows["line"].tolist() == [2, 3, 5]
+    # Zones are honoured and IPv4-mapped IPv6 becomes IPv4.
+    assert rows["ts"].tolist() == [1704103200_000000] * 3
+    assert rows["ip"].tolist() == ["192.0.2.1", "198.51.100.7", "2001:db8::1"]
+    assert rows["file_key"].tolist() == [f"md5:{MD5}", f"sha1:{SHA1}", f"sha256:{SHA256}"]
+    assert rows["port"].tolist() == [6881, -1, 1]
+
+
+def test_reingest_is_idempotent_and_overlaps_are_not_double_counted(
+    db: Database, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    first = tmp_path / "a.csv"
+    first.write_text(
+        f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n"
+        f"2024-01-01T00:00:01Z,192.0.2.2,{SHA1}\n"
+    )
+    overlap = tmp_path / "b.csv"
+    overlap.write_text(
+        f"ts,ip,sha1\n2024-01-01T00:00:01Z,192.0.2.2,{SHA1}\n"
+        f"2024-01-01T00:00:02Z,192.0.2.3,{SHA1}\n"
+        f"2024-01-01T00:00:02Z,192.0.2.3,{SHA1}\n"
+    )
+    _, [a] = ingest(db, "c", [first], home=home)
+    _, [again] = ingest(db, "c", [first], home=home)
+    _, [b] = ingest(db, "c", [overlap], home=home)
+    assert a.rows_good == 2 and again.status == "already ingested"
+    assert (b.rows_good, b.rows_duplicate) == (1, 2)
+    assert sorted(_load(db, "c", home)["ip"]) == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert len(registered(db, get_case(db, "c", home))) == 2
+
+
+def test_unregistered_part_left_by_a_crash_is_never_read(db: Database, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    log = tmp_path / "a.csv"
+    log.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n")
+    _, _ = ingest(db, "c", [log], home=home)
+    case = get_case(db, "c", home)
+    # A kill between writing a part and registering it leaves a stray file behind.
+    stray = case.parts_dir / "deadbeef.arrow"
+    shutil.copy(part_paths(db, case)[0], stray)
+    assert part_paths(db, case) == [case.parts_dir / registered(db, case)[0].part_name]
+    assert len(_load(db, "c", home)) == 1
+
+
+def test_mapping_file_jsonl_and_parquet(db: Database, tmp_path: Path) -> None:
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[columns]\ntimestamp = "when"\nip = "who"\ndigest = "what"\n')
+    jsonl = tmp_path / "log.jsonl"
+    jsonl.write_text(
+        json.dumps({"when": "2024-05-01T00:00:00+00:00", "who": "203.0.113.5", "what": SHA256})
+        + "\nnot json\n[1]\n\n"
+        + json.dumps({"when": "2024-05-01T00:00:00Z", "who": "203.0.113.6", "what": MD5})
+        + "\n"
+    )
+    _, [s] = ingest(db, "c", [jsonl], mapping=mapping, home=tmp_path / "home")
+    assert (s.rows_good, s.rows_bad) == (2, 2)
+    assert [line for line, _ in s.problems] == [2, 3]
+    table = pa.table(
+        {
+            "timestamp": pa.array([1_714_521_600_000_000, None], pa.timestamp("us", tz="UTC")),
+            "ip": ["2001:db8::5", "2001:db8::6"],
+            "sha256": [SHA256, SHA256],
+            "port": pa.array([443, 80], pa.int64()),
+        }
+    )
+    parquet = tmp_path / "log.parquet"
+    pq.write_table(table, parquet)
+    _, [p] = ingest(db, "c", [parquet], home=tmp_path / "home")
+    assert (p.rows_good, p.rows_bad) == (1, 1)
+    assert p.problems == [(2, "timestamp: missing")]
+    rows = _load(db, "c", tmp_path / "home")
+    assert set(rows["ip"]) == {"203.0.113.5", "203.0.113.6", "2001:db8::5"}
+    assert rows.loc[rows["ip"] == "2001:db8::5", "ts"].item() == 1_714_521_600_000_000
+
+
+def test_mapping_errors_name_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "m.toml"
+    bad.write_text('[columns]\ncolour = "x"\n')
+    with pytest.raises(InputError, match=r"\[columns\]\.colour: unknown field"):
+        ColumnMapping.load(bad)
+    bad.write_text("[columns\n")
+    with pytest.raises(InputError, match="not valid TOML"):
+        ColumnMapping.load(bad)
+    mapping = ColumnMapping({"ip": "remote"})
+    with pytest.raises(InputError, match="mapped column 'remote' for ip is not in the header"):
+        mapping.resolve("log.csv", ["ts", "ip"])
+    with pytest.raises(UsageError, match="no column for timestamp"):
+        ColumnMapping().resolve("log.csv", ["ip", "md5"])
+    with pytest.raises(UsageError, match="no file digest or PDQ column"):
+        ColumnMapping().resolve("log.csv", ["ts", "ip"])
+
+
+def test_list_file_reader_names_bad_lines(tmp_path: Path) -> None:
+    good = tmp_path / "ncmec.csv"
+    good.write_text(f"hash,label\n{MD5},a;b\n{SHA1},\n")
+    entries = read_list_file(good)
+    assert [(e.list_name, e.algorithm, e.labels) for e in entries] == [
+        ("ncmec", "md5", ("a", "b")),
+        ("ncmec", "sha1", ()),
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"hash,algorithm\n{MD5},sha1\nabc,\n{SHA256},\n")
+    with pytest.raises(ValidationError) as info:
+        read_list_file(bad)
+    assert [loc for loc, _ in info.value.problems] == [f"{bad}:2", f"{bad}:3"]
+
+
+def test_unknown_case_and_unavailable_lists(db: Database, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="no network case named 'nope'"):
+        get_case(db, "nope")
+    log = tmp_path / "a.csv"
+    log.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n")
+    with pytest.raises(UsageError, match="not part of this build"):
+        ingest(db, "c", [log], lists=["ncmec"], home=tmp_path / "home")
+
+
+def test_cli_ingest_reports_summary_and_bad_lines(safelight_env: Path, tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(GOOD_AND_BAD)
+    known = tmp_path / "known.csv"
+    known.write_text(f"hash\n{MD5}\n")
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["network", "ingest", str(log), "--case", "c", "--list-file", str(known)]
+    )
+    assert result.exit_code == 1, result.output  # some rows failed
+    assert "3 rows kept, 5 bad, 0 duplicate; files: 1 known, 2 unknown" in result.output
+    assert f"{log}:6: expected 8 fields, found 2" in result.output
+    again = runner.invoke(main, ["network", "ingest", str(log), "--case", "c", "--json"])
+    assert again.exit_code == 0
+    assert json.loads(again.output)[0]["status"] == "already ingested"
+    missing = runner.invoke(main, ["network", "analyze", "--case", "x", "--out", str(tmp_path)])
+    assert missing.exit_code == 3
+    assert "no network case named 'x'" in missing.output
+
+
+def test_rows_committed_by_a_concurrent_ingest_are_dropped_at_commit(
+    db: Database, tmp_path: Path
+) -> None:
+    """File B is parsed before file A commits; B's rows that A holds are dropped at commit."""
+    from safelight.network.ingest import commit_parsed, content_sha256, parse_file
+    from safelight.network.sightings import open_case
+
+    home = tmp_path / "home"
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n")
+    b.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n"
+                 f"2024-01-01T00:00:05Z,192.0.2.2,{SHA1}\n")  # fmt: skip
+    case = open_case(db, "c", None, home)
+    empty = np.zeros(0, dtype=np.uint64)
+    mapping = ColumnMapping()
+    parsed_a = parse_file(a, mapping, case.parts_dir, content_sha256(a), empty, [])
+    parsed_b = parse_file(b, mapping, case.parts_dir, content_sha256(b), empty, [])
+    assert commit_parsed(db, case, parsed_a).rows_good == 1
+    summary = commit_parsed(db, case, parsed_b)
+    assert (summary.rows_good, summary.rows_duplicate) == (1, 1)
+    assert sorted(_load(db, "c", home)["ip"]) == ["192.0.2.1", "192.0.2.2"]
+    again = parse_file(a, mapping, case.parts_dir, content_sha256(a), empty, [])
+    assert commit_parsed(db, case, again).status == "already ingested"
+
+
+def test_known_material_matches_digests_and_pdq_within_threshold() -> None:
+    from safelight.network.known import DigestListMatcher, FileDigests, ListEntry
+
+    pdq = "f" * 64
+    near = "0" * 7 + "f" * 57  # 7 hex digits = 28 bits away
+    far = "0" * 8 + "f" * 56  # 32 bits away
+    matcher = DigestListMatcher(
+        [
+            ListEntry("a", "md5", MD5, ("x",)),
+            ListEntry("b", "sha1", SHA1, ()),
+            ListEntry("c", "pdq", pdq, ("y",)),
+        ]
+    )
+    found = matcher.lookup(
+        [
+            FileDigests("k1", md5=MD5, sha1=SHA1),
+            FileDigests("k2", pdq=near),
+            FileDigests("k3", pdq=far),
+            FileDigests("k4", sha256=SHA256),
+        ]
+    )
+    assert found["k1"].lists == ("a", "b") and found["k1"].labels == ("x",)
+    assert found["k2"].lists == ("c",) and found["k2"].labels == ("y",)
+    assert "k3" not in found and "k4" not in found
