@@ -9,7 +9,6 @@ and optional ``label``/``labels`` (``;``-separated). Bad lines are named, never 
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,10 +21,13 @@ import pyarrow.csv as pacsv
 from safelight.errors import UsageError, ValidationError
 from safelight.network.known import (
     DigestListMatcher,
+    FileDigests,
+    KnownMatch,
     KnownMaterial,
     ListEntry,
     NoKnownMaterial,
 )
+from safelight.store import Database
 
 _LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 
@@ -106,20 +108,67 @@ def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
     )
 
 
-def lists_available() -> bool:
-    return importlib.util.find_spec("safelight.lists") is not None
+class StoreKnownMaterial:
+    """Known material from the store's hash lists, through the same exact indexes and
+    list rules (enabled, thresholds, disabled entries) as ``safelight match``."""
 
+    def __init__(self, db: Database, list_names: Sequence[str] | None) -> None:
+        from safelight.match import Matcher
 
-def resolve_known(list_names: Sequence[str], list_files: Sequence[Path]) -> KnownMaterial:
-    """Known material for the chosen lists (names in the store) and list files."""
-    frames = [read_list_frame(path) for path in list_files]
-    if list_names and not lists_available():
-        raise UsageError(
-            "hash lists (safelight.lists) are not part of this build; "
-            f"cannot use --list {', '.join(list_names)}: use --list-file FILE.csv"
+        self._matcher = Matcher.open(db, list(list_names) if list_names else None)
+        chosen = sorted(self._matcher.lists)
+        self.description = (
+            f"hash lists: {', '.join(chosen)}" if chosen else "no enabled hash lists in the store"
         )
-    if not frames or not sum(len(f) for f in frames):
+
+    def lookup(self, files: Sequence[FileDigests]) -> dict[str, KnownMatch]:
+        queries: list[tuple[str, str]] = []
+        owners: list[str] = []
+        for item in files:
+            for signal_type in ("md5", "sha1", "sha256", "pdq"):
+                value = getattr(item, signal_type)
+                if value:
+                    queries.append((signal_type, value))
+                    owners.append(item.key)
+        found: dict[str, tuple[set[str], set[str]]] = {}
+        for key, matches in zip(owners, self._matcher.match_hashes(queries), strict=True):
+            for match in matches:
+                names, labels = found.setdefault(key, (set(), set()))
+                names.add(match.list_name)
+                labels.update(match.labels)
+        return {k: KnownMatch(tuple(sorted(n)), tuple(sorted(lb))) for k, (n, lb) in found.items()}
+
+
+class CombinedKnownMaterial:
+    """Store lists and list files together: a file is known if either knows it."""
+
+    def __init__(self, parts: Sequence[KnownMaterial]) -> None:
+        self._parts = list(parts)
+        self.description = "; ".join(p.description for p in self._parts)
+
+    def lookup(self, files: Sequence[FileDigests]) -> dict[str, KnownMatch]:
+        merged: dict[str, tuple[set[str], set[str]]] = {}
+        for part in self._parts:
+            for key, match in part.lookup(files).items():
+                names, labels = merged.setdefault(key, (set(), set()))
+                names.update(match.lists)
+                labels.update(match.labels)
+        return {k: KnownMatch(tuple(sorted(n)), tuple(sorted(lb))) for k, (n, lb) in merged.items()}
+
+
+def resolve_known(
+    db: Database, list_names: Sequence[str], list_files: Sequence[Path]
+) -> KnownMaterial:
+    """Known material for the chosen store lists and list files. With neither chosen, every
+    enabled list in the store (the issue's default)."""
+    frames = [read_list_frame(path) for path in list_files]
+    parts: list[KnownMaterial] = []
+    if list_names or not list_files:
+        parts.append(StoreKnownMaterial(db, list_names or None))
+    if frames and sum(len(f) for f in frames):
+        entries = pd.concat(frames, ignore_index=True)
+        names = sorted(set(entries["list_name"]))
+        parts.append(DigestListMatcher(entries, description=f"hash list files: {', '.join(names)}"))
+    if not parts:
         return NoKnownMaterial()
-    entries = pd.concat(frames, ignore_index=True)
-    names = sorted(set(entries["list_name"]))
-    return DigestListMatcher(entries, description=f"hash list files: {', '.join(names)}")
+    return parts[0] if len(parts) == 1 else CombinedKnownMaterial(parts)
