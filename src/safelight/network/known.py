@@ -81,16 +81,24 @@ class DigestListMatcher:
         frame = entries if isinstance(entries, pd.DataFrame) else _entries_frame(entries)
         exact = frame[frame["algorithm"] != "pdq"]
         keys = (exact["algorithm"] + ":" + exact["value"]).tolist()
-        merged: dict[str, tuple[set[str], set[str]]] = {}
-        for key, list_name, labels in zip(
-            keys, exact["list_name"].tolist(), exact["labels"].tolist(), strict=True
-        ):
-            lists, labs = merged.setdefault(key, (set(), set()))
-            lists.add(list_name)
-            labs.update(_split(labels))
-        self._index = pd.Index(list(merged))
-        self._lists = [tuple(sorted(v[0])) for v in merged.values()]
-        self._labels = [tuple(sorted(v[1])) for v in merged.values()]
+        names = exact["list_name"].tolist()
+        labels = exact["labels"].tolist()
+        index = pd.Index(keys)
+        self._lists: list[tuple[str, ...]]
+        self._labels: list[tuple[str, ...]]
+        if index.is_unique:  # the usual case: one entry per digest
+            self._index = index
+            self._lists = [(name,) for name in names]
+            self._labels = [tuple(sorted(_split(lab))) if lab else () for lab in labels]
+        else:
+            merged: dict[str, tuple[set[str], set[str]]] = {}
+            for key, name, lab in zip(keys, names, labels, strict=True):
+                lists, labs = merged.setdefault(key, (set(), set()))
+                lists.add(name)
+                labs.update(_split(lab))
+            self._index = pd.Index(list(merged))
+            self._lists = [tuple(sorted(v[0])) for v in merged.values()]
+            self._labels = [tuple(sorted(v[1])) for v in merged.values()]
         pdq = frame[frame["algorithm"] == "pdq"]
         self._pdq_bits = _pack_pdq(pdq["value"].tolist())
         self._pdq_meta = [

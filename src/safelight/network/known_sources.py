@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -106,13 +107,30 @@ def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
     )
 
 
+def _identity(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read list file: {exc.strerror or exc}") from exc
+    return stat.st_size, stat.st_mtime_ns
+
+
 def lists_available() -> bool:
     return importlib.util.find_spec("safelight.lists") is not None
 
 
 def resolve_known(list_names: Sequence[str], list_files: Sequence[Path]) -> KnownMaterial:
-    """Known material for the chosen lists (names in the store) and list files."""
-    frames = [read_list_frame(path) for path in list_files]
+    """Known material for the chosen lists (names in the store) and list files; built once
+    per process while the files are unchanged (ingest then analyze reuse it)."""
+    files = tuple((path.resolve(), *_identity(path)) for path in list_files)
+    return _resolve(tuple(list_names), files)
+
+
+@lru_cache(maxsize=4)
+def _resolve(
+    list_names: tuple[str, ...], list_files: tuple[tuple[Path, int, int], ...]
+) -> KnownMaterial:
+    frames = [read_list_frame(path) for path, _, _ in list_files]
     if list_names and not lists_available():
         raise UsageError(
             "hash lists (safelight.lists) are not part of this build; "
