@@ -13,7 +13,10 @@ from typing import Any
 import click
 
 from safelight import __version__
+from safelight.demo.commands import demo_command
 from safelight.errors import SafelightError
+from safelight.scan.commands import scan_command, scans_group
+from safelight.signals.commands import hash_command
 
 
 class SafelightGroup(click.Group):
@@ -37,6 +40,14 @@ def main() -> None:
 
 
 # Each domain contributes its commands from its own ``commands`` module, registered here.
+from safelight.lists.commands import lists_group  # noqa: E402
+from safelight.match.commands import match_command  # noqa: E402
 from safelight.network.commands import network  # noqa: E402
 
+main.add_command(hash_command)
+main.add_command(demo_command)
+main.add_command(lists_group)
+main.add_command(match_command)
+main.add_command(scan_command)
+main.add_command(scans_group)
 main.add_command(network)

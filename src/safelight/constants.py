@@ -35,16 +35,147 @@ VPDQ_QUALITY_THRESHOLD: Final = 50
 # vpdq/README.md suggests compared >= 80% and query >= 0%.
 VPDQ_COMPARED_MATCH_PERCENT: Final = 80.0
 VPDQ_QUERY_MATCH_PERCENT: Final = 0.0
+# Hash files print timestamps with 3 decimals (vpdq/cpp/io/vpdqio.cpp TIMESTAMP_OUTPUT_PRECISION).
+VPDQ_TIMESTAMP_DECIMALS: Final = 3
+# The reference converts frames to RGB24 with swscale flags SWS_AREA, also when scaling down
+# (vpdq/cpp/vpdq/cpp/hashing/ffmpegwrapper.h DOWNSAMPLE_METHOD). Older upstream builds used
+# SWS_LANCZOS; their sample hashes are within the PDQ tolerance of ours (docs/signals-video.md).
+VPDQ_SWS_INTERPOLATION: Final = "AREA"
+
+# --- Video decoding limits (Safelight's own: bound hostile inputs) ---------------------------
+# Demuxers FFmpeg may pick. A whitelist keeps out playlist/concat demuxers (hls, concat, ...)
+# that open further files or URLs named inside a file, and exotic probe matches on junk bytes.
+VIDEO_FORMAT_WHITELIST: Final = (
+    "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts,mpeg,asf,ogg,m4v,h264,hevc,"
+    "mpegvideo,ivf,nut,rm,mxf,yuv4mpegpipe,dv"
+)
+# Bytes and microseconds FFmpeg may read to identify streams (FFmpeg's defaults: 5 MB, 5 s).
+VIDEO_PROBE_BYTES: Final = 5_000_000
+VIDEO_ANALYZE_MICROSECONDS: Final = 5_000_000
+# Decoded frames per video before hashing stops (flagged as partial): ~9 h at 30 fps.
+VIDEO_MAX_FRAMES: Final = 1_000_000
+# Packets the decoder may reject (each skipped) before a damaged video is given up.
+VIDEO_MAX_DECODE_ERRORS: Final = 100
 
 # --- Input safety --------------------------------------------------------------------------
 # Pillow's own default bomb limit is ~89 MP (warning) / 179 MP (error); we refuse above this.
 DEFAULT_MAX_PIXELS: Final = 178_956_970
 # Digests are read in blocks of this size: large enough to amortise syscalls, small for cache.
 DIGEST_BLOCK_SIZE: Final = 1 << 20
+# Files up to this size are read into memory once and the same bytes feed the digests and the
+# decoder; larger files are streamed through the digests and decoded from the path.
+READ_IN_MEMORY_LIMIT: Final = 256 << 20
+# --all-frames hashes at most this many frames of an animated GIF/WebP/APNG.
+MAX_ANIMATION_FRAMES: Final = 1000
+
+# --- File hashing (safelight hash) -----------------------------------------------------------
+# JPEGs with fewer pixels than this take the RGB decode instead of the luma-only decode: on small
+# images PDQ's tent filter averages only a few pixels per cell, so the rounding difference between
+# the decoder's Y plane and luma recomputed from rounded RGB shows up in the hash (8 bits measured
+# on a 256x256 conformance image); at these sizes the RGB decode costs under a millisecond anyway.
+# Chosen so VGA (640x480) and larger take the luma path; see docs/signals.md for the measurements.
+LUMA_DECODE_MIN_PIXELS: Final = 640 * 480
+# Default exactness bound of the default mode against the HMA path (Pillow RGB + pdqhash);
+# asserted by tests on the conformance set and a generated corpus (Safelight issue 2).
+DEFAULT_MODE_MAX_BITS: Final = 4
 
 # --- Digest lengths (hex chars) ------------------------------------------------------------
 DIGEST_HEX_LENGTHS: Final = {"md5": 32, "sha1": 40, "sha256": 64}
 
+# --- Hash index (src/safelight/index/; design and figures in docs/index-format.md) ----------
+# Multi-index hashing (Norouzi, Punjani, Fleet, "Fast Search in Hamming Space with Multi-Index
+# Hashing", CVPR 2012): 256 bits cut into 16 chunks of 16 bits. By the pigeonhole principle a
+# hash within t bits of the query has some chunk within floor(t / 16) bits. 16x16 is the split
+# HMA uses too (faiss IndexBinaryMultiHash(256, 16, 16), python-threatexchange pdq_faiss_matcher).
+MIH_CHUNKS: Final = 16
+MIH_CHUNK_BITS: Final = 16
+# Flips per chunk are enumerated up to this radius (t = 63 needs 3); beyond, brute force.
+MIH_MAX_RADIUS: Final = 3
+# A query scans the whole segment instead of probing when its probed candidates times this
+# ratio exceed the segment's rows: one candidate (bitmap mark, read-back, random 32-byte read)
+# cost about 20 ns against about 2 ns per row scanned, in CPU-time microbenchmarks at 1M-10M
+# rows on the 2-core EPYC (docs/performance.md, ## Index). Either choice is exact.
+MIH_BRUTE_COST_RATIO: Final = 12
+# Segments with fewer rows carry no MIH tables (their 4 MiB of bucket offsets would dwarf
+# them); a brute-force scan of this many rows takes about as long as one 10M-row probe's setup.
+MIH_MIN_SEGMENT_ROWS: Final = 16_384
+# Adds go to a new delta segment, merged with trailing deltas smaller than this many rows so
+# that many small adds do not pile up segments (each one costs every query a little).
+DELTA_MERGE_ROWS: Final = 65_536
+# compaction is advised when there are more deltas than this, or delta rows exceed the
+# fraction of the base below.
+MAX_DELTA_SEGMENTS: Final = 8
+DELTA_COMPACT_FRACTION: Final = 0.10
+# On-disk index files (docs/index-format.md).
+INDEX_FORMAT_VERSION: Final = 1
+# Segment files whose size is at most this are checksummed in full when opened; larger ones
+# have their header checked on open and their sections by verify().
+INDEX_FULL_VERIFY_BYTES: Final = 64 << 20
+# Digest key widths in bytes (RFC 1321, FIPS 180-4).
+DIGEST_BYTES: Final = {"md5": 16, "sha1": 20, "sha256": 32}
+
+# --- Hash lists ("banks") ------------------------------------------------------------------
+# Signal types a list entry can hold. vPDQ is one entry per video (see docs/lists.md).
+LIST_SIGNAL_TYPES: Final = ("pdq", "md5", "sha1", "sha256", "vpdq")
+# Hex length of each fixed-length type; a bare hex line is typed by its length, and 64 means
+# PDQ as in HMA's local file exchange (python-threatexchange exchanges/impl/file_api.py).
+LIST_HEX_LENGTHS: Final = {"pdq": PDQ_HEX_LENGTH, **DIGEST_HEX_LENGTHS}
+# python-threatexchange / HMA signal type names accepted on import as aliases of ours
+# (signal_type/md5.py "video_md5", HMA config "video_sha256", extensions/vpdq "vpdq").
+LIST_SIGNAL_TYPE_ALIASES: Final = {
+    "video_md5": "md5",
+    "photo_md5": "md5",
+    "video_sha256": "sha256",
+    "video_vpdq": "vpdq",
+}
+# HMA bank names: "[A-Z_][A-Z0-9_]*", column of 255 (hma-api.md section 1). Using the same rule
+# lets a list be served as an HMA bank unchanged.
+LIST_NAME_PATTERN: Final = r"[A-Z_][A-Z0-9_]*"
+LIST_NAME_MAX_LENGTH: Final = 255
+# Labels are free taxonomy strings; bounded so a label index stays small on both databases.
+LIST_LABEL_MAX_LENGTH: Final = 255
+# (vPDQ timestamps in list values use VPDQ_TIMESTAMP_DECIMALS, defined with vPDQ above.)
+# Rows parsed per database round trip during an import: large enough to amortise statement
+# overhead, small enough that one batch of labels and ids stays a few MB.
+LIST_IMPORT_BATCH_ROWS: Final = 5_000
+# PostgreSQL work_mem for an import's transaction: the merge sorts the staged keys (about
+# 150 MB per million rows); the 4 MB default spills that sort to temp files.
+LIST_IMPORT_WORK_MEM: Final = "256MB"
+# Invalid records kept in memory for a report; all are still counted (and streamed to the
+# --problems file on the CLI).
+LIST_MAX_REPORTED_PROBLEMS: Final = 1_000
+
+# --- Matching (safelight match; docs/match.md) --------------------------------------------
+# Version of the sync state a match index keeps in its manifest meta; a different value
+# (an older Safelight) makes the next open rebuild the index from the store.
+MATCH_INDEX_FORMAT: Final = 1
+# PDQ hashes below this quality are reported "low_quality" and not matched unless the caller
+# lowers it: the PDQ README's and HMA's cut-off (same value as PDQ_MIN_QUALITY).
+MATCH_MIN_QUALITY: Final = PDQ_MIN_QUALITY
+
+# --- Scanning (safelight.scan) --------------------------------------------------------------
+# Archive safety limits. Zip bombs (e.g. 42.zip, "A better zip bomb", Fifield 2019) rely on
+# extreme compression ratios and nesting; ordinary photo archives compress at most ~1.1:1 and
+# text-heavy ones ~10:1, so 100:1 per member is far outside honest data.
+SCAN_MAX_COMPRESSION_RATIO: Final = 100.0
+# Largest single member read into memory (bytes); larger members are recorded as errors.
+SCAN_MAX_MEMBER_BYTES: Final = 1 << 30
+# Total uncompressed bytes one archive (with everything nested in it) may expand to.
+SCAN_MAX_ARCHIVE_BYTES: Final = 16 << 30
+# Archives inside archives are opened to this depth (the outermost archive is depth 1).
+SCAN_MAX_ARCHIVE_DEPTH: Final = 3
+# Members of one archive beyond this count are refused (bombs with millions of empty entries).
+SCAN_MAX_ARCHIVE_MEMBERS: Final = 1_000_000
+# Items per work batch: large enough to amortise a task's scheduling (~1 ms on Dask) and a
+# transaction's commit, small enough that the last batches spread evenly over the workers
+# (8 photos are ~0.1-0.3 s of work), a crash loses little and progress stays smooth.
+SCAN_BATCH_ITEMS: Final = 8
+# Bytes of item content per batch before it is cut early (archive members travel inline).
+SCAN_BATCH_BYTES: Final = 64 << 20
+# Bytes sniffed from the head of a file to recognise an archive by its magic number.
+SCAN_SNIFF_BYTES: Final = 512
+# Seconds between progress log lines when the output is not a terminal.
+SCAN_LOG_INTERVAL_SECONDS: Final = 10.0
 # --- Network analysis (safelight.network; docs/network.md) ---------------------------------
 # Rows parsed and validated per batch: large enough for vectorised parsing, small for memory.
 NETWORK_BATCH_ROWS: Final = 1_000_000

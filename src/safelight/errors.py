@@ -100,7 +100,7 @@ class IndexCorruptError(SafelightError):
     default_code = "index_corrupt"
 
 
-# Codes a per-file hashing error can carry; documented in docs/cli.md.
+# Codes a per-file hashing error can carry; documented in docs/signals.md.
 MEDIA_ERROR_CODES: dict[str, str] = {
     "unreadable": "the path cannot be opened or read (missing, permission, a directory)",
     "empty_file": "the file has zero bytes",
@@ -109,6 +109,8 @@ MEDIA_ERROR_CODES: dict[str, str] = {
     "decompression_bomb": "the image declares more pixels than the configured limit",
     "corrupt_video": "the video container or stream cannot be decoded",
     "undecodable": "the decoder rejected the file for another reason",
+    "unsupported_format": "a recognised format this installation cannot decode (missing plugin)",
+    "internal": "an unexpected failure inside Safelight while hashing this file (a bug: report it)",
 }
 
 # Exit codes of batch commands (hash, match, scan): documented in docs/cli.md.

@@ -2,8 +2,10 @@
 
 from sqlalchemy import Column, DateTime, String, Table, Text
 
+from safelight.store import lists_tables  # noqa: F401  (registers the lists domain tables)
 from safelight.store.metadata import metadata
 from safelight.store.network_tables import network_cases, network_ingests
+from safelight.store.scan_tables import scan_items, scan_runs
 
 # Facts about the store itself (its id, when it was created).
 store_info = Table(
@@ -14,4 +16,11 @@ store_info = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-__all__ = ["metadata", "network_cases", "network_ingests", "store_info"]
+__all__ = [
+    "metadata",
+    "network_cases",
+    "network_ingests",
+    "scan_items",
+    "scan_runs",
+    "store_info",
+]

@@ -1,0 +1,22 @@
+"""``safelight demo``: the guided tour on generated, benign data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from safelight.demo import run_demo
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the generated files.",
+)
+def demo_command(out: Path) -> None:
+    """Generate benign synthetic photos, hash them, and show edited copies matching."""
+    run_demo(out, echo=click.echo)

@@ -1,0 +1,433 @@
+"""``safelight lists ...``: create, inspect, import, export, enable/disable, remove lists."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
+from safelight.errors import EXIT_SOME_FAILED
+from safelight.lists.formats import EXPORT_FORMATS, IMPORT_FORMATS
+from safelight.lists.models import HashList, ImportReport, ListSummary, Problem
+from safelight.lists.records import ParseOptions, parse_column_map, parse_timestamp
+from safelight.lists.store import FOREVER, HashListStore
+from safelight.lists.values import validate_label
+from safelight.store import Database
+
+OUTPUT_FORMATS = click.Choice(["table", "json", "jsonl"])
+REPORT_FORMATS = click.Choice(["table", "json"])
+
+
+@contextmanager
+def _store() -> Iterator[HashListStore]:
+    """The store of $SAFELIGHT_DATABASE_URL / $SAFELIGHT_HOME, closed after the command."""
+    db = Database.open()
+    try:
+        yield HashListStore(db)
+    finally:
+        db.dispose()
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    if moment == FOREVER:
+        return "forever"
+    return moment.isoformat(timespec="seconds")
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _table(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def _timestamp(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.group("lists")
+def lists_group() -> None:
+    """Hash lists ("banks"): named sets of hashes with labels and provenance."""
+
+
+@lists_group.command("create")
+@click.argument("name")
+@click.option("--description", default="", help="What the list holds.")
+@click.option("--source", default="", help="Who provides it (e.g. NCMEC, IWF, own reports).")
+@click.option("--terms", "terms_of_use", default="", help="Terms of use of the list.")
+@click.option(
+    "--pdq-threshold",
+    type=click.IntRange(0, PDQ_MAX_LIST_THRESHOLD),
+    default=PDQ_MATCH_THRESHOLD,
+    show_default=True,
+    help="Largest PDQ Hamming distance that counts as a match for this list.",
+)
+@click.option("--disabled", is_flag=True, help="Create the list disabled (not matched).")
+@click.option(
+    "--format",
+    "output",
+    type=REPORT_FORMATS,
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def create_command(
+    name: str,
+    description: str,
+    source: str,
+    terms_of_use: str,
+    pdq_threshold: int,
+    disabled: bool,
+    output: str,
+) -> None:
+    """Create list NAME (UPPER_WITH_UNDERSCORE, as HMA bank names)."""
+    with _store() as store:
+        created = store.create(
+            name,
+            description=description,
+            source=source,
+            terms_of_use=terms_of_use,
+            pdq_threshold=pdq_threshold,
+            enabled=not disabled,
+        )
+    if output == "json":
+        _echo_json(created.to_dict())
+    else:
+        click.echo(f"created list {created.name}")
+
+
+@lists_group.command("ls")
+@click.option(
+    "--format",
+    "output",
+    type=OUTPUT_FORMATS,
+    default="table",
+    show_default=True,
+    help="Output format (jsonl: one object per list).",
+)
+def ls_command(output: str) -> None:
+    """One line per list: name, enabled, entries, PDQ threshold, generation, source."""
+    with _store() as store:
+        lists = store.list()
+        counts = store.entry_counts()
+    records = [{**hl.to_dict(), "entries": counts.get(hl.name, 0)} for hl in lists]
+    if output == "json":
+        _echo_json(records)
+    elif output == "jsonl":
+        for record in records:
+            click.echo(json.dumps(record, ensure_ascii=False))
+    elif not lists:
+        click.echo("no lists (create one with: safelight lists create NAME)")
+    else:
+        rows = [["NAME", "ENABLED", "ENTRIES", "PDQ", "GEN", "SOURCE"]]
+        rows += [_ls_row(hl, counts.get(hl.name, 0)) for hl in lists]
+        _table(rows)
+
+
+def _ls_row(hl: HashList, entries: int) -> list[str]:
+    return [
+        hl.name,
+        _yes_no(hl.enabled),
+        str(entries),
+        str(hl.pdq_threshold),
+        str(hl.generation),
+        hl.source,
+    ]
+
+
+@lists_group.command("show")
+@click.argument("name")
+@click.option("--imports", default=10, show_default=True, help="How many recent imports to list.")
+@click.option(
+    "--format",
+    "output",
+    type=REPORT_FORMATS,
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def show_command(name: str, imports: int, output: str) -> None:
+    """Metadata of list NAME, its counts per signal type and label, its latest imports."""
+    with _store() as store:
+        summary = store.summary(name, imports=imports)
+    if output == "json":
+        _echo_json(summary.to_dict())
+    else:
+        _print_summary(summary)
+
+
+def _print_summary(summary: ListSummary) -> None:
+    hl = summary.hash_list
+    _table(
+        [
+            ["name:", hl.name],
+            ["description:", hl.description],
+            ["source:", hl.source],
+            ["terms of use:", hl.terms_of_use],
+            ["enabled:", _yes_no(hl.enabled)],
+            ["pdq threshold:", str(hl.pdq_threshold)],
+            ["generation:", str(hl.generation)],
+            ["created:", _when(hl.created_at)],
+            ["updated:", _when(hl.updated_at)],
+            ["entries:", f"{summary.entries} ({summary.disabled_entries} disabled now)"],
+        ]
+    )
+    for title, counts in (("by signal type:", summary.by_type), ("by label:", summary.by_label)):
+        click.echo(title)
+        if counts:
+            _table([["", key, str(count)] for key, count in counts.items()])
+        else:
+            click.echo("  (none)")
+    click.echo("imports (latest first):")
+    if not summary.imports:
+        click.echo("  (none)")
+    for info in summary.imports:
+        click.echo(
+            f"  #{info.id} {_when(info.imported_at)} by {info.imported_by}: {info.source_path} "
+            f"({info.format}, sha256 {info.sha256}) records {info.records}, "
+            f"added {info.added}, invalid {info.invalid}"
+        )
+
+
+@contextmanager
+def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | None]:
+    if path is None:
+        yield None
+        return
+    with path.open("w", encoding="utf-8") as out:
+        out.write("location\treason\n")
+
+        def write(problem: Problem) -> None:
+            out.write(f"{problem.location}\t{problem.reason}\n")
+
+        yield write
+
+
+@lists_group.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(IMPORT_FORMATS),
+    help="File format (default: from the extension; .csv .tsv .jsonl .json .vpdq, else lines).",
+)
+@click.option(
+    "--type",
+    "default_type",
+    metavar="TYPE",
+    help="Signal type of rows that give none (a bare 64-hex value is pdq unless this says).",
+)
+@click.option(
+    "--map",
+    "column_map",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="CSV/TSV/JSONL field mapping, e.g. value=hash,type=kind,labels=category.",
+)
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="LABEL",
+    help="Add this label to every entry (repeat).",
+)
+@click.option("--skip-invalid", is_flag=True, help="Import the valid records, report the rest.")
+@click.option("--by", metavar="WHO", help="Who imports (provenance; default: the OS user).")
+@click.option(
+    "--problems",
+    "problems_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every invalid record (location, reason) to this TSV file.",
+)
+@click.option(
+    "--report",
+    "output",
+    type=REPORT_FORMATS,
+    default="table",
+    show_default=True,
+    help="How to print the import report.",
+)
+def import_command(
+    name: str,
+    file: str,
+    fmt: str | None,
+    default_type: str | None,
+    column_map: tuple[str, ...],
+    labels: tuple[str, ...],
+    skip_invalid: bool,
+    by: str | None,
+    problems_path: Path | None,
+    output: str,
+) -> None:
+    """Import FILE ('-' for stdin) into list NAME, all or nothing (see docs/lists.md).
+
+    Re-importing is idempotent: an entry is one (type, value) per list, labels merge.
+    Any invalid record stops the import unless --skip-invalid is given; exit code 1 then
+    says some records were skipped.
+    """
+    try:
+        extra = frozenset(validate_label(label) for label in labels)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--label") from None
+    options = ParseOptions(default_type, parse_column_map(column_map), extra)
+    with _problem_file(problems_path) as sink, _store() as store:
+        report = store.import_file(
+            name, file, fmt=fmt, options=options, skip_invalid=skip_invalid, by=by, on_problem=sink
+        )
+    if output == "json":
+        _echo_json(report.to_dict())
+    else:
+        _print_report(report)
+    if report.invalid:
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def _print_report(report: ImportReport) -> None:
+    click.echo(f"imported {report.source_path} into {report.list_name} ({report.format})")
+    _table(
+        [
+            ["", "sha256", report.sha256],
+            ["", "records", str(report.records)],
+            ["", "added", str(report.added)],
+            ["", "already present", str(report.already_present)],
+            ["", "labels added", str(report.labels_added)],
+            ["", "invalid (skipped)", str(report.invalid)],
+            ["", "generation", str(report.generation)],
+        ]
+    )
+    for problem in report.problems:
+        click.echo(f"  {problem.location}: {problem.reason}", err=True)
+    hidden = report.invalid - len(report.problems)
+    if hidden:
+        click.echo(f"  ... {hidden} more invalid records (--problems FILE lists all)", err=True)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or a file written beside its target and renamed into place when complete."""
+    if path is None:
+        yield sys.stdout
+        return
+    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+@lists_group.command("export")
+@click.argument("name")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True
+)
+@click.option("--type", "signal_type", metavar="TYPE", help="Only entries of this signal type.")
+@click.option("--label", metavar="LABEL", help="Only entries carrying this label.")
+@click.option(
+    "--enabled-only",
+    is_flag=True,
+    help="Only what would match now: no entry disabled now, nothing of a disabled list.",
+)
+def export_command(
+    name: str,
+    output: Path | None,
+    fmt: str,
+    signal_type: str | None,
+    label: str | None,
+    enabled_only: bool,
+) -> None:
+    """Export list NAME in a format import reads back (jsonl keeps everything)."""
+    with _store() as store, _output(output) as out:
+        written, skipped = store.export(
+            name, out, fmt=fmt, signal_type=signal_type, label=label, only_enabled=enabled_only
+        )
+    click.echo(f"exported {written} entries of {name}", err=True)
+    if skipped:
+        click.echo(f"left out {skipped} entries the {fmt} format cannot hold", err=True)
+
+
+@lists_group.command("rm")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def rm_command(name: str, yes: bool) -> None:
+    """Delete list NAME with all its entries, labels and import records."""
+    with _store() as store:
+        store.get(name)  # NotFoundError before asking
+        if not yes:
+            click.confirm(f"delete list {name} and all its entries?", abort=True)
+        removed = store.delete(name)
+    click.echo(f"deleted list {name} ({removed} entries)")
+
+
+@lists_group.command("enable")
+@click.argument("name")
+@click.option(
+    "--entry",
+    "entry_ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Only this entry id (repeat).",
+)
+def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
+    """Enable list NAME, or only the given entries of it."""
+    with _store() as store:
+        hl = store.set_enabled(name, True, entry_ids=entry_ids or None)
+    what = f"{len(set(entry_ids))} entries of {name}" if entry_ids else f"list {name}"
+    click.echo(f"enabled {what} (generation {hl.generation})")
+
+
+@lists_group.command("disable")
+@click.argument("name")
+@click.option(
+    "--entry",
+    "entry_ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Only this entry id (repeat).",
+)
+@click.option(
+    "--until",
+    callback=_timestamp,
+    metavar="TIME",
+    help="Entries only: disabled until this ISO-8601 time (default: until enabled again).",
+)
+def disable_command(name: str, entry_ids: tuple[int, ...], until: datetime | None) -> None:
+    """Disable list NAME (nothing in it matches), or only the given entries of it."""
+    with _store() as store:
+        hl = store.set_enabled(name, False, entry_ids=entry_ids or None, until=until)
+    what = f"{len(set(entry_ids))} entries of {name}" if entry_ids else f"list {name}"
+    suffix = f" until {_when(until)}" if until else ""
+    click.echo(f"disabled {what}{suffix} (generation {hl.generation})")

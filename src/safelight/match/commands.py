@@ -1,0 +1,173 @@
+"""``safelight match``: files or hashes against the hash lists, one result line per query."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from safelight.constants import MATCH_MIN_QUALITY
+from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, ItemError, SafelightError, UsageError
+
+if TYPE_CHECKING:
+    from safelight.match.matcher import Matcher, QueryResult
+
+_HASH_TYPES = ("auto", "pdq", "md5", "sha1", "sha256")
+_BY_LENGTH = {64: "pdq", 32: "md5", 40: "sha1"}
+
+
+def hash_queries(values: Iterable[str], hash_type: str) -> list[tuple[str, str]]:
+    """(signal type, hex) per --hash value: by length (64 is PDQ) unless --hash-type says."""
+    queries = []
+    for number, raw in enumerate(values, start=1):
+        value = raw.strip().lower()
+        kind = hash_type if hash_type != "auto" else _BY_LENGTH.get(len(value))
+        if kind is None:
+            raise UsageError(
+                f"--hash #{number} {raw!r}: {len(value)} characters is no known hash length "
+                "(64 PDQ, 32 MD5, 40 SHA-1; SHA-256 needs --hash-type sha256)"
+            )
+        if any(c not in "0123456789abcdef" for c in value):
+            raise UsageError(f"--hash #{number} {raw!r}: not hexadecimal")
+        queries.append((kind, value))
+    return queries
+
+
+@click.command("match")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--hash", "hashes", multiple=True, help="Match this hex hash (repeatable).")
+@click.option(
+    "--hash-type",
+    type=click.Choice(_HASH_TYPES),
+    default="auto",
+    show_default=True,
+    help="Type of the --hash values; auto: by length, 64 hex is PDQ.",
+)
+@click.option("--list", "lists", multiple=True, help="Match only this list (repeatable).")
+@click.option(
+    "--threshold",
+    type=click.IntRange(0, 63),
+    default=None,
+    help="PDQ distance threshold for every list (default: each list's own).",
+)
+@click.option("--rotations", is_flag=True, help="Also match the 8 rotations/flips of photos.")
+@click.option(
+    "--min-quality",
+    type=click.IntRange(0, 100),
+    default=MATCH_MIN_QUALITY,
+    show_default=True,
+    help="Do not match photo PDQ hashes below this quality.",
+)
+@click.option("-r", "--recursive", is_flag=True, help="Match the files inside folders.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["jsonl", "table"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Hashing processes (default: all CPUs).",
+)
+@click.option("--fast", is_flag=True, help="Reduced JPEG decode when hashing (as hash --fast).")
+def match_command(
+    paths: tuple[str, ...],
+    hashes: tuple[str, ...],
+    hash_type: str,
+    lists: tuple[str, ...],
+    threshold: int | None,
+    rotations: bool,
+    min_quality: int,
+    recursive: bool,
+    output_format: str,
+    jobs: int | None,
+    fast: bool,
+) -> None:
+    """Match files or hashes against the hash lists (default: every enabled list).
+
+    Writes one result per query, with every matching entry (list, id, value, distance,
+    labels). Exit status: 0 when every query was processed, 1 when some failed (each failure
+    is in its result), 2 on a usage error.
+    """
+    if not paths and not hashes:
+        raise UsageError("nothing to match: pass files or folders, or --hash HEX (see --help)")
+    if paths and hashes:
+        raise UsageError("pass files or --hash values, not both")
+    queries = hash_queries(hashes, hash_type)
+    # Imported here: numba and the decoders cost half a second, which --help should not pay.
+    from safelight.match.matcher import Matcher
+    from safelight.store import Database
+
+    def warn(message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    db = Database.open()
+    total = failed = matched = 0
+    try:
+        matcher = Matcher.open(db, lists or None, threshold, min_quality=min_quality, warn=warn)
+        if output_format == "table":
+            click.echo(f"{'dist':>4}  {'list':<20} {'entry':>10}  {'type':<6}  query")
+        for result in _results(matcher, paths, queries, rotations, recursive, fast, jobs):
+            total += 1
+            failed += result.error is not None
+            matched += bool(result.matches)
+            if output_format == "jsonl":
+                line = json.dumps(result.to_dict(), ensure_ascii=True, separators=(",", ":"))
+                click.echo(line)
+            else:
+                _table(result)
+    finally:
+        db.dispose()
+    click.echo(f"matched {matched} of {total} queries; {failed} failed", err=True)
+    sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _results(
+    matcher: Matcher,
+    paths: tuple[str, ...],
+    queries: list[tuple[str, str]],
+    rotations: bool,
+    recursive: bool,
+    fast: bool,
+    jobs: int | None,
+) -> Iterator[QueryResult]:
+    from safelight.match.matcher import QueryResult
+
+    if queries:
+        for (kind, value), found in zip(queries, matcher.match_hashes(queries), strict=True):
+            yield QueryResult(value, kind, found)
+        return
+    # Only files need the hashing pipeline (decoders, process pool).
+    from safelight.signals.batch import default_jobs, hash_paths
+    from safelight.signals.options import DEFAULT_SIGNALS, HashOptions
+
+    signals = DEFAULT_SIGNALS | ({"pdq8"} if rotations else set())
+    options = HashOptions(signals=frozenset(signals), mode="fast" if fast else "default")
+    for record in hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive):
+        try:
+            yield matcher.match_record(record, rotations=rotations)
+        except SafelightError as exc:  # one query failing must not end the batch
+            error = ItemError.from_exception(exc)
+            yield QueryResult(record.path, "file", [], record, error=error)
+
+
+def _table(result: QueryResult) -> None:
+    from safelight.signals.records import printable
+
+    query = printable(result.query)
+    if result.error is not None:
+        click.echo(f"{'-':>4}  {'ERROR ' + result.error.code:<20} {'':>10}  {'':<6}  {query}")
+    if result.low_quality:
+        click.echo(f"{'-':>4}  {'low quality (pdq)':<20} {'':>10}  {'':<6}  {query}")
+    for m in result.matches:
+        line = f"{m.distance:>4}  {m.list_name:<20} {m.entry_id:>10}  {m.signal_type:<6}"
+        click.echo(f"{line}  {query}")
+    if not result.matches and result.error is None and not result.low_quality:
+        click.echo(f"{'-':>4}  {'no match':<20} {'':>10}  {'':<6}  {query}")

@@ -1,0 +1,293 @@
+"""``Matcher``: hashes and hashed files against the hash lists, through indexes kept in step.
+
+    matcher = Matcher.open(db)                          # every enabled list, list thresholds
+    matcher.match_hashes([("pdq", hex), ("md5", hex)])  # -> [[Match, ...], ...]
+    matcher.match_record(record)                        # a HashRecord from safelight.signals
+
+The store is the authority on what may match: every index hit is checked against
+``entries_by_ids`` (list selected and enabled, entry enabled now, within its list's
+threshold) before it is reported, so a hit from an index a moment behind is never served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from safelight.constants import DIGEST_BYTES, MATCH_MIN_QUALITY
+from safelight.errors import IndexCorruptError, ItemError, NotFoundError, UsageError
+from safelight.index import HammingIndex, SearchResult, check_threshold, parse_hex
+from safelight.index.hashes import PDQ_BYTES
+from safelight.lists.models import Entry, HashList
+from safelight.lists.store import HashListStore
+from safelight.match.indexes import INDEXED_TYPES, Index, IndexSync, Warn
+from safelight.store import Database
+
+if TYPE_CHECKING:
+    # Imported where used: the photo/video signal modules pull in Pillow and the PDQ kernels
+    # (about half a second), which a ``match --hash`` run never needs.
+    from safelight.signals.records import HashRecord
+    from safelight.signals.vpdq import VpdqFeature
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One list entry a query matched. ``variant`` names the dihedral orientation of the
+    query that matched (with rotations); vPDQ matches carry the two coverage percentages."""
+
+    list_name: str
+    entry_id: int
+    value: str
+    distance: int
+    labels: frozenset[str]
+    signal_type: str
+    variant: str | None = None
+    query_percent: float | None = None
+    compared_percent: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "list": self.list_name,
+            "entry_id": self.entry_id,
+            "value": self.value,
+            "distance": self.distance,
+            "labels": sorted(self.labels),
+            "signal_type": self.signal_type,
+        }
+        if self.variant is not None:
+            out["variant"] = self.variant
+        if self.query_percent is not None:
+            out["query_percent"] = self.query_percent
+            out["compared_percent"] = self.compared_percent
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """What ``match`` reports for one query (a file or a hash); see docs/match.md."""
+
+    query: str
+    signal_type: str | None
+    matches: list[Match]
+    record: HashRecord | None = None
+    low_quality: bool = False
+    error: ItemError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"query": self.query, "signal_type": self.signal_type}
+        if self.record is not None:
+            pdq = self.record.pdq
+            out["media"] = self.record.media
+            out["pdq"] = pdq.hex if pdq else None
+            out["pdq_quality"] = pdq.quality if pdq else None
+        out["low_quality"] = self.low_quality
+        out["matches"] = [m.to_dict() for m in self.matches]
+        out["error"] = self.error.to_dict() if self.error else None
+        return out
+
+
+def _sort(matches: list[Match]) -> list[Match]:
+    return sorted(matches, key=lambda m: (m.distance, m.list_name, m.entry_id))
+
+
+class Matcher:
+    """Matches against selected, enabled lists; open one per run (or ``refresh`` it)."""
+
+    def __init__(
+        self,
+        store: HashListStore,
+        lists: Sequence[str] | None = None,
+        threshold: int | None = None,
+        *,
+        min_quality: int = MATCH_MIN_QUALITY,
+        home: str | os.PathLike[str] | None = None,
+        warn: Warn | None = None,
+    ) -> None:
+        self.store = store
+        self.threshold = None if threshold is None else check_threshold(threshold)
+        if not 0 <= min_quality <= 100:
+            raise UsageError(f"min quality must be 0-100, got {min_quality}")
+        self.min_quality = min_quality
+        self.selected = None if lists is None else list(dict.fromkeys(lists))
+        self.home = home
+        self.warn = warn
+        self._syncs = {t: IndexSync(store, t, home=home, warn=warn) for t in INDEXED_TYPES}
+        self._indexes: dict[str, Index] = {}
+        self._vpdq: list[tuple[int, list[VpdqFeature]]] | None = None
+        self.refresh()
+
+    @classmethod
+    def open(
+        cls,
+        db: Database,
+        lists: Sequence[str] | None = None,
+        threshold: int | None = None,
+        **options: Any,
+    ) -> Matcher:
+        return cls(HashListStore(db), lists, threshold, **options)
+
+    def refresh(self) -> None:
+        """Re-read the lists; indexes catch up with the store on their next use."""
+        known = {hl.name: hl for hl in self.store.list()}
+        names = self.selected if self.selected is not None else list(known)
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise NotFoundError(f"no such list: {', '.join(missing)}")
+        self.lists: dict[str, HashList] = {n: known[n] for n in names if known[n].enabled}
+        self._indexes.clear()
+        self._vpdq = None
+
+    def threshold_of(self, list_name: str) -> int:
+        return self.threshold if self.threshold is not None else self.lists[list_name].pdq_threshold
+
+    def index(self, signal_type: str) -> Index:
+        """The index of a type, synced with the store on first use after ``refresh``."""
+        if signal_type not in self._indexes:
+            self._indexes[signal_type] = self._syncs[signal_type].open()
+        return self._indexes[signal_type]
+
+    def _search(self, signal_type: str, keys: np.ndarray, threshold: int) -> SearchResult:
+        for attempt in (1, 2):
+            index = self.index(signal_type)
+            try:
+                if isinstance(index, HammingIndex):
+                    return index.search(keys, threshold)
+                return index.lookup(keys)
+            except IndexCorruptError as exc:
+                if attempt == 2:
+                    raise
+                if self.warn:
+                    self.warn(f"index {index.path} is damaged ({exc.message}); rebuilding")
+                self._indexes[signal_type] = self._syncs[signal_type].rebuild()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def match_hashes(
+        self, queries: Sequence[tuple[str, str]], variants: Sequence[str | None] | None = None
+    ) -> list[list[Match]]:
+        """Matches of each (signal type, hex) query, by (distance, list, entry id).
+
+        ``variants`` (optional) names each query's orientation, copied into its matches.
+        Bad hex raises UsageError naming the query.
+        """
+        results: list[list[Match]] = [[] for _ in queries]
+        if not self.lists:
+            return results
+        for signal_type in INDEXED_TYPES:
+            positions = [i for i, (t, _) in enumerate(queries) if t == signal_type]
+            if not positions:
+                continue
+            width = PDQ_BYTES if signal_type == "pdq" else DIGEST_BYTES[signal_type]
+            keys, _, bad = parse_hex([queries[i][1] for i in positions], width)
+            if bad:
+                where, why = bad[0]
+                raise UsageError(f"{signal_type} {where}: {why}")
+            top = max(self.threshold_of(n) for n in self.lists) if signal_type == "pdq" else 0
+            found = self._search(signal_type, keys, top)
+            hits = [found[q] for q in range(len(positions))]
+            entries = self.store.entries_by_ids({i for h in hits for i, _ in h})
+            now = self.store.clock()
+            for q, pos in enumerate(positions):
+                variant = variants[pos] if variants else None
+                for entry_id, distance in hits[q]:
+                    entry = entries.get(entry_id)
+                    if entry is None or not self._servable(entry, now):
+                        continue
+                    if signal_type == "pdq" and distance > self.threshold_of(entry.list_name):
+                        continue
+                    results[pos].append(_match(entry, distance, variant))
+        return [_sort(r) for r in results]
+
+    def _servable(self, entry: Entry, now: Any) -> bool:
+        return entry.list_name in self.lists and entry.is_enabled(now)
+
+    def match_pdq_variants(self, hashes: Sequence[str], names: Sequence[str]) -> list[Match]:
+        """One PDQ query in several orientations: each entry once, at its best variant."""
+        found = self.match_hashes([("pdq", h) for h in hashes], list(names))
+        best: dict[int, Match] = {}
+        for matches in found:
+            for m in matches:
+                if m.entry_id not in best or m.distance < best[m.entry_id].distance:
+                    best[m.entry_id] = m
+        return _sort(list(best.values()))
+
+    def match_vpdq(self, features: Sequence[VpdqFeature]) -> list[Match]:
+        """Bag-of-frames match against every enabled vPDQ entry (a brute force per entry)."""
+        from safelight.signals.vpdq import match_vpdq
+
+        if self._vpdq is None:
+            now = self.store.clock()
+            self._vpdq = [
+                (row.id, _features(row.value))
+                for row in self.store.index_rows("vpdq", list_names=list(self.lists))
+                if row.disabled_until is None or row.disabled_until <= now
+            ]
+        hits: dict[int, tuple[float, float]] = {}
+        for entry_id, compared in self._vpdq:
+            result = match_vpdq(features, compared)
+            if result.matched:
+                hits[entry_id] = (result.query_percent, result.compared_percent)
+        entries = self.store.entries_by_ids(hits)
+        now = self.store.clock()
+        out = [
+            _match(entry, 0, None, *hits[entry.id])
+            for entry in entries.values()
+            if self._servable(entry, now)
+        ]
+        return _sort(out)
+
+    def match_record(self, record: HashRecord, *, rotations: bool = False) -> QueryResult:
+        """Every match of a hashed file: its digests, its PDQ (or its 8 orientations with
+        ``rotations`` when the record has them), its vPDQ. Low-quality PDQ is not matched."""
+        from safelight.signals.pdq import DIHEDRAL_NAMES
+        from safelight.signals.vpdq import VpdqFeature
+
+        if record.error is not None and not record.digests:
+            return QueryResult(record.path, "file", [], record, error=record.error)
+        matches = self.match_hashes([(t, h) for t, h in record.digests.items()])
+        found = [m for ms in matches for m in ms]
+        low = record.pdq is not None and record.pdq.quality < self.min_quality
+        if record.pdq is not None and not low:
+            if rotations and record.pdq8 is not None:
+                found += self.match_pdq_variants([h.hex for h in record.pdq8], DIHEDRAL_NAMES)
+            else:
+                found += self.match_hashes([("pdq", record.pdq.hex)])[0]
+        if record.vpdq:
+            query = [VpdqFeature(v.frame, v.timestamp, v.pdq, v.quality) for v in record.vpdq]
+            found += self.match_vpdq(query)
+        return QueryResult(record.path, "file", _sort(found), record, low, record.error)
+
+
+def _match(
+    entry: Entry,
+    distance: int,
+    variant: str | None,
+    query_percent: float | None = None,
+    compared_percent: float | None = None,
+) -> Match:
+    return Match(
+        entry.list_name,
+        entry.id,
+        entry.value,
+        distance,
+        entry.labels,
+        entry.signal_type,
+        variant,
+        query_percent,
+        compared_percent,
+    )
+
+
+def _features(value: str) -> list[VpdqFeature]:
+    """A stored vPDQ value ("hex,quality,timestamp" strings) as features in stored order."""
+    from safelight.signals.vpdq import VpdqFeature
+
+    out = []
+    for frame, text in enumerate(json.loads(value)):
+        pdq, quality, timestamp = text.split(",")
+        out.append(VpdqFeature(frame, float(timestamp), pdq, int(quality)))
+    return out

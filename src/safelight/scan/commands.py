@@ -1,0 +1,237 @@
+"""``safelight scan`` and ``safelight scans ls|show``: parse, call the runner, format."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from safelight.constants import (
+    SCAN_BATCH_ITEMS,
+    SCAN_MAX_ARCHIVE_BYTES,
+    SCAN_MAX_ARCHIVE_DEPTH,
+    SCAN_MAX_ARCHIVE_MEMBERS,
+    SCAN_MAX_COMPRESSION_RATIO,
+    SCAN_MAX_MEMBER_BYTES,
+)
+from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
+from safelight.scan.archives import ArchiveLimits
+from safelight.scan.progress import LiveProgress, LogProgress, NullProgress, Progress
+from safelight.scan.runner import ScanOptions, ScanSummary, run_scan
+from safelight.scan.runs import RunStore
+from safelight.signals.options import Mode
+from safelight.store import Database
+
+
+def _progress(quiet: bool) -> Progress:
+    if quiet:
+        return NullProgress()
+    if sys.stderr.isatty():
+        return LiveProgress()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    return LogProgress()
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [
+        f"scan run {summary['run']}: {summary['status']}",
+        f"  items   {summary['items']} ({summary['bytes']} bytes)"
+        + (
+            f", {summary['skipped_already_recorded']} recorded before resuming"
+            if summary.get("skipped_already_recorded")
+            else ""
+        ),
+        f"  matched {summary['matched_items']} items ({summary['matches']} matches)",
+    ]
+    for name, count in summary["matches_per_list"].items():
+        lines.append(f"    list  {name}: {count}")
+    for label, count in summary["matches_per_label"].items():
+        lines.append(f"    label {label}: {count}")
+    lines.append(f"  errors  {summary['errors']}")
+    for code, count in summary["errors_per_code"].items():
+        lines.append(f"    {code}: {count}")
+    if "items_per_second" in summary:
+        lines.append(
+            f"  speed   {summary['items_per_second']} items/s, "
+            f"{summary['bytes_per_second'] / 1e6:.1f} MB/s over {summary['seconds']} s"
+        )
+    return "\n".join(lines)
+
+
+@click.command("scan")
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    help="Hash list in the store to match against (repeat for several).",
+)
+@click.option("--jobs", default=1, show_default=True, help="Worker processes on this machine.")
+@click.option(
+    "--cluster", default=None, help="Dask scheduler address (tcp://host:8786) or 'local'."
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write one JSON line per item."
+)
+@click.option("--resume", type=int, default=None, help="Finish an interrupted run.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--fast", is_flag=True, help="Reduced JPEG decode: faster, within 10 bits of HMA.")
+@click.option(
+    "--exact-reference",
+    is_flag=True,
+    help="Pillow full RGB decode: bit-identical to Pillow + pdqhash (HMA).",
+)
+@click.option(
+    "--batch-items",
+    default=SCAN_BATCH_ITEMS,
+    show_default=True,
+    help="Items per work batch and store transaction.",
+)
+@click.option(
+    "--max-ratio",
+    default=SCAN_MAX_COMPRESSION_RATIO,
+    show_default=True,
+    help="Largest compression ratio of an archive member.",
+)
+@click.option(
+    "--max-member-bytes",
+    default=SCAN_MAX_MEMBER_BYTES,
+    show_default=True,
+    help="Largest archive member or file read whole.",
+)
+@click.option(
+    "--max-archive-bytes",
+    default=SCAN_MAX_ARCHIVE_BYTES,
+    show_default=True,
+    help="Largest total an archive may expand to.",
+)
+@click.option(
+    "--max-depth",
+    default=SCAN_MAX_ARCHIVE_DEPTH,
+    show_default=True,
+    help="Deepest archive nesting opened.",
+)
+@click.option(
+    "--max-members",
+    default=SCAN_MAX_ARCHIVE_MEMBERS,
+    show_default=True,
+    help="Most members read from one archive.",
+)
+def scan_command(
+    sources: tuple[str, ...],
+    lists: tuple[str, ...],
+    jobs: int,
+    cluster: str | None,
+    out: Path | None,
+    resume: int | None,
+    quiet: bool,
+    as_json: bool,
+    max_ratio: float,
+    max_member_bytes: int,
+    max_archive_bytes: int,
+    max_depth: int,
+    max_members: int,
+    batch_items: int,
+    fast: bool,
+    exact_reference: bool,
+) -> None:
+    """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.
+
+    Exit status: 0 all items hashed, 1 some items failed (recorded per item), 2 usage
+    error, 3 unknown list or run, 4 resuming a finished run.
+    """
+    if fast and exact_reference:
+        raise UsageError("--fast and --exact-reference exclude each other: choose one")
+    mode: Mode = "fast" if fast else "reference" if exact_reference else "default"
+    limits = ArchiveLimits(max_ratio, max_member_bytes, max_archive_bytes, max_depth, max_members)
+    options = ScanOptions(
+        sources=list(sources),
+        lists=list(lists),
+        jobs=jobs,
+        cluster=cluster,
+        out=out,
+        limits=limits,
+        batch_items=batch_items,
+        mode=mode,
+    )
+    db = Database.open()
+    try:
+        summary = run_scan(db, options, resume=resume, progress=_progress(quiet))
+    finally:
+        db.dispose()
+    report = summary.to_dict()
+    click.echo(json.dumps(report, indent=2) if as_json else format_summary(report))
+    sys.exit(EXIT_SOME_FAILED if summary.total.errors else EXIT_OK)
+
+
+@click.group("scans")
+def scans_group() -> None:
+    """Scan runs recorded in the store."""
+
+
+@scans_group.command("ls")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def scans_ls(limit: int, as_json: bool) -> None:
+    """The most recent scan runs."""
+    db = Database.open()
+    try:
+        runs = RunStore(db).list_runs(limit)
+    finally:
+        db.dispose()
+    if as_json:
+        click.echo(json.dumps([run.to_dict() for run in runs], indent=2))
+        return
+    click.echo(
+        f"{'id':>5}  {'status':<11}  {'started':<19}  {'items':>8}  {'matched':>7}  "
+        f"{'errors':>6}  sources"
+    )
+    for run in runs:
+        click.echo(
+            f"{run.id:>5}  {run.status:<11}  {run.started_at:%Y-%m-%d %H:%M:%S}  {run.items:>8}  "
+            f"{run.matched_items:>7}  {run.errors:>6}  {' '.join(run.sources)}"
+        )
+
+
+@scans_group.command("show")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--matches", "show_matches", is_flag=True, help="Also list every matched item.")
+def scans_show(run_id: int, as_json: bool, show_matches: bool) -> None:
+    """One run: its sources, lists and summary (computed from its recorded items)."""
+    db = Database.open()
+    try:
+        store = RunStore(db)
+        run = store.get(run_id)
+        tally = store.tally(run_id)
+        matched = (
+            [r.to_dict() for r in store.iter_results(run_id, matched_only=True)]
+            if show_matches
+            else []
+        )
+    finally:
+        db.dispose()
+    report = {**run.to_dict(), **tally.to_dict(), "run": run.id}
+    if show_matches:
+        report["matched"] = matched
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(format_summary(report))
+    click.echo(f"  sources {' '.join(run.sources)}")
+    click.echo(f"  lists   {', '.join(entry['name'] for entry in run.lists) or '-'}")
+    finished = run.finished_at.isoformat() if run.finished_at else "-"
+    click.echo(f"  started {run.started_at.isoformat()}  finished {finished}")
+    for item in matched:
+        hits = ", ".join(
+            f"{m['list']}#{m['entry']} {m['type']} d={m['distance']}" for m in item["matches"]
+        )
+        click.echo(f"  match   {item['path']}: {hits}")
+
+
+__all__ = ["ScanSummary", "scan_command", "scans_group"]

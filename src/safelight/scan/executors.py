@@ -1,0 +1,177 @@
+"""Where batches run: this process, a local process pool (``--jobs N``) or Dask.
+
+Every executor runs ``pipeline.process_batch`` and keeps a bounded number of batches in flight
+(twice the workers), so memory stays flat however large the source and a crash loses little.
+Results come back in completion order; the runner records them as they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+from safelight.errors import UsageError
+from safelight.scan.model import ItemResult, WorkItem
+from safelight.scan.pipeline import PipelineConfig, pipeline_for, process_batch
+
+Batch = list[WorkItem]
+# How long to wait for a Dask scheduler before giving up (Dask's own default is 30 s).
+CONNECT_TIMEOUT = "20s"
+
+
+class Executor(Protocol):
+    workers: int
+
+    def prepare(self, config: PipelineConfig) -> None:
+        """Build every worker's hasher and matcher now (open the index once per worker)."""
+        ...
+
+    def run(
+        self, config: PipelineConfig, batches: Iterator[Batch]
+    ) -> Iterator[list[ItemResult]]: ...
+
+    def close(self) -> None: ...
+
+
+def _warm(config: PipelineConfig) -> None:
+    pipeline_for(config)
+
+
+class InlineExecutor:
+    workers = 1
+
+    def prepare(self, config: PipelineConfig) -> None:
+        pipeline_for(config)
+
+    def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
+        for batch in batches:
+            yield process_batch(config, batch)
+
+    def close(self) -> None:
+        pass
+
+
+def _bounded(
+    batches: Iterator[Batch],
+    submit: Callable[[Batch], Any],
+    wait_some: Callable[[set[Any]], tuple[set[Any], set[Any]]],
+    in_flight: int,
+) -> Iterator[list[ItemResult]]:
+    pending: set[Any] = set()
+    for batch in batches:
+        pending.add(submit(batch))
+        while len(pending) >= in_flight:
+            done, pending = wait_some(pending)
+            for future in done:
+                yield future.result()
+    while pending:
+        done, pending = wait_some(pending)
+        for future in done:
+            yield future.result()
+
+
+class ProcessExecutor:
+    """A pool of local worker processes (forkserver: no inherited threads or locks)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.config: PipelineConfig | None = None
+
+    def prepare(self, config: PipelineConfig) -> None:
+        if self.pool is not None and self.config == config:
+            return
+        self.close()
+        # Each worker opens the lists as it starts, before taking its first batch.
+        context = multiprocessing.get_context("forkserver")
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context, initializer=_warm, initargs=(config,)
+        )
+        self.config = config
+
+    def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
+        self.prepare(config)
+        pool = self.pool
+        assert pool is not None
+
+        def submit(batch: Batch) -> Future[list[ItemResult]]:
+            return pool.submit(process_batch, config, batch)
+
+        def wait_some(pending: set[Any]) -> tuple[set[Any], set[Any]]:
+            done, rest = wait(pending, return_when=FIRST_COMPLETED)
+            return set(done), set(rest)
+
+        yield from _bounded(batches, submit, wait_some, 2 * self.workers)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def _distributed() -> Any:
+    # Imported on use: starting a scan without Dask should not pay for importing it.
+    import distributed
+
+    return distributed
+
+
+class DaskExecutor:
+    """Batches as tasks on a Dask cluster: ``local`` starts a LocalCluster of processes.
+
+    Tasks carry the small ``PipelineConfig`` (list paths and generations); each worker builds
+    its matcher once from shared storage and caches it (``pipeline.pipeline_for``).
+    """
+
+    def __init__(self, address: str, workers: int) -> None:
+        distributed = _distributed()
+        self.cluster: Any = None
+        if address == "local":
+            self.cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            self.client = distributed.Client(self.cluster)
+        else:
+            try:
+                self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+            except OSError as exc:
+                raise UsageError(f"cannot reach Dask scheduler {address!r}: {exc}") from exc
+        self.workers = max(1, len(self.client.scheduler_info()["workers"]))
+
+    def prepare(self, config: PipelineConfig) -> None:
+        # Runs on every worker at once: each opens the index from shared storage in parallel.
+        self.client.run(_warm, config)
+
+    def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
+        dask_wait = _distributed().wait
+
+        def submit(batch: Batch) -> Any:
+            return self.client.submit(process_batch, config, batch, pure=False)
+
+        def wait_some(pending: set[Any]) -> tuple[set[Any], set[Any]]:
+            done, rest = dask_wait(list(pending), return_when="FIRST_COMPLETED")
+            return set(done), set(rest)
+
+        yield from _bounded(batches, submit, wait_some, 2 * self.workers)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_executor(jobs: int, cluster: str | None) -> Executor:
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    if cluster:
+        return DaskExecutor(cluster, workers=max(jobs, 2) if cluster == "local" else jobs)
+    if jobs == 1:
+        return InlineExecutor()
+    return ProcessExecutor(jobs)

@@ -1,0 +1,38 @@
+"""Small helpers to put known hashes into store lists, for the demo, tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safelight.lists import HashListStore
+from safelight.store import Database
+
+
+def create_list(
+    db: Database,
+    name: str,
+    entries: list[tuple[str, str, list[str]]],
+    *,
+    workdir: Path,
+    description: str = "",
+) -> None:
+    """Create list ``name`` holding (type, value, labels) entries, through the normal import
+    (a JSONL file written in ``workdir``)."""
+    lists = HashListStore(db)
+    lists.create(name, description=description)
+    if not entries:
+        return
+    path = workdir / f"{name}.jsonl"
+    with open(path, "w", encoding="utf-8") as out:
+        for signal_type, value, labels in entries:
+            out.write(json.dumps({"type": signal_type, "value": value, "labels": labels}) + "\n")
+    lists.import_file(name, path, fmt="jsonl")
+
+
+def vpdq_list_value(vpdq_json: str) -> str:
+    """A list entry value (pytx vPDQ signal string) from a scanned video's ``vpdq`` JSON."""
+    features = [
+        f"{f['pdq']},{f['quality']},{float(f['timestamp']):.3f}" for f in json.loads(vpdq_json)
+    ]
+    return json.dumps(features)

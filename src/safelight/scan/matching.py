@@ -1,0 +1,134 @@
+"""Matching hash records against hash lists, through ``safelight.match.Matcher``.
+
+``Matcher`` is the seam; ``StoreMatcher`` adapts the shared matcher (indexes kept in step
+with the store, every hit re-checked against it: list enabled, entry enabled now, distance
+within the list's threshold) to the scan's flat records. Each worker opens its own, from a
+small picklable ``MatchConfig`` (database URL and schema, list names, their generations,
+SAFELIGHT_HOME): the indexes are memory-mapped from SAFELIGHT_HOME, never shipped in a task,
+and a new list generation is a new cache key, so workers pick it up on their next task.
+
+Rules (``safelight.match``): digests match exactly; PDQ within each list's threshold, only for
+quality >= 50 (HMA's cut-off); a video's vPDQ by ``safelight.signals.vpdq.match_vpdq``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from safelight.constants import MATCH_MIN_QUALITY
+from safelight.match import Matcher as SharedMatcher
+from safelight.match.indexes import INDEXED_TYPES
+from safelight.match.matcher import Match as SharedMatch
+from safelight.scan.model import HashRecord, Match
+from safelight.signals.vpdq import VpdqFeature
+from safelight.store import Database
+
+
+class Matcher(Protocol):
+    def match(self, record: HashRecord) -> tuple[Match, ...]:
+        """Every list entry ``record`` matches, in a stable order."""
+        ...
+
+    def match_many(self, records: Sequence[HashRecord]) -> list[tuple[Match, ...]]:
+        """``match`` for a batch: one index search per signal type for all of them."""
+        ...
+
+    def release(self) -> None:
+        """Close database connections between batches (the indexes stay mapped)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MatchConfig:
+    lists: tuple[str, ...] = ()
+    generations: tuple[int, ...] = ()
+    database_url: str | None = None
+    database_schema: str | None = None
+    home: str | None = None
+
+
+class NoMatcher:
+    """No lists given: hash only."""
+
+    def match(self, record: HashRecord) -> tuple[Match, ...]:
+        return ()
+
+    def match_many(self, records: Sequence[HashRecord]) -> list[tuple[Match, ...]]:
+        return [() for _ in records]
+
+    def release(self) -> None:
+        pass
+
+
+class StoreMatcher:
+    def __init__(self, config: MatchConfig) -> None:
+        self.db = Database(config.database_url, schema=config.database_schema)
+        try:
+            self.shared = SharedMatcher.open(self.db, lists=list(config.lists), home=config.home)
+        except BaseException:
+            self.db.dispose()
+            raise
+
+    def match(self, record: HashRecord) -> tuple[Match, ...]:
+        return self.match_many([record])[0]
+
+    def match_many(self, records: Sequence[HashRecord]) -> list[tuple[Match, ...]]:
+        queries: list[tuple[str, str]] = []
+        owners: list[int] = []
+        for position, record in enumerate(records):
+            for signal_type, value in (
+                ("md5", record.md5),
+                ("sha1", record.sha1),
+                ("sha256", record.sha256),
+            ):
+                if value is not None:
+                    queries.append((signal_type, value))
+                    owners.append(position)
+            if record.pdq is not None and (record.quality or 0) >= MATCH_MIN_QUALITY:
+                queries.append(("pdq", record.pdq))
+                owners.append(position)
+        found: list[list[SharedMatch]] = [[] for _ in records]
+        if queries:
+            for owner, hits in zip(owners, self.shared.match_hashes(queries), strict=True):
+                found[owner].extend(hits)
+        for position, record in enumerate(records):
+            if record.vpdq:
+                features = [
+                    VpdqFeature(f["frame"], f["timestamp"], f["pdq"], f["quality"])
+                    for f in json.loads(record.vpdq)
+                ]
+                found[position].extend(self.shared.match_vpdq(features))
+        return [_converted(hits) for hits in found]
+
+    def sync(self) -> None:
+        """Bring every index up to date with the store now (it is otherwise lazy)."""
+        for signal_type in INDEXED_TYPES:
+            self.shared.index(signal_type)
+
+    def release(self) -> None:
+        # The store is only read for hits (and when opening); holding connections between
+        # batches would pin one per idle worker on the database.
+        self.db.dispose()
+
+
+def _converted(found: list[SharedMatch]) -> tuple[Match, ...]:
+    converted = {
+        (m.list_name, m.entry_id, m.signal_type): Match(
+            m.list_name,
+            m.entry_id,
+            m.signal_type,
+            m.distance,
+            tuple(sorted(m.labels)),
+            m.query_percent,
+            m.compared_percent,
+        )
+        for m in found
+    }
+    return tuple(sorted(converted.values(), key=lambda m: (m.list_name, m.entry_id)))
+
+
+def make_matcher(config: MatchConfig) -> Matcher:
+    return StoreMatcher(config) if config.lists else NoMatcher()

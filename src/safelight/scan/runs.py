@@ -1,0 +1,269 @@
+"""Scan runs in the store: create, record item batches, finish, list, summarise.
+
+Item batches are written in one transaction each and never twice (unique run + path key,
+conflicting rows ignored), so a kill -9 loses at most the batch in flight and a resume
+cannot duplicate anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from safelight.errors import ItemError, NotFoundError
+from safelight.scan.model import ItemResult, Match
+from safelight.store import Database
+from safelight.store.scan_tables import scan_items, scan_runs
+
+RUNNING, FINISHED, INTERRUPTED, FAILED = "running", "finished", "interrupted", "failed"
+
+
+def path_key(logical_path: str) -> str:
+    return hashlib.sha256(logical_path.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    id: int
+    status: str
+    sources: list[str]
+    lists: list[dict[str, Any]]
+    options: dict[str, Any]
+    started_at: datetime
+    finished_at: datetime | None
+    items: int
+    bytes: int
+    matched_items: int
+    errors: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "sources": self.sources,
+            "lists": [entry["name"] for entry in self.lists],
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "items": self.items,
+            "bytes": self.bytes,
+            "matched_items": self.matched_items,
+            "errors": self.errors,
+        }
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts over item results: the run's summary, built from rows or from a live stream."""
+
+    items: int = 0
+    bytes: int = 0
+    matched_items: int = 0
+    matches: int = 0
+    errors: int = 0
+    per_list: Counter[str] = field(default_factory=Counter)
+    per_label: Counter[str] = field(default_factory=Counter)
+    per_error: Counter[str] = field(default_factory=Counter)
+
+    def add(self, result: ItemResult) -> None:
+        self.add_parts(result.size, result.matches, result.error.code if result.error else None)
+
+    def add_parts(self, size: int | None, matches: Sequence[Match], error: str | None) -> None:
+        self.items += 1
+        self.bytes += size or 0
+        if matches:
+            self.matched_items += 1
+            self.matches += len(matches)
+            # An item counts once per list and once per label, however many entries it hit.
+            self.per_list.update({m.list_name for m in matches})
+            self.per_label.update({label for m in matches for label in m.labels})
+        if error:
+            self.errors += 1
+            self.per_error[error] += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "bytes": self.bytes,
+            "matched_items": self.matched_items,
+            "matches": self.matches,
+            "errors": self.errors,
+            "matches_per_list": dict(sorted(self.per_list.items())),
+            "matches_per_label": dict(sorted(self.per_label.items())),
+            "errors_per_code": dict(sorted(self.per_error.items())),
+        }
+
+
+def _insert_ignoring_conflicts(conn: Connection, table: Table) -> Insert:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(
+            index_elements=["run_id", "path_key"]
+        )
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=["run_id", "path_key"])
+
+
+class RunStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(
+        self, sources: list[str], lists: list[dict[str, Any]], options: dict[str, Any]
+    ) -> int:
+        with self.db.begin() as conn:
+            result = conn.execute(
+                scan_runs.insert().values(
+                    status=RUNNING,
+                    sources=json.dumps(sources),
+                    lists=json.dumps(lists),
+                    options=json.dumps(options, sort_keys=True),
+                    started_at=datetime.now(UTC),
+                    items=0,
+                    bytes=0,
+                    matched_items=0,
+                    errors=0,
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def get(self, run_id: int) -> RunInfo:
+        with self.db.connect() as conn:
+            row = conn.execute(select(scan_runs).where(scan_runs.c.id == run_id)).first()
+        if row is None:
+            raise NotFoundError(f"scan run {run_id} not found", code="run_not_found")
+        return _run_info(row._mapping)
+
+    def list_runs(self, limit: int = 50) -> list[RunInfo]:
+        query = select(scan_runs).order_by(scan_runs.c.id.desc()).limit(limit)
+        with self.db.connect() as conn:
+            return [_run_info(row._mapping) for row in conn.execute(query)]
+
+    def set_status(self, run_id: int, status: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(update(scan_runs).where(scan_runs.c.id == run_id).values(status=status))
+
+    def finish(self, run_id: int, status: str, tally: Tally) -> None:
+        with self.db.begin() as conn:
+            conn.execute(
+                update(scan_runs)
+                .where(scan_runs.c.id == run_id)
+                .values(
+                    status=status,
+                    finished_at=datetime.now(UTC),
+                    items=tally.items,
+                    bytes=tally.bytes,
+                    matched_items=tally.matched_items,
+                    errors=tally.errors,
+                )
+            )
+
+    def record(self, run_id: int, results: Sequence[ItemResult]) -> None:
+        """Write a batch of item rows in one transaction; rows already there are kept."""
+        if not results:
+            return
+        now = datetime.now(UTC)
+        rows = [_item_row(run_id, result, now) for result in results]
+        with self.db.begin() as conn:
+            conn.execute(_insert_ignoring_conflicts(conn, scan_items), rows)
+
+    def recorded_keys(self, run_id: int) -> set[str]:
+        query = select(scan_items.c.path_key).where(scan_items.c.run_id == run_id)
+        with self.db.connect() as conn:
+            return {row[0] for row in conn.execute(query)}
+
+    def iter_results(self, run_id: int, *, matched_only: bool = False) -> Iterator[ItemResult]:
+        query = select(scan_items).where(scan_items.c.run_id == run_id).order_by(scan_items.c.id)
+        if matched_only:
+            query = query.where(scan_items.c.match_count > 0)
+        with self.db.connect() as conn:
+            for row in conn.execution_options(yield_per=2000).execute(query):
+                yield _item_result(row._mapping)
+
+    def tally(self, run_id: int) -> Tally:
+        """The run's summary from its rows: SQL aggregates, then Python over matched rows."""
+        tally = Tally()
+        items = scan_items.c
+        totals = select(
+            func.count(), func.coalesce(func.sum(items.size), 0), func.count(items.error_code)
+        ).where(items.run_id == run_id)
+        errors = (
+            select(items.error_code, func.count())
+            .where(items.run_id == run_id, items.error_code.is_not(None))
+            .group_by(items.error_code)
+        )
+        with self.db.connect() as conn:
+            count, size, error_count = conn.execute(totals).one()
+            tally.items, tally.bytes, tally.errors = int(count), int(size), int(error_count)
+            tally.per_error.update({code: int(n) for code, n in conn.execute(errors)})
+        for result in self.iter_results(run_id, matched_only=True):
+            tally.matched_items += 1
+            tally.matches += len(result.matches)
+            tally.per_list.update({m.list_name for m in result.matches})
+            tally.per_label.update({label for m in result.matches for label in m.labels})
+        return tally
+
+
+def _run_info(row: Any) -> RunInfo:
+    return RunInfo(
+        id=row["id"],
+        status=row["status"],
+        sources=json.loads(row["sources"]),
+        lists=json.loads(row["lists"]),
+        options=json.loads(row["options"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        items=row["items"],
+        bytes=row["bytes"],
+        matched_items=row["matched_items"],
+        errors=row["errors"],
+    )
+
+
+def _item_row(run_id: int, result: ItemResult, now: datetime) -> dict[str, Any]:
+    matches = [m.to_dict() for m in result.matches]
+    return {
+        "run_id": run_id,
+        "path_key": path_key(result.logical_path),
+        "logical_path": result.logical_path,
+        "size": result.size,
+        "md5": result.md5,
+        "sha1": result.sha1,
+        "sha256": result.sha256,
+        "media": result.media,
+        "format": result.format,
+        "pdq": result.pdq,
+        "quality": result.quality,
+        "vpdq": result.vpdq,
+        "match_count": len(matches),
+        "matches": json.dumps(matches) if matches else None,
+        "error_code": result.error.code if result.error else None,
+        "error_message": result.error.message if result.error else None,
+        "recorded_at": now,
+    }
+
+
+def _item_result(row: Any) -> ItemResult:
+    matches = tuple(Match.from_dict(m) for m in json.loads(row["matches"] or "[]"))
+    error = ItemError(row["error_code"], row["error_message"] or "") if row["error_code"] else None
+    return ItemResult(
+        row["logical_path"],
+        row["size"],
+        row["md5"],
+        row["sha1"],
+        row["sha256"],
+        row["media"],
+        row["format"],
+        row["pdq"],
+        row["quality"],
+        row["vpdq"],
+        matches,
+        error,
+    )

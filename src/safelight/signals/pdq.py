@@ -1,0 +1,176 @@
+"""PDQ, Meta's perceptual photo hash: the public API over the compiled kernels.
+
+A PDQ hash is 256 bits, printed as 64 hex characters. Bytes are stored in the order the hex
+prints them (``bytes.fromhex``), so the first byte holds bits 255..248. ``quality`` (0-100)
+says how much gradient the image has; below ``PDQ_MIN_QUALITY`` a hash is too unreliable to
+match on.
+
+``pdq_from_rgb`` reproduces ``pdqhash.compute`` (the python-threatexchange/HMA flavour) bit for
+bit, hash and quality, on the same pixel array; ``pdq_from_luma`` hashes a luma plane that a
+decoder produced directly (Safelight's fast path). See ``pdq_reference.py`` for the slow port.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from safelight.constants import PDQ_DCT_SIZE, PDQ_HASH_BITS, PDQ_MIN_DIMENSION, PDQ_MIN_QUALITY
+from safelight.signals import pdq_grey, pdq_kernels
+
+# The eight orientations PDQ can derive from one DCT, in pdqhash.compute_dihedral's order.
+DIHEDRAL_NAMES = (
+    "original",
+    "rotate90",
+    "rotate180",
+    "rotate270",
+    "flipx",
+    "flipy",
+    "flip_plus1",
+    "flip_minus1",
+)
+
+_local = threading.local()
+
+
+def _workspace() -> pdq_kernels.Workspace:
+    workspace = getattr(_local, "workspace", None)
+    if workspace is None:
+        workspace = _local.workspace = pdq_kernels.Workspace()
+    return workspace
+
+
+@dataclass(frozen=True, slots=True)
+class PdqHash:
+    """A 256-bit PDQ hash and its quality."""
+
+    digest: bytes
+    quality: int
+
+    @property
+    def hex(self) -> str:
+        return self.digest.hex()
+
+    @property
+    def reliable(self) -> bool:
+        return self.quality >= PDQ_MIN_QUALITY
+
+    def distance(self, other: PdqHash) -> int:
+        return hamming_distance(self.digest, other.digest)
+
+
+ZERO_HASH = PdqHash(bytes(PDQ_HASH_BITS // 8), 0)
+
+
+def hamming_distance(a: bytes, b: bytes) -> int:
+    """Number of differing bits between two equal-length hashes."""
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+def bits_to_digest(bits: npt.NDArray[np.bool_]) -> bytes:
+    """Bit k (k = i*16 + j) at index k, to bytes in hex order (bit 255 first)."""
+    return np.packbits(bits[::-1]).tobytes()
+
+
+def digest_to_bits(digest: bytes) -> npt.NDArray[np.bool_]:
+    return np.unpackbits(np.frombuffer(digest, np.uint8))[::-1].astype(bool)
+
+
+def bits_from_dct(dct: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Bit set where the coefficient is strictly above the lower median (Torben's choice)."""
+    flat = dct.ravel()
+    median = np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]
+    above: npt.NDArray[np.bool_] = flat > median
+    return above
+
+
+def _too_small(shape: tuple[int, ...]) -> bool:
+    return shape[0] < PDQ_MIN_DIMENSION or shape[1] < PDQ_MIN_DIMENSION
+
+
+def pdq_dct(
+    luma: npt.NDArray[np.float32] | npt.NDArray[np.uint8],
+    *,
+    skip_at_64: bool = True,
+) -> tuple[npt.NDArray[np.float32], int]:
+    """The 16x16 DCT block and quality of a 2-D luma (float32) or grey (uint8) image.
+
+    ``skip_at_64=False`` filters even a 64x64 image, as the reference's dihedral path does.
+    """
+    if luma.ndim != 2:
+        raise ValueError(f"luma must be 2-D, got shape {luma.shape}")
+    contiguous = luma if luma.flags.c_contiguous else luma.copy()
+    result: tuple[npt.NDArray[np.float32], int]
+    if contiguous.dtype == np.uint8:
+        # Decoded JPEG luma: the exact integer/streaming route (pdq_grey.py), same floats.
+        result = pdq_grey.pdq_uint8(contiguous.view(np.uint8), _workspace(), skip_at_64=skip_at_64)
+    else:
+        result = pdq_kernels.pdq_float(contiguous, _workspace(), skip_at_64=skip_at_64)
+    return result
+
+
+def pdq_from_luma(luma: npt.NDArray[np.float32] | npt.NDArray[np.uint8]) -> PdqHash:
+    """Hash a luma plane. Images under 5 px either way hash to zeros with quality 0."""
+    if _too_small(luma.shape):
+        return ZERO_HASH
+    dct, quality = pdq_dct(luma)
+    return PdqHash(bits_to_digest(bits_from_dct(dct)), quality)
+
+
+def luma_from_rgb(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """Luma as pdqhash computes it: float32(0.299 R + 0.587 G + 0.114 B) in double."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an HxWx3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
+    result: npt.NDArray[np.float32] = pdq_kernels.luma_from_rgb(np.ascontiguousarray(rgb))
+    return result
+
+
+def pdq_from_rgb(rgb: npt.NDArray[np.uint8]) -> PdqHash:
+    """Hash an RGB array exactly as ``pdqhash.compute`` does."""
+    return pdq_from_luma(luma_from_rgb(rgb))
+
+
+def dihedral_dcts(dct: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
+    """The DCT blocks of the 8 rotations/flips, derived from one DCT (pdqhashing.cpp).
+
+    Rotating or flipping an image transposes and/or negates alternate DCT coefficients;
+    no re-hashing is needed.
+    """
+    n = PDQ_DCT_SIZE
+    i = np.arange(n)[:, None]
+    j = np.arange(n)[None, :]
+    odd_i = (i & 1).astype(bool)
+    odd_j = (j & 1).astype(bool)
+    odd_sum = ((i + j) & 1).astype(bool)
+
+    def sign(keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+        return np.where(keep, dct, -dct).astype(np.float32)
+
+    return [
+        dct,
+        sign(odd_j).T,  # rotate90: B[j][i] = A[i][j] on odd j, else -A[i][j]
+        sign(~odd_sum),  # rotate180: negate where i + j is odd
+        sign(odd_i).T,  # rotate270: transpose, negate on even i
+        sign(odd_i),  # flipx: negate on even i
+        sign(odd_j),  # flipy: negate on even j
+        dct.T.copy(),  # flip_plus1: transpose
+        sign(~odd_sum).T,  # flip_minus1: transpose, negate where i + j is odd
+    ]
+
+
+def pdq_dihedral_from_luma(
+    luma: npt.NDArray[np.float32] | npt.NDArray[np.uint8],
+) -> list[PdqHash]:
+    """The 8 dihedral hashes (order of ``DIHEDRAL_NAMES``), sharing one quality."""
+    if _too_small(luma.shape):
+        return [ZERO_HASH] * len(DIHEDRAL_NAMES)
+    # pdqDihedralHash256esFromFloatLuma has no 64x64 shortcut: it always filters.
+    dct, quality = pdq_dct(luma, skip_at_64=False)
+    return [PdqHash(bits_to_digest(bits_from_dct(d)), quality) for d in dihedral_dcts(dct)]
+
+
+def pdq_dihedral_from_rgb(rgb: npt.NDArray[np.uint8]) -> list[PdqHash]:
+    return pdq_dihedral_from_luma(luma_from_rgb(rgb))

@@ -1,0 +1,25 @@
+"""Preloaded once into the forkserver so every hashing worker forks warm.
+
+Importing the hashing modules and running each compiled PDQ kernel once here (numba loads
+its cached machine code on first call, about half a second) means worker processes fork with
+all of it in memory instead of paying it again each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from safelight.signals import batch, pdq
+
+__all__ = ["batch", "warm_up"]
+
+
+def warm_up() -> None:
+    """Call every kernel signature the hashing paths use (uint8 grey, float32 luma, RGB)."""
+    grey = np.zeros((70, 70), np.uint8)
+    pdq.pdq_from_luma(grey)
+    pdq.pdq_from_luma(grey.astype(np.float32))
+    pdq.pdq_dihedral_from_rgb(np.zeros((70, 70, 3), np.uint8))
+
+
+warm_up()

@@ -1,0 +1,161 @@
+"""``safelight hash`` and ``safelight demo`` through the real command line."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from safelight.cli import main
+from safelight.constants import PDQ_MATCH_THRESHOLD
+from safelight.demo import run_demo
+from safelight.signals.pdq import DIHEDRAL_NAMES, hamming_distance
+from safelight.signals.synthetic import photo_like
+
+from .signals_media import animation, save
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, ["hash", *args], catch_exceptions=False)
+
+
+def records(result: Result) -> list[dict[str, object]]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    save(folder / "a.jpg", photo_like(1, 700, 520), quality=85)
+    save(folder / "b.png", photo_like(2, 200, 150))
+    save(folder / "sub" / "c.jpg", photo_like(3, 320, 240), quality=85)
+    (folder / "sub" / "readme.txt").write_text("hello")
+    return folder
+
+
+def test_jsonl_record_per_file_with_every_field(photos: Path) -> None:
+    path = photos / "a.jpg"
+    result = run(str(path), "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    [record] = records(result)
+    data = path.read_bytes()
+    assert record["path"] == str(path) and record["size"] == len(data)
+    assert record["md5"] == hashlib.md5(data).hexdigest()
+    assert record["sha1"] == hashlib.sha1(data).hexdigest()
+    assert record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["media"] == "photo" and record["format"] == "jpeg"
+    assert (record["width"], record["height"]) == (700, 520)
+    assert isinstance(record["pdq"], str) and len(record["pdq"]) == 64
+    assert record["pdq_quality"] == 100 and record["error"] is None
+    assert "pdq8" not in record and "pdq_frames" not in record and "vpdq" not in record
+    assert "hashed 1 of 1 files; 0 failed" in result.stderr
+
+
+def test_recursive_folder_in_order_and_jobs_agree(photos: Path) -> None:
+    serial = run("-r", str(photos), "--jobs", "1")
+    assert serial.exit_code == 0
+    names = [Path(str(r["path"])).relative_to(photos).as_posix() for r in records(serial)]
+    assert names == ["a.jpg", "b.png", "sub/c.jpg", "sub/readme.txt"]
+    assert records(serial)[-1]["media"] == "other" and records(serial)[-1]["pdq"] is None
+    many = [str(photos)] * 3  # enough files for the process pool to start
+    assert run("-r", *many, "--jobs", "2").stdout == run("-r", *many, "--jobs", "1").stdout
+
+
+def test_exit_codes(photos: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not a photo")
+    result = run(str(photos / "a.jpg"), str(bad), "--jobs", "1")
+    assert result.exit_code == 1
+    assert [r["error"] is None for r in records(result)] == [True, False]
+    assert "1 failed" in result.stderr
+    assert run().exit_code == 2
+    unknown = run(str(bad), "--signals", "pdq,blake3")
+    assert unknown.exit_code == 2 and "blake3" in unknown.stderr
+    assert run(str(bad), "--signals", "pdq,,md5").exit_code == 2
+    assert run(str(bad), "--fast", "--exact-reference").exit_code == 2
+    assert run(str(bad), "--jobs", "0").exit_code == 2
+    assert run(str(bad), "--format", "xml").exit_code == 2
+    assert run(str(photos), "--jobs", "1").exit_code == 1  # a folder without -r
+
+
+def test_signals_choose_what_is_computed(photos: Path) -> None:
+    [only_md5] = records(run(str(photos / "a.jpg"), "--signals", "md5", "--jobs", "1"))
+    assert only_md5["md5"] and only_md5["sha1"] is None and only_md5["pdq"] is None
+    [eight] = records(run(str(photos / "a.jpg"), "--signals", "pdq8", "--jobs", "1"))
+    variants = eight["pdq8"]
+    assert isinstance(variants, dict) and list(variants) == list(DIHEDRAL_NAMES)
+    assert variants["original"] == eight["pdq"]
+    assert len(set(variants.values())) == 8
+
+
+def test_modes_and_options(photos: Path, tmp_path: Path) -> None:
+    path = str(photos / "a.jpg")
+    [default] = records(run(path, "--jobs", "1"))
+    [fast] = records(run(path, "--fast", "--jobs", "1"))
+    [exact] = records(run(path, "--exact-reference", "--jobs", "1"))
+    for other in (fast, exact):
+        distance = hamming_distance(
+            bytes.fromhex(str(default["pdq"])), bytes.fromhex(str(other["pdq"]))
+        )
+        assert distance <= 10
+    [bomb] = records(run(path, "--max-pixels", "1000", "--jobs", "1"))
+    assert bomb["error"] == {
+        "code": "decompression_bomb",
+        "message": bomb["error"]["message"],  # type: ignore[index]
+    }
+    gif = animation(tmp_path / "a.gif", "GIF")
+    [frames] = records(run(str(gif), "--all-frames", "--jobs", "1"))
+    assert [f["frame"] for f in frames["pdq_frames"]] == [0, 1, 2]  # type: ignore[union-attr]
+    assert frames["pdq_frames_complete"] is True
+
+
+def test_exif_transpose_option(tmp_path: Path) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = str(save(tmp_path / "r.jpg", photo_like(4, 400, 300), exif=exif, quality=90))
+    [stored] = records(run(path, "--jobs", "1"))
+    [turned] = records(run(path, "--exif-transpose", "--jobs", "1"))
+    assert stored["pdq"] != turned["pdq"]
+
+
+def test_csv_and_table_formats(photos: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"")
+    result = run(str(photos / "a.jpg"), str(bad), "--format", "csv", "--signals", "pdq,pdq8,md5")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["media"] for r in rows] == ["photo", "photo"]
+    assert len(rows[0]["pdq"]) == 64 and rows[0]["pdq8_original"] == rows[0]["pdq"]
+    assert rows[0]["sha1"] == "" and rows[0]["error_code"] == ""
+    assert rows[1]["error_code"] == "empty_file" and str(bad) in rows[1]["error_message"]
+    table = run(str(photos / "a.jpg"), str(bad), "--format", "table", "--jobs", "1")
+    lines = table.stdout.splitlines()
+    assert lines[0].startswith("media") and len(lines) == 3
+    assert lines[1].startswith("photo  jpeg") and lines[1].endswith(str(photos / "a.jpg"))
+    assert "ERROR empty_file" in lines[2]
+    assert f"error: {bad}: empty file" in table.stderr
+
+
+def test_undecodable_file_names_do_not_break_output(tmp_path: Path) -> None:
+    name = tmp_path.as_posix().encode() + b"/caf\xe9.jpg"  # Latin-1 bytes, invalid UTF-8
+    Path(name.decode("utf-8", "surrogateescape")).write_bytes(b"x")
+    for fmt in ("jsonl", "csv", "table"):
+        result = run(str(tmp_path), "-r", "--format", fmt, "--jobs", "1")
+        assert result.exit_code == 1 and "caf" in result.stdout
+
+
+def test_demo_command_and_function(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("MATCH") >= 4 and "different photos" in result.stdout
+    demo = run_demo(tmp_path / "again", echo=lambda _: None)["photos"]
+    assert len(demo.records) >= 12 and all(r.ok for r in demo.records)  # type: ignore[attr-defined]
+    assert all(v.distance <= PDQ_MATCH_THRESHOLD for v in demo.variants)  # type: ignore[attr-defined]
+    assert demo.unrelated_distance > PDQ_MATCH_THRESHOLD  # type: ignore[attr-defined]

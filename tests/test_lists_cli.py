@@ -1,0 +1,167 @@
+"""``safelight lists ...`` end to end through click, on the test's store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from safelight.cli import main
+from safelight.lists.store import default_user
+
+PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+MD5 = "749476eb0cd128289f0dec3e062da83c"
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=input, prog_name="safelight")
+
+
+@pytest.fixture
+def hashes(tmp_path: Path) -> Path:
+    path = tmp_path / "hashes.txt"
+    path.write_text(f"{PDQ}\nmd5 {MD5}\n")
+    return path
+
+
+def test_create_ls_show(safelight_env: Path, hashes: Path) -> None:
+    result = run("lists", "create", "NCMEC", "--source", "NCMEC", "--description", "CSAM hashes")
+    assert (result.exit_code, result.output) == (0, "created list NCMEC\n")
+    assert run("lists", "create", "SMALL", "--pdq-threshold", "10", "--disabled").exit_code == 0
+    assert run("lists", "import", "NCMEC", str(hashes), "--label", "cat A").exit_code == 0
+    assert run("lists", "ls").output.splitlines() == [
+        "NAME   ENABLED  ENTRIES  PDQ  GEN  SOURCE",
+        "NCMEC  yes      2        31   1    NCMEC",
+        "SMALL  no       0        10   0",
+    ]
+    listed = [
+        json.loads(line) for line in run("lists", "ls", "--format", "jsonl").output.splitlines()
+    ]
+    assert [(r["name"], r["entries"]) for r in listed] == [("NCMEC", 2), ("SMALL", 0)]
+    assert json.loads(run("lists", "ls", "--format", "json").output)[1]["pdq_threshold"] == 10
+    shown = run("lists", "show", "NCMEC").output
+    assert "description:    CSAM hashes" in shown
+    assert "entries:        2 (0 disabled now)" in shown
+    assert "  md5  1" in shown and "  cat A  2" in shown
+    assert f"by {default_user()}: {hashes.resolve()} (lines, sha256 " in shown
+    data = json.loads(run("lists", "show", "NCMEC", "--format", "json").output)
+    assert (data["by_type"], data["by_label"]) == ({"md5": 1, "pdq": 1}, {"cat A": 2})
+    assert data["imports"][0]["records"] == 2
+    empty = run("lists", "show", "SMALL").output
+    assert "by label:\n  (none)" in empty and "imports (latest first):\n  (none)" in empty
+    created = json.loads(run("lists", "create", "JSON_ONE", "--format", "json").output)
+    assert created["name"] == "JSON_ONE" and created["generation"] == 0
+
+
+def test_no_lists_yet(safelight_env: Path) -> None:
+    assert "no lists" in run("lists", "ls").output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["lists", "show", "NOPE"], 3, "error: list 'NOPE' does not exist"),
+        (["lists", "create", "DUP"], 4, "error: list 'DUP' already exists"),
+        (["lists", "create", "bad"], 2, "must be UPPER_WITH_UNDERSCORE"),
+        (["lists", "create", "X", "--pdq-threshold", "64"], 2, "64 is not in the range 0<=x<=63"),
+        (["lists", "rm", "NOPE", "--yes"], 3, "error: list 'NOPE' does not exist"),
+        (["lists", "enable", "DUP", "--entry", "424242"], 3, "has no entries with ids 424242"),
+        (["lists", "disable", "DUP", "--until", "soon"], 2, "is not an ISO-8601 timestamp"),
+        (["lists", "import", "DUP", "/nonexistent/x.txt"], 1, "cannot read /nonexistent/x.txt"),
+        (["lists", "import", "DUP", "-", "--map", "nope"], 2, "expected FIELD=COLUMN"),
+        (["lists", "import", "DUP", "-", "--label", "a|b"], 2, "contains '|'"),
+    ],
+)
+def test_errors_map_to_exit_codes(
+    safelight_env: Path, args: list[str], code: int, message: str
+) -> None:
+    assert run("lists", "create", "DUP").exit_code == 0
+    result = run(*args)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+
+
+def test_invalid_file_imports_nothing_and_lists_problems(
+    safelight_env: Path, tmp_path: Path
+) -> None:
+    run("lists", "create", "L")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"hash,kind\n{MD5},md5\nzz,md5\n{PDQ},pdq\n")
+    result = run("lists", "import", "L", str(bad), "--map", "value=hash,type=kind")
+    assert result.exit_code == 1
+    assert f"error: 1 invalid record in {bad.resolve()}; nothing was imported" in result.output
+    assert f"  {bad}:3: md5 value must be 32 hex characters, got 2" in result.output
+    assert json.loads(run("lists", "show", "L", "--format", "json").output)["entries"] == 0
+
+    problems = tmp_path / "problems.tsv"
+    result = run(
+        "lists",
+        "import",
+        "L",
+        str(bad),
+        "--map",
+        "value=hash,type=kind",
+        "--skip-invalid",
+        "--problems",
+        str(problems),
+        "--report",
+        "json",
+    )
+    assert result.exit_code == 1  # some records were skipped
+    report = json.loads(result.stdout)
+    assert (report["added"], report["invalid"]) == (2, 1)
+    assert problems.read_text() == (
+        f"location\treason\n{bad}:3\tmd5 value must be 32 hex characters, got 2\n"
+    )
+    again = run("lists", "import", "L", str(bad), "--map", "value=hash,type=kind", "--skip-invalid")
+    assert "already present    2" in again.stdout
+    assert f"{bad}:3: md5 value must be" in again.stderr
+
+
+def test_import_from_stdin_with_type(safelight_env: Path) -> None:
+    run("lists", "create", "S")
+    sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    result = run(
+        "lists", "import", "S", "-", "--type", "sha256", "--by", "analyst 7", input=f"{sha256}\n"
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(run("lists", "show", "S", "--format", "json").output)
+    assert data["by_type"] == {"sha256": 1}
+    assert data["imports"][0]["imported_by"] == "analyst 7"
+    assert data["imports"][0]["source_path"] == "<stdin>"
+
+
+def test_export_to_file_and_stdout(safelight_env: Path, hashes: Path, tmp_path: Path) -> None:
+    run("lists", "create", "E")
+    run("lists", "import", "E", str(hashes))
+    out = tmp_path / "out.csv"
+    result = run("lists", "export", "E", "-o", str(out), "--format", "csv")
+    assert result.exit_code == 0
+    assert "exported 2 entries of E" in result.stderr
+    assert out.read_text().splitlines()[0] == "id,type,value,labels,note,disabled_until"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.csv")] == []
+    lines = run("lists", "export", "E", "--format", "lines", "--type", "md5")
+    assert lines.stdout == f"md5 {MD5}\n"
+    vic = run("lists", "export", "E", "--format", "projectvic")
+    assert "left out 1 entries the projectvic format cannot hold" in vic.stderr
+    assert json.loads(vic.stdout)["value"][0]["MD5"] == MD5.upper()
+
+
+def test_enable_disable_and_rm(safelight_env: Path, hashes: Path) -> None:
+    run("lists", "create", "D")
+    run("lists", "import", "D", str(hashes))
+    assert run("lists", "disable", "D").output == "disabled list D (generation 2)\n"
+    assert run("lists", "enable", "D").output == "enabled list D (generation 3)\n"
+    entry = json.loads(run("lists", "export", "D", "--type", "md5").stdout)["id"]
+    result = run("lists", "disable", "D", "--entry", str(entry), "--until", "2099-01-01T00:00:00Z")
+    assert (
+        result.output == "disabled 1 entries of D until 2099-01-01T00:00:00+00:00 (generation 4)\n"
+    )
+    enabled_only = run("lists", "export", "D", "--format", "lines", "--enabled-only").stdout
+    assert enabled_only == f"pdq {PDQ}\n"
+    assert run("lists", "enable", "D", "--entry", str(entry)).exit_code == 0
+    assert run("lists", "rm", "D", input="n\n").exit_code == 1  # declined: aborted
+    assert run("lists", "rm", "D", input="y\n").output.endswith("deleted list D (2 entries)\n")
+    assert run("lists", "show", "D").exit_code == 3

@@ -1,0 +1,91 @@
+"""Batches: folder expansion, processes, input order, and surviving a worker that dies."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from safelight.signals import batch
+from safelight.signals.batch import expand_paths, hash_paths
+from safelight.signals.files import hash_file
+from safelight.signals.options import HashOptions
+from safelight.signals.records import HashRecord
+from safelight.signals.synthetic import photo_like
+
+from .signals_media import save
+
+
+def _crashing_hasher(path: str, options: HashOptions) -> HashRecord:
+    # Stands for a decoder that segfaults on one hostile file: the process just dies.
+    if "crash" in os.path.basename(path):
+        os._exit(70)
+    return hash_file(path, options)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "b" / "deep").mkdir(parents=True)
+    (tmp_path / "a").mkdir()
+    for index, rel in enumerate(["a/1.jpg", "a/2.png", "b/3.jpg", "b/deep/4.jpg", "z.jpg"]):
+        suffix_params = {"quality": 85} if rel.endswith(".jpg") else {}
+        save(tmp_path / rel, photo_like(index, 120 + index, 90), **suffix_params)
+    (tmp_path / "b" / "notes.txt").write_text("not media")
+    (tmp_path / "b" / "broken.jpg").write_text("not a jpeg")
+    return tmp_path
+
+
+def test_recursive_expansion_is_sorted_and_follows_links_once(tree: Path) -> None:
+    (tree / "b" / "deep" / "loop").symlink_to(tree)  # a link back up the tree
+    items = list(expand_paths([str(tree)], recursive=True))
+    names = [os.path.relpath(str(i), tree) for i in items]
+    # A folder's files (sorted) come before its sub-folders (sorted); the loop is not entered.
+    assert names == [
+        "z.jpg",
+        "a/1.jpg",
+        "a/2.png",
+        "b/3.jpg",
+        "b/broken.jpg",
+        "b/notes.txt",
+        "b/deep/4.jpg",
+    ]
+
+
+def test_jobs_two_gives_the_same_records_in_the_same_order(tree: Path) -> None:
+    paths = [str(tree), str(tree / "missing.jpg"), str(tree / "z.jpg")] * 3
+    serial = list(hash_paths(paths, jobs=1, recursive=True))
+    parallel = list(hash_paths(paths, jobs=2, recursive=True))
+    assert len(serial) == 3 * 9
+    assert [r.to_dict() for r in parallel] == [r.to_dict() for r in serial]
+    assert sum(1 for r in serial if r.error) == 3 * 2  # broken.jpg and missing.jpg
+
+
+def test_a_worker_dying_costs_only_its_file(tree: Path) -> None:
+    crash = tree / "crash.jpg"
+    crash.write_bytes((tree / "z.jpg").read_bytes())
+    good = [str(p) for p in sorted(tree.rglob("*.jpg")) if p.name != "crash.jpg"]
+    paths = good[:3] + [str(crash)] + good[3:] + good
+    records = list(hash_paths(paths, jobs=2, hasher=_crashing_hasher))
+    assert [r.path for r in records] == paths
+    crashed = records[3]
+    assert crashed.error is not None and crashed.error.code == "internal"
+    assert "died" in crashed.error.message and str(crash) in crashed.error.message
+    expected = {p: hash_file(p).to_dict() for p in good}
+    for record in records[:3] + records[4:]:
+        assert record.to_dict() == expected[record.path]
+
+
+def test_small_inputs_skip_the_pool(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started for a handful of files")
+
+    monkeypatch.setattr(batch, "_new_pool", no_pool)
+    records = list(hash_paths([tree / "z.jpg"] * batch.CHUNK_SIZE, jobs=4))  # Path objects too
+    assert len(records) == batch.CHUNK_SIZE and all(r.ok for r in records)
+    assert records[0].path == str(tree / "z.jpg") and json.dumps(records[0].to_dict())
+
+
+def test_default_jobs_is_the_cpu_count() -> None:
+    assert batch.default_jobs() == len(os.sched_getaffinity(0))
