@@ -101,6 +101,11 @@ class DigestListMatcher:
             self._labels = [tuple(sorted(v[1])) for v in merged.values()]
         pdq = frame[frame["algorithm"] == "pdq"]
         self._pdq_bits = _pack_pdq(pdq["value"].tolist())
+        # Each list may set its own PDQ threshold (a "threshold" column); else the default.
+        if "threshold" in pdq.columns:
+            self._pdq_limits = pdq["threshold"].fillna(pdq_threshold).to_numpy(dtype=np.int64)
+        else:
+            self._pdq_limits = np.full(len(pdq), pdq_threshold, dtype=np.int64)
         self._pdq_meta = [
             (str(name), _split(str(labels)))
             for name, labels in zip(pdq["list_name"].tolist(), pdq["labels"].tolist(), strict=True)
@@ -124,7 +129,7 @@ class DigestListMatcher:
             bits = _pack_pdq([q for _, q in pdq_queries])
             for row, (key, _) in enumerate(pdq_queries):
                 distance = np.bitwise_count(self._pdq_bits ^ bits[row]).sum(axis=1)
-                for hit in np.flatnonzero(distance <= self.pdq_threshold).tolist():
+                for hit in np.flatnonzero(distance <= self._pdq_limits).tolist():
                     list_name, labels = self._pdq_meta[hit]
                     lists, labs = found.setdefault(key, (set(), set()))
                     lists.add(list_name)

@@ -1,10 +1,11 @@
 """Where known material comes from for a case: Safelight's hash lists, or list files.
 
-``safelight.lists`` (the hash-list store) is built separately; while it is absent from this
-build, named lists cannot be used and say so, and a case can be matched against hash-list
-files instead: CSV with a ``hash`` (or ``digest``/``md5``/``sha1``/``sha256``/``pdq``) column,
-an optional ``algorithm`` column (else inferred from the length: 32 md5, 40 sha1, 64 sha256)
-and optional ``label``/``labels`` (``;``-separated). Bad lines are named, never skipped.
+Named lists (and, when a case names neither lists nor files, every enabled list) come from
+``HashListStore``: their enabled MD5/SHA-1/SHA-256/PDQ entries with labels, and each list's
+PDQ threshold. A case can also be matched against hash-list files: CSV with a ``hash`` (or
+``digest``/``md5``/``sha1``/``sha256``/``pdq``) column, an optional ``algorithm`` column (else
+inferred from the length: 32 md5, 40 sha1, 64 sha256) and optional ``label``/``labels``
+(``;``-separated). Bad lines are named, never skipped.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from safelight.network.known import (
     ListEntry,
     NoKnownMaterial,
 )
+from safelight.store import Database
 
 _LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 
@@ -119,25 +121,52 @@ def lists_available() -> bool:
     return importlib.util.find_spec("safelight.lists") is not None
 
 
-def resolve_known(list_names: Sequence[str], list_files: Sequence[Path]) -> KnownMaterial:
-    """Known material for the chosen lists (names in the store) and list files; built once
-    per process while the files are unchanged (ingest then analyze reuse it)."""
+def store_entries(db: Database, list_names: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Enabled entries of the named lists (none named: every enabled list) as a frame
+    (list_name, algorithm, value, labels, threshold), and the names of the lists read."""
+    from safelight.lists import HashListStore
+
+    store = HashListStore(db)
+    lists = [store.get(name) for name in list_names] or [hl for hl in store.list() if hl.enabled]
+    rows: list[tuple[str, str, str, str, int]] = []
+    for hash_list in lists:
+        for kind in ("md5", "sha1", "sha256", "pdq"):
+            for entry in store.iter_entries([hash_list.name], kind, only_enabled=True):
+                labels = ";".join(sorted(entry.labels))
+                rows.append((hash_list.name, kind, entry.value, labels, hash_list.pdq_threshold))
+    frame = pd.DataFrame(rows, columns=["list_name", "algorithm", "value", "labels", "threshold"])
+    return frame, [hl.name for hl in lists]
+
+
+def resolve_known(
+    list_names: Sequence[str], list_files: Sequence[Path], db: Database | None = None
+) -> KnownMaterial:
+    """Known material for the chosen lists (names in the store; with no names and no files,
+    every enabled list) and list files. List files are read once per process while they are
+    unchanged (ingest then analyze reuse them); store lists are read each time."""
     files = tuple((path.resolve(), *_identity(path)) for path in list_files)
-    return _resolve(tuple(list_names), files)
+    frames: list[pd.DataFrame] = []
+    names: list[str] = []
+    if files:
+        frame = _file_frames(files)
+        frames.append(frame)
+        names.extend(f"file {n}" for n in sorted(set(frame["list_name"])))
+    if list_names or not files:
+        if not lists_available():  # pragma: no cover - lists ship with Safelight
+            if list_names:
+                raise UsageError("hash lists (safelight.lists) are not part of this build")
+        elif db is not None:
+            frame, read = store_entries(db, list_names)
+            frames.append(frame)
+            names.extend(read)
+        elif list_names:
+            raise UsageError("named hash lists need the store (no database given)")
+    entries = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if entries.empty:
+        return NoKnownMaterial()
+    return DigestListMatcher(entries, description=f"hash lists: {', '.join(names)}")
 
 
 @lru_cache(maxsize=4)
-def _resolve(
-    list_names: tuple[str, ...], list_files: tuple[tuple[Path, int, int], ...]
-) -> KnownMaterial:
-    frames = [read_list_frame(path) for path, _, _ in list_files]
-    if list_names and not lists_available():
-        raise UsageError(
-            "hash lists (safelight.lists) are not part of this build; "
-            f"cannot use --list {', '.join(list_names)}: use --list-file FILE.csv"
-        )
-    if not frames or not sum(len(f) for f in frames):
-        return NoKnownMaterial()
-    entries = pd.concat(frames, ignore_index=True)
-    names = sorted(set(entries["list_name"]))
-    return DigestListMatcher(entries, description=f"hash list files: {', '.join(names)}")
+def _file_frames(list_files: tuple[tuple[Path, int, int], ...]) -> pd.DataFrame:
+    return pd.concat([read_list_frame(path) for path, _, _ in list_files], ignore_index=True)

@@ -26,11 +26,12 @@ from safelight.store import Database
 FILE_PREFIX = "file:"
 
 
-def case_known(case: Case) -> KnownMaterial:
-    """The known material a case was set up with: list names and list files."""
+def case_known(db: Database, case: Case) -> KnownMaterial:
+    """The known material a case was set up with: list names and list files (neither: every
+    enabled list in the store)."""
     names = [x for x in case.lists if not x.startswith(FILE_PREFIX)]
     files = [Path(x[len(FILE_PREFIX) :]) for x in case.lists if x.startswith(FILE_PREFIX)]
-    return resolve_known(names, files)
+    return resolve_known(names, files, db)
 
 
 def ingest(
@@ -47,10 +48,10 @@ def ingest(
     chosen: tuple[str, ...] | None = None
     if lists or list_files:
         chosen = tuple(lists) + tuple(FILE_PREFIX + str(p.resolve()) for p in list_files)
-    known = resolve_known(lists, list_files)  # fail on a bad list before touching the case
+    known = resolve_known(lists, list_files, db)  # fail on a bad list before the case exists
     case = open_case(db, case_name, chosen, home)
     if chosen is None:
-        known = case_known(case)
+        known = case_known(db, case)
     summaries = ingest_files(db, case, paths, ColumnMapping.load(mapping), known, cluster=cluster)
     return case, summaries
 
@@ -84,7 +85,7 @@ def analyze_case(
     home: Path | None = None,
 ) -> AnalysisRun:
     case = get_case(db, case_name, home)
-    known = case_known(case)
+    known = case_known(db, case)
     options = EntityOptions(mode)
     geo = open_geo(geo_paths)
     parts = part_paths(db, case)
