@@ -151,11 +151,18 @@ def test_undecodable_file_names_do_not_break_output(tmp_path: Path) -> None:
         assert result.exit_code == 1 and "caf" in result.stdout
 
 
-def test_demo_command_and_function(tmp_path: Path) -> None:
+def test_demo_command_and_function(tmp_path: Path, safelight_env: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert result.stdout.count("MATCH") >= 4 and "different photos" in result.stdout
-    demo = run_demo(tmp_path / "again", echo=lambda _: None)["photos"]
+    # The scan step finds the three planted known items, one inside nested archives.
+    assert result.stdout.count("known item:") == 3
+    assert "partner-upload.zip!/upload/inner.tar.gz!/" in result.stdout
+    assert "  groups: " in result.stdout and "report.html" in result.stdout
+    results = run_demo(tmp_path / "again", echo=lambda _: None)
+    assert len(results["scan"]["found"]) == 3  # type: ignore[index]
+    assert results["network"]["countries"] > 0  # type: ignore[index]
+    demo = results["photos"]
     assert len(demo.records) >= 12 and all(r.ok for r in demo.records)  # type: ignore[attr-defined]
     assert all(v.distance <= PDQ_MATCH_THRESHOLD for v in demo.variants)  # type: ignore[attr-defined]
     assert demo.unrelated_distance > PDQ_MATCH_THRESHOLD  # type: ignore[attr-defined]

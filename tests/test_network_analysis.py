@@ -139,7 +139,7 @@ def test_outputs_and_referrals(simulated: dict[str, Any]) -> None:
     for name in report["tables"].values():
         assert (out / name).is_file()
     assert report["sources"]["geolocation"]["name"].startswith("MaxMind DB: geo.mmdb")
-    assert report["sources"]["known_material"] == "hash lists: file known"
+    assert report["sources"]["known_material"] == "hash list files: known"
     leads = pd.read_csv(out / "leads.csv")
     by_country = leads.groupby("country").size()
     for country, count in by_country.items():

@@ -13,9 +13,11 @@ from click.testing import CliRunner
 
 from safelight.cli import main
 from safelight.errors import InputError, NotFoundError, UsageError, ValidationError
+from safelight.lists.store import HashListStore
 from safelight.network.columns import ColumnMapping
+from safelight.network.known import FileDigests, KnownMatch
 from safelight.network.known_sources import read_list_file
-from safelight.network.pipeline import ingest
+from safelight.network.pipeline import case_known, ingest
 from safelight.network.sightings import get_case, part_paths, read_part, registered
 from safelight.store import Database
 
@@ -199,6 +201,42 @@ def test_store_lists_are_the_known_material(db: Database, tmp_path: Path) -> Non
         ingest(db, "missing", [log], lists=["nope"], home=home)
     with pytest.raises(NotFoundError, match="no network case named 'nope'"):
         get_case(db, "nope")
+
+
+def test_unknown_case_and_unknown_lists(db: Database, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="no network case named 'nope'"):
+        get_case(db, "nope")
+    log = tmp_path / "a.csv"
+    log.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n")
+    with pytest.raises(NotFoundError, match="no such list: NCMEC"):
+        ingest(db, "c", [log], lists=["NCMEC"], home=tmp_path / "home")
+
+
+def test_store_lists_decide_known_material(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFELIGHT_HOME", str(tmp_path / "home"))
+    lists = HashListStore(db)
+    lists.create("NCMEC")
+    lists.create("OTHER")
+    entries = tmp_path / "known.txt"
+    entries.write_text(f"sha1 {SHA1}\n")
+    lists.import_file("NCMEC", entries)
+    log = tmp_path / "a.csv"
+    log.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n")
+    files = [FileDigests(key="f1", sha1=SHA1), FileDigests(key="f2", md5=MD5)]
+
+    # Lists default to every enabled list in the store, through the same index as match.
+    case, _ = ingest(db, "default", [log], home=tmp_path / "home")
+    known = case_known(db, case)
+    assert "NCMEC" in known.description
+    assert known.lookup(files) == {"f1": KnownMatch(("NCMEC",), ())}
+
+    # A chosen list that lacks the file knows nothing; a disabled list is not served.
+    case, _ = ingest(db, "other", [log], lists=["OTHER"], home=tmp_path / "home")
+    assert case_known(db, case).lookup(files) == {}
+    lists.set_enabled("NCMEC", False)
+    assert case_known(db, get_case(db, "default", tmp_path / "home")).lookup(files) == {}
 
 
 def test_cli_ingest_reports_summary_and_bad_lines(safelight_env: Path, tmp_path: Path) -> None:

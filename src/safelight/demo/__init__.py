@@ -17,8 +17,23 @@ Echo = Callable[[str], None]
 def run_demo(out_dir: Path, echo: Echo = print) -> dict[str, object]:
     """Run every demo step into ``out_dir``; returns each step's result by name."""
     from safelight.demo.photos import run_photo_demo
+    from safelight.network.pipeline import run_demo_network
+    from safelight.scan.demo import run_demo_scan
 
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {}
     results["photos"] = run_photo_demo(out_dir / "photos", echo=echo)
+
+    echo("")
+    echo("== Scan: a folder and nested archives against a demo hash list (the embedded store)")
+    results["scan"] = run_demo_scan(out_dir / "scan", echo=echo)
+
+    echo("")
+    echo("== Network: simulated sighting logs to groups, countries and leads")
+    headline = run_demo_network(out_dir / "network")
+    for key, value in headline.items():
+        echo(f"  {key}: {value}")
+    report = out_dir / "network" / "report" / "report.html"
+    echo(f"  report: {report} (open it in a browser; it works offline)")
+    results["network"] = headline
     return results

@@ -18,5 +18,6 @@ from safelight.demo import run_demo
     help="Folder for the generated files.",
 )
 def demo_command(out: Path) -> None:
-    """Generate benign synthetic photos, hash them, and show edited copies matching."""
+    """Run the pipeline on benign generated data: hash photos, scan a corpus against a demo
+    list, and analyze a simulated distribution network."""
     run_demo(out, echo=click.echo)

@@ -1,18 +1,15 @@
 """Where known material comes from for a case: Safelight's hash lists, or list files.
 
-Named lists (and, when a case names neither lists nor files, every enabled list) come from
-``HashListStore``: their enabled MD5/SHA-1/SHA-256/PDQ entries with labels, and each list's
-PDQ threshold. A case can also be matched against hash-list files: CSV with a ``hash`` (or
-``digest``/``md5``/``sha1``/``sha256``/``pdq``) column, an optional ``algorithm`` column (else
-inferred from the length: 32 md5, 40 sha1, 64 sha256) and optional ``label``/``labels``
-(``;``-separated). Bad lines are named, never skipped.
+``safelight.lists`` (the hash-list store) is built separately; while it is absent from this
+build, named lists cannot be used and say so, and a case can be matched against hash-list
+files instead: CSV with a ``hash`` (or ``digest``/``md5``/``sha1``/``sha256``/``pdq``) column,
+an optional ``algorithm`` column (else inferred from the length: 32 md5, 40 sha1, 64 sha256)
+and optional ``label``/``labels`` (``;``-separated). Bad lines are named, never skipped.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +21,8 @@ import pyarrow.csv as pacsv
 from safelight.errors import UsageError, ValidationError
 from safelight.network.known import (
     DigestListMatcher,
+    FileDigests,
+    KnownMatch,
     KnownMaterial,
     ListEntry,
     NoKnownMaterial,
@@ -109,64 +108,67 @@ def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
     )
 
 
-def _identity(path: Path) -> tuple[int, int]:
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read list file: {exc.strerror or exc}") from exc
-    return stat.st_size, stat.st_mtime_ns
+class StoreKnownMaterial:
+    """Known material from the store's hash lists, through the same exact indexes and
+    list rules (enabled, thresholds, disabled entries) as ``safelight match``."""
+
+    def __init__(self, db: Database, list_names: Sequence[str] | None) -> None:
+        from safelight.match import Matcher
+
+        self._matcher = Matcher.open(db, list(list_names) if list_names else None)
+        chosen = sorted(self._matcher.lists)
+        self.description = (
+            f"hash lists: {', '.join(chosen)}" if chosen else "no enabled hash lists in the store"
+        )
+
+    def lookup(self, files: Sequence[FileDigests]) -> dict[str, KnownMatch]:
+        queries: list[tuple[str, str]] = []
+        owners: list[str] = []
+        for item in files:
+            for signal_type in ("md5", "sha1", "sha256", "pdq"):
+                value = getattr(item, signal_type)
+                if value:
+                    queries.append((signal_type, value))
+                    owners.append(item.key)
+        found: dict[str, tuple[set[str], set[str]]] = {}
+        for key, matches in zip(owners, self._matcher.match_hashes(queries), strict=True):
+            for match in matches:
+                names, labels = found.setdefault(key, (set(), set()))
+                names.add(match.list_name)
+                labels.update(match.labels)
+        return {k: KnownMatch(tuple(sorted(n)), tuple(sorted(lb))) for k, (n, lb) in found.items()}
 
 
-def lists_available() -> bool:
-    return importlib.util.find_spec("safelight.lists") is not None
+class CombinedKnownMaterial:
+    """Store lists and list files together: a file is known if either knows it."""
 
+    def __init__(self, parts: Sequence[KnownMaterial]) -> None:
+        self._parts = list(parts)
+        self.description = "; ".join(p.description for p in self._parts)
 
-def store_entries(db: Database, list_names: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Enabled entries of the named lists (none named: every enabled list) as a frame
-    (list_name, algorithm, value, labels, threshold), and the names of the lists read."""
-    from safelight.lists import HashListStore
-
-    store = HashListStore(db)
-    lists = [store.get(name) for name in list_names] or [hl for hl in store.list() if hl.enabled]
-    rows: list[tuple[str, str, str, str, int]] = []
-    for hash_list in lists:
-        for kind in ("md5", "sha1", "sha256", "pdq"):
-            for entry in store.iter_entries([hash_list.name], kind, only_enabled=True):
-                labels = ";".join(sorted(entry.labels))
-                rows.append((hash_list.name, kind, entry.value, labels, hash_list.pdq_threshold))
-    frame = pd.DataFrame(rows, columns=["list_name", "algorithm", "value", "labels", "threshold"])
-    return frame, [hl.name for hl in lists]
+    def lookup(self, files: Sequence[FileDigests]) -> dict[str, KnownMatch]:
+        merged: dict[str, tuple[set[str], set[str]]] = {}
+        for part in self._parts:
+            for key, match in part.lookup(files).items():
+                names, labels = merged.setdefault(key, (set(), set()))
+                names.update(match.lists)
+                labels.update(match.labels)
+        return {k: KnownMatch(tuple(sorted(n)), tuple(sorted(lb))) for k, (n, lb) in merged.items()}
 
 
 def resolve_known(
-    list_names: Sequence[str], list_files: Sequence[Path], db: Database | None = None
+    db: Database, list_names: Sequence[str], list_files: Sequence[Path]
 ) -> KnownMaterial:
-    """Known material for the chosen lists (names in the store; with no names and no files,
-    every enabled list) and list files. List files are read once per process while they are
-    unchanged (ingest then analyze reuse them); store lists are read each time."""
-    files = tuple((path.resolve(), *_identity(path)) for path in list_files)
-    frames: list[pd.DataFrame] = []
-    names: list[str] = []
-    if files:
-        frame = _file_frames(files)
-        frames.append(frame)
-        names.extend(f"file {n}" for n in sorted(set(frame["list_name"])))
-    if list_names or not files:
-        if not lists_available():  # pragma: no cover - lists ship with Safelight
-            if list_names:
-                raise UsageError("hash lists (safelight.lists) are not part of this build")
-        elif db is not None:
-            frame, read = store_entries(db, list_names)
-            frames.append(frame)
-            names.extend(read)
-        elif list_names:
-            raise UsageError("named hash lists need the store (no database given)")
-    entries = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if entries.empty:
+    """Known material for the chosen store lists and list files. With neither chosen, every
+    enabled list in the store (the issue's default)."""
+    frames = [read_list_frame(path) for path in list_files]
+    parts: list[KnownMaterial] = []
+    if list_names or not list_files:
+        parts.append(StoreKnownMaterial(db, list_names or None))
+    if frames and sum(len(f) for f in frames):
+        entries = pd.concat(frames, ignore_index=True)
+        names = sorted(set(entries["list_name"]))
+        parts.append(DigestListMatcher(entries, description=f"hash list files: {', '.join(names)}"))
+    if not parts:
         return NoKnownMaterial()
-    return DigestListMatcher(entries, description=f"hash lists: {', '.join(names)}")
-
-
-@lru_cache(maxsize=4)
-def _file_frames(list_files: tuple[tuple[Path, int, int], ...]) -> pd.DataFrame:
-    return pd.concat([read_list_frame(path) for path, _, _ in list_files], ignore_index=True)
+    return parts[0] if len(parts) == 1 else CombinedKnownMaterial(parts)

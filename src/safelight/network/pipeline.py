@@ -27,11 +27,10 @@ FILE_PREFIX = "file:"
 
 
 def case_known(db: Database, case: Case) -> KnownMaterial:
-    """The known material a case was set up with: list names and list files (neither: every
-    enabled list in the store)."""
+    """The known material a case was set up with: list names and list files."""
     names = [x for x in case.lists if not x.startswith(FILE_PREFIX)]
     files = [Path(x[len(FILE_PREFIX) :]) for x in case.lists if x.startswith(FILE_PREFIX)]
-    return resolve_known(names, files, db)
+    return resolve_known(db, names, files)
 
 
 def ingest(
@@ -48,7 +47,7 @@ def ingest(
     chosen: tuple[str, ...] | None = None
     if lists or list_files:
         chosen = tuple(lists) + tuple(FILE_PREFIX + str(p.resolve()) for p in list_files)
-    known = resolve_known(lists, list_files, db)  # fail on a bad list before the case exists
+    known = resolve_known(db, lists, list_files)  # fail on a bad list before touching the case
     case = open_case(db, case_name, chosen, home)
     if chosen is None:
         known = case_known(db, case)

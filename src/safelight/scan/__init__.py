@@ -10,8 +10,22 @@ The pieces, in the order data flows through them:
 * ``runner`` drives a run: batches, executors, the store (``runs``), JSONL output, resume.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from safelight.scan.model import HashRecord, ItemResult, Match, WorkItem
-from safelight.scan.runner import ScanOptions, ScanSummary, run_scan
+
+if TYPE_CHECKING:
+    from safelight.scan.runner import ScanOptions, ScanSummary, run_scan
+
+
+def __getattr__(name: str) -> Any:
+    # The runner pulls in the hashing pipeline (Pillow, numba): load it on first use only.
+    if name in {"ScanOptions", "ScanSummary", "run_scan"}:
+        from safelight.scan import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'safelight.scan' has no attribute {name!r}")
+
 
 __all__ = [
     "HashRecord",

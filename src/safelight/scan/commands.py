@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,14 +20,19 @@ from safelight.constants import (
 )
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.scan.archives import ArchiveLimits
-from safelight.scan.progress import LiveProgress, LogProgress, NullProgress, Progress
-from safelight.scan.runner import ScanOptions, ScanSummary, run_scan
 from safelight.scan.runs import RunStore
 from safelight.signals.options import Mode
+
+if TYPE_CHECKING:
+    from safelight.scan.progress import Progress
 from safelight.store import Database
 
 
 def _progress(quiet: bool) -> Progress:
+    # Imported here so that `safelight --help` and other commands do not load the hashing
+    # pipeline (Pillow, numba) that the scan runner pulls in.
+    from safelight.scan.progress import LiveProgress, LogProgress, NullProgress
+
     if quiet:
         return NullProgress()
     if sys.stderr.isatty():
@@ -148,6 +153,8 @@ def scan_command(
     if fast and exact_reference:
         raise UsageError("--fast and --exact-reference exclude each other: choose one")
     mode: Mode = "fast" if fast else "reference" if exact_reference else "default"
+    from safelight.scan.runner import ScanOptions, run_scan
+
     limits = ArchiveLimits(max_ratio, max_member_bytes, max_archive_bytes, max_depth, max_members)
     options = ScanOptions(
         sources=list(sources),
@@ -234,4 +241,4 @@ def scans_show(run_id: int, as_json: bool, show_matches: bool) -> None:
         click.echo(f"  match   {item['path']}: {hits}")
 
 
-__all__ = ["ScanSummary", "scan_command", "scans_group"]
+__all__ = ["scan_command", "scans_group"]
