@@ -167,6 +167,42 @@ def test_list_file_reader_names_bad_lines(tmp_path: Path) -> None:
     assert [loc for loc, _ in info.value.problems] == [f"{bad}:2", f"{bad}:3"]
 
 
+def test_store_lists_are_the_known_material(db: Database, tmp_path: Path) -> None:
+    """Named lists come from HashListStore; no list named means every enabled list."""
+    from safelight.lists import HashListStore, ParseOptions
+    from safelight.network.pipeline import analyze_case
+
+    store = HashListStore(db)
+    store.create("NCMEC")
+    (tmp_path / "a.txt").write_text(f"{MD5}\n")
+    store.import_file(
+        "NCMEC", tmp_path / "a.txt", options=ParseOptions(extra_labels=frozenset({"s1"}))
+    )
+    store.create("PAUSED", enabled=False)
+    (tmp_path / "b.txt").write_text(f"{SHA1}\n")
+    store.import_file("PAUSED", tmp_path / "b.txt")
+    log = tmp_path / "log.csv"
+    log.write_text(
+        f"ts,ip,digest\n2024-01-01T00:00:00Z,192.0.2.1,{MD5}\n"
+        f"2024-01-01T00:00:00Z,192.0.2.2,{MD5}\n2024-01-01T00:00:00Z,192.0.2.2,{SHA1}\n"
+    )
+    home = tmp_path / "home"
+    _, [named] = ingest(db, "named", [log], lists=["NCMEC"], home=home)
+    assert (named.known_files, named.unknown_files) == (1, 1)
+    _, [paused] = ingest(db, "paused", [log], lists=["PAUSED"], home=home)
+    assert paused.known_files == 0  # a disabled list matches nothing, even when named
+    _, [default] = ingest(db, "default", [log], home=home)
+    assert (default.known_files, default.known_sightings) == (1, 2)  # enabled lists only
+    run = analyze_case(db, "default", tmp_path / "out", home=home)
+    known = run.analysis.tables["known_files"]
+    assert known[["file_key", "lists", "labels"]].values.tolist() == [[f"md5:{MD5}", "NCMEC", "s1"]]
+    assert run.report["sources"]["known_material"] == "hash lists: NCMEC"
+    with pytest.raises(NotFoundError):
+        ingest(db, "missing", [log], lists=["nope"], home=home)
+    with pytest.raises(NotFoundError, match="no network case named 'nope'"):
+        get_case(db, "nope")
+
+
 def test_unknown_case_and_unknown_lists(db: Database, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="no network case named 'nope'"):
         get_case(db, "nope")

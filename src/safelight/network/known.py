@@ -81,18 +81,31 @@ class DigestListMatcher:
         frame = entries if isinstance(entries, pd.DataFrame) else _entries_frame(entries)
         exact = frame[frame["algorithm"] != "pdq"]
         keys = (exact["algorithm"] + ":" + exact["value"]).tolist()
-        merged: dict[str, tuple[set[str], set[str]]] = {}
-        for key, list_name, labels in zip(
-            keys, exact["list_name"].tolist(), exact["labels"].tolist(), strict=True
-        ):
-            lists, labs = merged.setdefault(key, (set(), set()))
-            lists.add(list_name)
-            labs.update(_split(labels))
-        self._index = pd.Index(list(merged))
-        self._lists = [tuple(sorted(v[0])) for v in merged.values()]
-        self._labels = [tuple(sorted(v[1])) for v in merged.values()]
+        names = exact["list_name"].tolist()
+        labels = exact["labels"].tolist()
+        index = pd.Index(keys)
+        self._lists: list[tuple[str, ...]]
+        self._labels: list[tuple[str, ...]]
+        if index.is_unique:  # the usual case: one entry per digest
+            self._index = index
+            self._lists = [(name,) for name in names]
+            self._labels = [tuple(sorted(_split(lab))) if lab else () for lab in labels]
+        else:
+            merged: dict[str, tuple[set[str], set[str]]] = {}
+            for key, name, lab in zip(keys, names, labels, strict=True):
+                lists, labs = merged.setdefault(key, (set(), set()))
+                lists.add(name)
+                labs.update(_split(lab))
+            self._index = pd.Index(list(merged))
+            self._lists = [tuple(sorted(v[0])) for v in merged.values()]
+            self._labels = [tuple(sorted(v[1])) for v in merged.values()]
         pdq = frame[frame["algorithm"] == "pdq"]
         self._pdq_bits = _pack_pdq(pdq["value"].tolist())
+        # Each list may set its own PDQ threshold (a "threshold" column); else the default.
+        if "threshold" in pdq.columns:
+            self._pdq_limits = pdq["threshold"].fillna(pdq_threshold).to_numpy(dtype=np.int64)
+        else:
+            self._pdq_limits = np.full(len(pdq), pdq_threshold, dtype=np.int64)
         self._pdq_meta = [
             (str(name), _split(str(labels)))
             for name, labels in zip(pdq["list_name"].tolist(), pdq["labels"].tolist(), strict=True)
@@ -116,7 +129,7 @@ class DigestListMatcher:
             bits = _pack_pdq([q for _, q in pdq_queries])
             for row, (key, _) in enumerate(pdq_queries):
                 distance = np.bitwise_count(self._pdq_bits ^ bits[row]).sum(axis=1)
-                for hit in np.flatnonzero(distance <= self.pdq_threshold).tolist():
+                for hit in np.flatnonzero(distance <= self._pdq_limits).tolist():
                     list_name, labels = self._pdq_meta[hit]
                     lists, labs = found.setdefault(key, (set(), set()))
                     lists.add(list_name)
