@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
@@ -31,8 +30,6 @@ BUCKETS = 1 << MIH_CHUNK_BITS
 _CHUNK_MASK = np.uint64(BUCKETS - 1)
 # Rows compared per tile in brute force: 512 x 32 bytes stays in L1 while every query passes.
 _TILE = 512
-# Candidates verified per block (see _probe_one): small enough to re-read from L1/L2.
-_VERIFY_BLOCK = 256
 
 
 def _popcount_intrinsic(typingctx: Any, value: Any) -> Any:  # pragma: no cover - codegen
@@ -45,19 +42,8 @@ def _popcount_intrinsic(typingctx: Any, value: Any) -> Any:  # pragma: no cover 
     return sig, codegen
 
 
-def _trailing_zeros_intrinsic(typingctx: Any, value: Any) -> Any:  # pragma: no cover
-    """LLVM cttz: index of the lowest set bit (TZCNT)."""
-    sig = types.uint64(types.uint64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
-
-    return sig, codegen
-
-
 # Typed as Any: mypy sees numba's _Intrinsic.__call__, which wants the typing context.
 _popcount: Any = intrinsic(_popcount_intrinsic)
-_trailing_zeros: Any = intrinsic(_trailing_zeros_intrinsic)
 
 
 def flip_masks() -> tuple[np.ndarray, np.ndarray]:
@@ -216,71 +202,69 @@ def _probe_one(
     ends: Any,
     qchunks: Any,
     radius: Any,
-    bits: Any,
-    summary: Any,
     rows: Any,
     dists: Any,
 ) -> int:
-    """Probe the planned buckets for query ``qi``; write its matches to the front of
-    ``rows``/``dists`` (both hold at least the planned candidate count); return how many.
+    """Probe the planned buckets for query ``qi``; write its matches, each row once, to the
+    front of ``rows``/``dists`` (both hold at least the planned candidate count); return
+    how many.
 
-    A function of its own, with no array reassigned inside: in the caller's body, next to
-    its growable output arrays, the same loops ran 1.4x slower.
+    Rows are verified straight from the posting lists, one bucket at a time: a first pass
+    only counts matches, and only a bucket that has some is read again (from cache) to
+    record them. Both choices were measured (bench/index.py, "design_variants"): a store
+    inside the verifying loop, even one almost never executed, made the compiled loop 1.45x
+    slower; and deduplicating candidates in a bitmap first, to verify each once in row
+    order, cost more than verifying the few rows reached through two chunks twice.
     """
-    one = np.uint64(1)
-    # Mark every candidate once in a two-level bitmap (one bit per row, one per 64 rows):
-    # duplicates found through several chunks vanish, and reading it back lists the rows in
-    # ascending order, which made verifying them cheaper than verifying straight from the
-    # posting lists (bench/index.py, "design_variants" and "verify_order").
+    q0 = queries[qi, 0]
+    q1 = queries[qi, 1]
+    q2 = queries[qi, 2]
+    q3 = queries[qi, 3]
+    hits = 0
     for c in range(MIH_CHUNKS):
         r = radius[c]
         if r < 0:
             continue
         for mi in range(ends[r]):
             v = qchunks[c] ^ masks[mi]
-            for k in range(np.int64(offsets[c, v]), np.int64(offsets[c, v + 1])):
-                row = k if c == 0 else np.int64(postings[c - 1, k])
-                bits[row >> 6] |= one << np.uint64(row & 63)
-                summary[row >> 12] |= one << np.uint64((row >> 6) & 63)
-    found = 0
-    for si in range(summary.shape[0]):
-        s = summary[si]
-        if s == 0:
-            continue
-        summary[si] = 0
-        while s != 0:
-            wi = si * 64 + np.int64(_trailing_zeros(s))
-            s &= s - one
-            w = bits[wi]
-            bits[wi] = 0
-            while w != 0:
-                rows[found] = wi * 64 + np.int64(_trailing_zeros(w))
-                w &= w - one
-                found += 1
-    q0 = queries[qi, 0]
-    q1 = queries[qi, 1]
-    q2 = queries[qi, 2]
-    q3 = queries[qi, 3]
-    # Verify in blocks: a first pass only counts matches, and only a block that has some is
-    # read again (from cache) to record them. A store inside the verifying loop, even one
-    # almost never executed, made numba/LLVM compile it 1.45x slower (bench/index.py,
-    # "design_variants" compares the variants).
-    hits = 0
-    for start in range(0, found, _VERIFY_BLOCK):
-        stop = min(found, start + _VERIFY_BLOCK)
-        matched = np.int64(0)
-        for k in range(start, stop):
-            matched += np.int64(_dist4(words, rows[k], q0, q1, q2, q3) <= limit)
-        if matched == 0:
-            continue
-        for k in range(start, stop):
-            row = rows[k]
-            d = _dist4(words, row, q0, q1, q2, q3)
-            if d <= limit:
-                rows[hits] = row  # never past k: compacting in place is safe
-                dists[hits] = d
-                hits += 1
-    return hits
+            start = np.int64(offsets[c, v])
+            stop = np.int64(offsets[c, v + 1])
+            matched = np.int64(0)
+            if c == 0:  # rows are sorted by chunk 0: its bucket is a row range
+                for k in range(start, stop):
+                    matched += np.int64(_dist4(words, k, q0, q1, q2, q3) <= limit)
+            else:
+                for k in range(start, stop):
+                    at = postings[c - 1, k]
+                    matched += np.int64(_dist4(words, at, q0, q1, q2, q3) <= limit)
+            if matched == 0:
+                continue
+            for k in range(start, stop):
+                found = np.int64(k) if c == 0 else np.int64(postings[c - 1, k])
+                d = _dist4(words, found, q0, q1, q2, q3)
+                if d <= limit:
+                    rows[hits] = found
+                    dists[hits] = d
+                    hits += 1
+    return _dedup_rows(rows, dists, hits)
+
+
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
+def _dedup_rows(rows: Any, dists: Any, count: int) -> int:
+    """Keep each row of ``rows[:count]`` once (a match is usually found through several
+    chunks); return the new count."""
+    if count < 2:
+        return count
+    order = np.argsort(rows[:count])
+    found_rows = rows[:count][order]
+    found_dists = dists[:count][order]
+    end = 0
+    for j in range(count):
+        if j == 0 or found_rows[j] != found_rows[j - 1]:
+            rows[end] = found_rows[j]
+            dists[end] = found_dists[j]
+            end += 1
+    return end
 
 
 @njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
@@ -318,8 +302,6 @@ def search_segment(
             scan[qi] = qi
         nscan = nq
     else:
-        bits = np.zeros((n + 63) >> 6, np.uint64)
-        summary = np.zeros((bits.shape[0] + 63) >> 6, np.uint64)
         qchunks = np.empty(MIH_CHUNKS, np.int64)
         radius = np.empty(MIH_CHUNKS, np.int64)
         rows = np.empty(1024, np.int64)
@@ -335,7 +317,7 @@ def search_segment(
             rows = _reserve(rows, total)
             dists = _reserve(dists, total)
             hits = _probe_one(words, offsets, postings, queries, qi, limit, masks, ends,
-                              qchunks, radius, bits, summary, rows, dists)  # fmt: skip
+                              qchunks, radius, rows, dists)  # fmt: skip
             out_q = _reserve(out_q, count + hits)
             out_r = _reserve(out_r, count + hits)
             out_d = _reserve(out_d, count + hits)
