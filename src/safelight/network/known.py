@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from safelight.constants import PDQ_MATCH_THRESHOLD
+from safelight.index.hashes import hex_to_array, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +151,5 @@ def _entries_frame(entries: Iterable[ListEntry]) -> pd.DataFrame:
 
 
 def _pack_pdq(hexes: Sequence[str]) -> np.ndarray:
-    """64-hex PDQ hashes as an (n, 4) uint64 array for XOR + popcount distances."""
-    if not hexes:
-        return np.zeros((0, 4), dtype=np.uint64)
-    raw = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=">u8").reshape(len(hexes), 4)
-    return raw.astype(np.uint64)
+    """64-hex PDQ hashes as (n, 4) uint64 words for XOR + popcount (the index's own helpers)."""
+    return words(hex_to_array(hexes))
