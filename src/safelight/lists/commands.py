@@ -390,9 +390,8 @@ def rm_command(name: str, yes: bool) -> None:
     click.echo(f"deleted list {name} ({removed} entries)")
 
 
-@lists_group.command("enable")
-@click.argument("name")
-@click.option(
+# One definition so enable and disable cannot drift apart in their --entry handling.
+_entry_option = click.option(
     "--entry",
     "entry_ids",
     type=int,
@@ -400,6 +399,11 @@ def rm_command(name: str, yes: bool) -> None:
     metavar="ID",
     help="Only this entry id (repeat).",
 )
+
+
+@lists_group.command("enable")
+@click.argument("name")
+@_entry_option
 def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
     """Enable list NAME, or only the given entries of it."""
     with _store() as store:
@@ -410,14 +414,7 @@ def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
 
 @lists_group.command("disable")
 @click.argument("name")
-@click.option(
-    "--entry",
-    "entry_ids",
-    type=int,
-    multiple=True,
-    metavar="ID",
-    help="Only this entry id (repeat).",
-)
+@_entry_option
 @click.option(
     "--until",
     callback=_timestamp,
