@@ -31,6 +31,7 @@ from safelight.store import Database
 if TYPE_CHECKING:
     # Imported where used: the photo/video signal modules pull in Pillow and the PDQ kernels
     # (about half a second), which a ``match --hash`` run never needs.
+    from safelight.match.vpdq_frames import VpdqCandidates
     from safelight.signals.records import HashRecord
     from safelight.signals.vpdq import VpdqFeature
 
@@ -118,7 +119,7 @@ class Matcher:
         self.warn = warn
         self._syncs = {t: IndexSync(store, t, home=home, warn=warn) for t in INDEXED_TYPES}
         self._indexes: dict[str, Index] = {}
-        self._vpdq: list[tuple[int, list[VpdqFeature]]] | None = None
+        self._vpdq: VpdqCandidates | None = None
         self.refresh()
 
     @classmethod
@@ -216,21 +217,20 @@ class Matcher:
         return _sort(list(best.values()))
 
     def match_vpdq(self, features: Sequence[VpdqFeature]) -> list[Match]:
-        """Bag-of-frames match against every enabled vPDQ entry (a brute force per entry)."""
-        from safelight.signals.vpdq import match_vpdq
+        """Bag-of-frames match against every enabled vPDQ entry; a frame index picks the
+        entries worth comparing (``safelight.match.vpdq_frames``), with the same results."""
+        from safelight.match.vpdq_frames import VpdqCandidates
 
         if self._vpdq is None:
             now = self.store.clock()
-            self._vpdq = [
-                (row.id, _features(row.value))
-                for row in self.store.index_rows("vpdq", list_names=list(self.lists))
-                if row.disabled_until is None or row.disabled_until <= now
-            ]
-        hits: dict[int, tuple[float, float]] = {}
-        for entry_id, compared in self._vpdq:
-            result = match_vpdq(features, compared)
-            if result.matched:
-                hits[entry_id] = (result.query_percent, result.compared_percent)
+            self._vpdq = VpdqCandidates(
+                [
+                    (row.id, _features(row.value))
+                    for row in self.store.index_rows("vpdq", list_names=list(self.lists))
+                    if row.disabled_until is None or row.disabled_until <= now
+                ]
+            )
+        hits = self._vpdq.match(features)
         entries = self.store.entries_by_ids(hits)
         now = self.store.clock()
         out = [
