@@ -15,10 +15,12 @@ __all__ = ["batch", "warm_up"]
 
 
 def warm_up() -> None:
-    """Call every kernel signature the hashing paths use (uint8 grey, float32 luma, RGB)."""
+    """Call every kernel signature the hashing paths use (uint8 grey, float32 luma, RGB),
+    through both the exact and the sampled filter."""
     grey = np.zeros((70, 70), np.uint8)
-    pdq.pdq_from_luma(grey)
-    pdq.pdq_from_luma(grey.astype(np.float32))
+    for exact in (True, False):
+        pdq.pdq_from_luma(grey, exact=exact)
+        pdq.pdq_from_luma(grey.astype(np.float32), exact=exact)
     pdq.pdq_dihedral_from_rgb(np.zeros((70, 70, 3), np.uint8))
 
 
