@@ -72,23 +72,34 @@ def sampled_weights(length: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.
 
     Row ``i`` is ``weights[i]`` applied to pixels ``starts[i] .. starts[i] + span - 1``,
     ``span = min(2w - 1, length)``; the start is clamped into the axis and weights outside a
-    row's true support are zero. Computed in float64 from ``box_span``: output ``s`` of two
-    passes is the mean over its window of the means over their windows.
+    row's true support are zero. Output ``s`` of two passes is the mean, over the first-pass
+    outputs ``m`` in its window, of the means over their windows: each ``m`` adds
+    ``1 / (count_s * count_m)`` to its window, summed here as a difference array in float64
+    (vectorised: this runs once per image size in every worker).
     """
-    span = min(2 * jarosz_window(length) - 1, length)
-    starts = np.empty(PDQ_DOWNSAMPLE, np.int64)
-    weights = np.zeros((PDQ_DOWNSAMPLE, span), np.float64)
-    for i, s in enumerate(decimation_samples(length)):
-        first, last = box_span(length, int(s))
-        start = min(max(0, box_span(length, first)[0]), length - span)
-        starts[i] = start
-        for m in range(first, last + 1):
-            lo, hi = box_span(length, m)
-            weights[i, lo - start : hi - start + 1] += 1.0 / ((last - first + 1) * (hi - lo + 1))
+    window = jarosz_window(length)
+    half = (window + 2) // 2
+    before, after = window - half, half - 1
+    span = min(2 * window - 1, length)
+    samples = decimation_samples(length)[:, None]
+    middle = samples - before + np.arange(window)[None, :]  # first-pass outputs averaged
+    present = (middle >= 0) & (middle < length)
+    low = np.maximum(0, middle - before)
+    high = np.minimum(length - 1, middle + after)
+    count = present.sum(axis=1, keepdims=True)
+    share = np.where(present, 1.0 / (count * (high - low + 1)), 0.0)
+    starts = np.clip(np.maximum(0, samples[:, 0] - before) - before, 0, length - span)
+    offset_low = np.clip(low - starts[:, None], 0, span)
+    offset_high = np.clip(high + 1 - starts[:, None], 0, span)
+    rows = np.broadcast_to(np.arange(PDQ_DOWNSAMPLE)[:, None], middle.shape)
+    difference = np.zeros((PDQ_DOWNSAMPLE, span + 1))
+    np.add.at(difference, (rows, offset_low), share)
+    np.add.at(difference, (rows, offset_high), -share)
+    weights = np.cumsum(difference, axis=1)[:, :span].astype(np.float32)
+    starts = starts.astype(np.int64)
     starts.setflags(write=False)
-    single = weights.astype(np.float32)
-    single.setflags(write=False)
-    return starts, single
+    weights.setflags(write=False)
+    return starts, weights
 
 
 @njit(cache=True, nogil=True)

@@ -2,14 +2,15 @@
 
 Importing the hashing modules and running each compiled PDQ kernel once here (numba loads
 its cached machine code on first call, about half a second) means worker processes fork with
-all of it in memory instead of paying it again each.
+all of it in memory instead of paying it again each. The calling script is preloaded here
+too (``worker_env.preload_main``), which CPython's own "__main__" preload fails to do.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from safelight.signals import batch, pdq
+from safelight.signals import batch, pdq, worker_env
 
 __all__ = ["batch", "warm_up"]
 
@@ -25,3 +26,4 @@ def warm_up() -> None:
 
 
 warm_up()
+worker_env.preload_main()
