@@ -27,8 +27,10 @@ from safelight.signals.sniff import media_from_name
 Hasher = Callable[[str, HashOptions], HashRecord]
 Item = str | HashRecord  # a path to hash, or a record already decided (an expansion error)
 
-# Paths per task: small enough to balance uneven files, big enough to amortise pickling.
-CHUNK_SIZE = 4
+# Paths per task: small enough to balance uneven files, big enough to amortise the pool's
+# per-task cost in the parent (about 0.4 ms CPU: queue threads waking, pipes, futures; measured
+# 0.13 ms per 2 MP JPEG at 4 paths a task, 0.065 at 8).
+CHUNK_SIZE = 8
 # Tasks in flight per worker: keeps workers fed without reading the whole input ahead.
 IN_FLIGHT_PER_JOB = 4
 
