@@ -119,7 +119,7 @@ def pdq_dct(
     contiguous = luma if luma.flags.c_contiguous else luma.copy()
     result: tuple[npt.NDArray[np.float32], int]
     if not exact and min(contiguous.shape) > PDQ_DOWNSAMPLE:
-        result = pdq_separable.pdq_sampled(contiguous, skip_at_64=skip_at_64)
+        result = pdq_separable.pdq_sampled(contiguous)
     elif contiguous.dtype == np.uint8:
         # Decoded JPEG luma: the exact integer/streaming route (pdq_grey.py), same floats.
         result = pdq_grey.pdq_uint8(contiguous.view(np.uint8), _workspace(), skip_at_64=skip_at_64)

@@ -149,11 +149,12 @@ def downsample_64_sampled(
 
 
 def pdq_sampled(
-    image: npt.NDArray[np.uint8] | npt.NDArray[np.float32], *, skip_at_64: bool = True
+    image: npt.NDArray[np.uint8] | npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.float32], int]:
-    """The 16x16 DCT block and quality through the sampled filter (DCT, quality: exact)."""
-    if skip_at_64 and image.shape == (PDQ_DOWNSAMPLE, PDQ_DOWNSAMPLE):
-        small = image.astype(np.float32)  # the reference skips filtering at exactly 64x64
-    else:
-        small = downsample_64_sampled(image)
+    """The 16x16 DCT block and quality through the sampled filter (DCT, quality: exact).
+
+    For images over 64 px both ways: ``pdq.pdq_dct`` sends smaller ones, and the 64x64 case
+    the reference leaves unfiltered, to the exact route.
+    """
+    small = downsample_64_sampled(image)
     return dct_64_to_16(small, DCT_MATRIX), int(quality_64(small))
