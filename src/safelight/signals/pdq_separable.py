@@ -15,9 +15,10 @@ row), and each output is then a ``2w - 1``-weight dot product along that sum.
 This is the same operator as the reference, evaluated in a different order and precision:
 the reference keeps float32 running sums over the whole image, this one sums ~20 products per
 axis. The 64x64 buffers agree to about 1e-4 levels (tests hold it to the float64 oracle
-``jarosz_oracle_64``), so a hash differs from the exact one only where a DCT coefficient sits
-within that distance of the median: rarely, and by a bit or two. The exact route
-(``pdq_kernels``, ``pdq_grey``) stays for every decode that is itself exact.
+``jarosz_oracle_64``), and DCT coefficients to about 1e-3, so a bit could differ only where a
+coefficient sits that near the median: ``pdq.pdq_dct`` checks for that and then runs the exact
+route instead, so the bits are always the exact route's. The exact route (``pdq_kernels``,
+``pdq_grey``) also stays for every decode that is itself exact.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def sampled_filter(
 def downsample_64_sampled(
     image: npt.NDArray[np.uint8] | npt.NDArray[np.float32],
 ) -> npt.NDArray[np.float32]:
-    """The Jarosz-filtered 64x64 buffer of an image of at least 5x5 (within 1e-3 of exact)."""
+    """The Jarosz-filtered 64x64 buffer of an image of at least 5x5 (within 5e-3 of exact)."""
     height, width = image.shape
     row_starts, row_weights = sampled_weights(height)
     col_starts, col_weights = sampled_weights(width)
