@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
-from safelight.signals import batch
+from safelight.signals import batch, worker_env
 from safelight.signals.batch import expand_paths, hash_paths
 from safelight.signals.files import hash_file
 from safelight.signals.options import HashOptions
@@ -89,3 +92,58 @@ def test_small_inputs_skip_the_pool(tree: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_default_jobs_is_the_cpu_count() -> None:
     assert batch.default_jobs() == len(os.sched_getaffinity(0))
+
+
+SCRIPT = """
+import os, sys
+if __name__ == "__mp_main__":  # run in a process of the pool machinery: say which one
+    with open(os.environ["RUNS_LOG"], "a") as log:
+        log.write(f"{os.getpid()}\\n")
+if __name__ == "__main__":
+    from safelight.signals.batch import hash_paths
+    records = list(hash_paths(sys.argv[1:], jobs=2))
+    print(sum(r.ok for r in records))
+"""
+
+
+def test_the_calling_script_runs_once_in_the_forkserver_not_per_worker(tree: Path) -> None:
+    # CPython < 3.13.8 never preloads __main__ (python/cpython#126631): every worker re-ran
+    # the script (0.3 s each for the CLI). Workers now fork with it already imported.
+    script = tree / "caller.py"
+    script.write_text(SCRIPT)
+    log = tree / "runs.log"
+    images = [str(p) for p in sorted(tree.rglob("*.jpg")) if p.name != "broken.jpg"] * 3
+    done = subprocess.run(
+        [sys.executable, str(script), *images],
+        env={**os.environ, "RUNS_LOG": str(log)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.strip() == str(len(images))
+    runs = log.read_text().split()
+    assert len(runs) == 1  # the server, once; not each of the two workers
+    assert worker_env.MAIN_PATH_VARIABLE not in os.environ
+
+
+def test_preload_main_imports_the_named_script_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    monkeypatch.setitem(sys.modules, "__mp_main__", sys.modules["__main__"])
+    monkeypatch.delenv(worker_env.MAIN_PATH_VARIABLE, raising=False)
+    assert worker_env.preload_main() is False  # nothing named
+    script = tmp_path / "fine.py"
+    script.write_text("VALUE = 42\n")
+    monkeypatch.setenv(worker_env.MAIN_PATH_VARIABLE, str(script))
+    assert worker_env.preload_main() is True
+    assert sys.modules["__main__"].__file__ == str(script)
+    assert sys.modules["__main__"].VALUE == 42
+    assert worker_env.MAIN_PATH_VARIABLE not in os.environ  # consumed
+    monkeypatch.setenv(worker_env.MAIN_PATH_VARIABLE, str(script))
+    assert worker_env.preload_main() is True  # already loaded: not run again
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('no')\n")
+    monkeypatch.setenv(worker_env.MAIN_PATH_VARIABLE, str(broken))
+    assert worker_env.preload_main() is False  # left to the workers, as before

@@ -86,13 +86,15 @@ def read_file(
         raise _unreadable(path, exc.strerror or str(exc)) from None
     if not stat.S_ISREG(info.st_mode):
         raise _unreadable(path, _describe_kind(info.st_mode))
-    hashers = _hashers(names)
+    names = tuple(names)
+    hashers: list[tuple[str, hashlib._Hash]] = []
     try:
         with open(path, "rb") as handle:
             if info.st_size <= in_memory_limit:
                 data = _read_all(handle, info.st_size)
-                digests = digest_bytes(data, [n for n, _ in hashers])
+                digests = digest_bytes(data, names)
                 return FileRead(len(data), digests, data, data[:head_bytes])
+            hashers = _hashers(names)
             size, head = _stream(handle, hashers, head_bytes)
     except OSError as exc:
         if exc.errno == errno.EISDIR:  # pragma: no cover - stat said regular file; a race

@@ -5,7 +5,9 @@ Three decodes, chosen per file (see docs/signals.md for the measurements behind 
 * ``jpeg-luma``: JPEG (YCbCr or grey) decoded straight to its luma plane with libjpeg-turbo
   (simplejpeg, GRAY), skipping colour conversion and chroma; PDQ hashes the plane as is. The
   decoder's Y differs from luma recomputed from rounded RGB by under one level per pixel, which
-  PDQ's tent filter averages away on images of ``LUMA_DECODE_MIN_PIXELS`` and up.
+  PDQ's tent filter averages away on images of ``LUMA_DECODE_MIN_PIXELS`` and up. As the decode
+  is approximate anyway, PDQ runs its filter as the sampled separable operator
+  (``pdq_separable.py``, within ~1e-4 levels of the exact filter).
 * ``jpeg-rgb``: smaller YCbCr JPEGs decode to RGB with the same libjpeg-turbo settings Pillow
   uses (measured bit-identical), then luma as pdqhash computes it: exact and still fast.
 * ``pillow``: everything else (PNG, GIF, WebP, BMP, TIFF, HEIF, AVIF, CMYK/YCCK/RGB-coded JPEGs,
@@ -13,7 +15,8 @@ Three decodes, chosen per file (see docs/signals.md for the measurements behind 
   ``Image.convert("RGB")``, and PDQ hashes that, exactly as the HMA path does.
 
 ``fast`` mode adds DCT-domain reduced decoding (libjpeg-turbo scaling, or Pillow ``draft``)
-while the short side stays at least ``FAST_DECODE_MIN_SIDE``.
+while the short side stays at least ``FAST_DECODE_MIN_SIDE``; reduced decodes also take the
+sampled filter. Exact decodes (``jpeg-rgb``, full-size ``pillow``) keep the exact filter.
 """
 
 from __future__ import annotations
@@ -76,12 +79,17 @@ def _luma(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | npt.NDArray[
 
 
 def _hash_luma(
-    luma: npt.NDArray[np.uint8] | npt.NDArray[np.float32], options: HashOptions
+    luma: npt.NDArray[np.uint8] | npt.NDArray[np.float32],
+    options: HashOptions,
+    *,
+    exact: bool = True,
 ) -> tuple[PdqHash, tuple[PdqHash, ...] | None]:
+    # exact=False (the sampled separable filter) only after a decode that is itself
+    # approximate: an exact decode keeps a hash bit-identical to the HMA path's.
     if options.wants_pdq8:
-        variants = tuple(pdq.pdq_dihedral_from_luma(luma))
+        variants = tuple(pdq.pdq_dihedral_from_luma(luma, exact=exact))
         return variants[0], variants
-    return pdq.pdq_from_luma(luma), None
+    return pdq.pdq_from_luma(luma, exact=exact), None
 
 
 def _reduced(width: int, height: int) -> bool:
@@ -116,7 +124,8 @@ def _jpeg_fast_path(data: bytes, name: str, options: HashOptions) -> PhotoHashes
         # strict mode: libjpeg-turbo reported damage (truncation, corrupt data). Pillow
         # tolerates what the reference tolerates and reports the rest.
         return None
-    digest, variants = _hash_luma(orient(luma, orientation), options)
+    exact = decoder == "jpeg-rgb"
+    digest, variants = _hash_luma(orient(luma, orientation), options, exact=exact)
     return PhotoHashes("jpeg", width, height, decoder, luma.shape, digest, variants)
 
 
@@ -154,11 +163,13 @@ def _pillow_path(source: bytes | str, fmt: str, name: str, options: HashOptions)
             first, array_orientation = reference_transpose(image), 1
         pixels = pixels_for_pdq(first, reference=reference)
         hashed_shape = (pixels.shape[0], pixels.shape[1])
-        digest, variants = _hash_luma(orient(_luma(pixels), array_orientation), options)
+        reduced = image.size != (width, height)
+        luma = orient(_luma(pixels), array_orientation)
+        digest, variants = _hash_luma(luma, options, exact=not reduced)
         frames, complete = None, True
         if options.all_frames:
             frames, complete = _all_frames(image, digest, orientation, options)
-        decoder = "pillow-reduced" if image.size != (width, height) else "pillow"
+        decoder = "pillow-reduced" if reduced else "pillow"
     return PhotoHashes(
         fmt, width, height, decoder, hashed_shape, digest, variants, frames, complete
     )

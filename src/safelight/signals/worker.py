@@ -2,24 +2,28 @@
 
 Importing the hashing modules and running each compiled PDQ kernel once here (numba loads
 its cached machine code on first call, about half a second) means worker processes fork with
-all of it in memory instead of paying it again each.
+all of it in memory instead of paying it again each. The calling script is preloaded here
+too (``worker_env.preload_main``), which CPython's own "__main__" preload fails to do.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from safelight.signals import batch, pdq
+from safelight.signals import batch, pdq, worker_env
 
 __all__ = ["batch", "warm_up"]
 
 
 def warm_up() -> None:
-    """Call every kernel signature the hashing paths use (uint8 grey, float32 luma, RGB)."""
+    """Call every kernel signature the hashing paths use (uint8 grey, float32 luma, RGB),
+    through both the exact and the sampled filter."""
     grey = np.zeros((70, 70), np.uint8)
-    pdq.pdq_from_luma(grey)
-    pdq.pdq_from_luma(grey.astype(np.float32))
+    for exact in (True, False):
+        pdq.pdq_from_luma(grey, exact=exact)
+        pdq.pdq_from_luma(grey.astype(np.float32), exact=exact)
     pdq.pdq_dihedral_from_rgb(np.zeros((70, 70, 3), np.uint8))
 
 
 warm_up()
+worker_env.preload_main()
