@@ -257,13 +257,13 @@ def commit_parsed(db: Database, case: Case, parsed: ParsedFile) -> FileSummary:
 
 def enrich_summary(summary: FileSummary, files: pa.Table, known: KnownMaterial) -> None:
     """Known vs unknown files (and known sightings) among one ingest's files."""
-    rows = files.to_pylist()
-    matches = known.lookup(
-        [FileDigests(r["file_key"], r["md5"], r["sha1"], r["sha256"], r["pdq"]) for r in rows]
-    )
+    columns = [files.column(c).to_pylist() for c in ("file_key", *DIGEST_COLUMNS)]
+    matches = known.lookup([FileDigests(*values) for values in zip(*columns, strict=True)])
+    sightings = files.column("sightings").to_numpy()
+    is_known = np.fromiter((k in matches for k in columns[0]), dtype=bool, count=len(columns[0]))
     summary.known_files = len(matches)
-    summary.unknown_files = len(rows) - len(matches)
-    summary.known_sightings = sum(int(r["sightings"]) for r in rows if r["file_key"] in matches)
+    summary.unknown_files = files.num_rows - len(matches)
+    summary.known_sightings = int(sightings[is_known].sum())
 
 
 def ingest_files(

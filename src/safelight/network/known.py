@@ -67,8 +67,10 @@ class ListEntry:
 class DigestListMatcher:
     """Exact digest matching and PDQ matching (Hamming <= threshold) over list entries.
 
-    Exact entries sit in a hash index keyed ``algorithm:hex``; a lookup is one vectorised
-    index probe per algorithm, then a loop over the hits only.
+    Exact entries sit in a hash index keyed ``algorithm:hex`` (one slot per distinct key, its
+    entries listed beside it); a lookup is one vectorised probe per algorithm. A file that
+    hits one key (the usual case) gets that key's match, built once per key and shared; only
+    files hitting several keys or PDQ entries merge sets. ``lookup_reference`` is the oracle.
     """
 
     def __init__(
@@ -81,25 +83,15 @@ class DigestListMatcher:
         self.pdq_threshold = pdq_threshold
         frame = entries if isinstance(entries, pd.DataFrame) else _entries_frame(entries)
         exact = frame[frame["algorithm"] != "pdq"]
-        keys = (exact["algorithm"] + ":" + exact["value"]).tolist()
-        names = exact["list_name"].tolist()
-        labels = exact["labels"].tolist()
-        index = pd.Index(keys)
-        self._lists: list[tuple[str, ...]]
-        self._labels: list[tuple[str, ...]]
-        if index.is_unique:  # the usual case: one entry per digest
-            self._index = index
-            self._lists = [(name,) for name in names]
-            self._labels = [tuple(sorted(_split(lab))) if lab else () for lab in labels]
-        else:
-            merged: dict[str, tuple[set[str], set[str]]] = {}
-            for key, name, lab in zip(keys, names, labels, strict=True):
-                lists, labs = merged.setdefault(key, (set(), set()))
-                lists.add(name)
-                labs.update(_split(lab))
-            self._index = pd.Index(list(merged))
-            self._lists = [tuple(sorted(v[0])) for v in merged.values()]
-            self._labels = [tuple(sorted(v[1])) for v in merged.values()]
+        keys = (exact["algorithm"].astype(str) + ":" + exact["value"].astype(str)).to_numpy()
+        codes, uniques = pd.factorize(keys)
+        self._index = pd.Index(uniques, dtype=object)
+        self._names = exact["list_name"].astype(str).to_numpy(dtype=object)
+        self._raw_labels = exact["labels"].astype(str).to_numpy(dtype=object)
+        # Entries of key k: _order[_start[k]:_start[k + 1]].
+        self._order = np.argsort(codes, kind="stable")
+        self._start = np.searchsorted(codes[self._order], np.arange(len(uniques) + 1))
+        self._memo: dict[int, KnownMatch] = {}
         pdq = frame[frame["algorithm"] == "pdq"]
         self._pdq_bits = _pack_pdq(pdq["value"].tolist())
         # Each list may set its own PDQ threshold (a "threshold" column); else the default.
@@ -112,19 +104,58 @@ class DigestListMatcher:
             for name, labels in zip(pdq["list_name"].tolist(), pdq["labels"].tolist(), strict=True)
         ]
 
+    def _match(self, key: int) -> KnownMatch:
+        """The lists and labels of one exact key (memoised: popular keys repeat)."""
+        found = self._memo.get(key)
+        if found is None:
+            rows = self._order[self._start[key] : self._start[key + 1]]
+            lists = {str(self._names[r]) for r in rows}
+            labels = {x for r in rows for x in _split(str(self._raw_labels[r]))}
+            found = KnownMatch(tuple(sorted(lists)), tuple(sorted(labels)))
+            self._memo[key] = found
+        return found
+
+    def _exact_hits(self, files: Sequence[FileDigests]) -> np.ndarray:
+        """(files, 3) index slots hit by each file's md5, sha1, sha256 (-1: none)."""
+        hits = np.full((len(files), 3), -1, dtype=np.int64)
+        if not len(self._index):
+            return hits
+        for column, algorithm in enumerate(("md5", "sha1", "sha256")):
+            values = [getattr(f, algorithm) for f in files]
+            probe = pd.Index([f"{algorithm}:{v}" for v in values], dtype=object)
+            found = self._index.get_indexer(probe)
+            found[np.array([not v for v in values], dtype=bool)] = -1
+            hits[:, column] = found
+        return hits
+
     def lookup(self, files: Sequence[FileDigests]) -> dict[str, KnownMatch]:
-        found: dict[str, tuple[set[str], set[str]]] = {}
-        for algorithm in ("md5", "sha1", "sha256"):
-            rows = [(f.key, getattr(f, algorithm)) for f in files if getattr(f, algorithm)]
-            if not rows or not len(self._index):
-                continue
-            probe = pd.Index([f"{algorithm}:{value}" for _, value in rows])
-            hits = self._index.get_indexer(probe)
-            for (key, _), hit in zip(rows, hits.tolist(), strict=True):
-                if hit >= 0:
-                    lists, labs = found.setdefault(key, (set(), set()))
-                    lists.update(self._lists[hit])
-                    labs.update(self._labels[hit])
+        if not len(files):
+            return {}
+        keys = np.array([f.key for f in files], dtype=object)
+        hits = self._exact_hits(files)
+        top = hits.max(axis=1)
+        single = (top >= 0) & ((hits == top[:, None]) | (hits < 0)).all(axis=1)
+        out: dict[str, KnownMatch] = {}
+        if len(set(keys.tolist())) == len(keys):
+            slots, inverse = np.unique(top[single], return_inverse=True)
+            shared = [self._match(int(k)) for k in slots.tolist()]
+            out = dict(
+                zip(keys[single].tolist(), [shared[i] for i in inverse.tolist()], strict=True)
+            )
+            rest = np.flatnonzero((top >= 0) & ~single)
+        else:  # a key given twice: merge everything (never the case in the pipeline)
+            rest = np.flatnonzero(top >= 0)
+        pending: dict[str, tuple[set[str], set[str]]] = {}
+
+        def add(key: str, lists: Iterable[str], labels: Iterable[str]) -> None:
+            names, labs = pending.setdefault(key, (set(), set()))
+            names.update(lists)
+            labs.update(labels)
+
+        for row in rest.tolist():
+            for slot in set(hits[row].tolist()) - {-1}:
+                match = self._match(slot)
+                add(str(keys[row]), match.lists, match.labels)
         pdq_queries = [(f.key, f.pdq) for f in files if f.pdq] if self._pdq_meta else []
         if pdq_queries:
             bits = _pack_pdq([q for _, q in pdq_queries])
@@ -132,13 +163,38 @@ class DigestListMatcher:
                 distance = np.bitwise_count(self._pdq_bits ^ bits[row]).sum(axis=1)
                 for hit in np.flatnonzero(distance <= self._pdq_limits).tolist():
                     list_name, labels = self._pdq_meta[hit]
-                    lists, labs = found.setdefault(key, (set(), set()))
-                    lists.add(list_name)
-                    labs.update(labels)
-        return {
-            key: KnownMatch(tuple(sorted(lists)), tuple(sorted(labs)))
-            for key, (lists, labs) in found.items()
-        }
+                    add(key, (list_name,), labels)
+        for key, (names, labs) in pending.items():
+            if key in out:
+                names.update(out[key].lists)
+                labs.update(out[key].labels)
+            out[key] = KnownMatch(tuple(sorted(names)), tuple(sorted(labs)))
+        return out
+
+
+def lookup_reference(
+    entries: Iterable[ListEntry],
+    files: Sequence[FileDigests],
+    pdq_threshold: int = PDQ_MATCH_THRESHOLD,
+) -> dict[str, KnownMatch]:
+    """The oracle for ``DigestListMatcher.lookup``: every file against every entry."""
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    entries = list(entries)
+    for item in files:
+        for entry in entries:
+            value = getattr(item, entry.algorithm)
+            if not value:
+                continue
+            if entry.algorithm == "pdq":
+                distance = bin(int(value, 16) ^ int(entry.value, 16)).count("1")
+                hit = distance <= pdq_threshold
+            else:
+                hit = value == entry.value
+            if hit:
+                lists, labels = found.setdefault(item.key, (set(), set()))
+                lists.add(entry.list_name)
+                labels.update(entry.labels)
+    return {k: KnownMatch(tuple(sorted(a)), tuple(sorted(b))) for k, (a, b) in found.items()}
 
 
 def _split(labels: str) -> tuple[str, ...]:

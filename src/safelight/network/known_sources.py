@@ -62,27 +62,29 @@ def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
     if value_field is None:
         raise ValidationError(f"{path}: no hash column (hash, digest, md5, sha1, sha256, pdq)")
 
-    def text(field: str) -> np.ndarray:
+    def text(field: str) -> pa.Array:
         if field not in fields:
-            return np.full(table.num_rows, "", dtype=object)
+            return pa.array(np.full(table.num_rows, "", dtype=object), pa.string())
         column = pc.cast(table.column(fields[field]), pa.string())
-        column = pc.utf8_trim_whitespace(pc.fill_null(column, ""))
+        return pc.utf8_trim_whitespace(pc.fill_null(column, "")).combine_chunks()
+
+    def numpy(column: pa.Array) -> np.ndarray:
         return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
-    values = np.char.lower(text(value_field).astype(str))
-    algorithm = np.char.lower(text("algorithm").astype(str))
+    # Arrow's kernels: numpy's fixed-width unicode would copy every hash several times.
+    value_text = pc.utf8_lower(text(value_field))
+    values = numpy(value_text)
+    algorithm = numpy(pc.utf8_lower(text("algorithm")))
     if value_field in ("md5", "sha1", "sha256", "pdq"):
         algorithm = np.where(algorithm == "", value_field, algorithm)
-    lengths = np.char.str_len(values)
+    lengths = np.asarray(pc.utf8_length(value_text).to_numpy(zero_copy_only=False))
     inferred = np.select([lengths == n for n in _LENGTHS], list(_LENGTHS.values()), "")
     algorithm = np.where(algorithm == "", inferred, algorithm)
     expected = np.select(
         [algorithm == a for a in ("md5", "sha1", "sha256", "pdq")], [32, 40, 64, 64], -1
     )
     hexed = np.asarray(
-        pc.match_substring_regex(pa.array(values.tolist(), pa.string()), "^[0-9a-f]*$").to_numpy(
-            zero_copy_only=False
-        ),
+        pc.match_substring_regex(value_text, "^[0-9a-f]*$").to_numpy(zero_copy_only=False),
         dtype=bool,
     )
     labels = text("labels") if "labels" in fields else text("label")
@@ -101,9 +103,9 @@ def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "list_name": name or path.stem,
-            "algorithm": algorithm.astype(str),
-            "value": values.astype(str),
-            "labels": np.asarray(labels, dtype=str),
+            "algorithm": algorithm.astype(object),
+            "value": values,
+            "labels": numpy(labels),
         }
     )
 
