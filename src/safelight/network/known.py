@@ -69,8 +69,8 @@ class DigestListMatcher:
 
     Exact entries sit in a hash index keyed ``algorithm:hex`` (one slot per distinct key, its
     entries listed beside it); a lookup is one vectorised probe per algorithm. A file that
-    hits one key (the usual case) gets that key's match, built once per key and shared; only
-    files hitting several keys or PDQ entries merge sets. ``lookup_reference`` is the oracle.
+    hits one key on one entry (the usual case) gets the match of that entry's (list, labels),
+    built once and shared; only files hitting several keys or PDQ entries merge sets. ``lookup_reference`` is the oracle.
     """
 
     def __init__(
@@ -92,6 +92,17 @@ class DigestListMatcher:
         self._order = np.argsort(codes, kind="stable")
         self._start = np.searchsorted(codes[self._order], np.arange(len(uniques) + 1))
         self._memo: dict[int, KnownMatch] = {}
+        # A key with one entry matches as its (list, labels) pair: few distinct pairs, so
+        # one shared KnownMatch per pair (-1: a key on several entries, merged by _match).
+        name_codes, self._name_values = pd.factorize(self._names)
+        label_codes, self._label_values = pd.factorize(self._raw_labels)
+        pairs, self._pairs = pd.factorize(
+            name_codes * max(len(self._label_values), 1) + label_codes
+        )
+        single = np.diff(self._start) == 1
+        self._key_pair = np.full(len(uniques), -1, dtype=np.int64)
+        self._key_pair[single] = pairs[self._order[self._start[:-1][single]]]
+        self._pair_memo: dict[int, KnownMatch] = {}
         pdq = frame[frame["algorithm"] == "pdq"]
         self._pdq_bits = _pack_pdq(pdq["value"].tolist())
         # Each list may set its own PDQ threshold (a "threshold" column); else the default.
@@ -115,6 +126,27 @@ class DigestListMatcher:
             self._memo[key] = found
         return found
 
+    def _pair_match(self, pair: int) -> KnownMatch:
+        found = self._pair_memo.get(pair)
+        if found is None:
+            name, labels = divmod(int(self._pairs[pair]), max(len(self._label_values), 1))
+            found = KnownMatch(
+                (str(self._name_values[name]),),
+                tuple(sorted(set(_split(str(self._label_values[labels]))))),
+            )
+            self._pair_memo[pair] = found
+        return found
+
+    def _matches(self, slots: np.ndarray) -> list[KnownMatch]:
+        """The match of each index slot, one shared object per (list, labels) pair."""
+        pairs = self._key_pair[slots]
+        distinct, inverse = np.unique(pairs, return_inverse=True)
+        shared = [self._pair_match(int(p)) if p >= 0 else None for p in distinct.tolist()]
+        out = [shared[i] for i in inverse.tolist()]
+        for row in np.flatnonzero(pairs < 0).tolist():
+            out[row] = self._match(int(slots[row]))
+        return out  # type: ignore[return-value]
+
     def _exact_hits(self, files: Sequence[FileDigests]) -> np.ndarray:
         """(files, 3) index slots hit by each file's md5, sha1, sha256 (-1: none)."""
         hits = np.full((len(files), 3), -1, dtype=np.int64)
@@ -137,11 +169,7 @@ class DigestListMatcher:
         single = (top >= 0) & ((hits == top[:, None]) | (hits < 0)).all(axis=1)
         out: dict[str, KnownMatch] = {}
         if len(set(keys.tolist())) == len(keys):
-            slots, inverse = np.unique(top[single], return_inverse=True)
-            shared = [self._match(int(k)) for k in slots.tolist()]
-            out = dict(
-                zip(keys[single].tolist(), [shared[i] for i in inverse.tolist()], strict=True)
-            )
+            out = dict(zip(keys[single].tolist(), self._matches(top[single]), strict=True))
             rest = np.flatnonzero((top >= 0) & ~single)
         else:  # a key given twice: merge everything (never the case in the pipeline)
             rest = np.flatnonzero(top >= 0)

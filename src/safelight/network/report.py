@@ -99,10 +99,15 @@ def write_referrals(analysis: Analysis, report: dict[str, Any], folder: Path) ->
     """One folder per country: its leads as CSV and JSON, with the sources and notice."""
     leads = analysis.tables["leads"]
     written: dict[str, Path] = {}
-    for country, rows in leads.groupby("country", sort=True):
+    # One Arrow table for all leads, sliced per country: a pandas-to-Arrow conversion per
+    # country costs a fixed overhead each, and there may be ~200 countries.
+    table = pa.Table.from_pandas(leads, preserve_index=False)
+    by_country = leads.groupby("country", sort=True).indices
+    for country in sorted(by_country):
+        rows = by_country[country]
         target = folder / str(country)
         target.mkdir(parents=True, exist_ok=True)
-        write_csv(rows, target / "leads.csv")
+        pacsv.write_csv(table.take(pa.array(rows)), target / "leads.csv")
         payload = {
             "schema": "safelight.network.referral/1",
             "case": report["case"],
@@ -113,7 +118,7 @@ def write_referrals(analysis: Analysis, report: dict[str, Any], folder: Path) ->
         }
         # pandas writes the (possibly very many) leads; the header is ordinary JSON.
         head = json.dumps(payload, indent=1)[:-2]
-        leads_json = rows.to_json(orient="records", force_ascii=False)
+        leads_json = leads.iloc[rows].to_json(orient="records", force_ascii=False)
         (target / "leads.json").write_text(
             f'{head},\n "leads": {leads_json}\n}}\n', encoding="utf-8"
         )
