@@ -70,7 +70,8 @@ class DigestListMatcher:
     Exact entries sit in a hash index keyed ``algorithm:hex`` (one slot per distinct key, its
     entries listed beside it); a lookup is one vectorised probe per algorithm. A file that
     hits one key on one entry (the usual case) gets the match of that entry's (list, labels),
-    built once and shared; only files hitting several keys or PDQ entries merge sets. ``lookup_reference`` is the oracle.
+    built once and shared; only files hitting several keys or PDQ entries merge sets.
+    ``lookup_reference`` is the oracle.
     """
 
     def __init__(
