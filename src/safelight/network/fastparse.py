@@ -498,7 +498,7 @@ def group_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _writable(values: np.ndarray, dtype: type) -> np.ndarray:
     """A contiguous writable array: Arrow's zero-copy views are read-only, and numba types
     read-only arrays apart, so each kernel would be loaded (or compiled) twice."""
-    out = np.ascontiguousarray(values, dtype=dtype)
+    out: np.ndarray = np.ascontiguousarray(values, dtype=dtype)
     return out if out.flags.writeable else out.copy()
 
 

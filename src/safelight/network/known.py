@@ -146,7 +146,7 @@ class DigestListMatcher:
         out = [shared[i] for i in inverse.tolist()]
         for row in np.flatnonzero(pairs < 0).tolist():
             out[row] = self._match(int(slots[row]))
-        return out  # type: ignore[return-value]
+        return [x for x in out if x is not None]
 
     def _exact_hits(self, files: Sequence[FileDigests]) -> np.ndarray:
         """(files, 3) index slots hit by each file's md5, sha1, sha256 (-1: none)."""

@@ -103,7 +103,7 @@ def write_referrals(analysis: Analysis, report: dict[str, Any], folder: Path) ->
     # country costs a fixed overhead each, and there may be ~200 countries.
     table = pa.Table.from_pandas(leads, preserve_index=False)
     by_country = leads.groupby("country", sort=True).indices
-    for country in sorted(by_country):
+    for country in sorted(by_country, key=str):
         rows = by_country[country]
         target = folder / str(country)
         target.mkdir(parents=True, exist_ok=True)
