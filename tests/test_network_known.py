@@ -11,6 +11,8 @@ from safelight.network.known import (
     DigestListMatcher,
     FileDigests,
     ListEntry,
+    NoKnownMaterial,
+    lookup_columns,
     lookup_reference,
 )
 from safelight.network.known_sources import read_list_file, read_list_frame
@@ -73,3 +75,17 @@ def test_list_file_reader_is_case_and_space_insensitive(tmp_path: Path) -> None:
     entries = read_list_file(path, "mine")
     assert entries[0] == ListEntry("mine", "md5", "a" * 32, ("x", "y"))
     assert entries[1].labels == ()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(entry, max_size=8), st.lists(file_digests, max_size=8))
+def test_column_lookup_is_the_same_question(
+    entries: list[ListEntry], files: list[FileDigests]
+) -> None:
+    columns = [[getattr(f, name) for f in files] for name in FIELDS]
+    matcher = DigestListMatcher(entries)
+    assert lookup_columns(matcher, columns) == lookup_reference(entries, files)
+    assert lookup_columns(NoKnownMaterial(), columns) == {}
+
+
+FIELDS = ("key", "md5", "sha1", "sha256", "pdq")

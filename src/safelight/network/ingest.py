@@ -22,7 +22,7 @@ import pyarrow as pa
 from safelight.errors import InputError
 from safelight.network.columns import ColumnMapping
 from safelight.network.fastparse import HashSet
-from safelight.network.known import FileDigests, KnownMaterial
+from safelight.network.known import KnownMaterial, lookup_columns
 from safelight.network.parse import parse_batch
 from safelight.network.readers import (
     NeedsLineScan,
@@ -143,7 +143,9 @@ def _parse_into(
     total = good = bad = duplicate = 0
     shown: list[tuple[int, str]] = []
     stats: list[pa.Table] = []
-    dedupe = HashSet(len(seen) + (1 << 20))
+    # Sized from the file (rows are rarely under 64 bytes; the set grows if they are): a
+    # fixed large table costs more to clear than a small file costs to parse.
+    dedupe = HashSet(len(seen) + max(path.stat().st_size // 64, 1024))
     dedupe.add(seen)
     rejects_path.parent.mkdir(parents=True, exist_ok=True)
     with (
@@ -258,7 +260,7 @@ def commit_parsed(db: Database, case: Case, parsed: ParsedFile) -> FileSummary:
 def enrich_summary(summary: FileSummary, files: pa.Table, known: KnownMaterial) -> None:
     """Known vs unknown files (and known sightings) among one ingest's files."""
     columns = [files.column(c).to_pylist() for c in ("file_key", *DIGEST_COLUMNS)]
-    matches = known.lookup([FileDigests(*values) for values in zip(*columns, strict=True)])
+    matches = lookup_columns(known, columns)
     sightings = files.column("sightings").to_numpy()
     is_known = np.fromiter((k in matches for k in columns[0]), dtype=bool, count=len(columns[0]))
     summary.known_files = len(matches)

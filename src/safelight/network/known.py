@@ -19,6 +19,8 @@ import pandas as pd
 from safelight.constants import PDQ_MATCH_THRESHOLD
 from safelight.index.hashes import hex_to_array, words
 
+EXACT = ("md5", "sha1", "sha256")
+
 
 @dataclass(frozen=True, slots=True)
 class FileDigests:
@@ -148,13 +150,12 @@ class DigestListMatcher:
             out[row] = self._match(int(slots[row]))
         return [x for x in out if x is not None]
 
-    def _exact_hits(self, files: Sequence[FileDigests]) -> np.ndarray:
+    def _exact_hits(self, columns: Sequence[Sequence[str]]) -> np.ndarray:
         """(files, 3) index slots hit by each file's md5, sha1, sha256 (-1: none)."""
-        hits = np.full((len(files), 3), -1, dtype=np.int64)
+        hits = np.full((len(columns[0]), 3), -1, dtype=np.int64)
         if not len(self._index):
             return hits
-        for column, algorithm in enumerate(("md5", "sha1", "sha256")):
-            values = [getattr(f, algorithm) for f in files]
+        for column, (algorithm, values) in enumerate(zip(EXACT, columns, strict=True)):
             probe = pd.Index([f"{algorithm}:{v}" for v in values], dtype=object)
             found = self._index.get_indexer(probe)
             found[np.array([not v for v in values], dtype=bool)] = -1
@@ -162,15 +163,27 @@ class DigestListMatcher:
         return hits
 
     def lookup(self, files: Sequence[FileDigests]) -> dict[str, KnownMatch]:
-        if not len(files):
+        columns = [[getattr(f, name) for f in files] for name in ("key", *EXACT, "pdq")]
+        return self.lookup_columns(*columns)
+
+    def lookup_columns(
+        self,
+        keys: Sequence[str],
+        md5: Sequence[str],
+        sha1: Sequence[str],
+        sha256: Sequence[str],
+        pdq: Sequence[str],
+    ) -> dict[str, KnownMatch]:
+        """``lookup`` for files given as columns (no FileDigests built per file)."""
+        if not len(keys):
             return {}
-        keys = np.array([f.key for f in files], dtype=object)
-        hits = self._exact_hits(files)
+        key_array = np.array(keys, dtype=object)
+        hits = self._exact_hits([md5, sha1, sha256])
         top = hits.max(axis=1)
         single = (top >= 0) & ((hits == top[:, None]) | (hits < 0)).all(axis=1)
         out: dict[str, KnownMatch] = {}
-        if len(set(keys.tolist())) == len(keys):
-            out = dict(zip(keys[single].tolist(), self._matches(top[single]), strict=True))
+        if len(set(keys)) == len(keys):
+            out = dict(zip(key_array[single].tolist(), self._matches(top[single]), strict=True))
             rest = np.flatnonzero((top >= 0) & ~single)
         else:  # a key given twice: merge everything (never the case in the pipeline)
             rest = np.flatnonzero(top >= 0)
@@ -184,8 +197,10 @@ class DigestListMatcher:
         for row in rest.tolist():
             for slot in set(hits[row].tolist()) - {-1}:
                 match = self._match(slot)
-                add(str(keys[row]), match.lists, match.labels)
-        pdq_queries = [(f.key, f.pdq) for f in files if f.pdq] if self._pdq_meta else []
+                add(str(key_array[row]), match.lists, match.labels)
+        pdq_queries = []
+        if self._pdq_meta:
+            pdq_queries = [(k, q) for k, q in zip(keys, pdq, strict=True) if q]
         if pdq_queries:
             bits = _pack_pdq([q for _, q in pdq_queries])
             for row, (key, _) in enumerate(pdq_queries):
@@ -199,6 +214,14 @@ class DigestListMatcher:
                 labs.update(out[key].labels)
             out[key] = KnownMatch(tuple(sorted(names)), tuple(sorted(labs)))
         return out
+
+
+def lookup_columns(known: KnownMaterial, columns: Sequence[Sequence[str]]) -> dict[str, KnownMatch]:
+    """``known.lookup`` over files given as columns (key, md5, sha1, sha256, pdq): the
+    in-memory matcher probes the columns as they are; other sources get FileDigests."""
+    if isinstance(known, DigestListMatcher):
+        return known.lookup_columns(*columns)
+    return known.lookup([FileDigests(*values) for values in zip(*columns, strict=True)])
 
 
 def lookup_reference(
