@@ -398,6 +398,7 @@ def aggregate(
         mapper(dictionaries_of_part, list(parts), options=options), options
     )
     matches = known_of(dicts.files)
-    known = np.asarray(pd.Index(dicts.files["file_key"]).isin(list(matches)))
+    keys = dicts.files["file_key"].to_numpy(dtype=object)
+    known = np.fromiter((k in matches for k in keys), dtype=bool, count=len(keys))
     partials = mapper(edges_of_part, list(parts), options=options, dicts=dicts, known=known)
     return combine_edges(partials, dicts), matches

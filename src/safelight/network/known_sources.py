@@ -169,7 +169,7 @@ def resolve_known(
         parts.append(StoreKnownMaterial(db, list_names or None))
     if frames and sum(len(f) for f in frames):
         entries = pd.concat(frames, ignore_index=True)
-        names = sorted(set(entries["list_name"]))
+        names = sorted(str(x) for x in entries["list_name"].unique())
         parts.append(DigestListMatcher(entries, description=f"hash list files: {', '.join(names)}"))
     if not parts:
         return NoKnownMaterial()
