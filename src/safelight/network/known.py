@@ -87,8 +87,12 @@ class DigestListMatcher:
         frame = entries if isinstance(entries, pd.DataFrame) else _entries_frame(entries)
         exact = frame[frame["algorithm"] != "pdq"]
         keys = (exact["algorithm"].astype(str) + ":" + exact["value"].astype(str)).to_numpy()
-        codes, uniques = pd.factorize(keys)
-        self._index = pd.Index(uniques, dtype=object)
+        self._index = pd.Index(keys, dtype=object)
+        if self._index.is_unique:  # the usual case; the hash table is kept for lookups
+            codes, uniques = np.arange(len(keys)), keys
+        else:
+            codes, uniques = pd.factorize(keys)
+            self._index = pd.Index(uniques, dtype=object)
         self._names = exact["list_name"].astype(str).to_numpy(dtype=object)
         self._raw_labels = exact["labels"].astype(str).to_numpy(dtype=object)
         # Entries of key k: _order[_start[k]:_start[k + 1]].
