@@ -197,6 +197,9 @@ def _combine_stats(stats: list[pa.Table]) -> pa.Table:
                 "sightings": pa.array([], pa.int64()),
             }
         )
+    if len(stats) == 1:  # one batch (a small file): already one row per file key
+        single = {f"{c}_max": c for c in DIGEST_COLUMNS} | {"ts_count": "sightings"}
+        return stats[0].rename_columns(single).select(["file_key", *DIGEST_COLUMNS, "sightings"])
     merged = (
         pa.concat_tables(stats)
         .group_by("file_key")
