@@ -178,9 +178,10 @@ def _sorted_unique(arrays: list[pa.Array]) -> pa.Array:
 
 def combine_dictionaries(partials: list[dict[str, Any]], options: EntityOptions) -> Dictionaries:
     merged = pa.concat_tables([p["files"] for p in partials])
-    # A file key may arrive with more digests in one part than another: keep the fullest.
-    merged = group(merged, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
-    merged = merged.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
+    if len(partials) > 1:  # one part's files are already one row per file key
+        # A file key may arrive with more digests in one part than another: keep the fullest.
+        merged = group(merged, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
+        merged = merged.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
     files = merged.sort_by([("file_key", "ascending")]).to_pandas()
     aliases = pd.DataFrame({"ip": [], "window": [], "alias": []})
     if options.mode == "peer":
