@@ -144,8 +144,10 @@ def _parse_into(
     shown: list[tuple[int, str]] = []
     stats: list[pa.Table] = []
     # Sized from the file (rows are rarely under 64 bytes; the set grows if they are): a
-    # fixed large table costs more to clear than a small file costs to parse.
-    dedupe = HashSet(len(seen) + max(path.stat().st_size // 64, 1024))
+    # fixed large table costs more to clear than a small file costs to parse. Capped, so a
+    # file of long rows cannot reserve far more than its rows need (~300 MB at the cap).
+    expected = min(max(path.stat().st_size // 64, 1024), 1 << 24)
+    dedupe = HashSet(len(seen) + expected)
     dedupe.add(seen)
     rejects_path.parent.mkdir(parents=True, exist_ok=True)
     with (
