@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
@@ -240,3 +241,43 @@ def test_overlapping_exports_give_the_same_picture(
     whole = simulated["run"].report
     assert run.report["headline"] == whole["headline"]
     assert run.report["leads"] == whole["leads"]
+
+
+def test_one_part_dictionaries_need_no_regrouping() -> None:
+    from safelight.network.aggregate import (
+        FILE_COLUMNS,
+        EntityOptions,
+        combine_dictionaries,
+        first_per_file,
+        group,
+    )
+
+    rng = np.random.default_rng(5)
+    n = 300
+    keys = rng.integers(0, 40, n)
+    table = pa.table(
+        {
+            "file_key": [f"k{k:02d}" for k in keys],
+            "md5": [f"{k:032x}" if rng.random() < 0.4 else "" for k in keys],
+            "sha1": [f"{k:040x}" if rng.random() < 0.7 else "" for k in keys],
+            "sha256": [""] * n,
+            "pdq": [""] * n,
+            "file_name": [f"f{k}-{rng.integers(0, 3)}" for k in keys],
+            "size": rng.integers(1, 9, n),
+        }
+    )
+    files = first_per_file(table)
+    partial = {
+        "files": files,
+        "clients": pa.array(["c"]),
+        "protocols": pa.array(["p"]),
+        "ips": pa.array(["192.0.2.1"]),
+        "conns": pa.array(["192.0.2.1"]),
+    }
+    got = combine_dictionaries([partial], EntityOptions()).files
+    regrouped = group(files, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
+    regrouped = regrouped.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
+    expected = regrouped.sort_by([("file_key", "ascending")]).to_pandas()
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), expected[got.columns].reset_index(drop=True)
+    )

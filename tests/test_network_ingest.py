@@ -308,3 +308,25 @@ def test_known_material_matches_digests_and_pdq_within_threshold() -> None:
     assert found["k1"].lists == ("a", "b") and found["k1"].labels == ("x",)
     assert found["k2"].lists == ("c",) and found["k2"].labels == ("y",)
     assert "k3" not in found and "k4" not in found
+
+
+def test_file_stats_of_one_batch_equal_the_merged_batches() -> None:
+    from safelight.network.ingest import _combine_stats, _file_stats
+
+    rng = np.random.default_rng(3)
+    n = 200
+    keys = rng.integers(0, 30, n)
+    table = pa.table(
+        {
+            "file_key": [f"k{k}" for k in keys],
+            "md5": [MD5 if k % 3 == 0 and rng.random() < 0.5 else "" for k in keys],
+            "sha1": [SHA1 if k % 2 == 0 else "" for k in keys],
+            "sha256": [""] * n,
+            "pdq": [""] * n,
+            "ts": np.arange(n, dtype=np.int64),
+        }
+    )
+    whole = _combine_stats([_file_stats(table)]).sort_by("file_key")
+    split = _combine_stats([_file_stats(table.slice(0, 77)), _file_stats(table.slice(77))])
+    assert whole.to_pylist() == split.sort_by("file_key").to_pylist()
+    assert sum(whole.column("sightings").to_pylist()) == n

@@ -178,9 +178,10 @@ def _sorted_unique(arrays: list[pa.Array]) -> pa.Array:
 
 def combine_dictionaries(partials: list[dict[str, Any]], options: EntityOptions) -> Dictionaries:
     merged = pa.concat_tables([p["files"] for p in partials])
-    # A file key may arrive with more digests in one part than another: keep the fullest.
-    merged = group(merged, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
-    merged = merged.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
+    if len(partials) > 1:  # one part's files are already one row per file key
+        # A file key may arrive with more digests in one part than another: keep the fullest.
+        merged = group(merged, ["file_key"], [(c, "max") for c in FILE_COLUMNS])
+        merged = merged.rename_columns({f"{c}_max": c for c in FILE_COLUMNS})
     files = merged.sort_by([("file_key", "ascending")]).to_pandas()
     aliases = pd.DataFrame({"ip": [], "window": [], "alias": []})
     if options.mode == "peer":
@@ -398,6 +399,7 @@ def aggregate(
         mapper(dictionaries_of_part, list(parts), options=options), options
     )
     matches = known_of(dicts.files)
-    known = np.asarray(pd.Index(dicts.files["file_key"]).isin(list(matches)))
+    keys = dicts.files["file_key"].to_numpy(dtype=object)
+    known = np.fromiter((k in matches for k in keys), dtype=bool, count=len(keys))
     partials = mapper(edges_of_part, list(parts), options=options, dicts=dicts, known=known)
     return combine_edges(partials, dicts), matches

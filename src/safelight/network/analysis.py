@@ -61,8 +61,8 @@ def analyze(
     fi = np.asarray(edges["file"], dtype=np.int64)
     conn_keys = np.asarray(agg.conns[used], dtype=object)
     file_keys = agg.files["file_key"].to_numpy(dtype=object)
-    known_file = np.asarray(pd.Index(file_keys).isin(list(matches)))
     n_conn, n_file = len(conn_keys), len(file_keys)
+    known_file = np.fromiter((k in matches for k in file_keys), dtype=bool, count=n_file)
     sightings = np.asarray(edges["sightings"], dtype=np.int64)
     incidence = sp.csr_matrix((sightings, (ci, fi)), shape=(n_conn, n_file))
     edge_known = known_file[fi]

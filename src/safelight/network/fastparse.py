@@ -413,7 +413,7 @@ class HashSet:
 
     def add(self, keys: np.ndarray) -> np.ndarray:
         """Insert ``keys``; True where a key was not in the set before (first occurrence)."""
-        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        keys = _writable(keys, np.uint64)
         if 2 * (self.count + len(keys)) > len(self.table):
             self._grow(self.count + len(keys))
         fresh = np.zeros(len(keys), dtype=np.bool_)
@@ -485,7 +485,7 @@ def _group_ids(keys: np.ndarray, table: np.ndarray, slots: np.ndarray) -> tuple[
 
 def group_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dense group id of every key (in order of first appearance) and the distinct keys."""
-    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    keys = _writable(keys, np.int64)
     size = 1 << max(4, (2 * max(len(keys), 1)).bit_length())
     table = np.zeros(size, dtype=np.int64)
     slots = np.full(size, -1, dtype=np.int64)
@@ -495,9 +495,20 @@ def group_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids, uniques
 
 
-@njit(cache=True)
+def _writable(values: np.ndarray, dtype: type) -> np.ndarray:
+    """A contiguous writable array: Arrow's zero-copy views are read-only, and numba types
+    read-only arrays apart, so each kernel would be loaded (or compiled) twice."""
+    out: np.ndarray = np.ascontiguousarray(values, dtype=dtype)
+    return out if out.flags.writeable else out.copy()
+
+
 def reduce_groups(ids: np.ndarray, values: np.ndarray, count: int, op: int) -> np.ndarray:
     """Per group: 0 sum, 1 min, 2 max of ``values`` (int64)."""
+    return _reduce_groups(_writable(ids, np.int64), _writable(values, np.int64), count, op)
+
+
+@njit(cache=True)
+def _reduce_groups(ids: np.ndarray, values: np.ndarray, count: int, op: int) -> np.ndarray:
     out = np.zeros(count, dtype=np.int64)
     if op == 1:
         out[:] = np.iinfo(np.int64).max

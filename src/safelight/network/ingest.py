@@ -22,7 +22,7 @@ import pyarrow as pa
 from safelight.errors import InputError
 from safelight.network.columns import ColumnMapping
 from safelight.network.fastparse import HashSet
-from safelight.network.known import FileDigests, KnownMaterial
+from safelight.network.known import KnownMaterial, lookup_columns
 from safelight.network.parse import parse_batch
 from safelight.network.readers import (
     NeedsLineScan,
@@ -143,7 +143,11 @@ def _parse_into(
     total = good = bad = duplicate = 0
     shown: list[tuple[int, str]] = []
     stats: list[pa.Table] = []
-    dedupe = HashSet(len(seen) + (1 << 20))
+    # Sized from the file (rows are rarely under 64 bytes; the set grows if they are): a
+    # fixed large table costs more to clear than a small file costs to parse. Capped, so a
+    # file of long rows cannot reserve far more than its rows need (~300 MB at the cap).
+    expected = min(max(path.stat().st_size // 64, 1024), 1 << 24)
+    dedupe = HashSet(len(seen) + expected)
     dedupe.add(seen)
     rejects_path.parent.mkdir(parents=True, exist_ok=True)
     with (
@@ -195,6 +199,9 @@ def _combine_stats(stats: list[pa.Table]) -> pa.Table:
                 "sightings": pa.array([], pa.int64()),
             }
         )
+    if len(stats) == 1:  # one batch (a small file): already one row per file key
+        single = {f"{c}_max": c for c in DIGEST_COLUMNS} | {"ts_count": "sightings"}
+        return stats[0].rename_columns(single).select(["file_key", *DIGEST_COLUMNS, "sightings"])
     merged = (
         pa.concat_tables(stats)
         .group_by("file_key")
@@ -257,13 +264,13 @@ def commit_parsed(db: Database, case: Case, parsed: ParsedFile) -> FileSummary:
 
 def enrich_summary(summary: FileSummary, files: pa.Table, known: KnownMaterial) -> None:
     """Known vs unknown files (and known sightings) among one ingest's files."""
-    rows = files.to_pylist()
-    matches = known.lookup(
-        [FileDigests(r["file_key"], r["md5"], r["sha1"], r["sha256"], r["pdq"]) for r in rows]
-    )
+    columns = [files.column(c).to_pylist() for c in ("file_key", *DIGEST_COLUMNS)]
+    matches = lookup_columns(known, columns)
+    sightings = files.column("sightings").to_numpy()
+    is_known = np.fromiter((k in matches for k in columns[0]), dtype=bool, count=len(columns[0]))
     summary.known_files = len(matches)
-    summary.unknown_files = len(rows) - len(matches)
-    summary.known_sightings = sum(int(r["sightings"]) for r in rows if r["file_key"] in matches)
+    summary.unknown_files = files.num_rows - len(matches)
+    summary.known_sightings = int(sightings[is_known].sum())
 
 
 def ingest_files(

@@ -62,50 +62,47 @@ def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
     if value_field is None:
         raise ValidationError(f"{path}: no hash column (hash, digest, md5, sha1, sha256, pdq)")
 
-    def text(field: str) -> np.ndarray:
+    def text(field: str) -> pa.Array:
         if field not in fields:
-            return np.full(table.num_rows, "", dtype=object)
+            return pa.array(np.full(table.num_rows, "", dtype=object), pa.string())
         column = pc.cast(table.column(fields[field]), pa.string())
-        column = pc.utf8_trim_whitespace(pc.fill_null(column, ""))
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+        return pc.utf8_trim_whitespace(pc.fill_null(column, "")).combine_chunks()
 
-    values = np.char.lower(text(value_field).astype(str))
-    algorithm = np.char.lower(text("algorithm").astype(str))
+    def flags(condition: pa.Array) -> np.ndarray:
+        return np.asarray(condition.to_numpy(zero_copy_only=False), dtype=bool)
+
+    # Arrow's kernels throughout, and Arrow strings handed to pandas as they are: a round
+    # trip through Python string objects cost more than reading the file.
+    values = pc.utf8_lower(text(value_field))
+    algorithm = pc.utf8_lower(text("algorithm"))
     if value_field in ("md5", "sha1", "sha256", "pdq"):
-        algorithm = np.where(algorithm == "", value_field, algorithm)
-    lengths = np.char.str_len(values)
+        algorithm = pc.if_else(pc.equal(algorithm, ""), value_field, algorithm)
+    lengths = np.asarray(pc.utf8_length(values).to_numpy(zero_copy_only=False))
     inferred = np.select([lengths == n for n in _LENGTHS], list(_LENGTHS.values()), "")
-    algorithm = np.where(algorithm == "", inferred, algorithm)
+    algorithm = pc.if_else(pc.equal(algorithm, ""), pa.array(inferred, pa.string()), algorithm)
     expected = np.select(
-        [algorithm == a for a in ("md5", "sha1", "sha256", "pdq")], [32, 40, 64, 64], -1
+        [flags(pc.equal(algorithm, a)) for a in ("md5", "sha1", "sha256", "pdq")],
+        [32, 40, 64, 64],
+        -1,
     )
-    hexed = np.asarray(
-        pc.match_substring_regex(pa.array(values.tolist(), pa.string()), "^[0-9a-f]*$").to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
-    )
+    hexed = flags(pc.match_substring_regex(values, "^[0-9a-f]*$"))
     labels = text("labels") if "labels" in fields else text("label")
     bad = (expected < 0) | (lengths != expected) | ~hexed
     problems: list[tuple[str, str]] = []
     for row in np.flatnonzero(bad).tolist():
         line = row + 2  # after the header; list files hold one entry per line
+        value, kind = values[row].as_py(), algorithm[row].as_py()
         if expected[row] < 0:
-            problems.append((f"{path}:{line}", f"unknown algorithm for {values[row]!r}"))
+            problems.append((f"{path}:{line}", f"unknown algorithm for {value!r}"))
         else:
-            problems.append(
-                (f"{path}:{line}", f"{algorithm[row]}: {values[row]!r} is not {expected[row]} hex")
-            )
+            problems.append((f"{path}:{line}", f"{kind}: {value!r} is not {expected[row]} hex"))
     if problems:
         raise ValidationError(f"{path}: {len(problems)} invalid list lines", problems)
-    return pd.DataFrame(
-        {
-            "list_name": name or path.stem,
-            "algorithm": algorithm.astype(str),
-            "value": values.astype(str),
-            "labels": np.asarray(labels, dtype=str),
-        }
-    )
+    frame: pd.DataFrame = pa.table(
+        {"algorithm": algorithm, "value": values, "labels": labels}
+    ).to_pandas()
+    frame.insert(0, "list_name", name or path.stem)
+    return frame
 
 
 class StoreKnownMaterial:
@@ -167,7 +164,7 @@ def resolve_known(
         parts.append(StoreKnownMaterial(db, list_names or None))
     if frames and sum(len(f) for f in frames):
         entries = pd.concat(frames, ignore_index=True)
-        names = sorted(set(entries["list_name"]))
+        names = sorted(str(x) for x in entries["list_name"].unique())
         parts.append(DigestListMatcher(entries, description=f"hash list files: {', '.join(names)}"))
     if not parts:
         return NoKnownMaterial()

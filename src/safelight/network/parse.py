@@ -116,6 +116,9 @@ def timestamp_reference(text: str) -> tuple[int | None, str | None]:
     if not _ZONE.search(text):
         return None, "timestamp: {} has no time zone"
     normal = re.sub(r"\s?(UTC|GMT)$", "+00:00", text)
+    # RFC 3339 allows a lower-case "z" (as the kernel does); pandas 3.1's ISO 8601 parser
+    # no longer accepts it, so the definition spells it the way pandas reads it.
+    normal = normal[:-1] + "Z" if normal.endswith("z") else normal
     parsed = pd.to_datetime(pd.Series([normal]), utc=True, format="ISO8601", errors="coerce")
     if parsed.isna().iloc[0]:
         return None, "timestamp: {} is not an ISO 8601 date-time"

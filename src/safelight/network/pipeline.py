@@ -17,7 +17,7 @@ from safelight.network.analysis import Analysis, analyze
 from safelight.network.columns import ColumnMapping
 from safelight.network.geo import open_geo
 from safelight.network.ingest import FileSummary, ingest_files
-from safelight.network.known import FileDigests, KnownMatch, KnownMaterial
+from safelight.network.known import KnownMatch, KnownMaterial, lookup_columns
 from safelight.network.known_sources import resolve_known
 from safelight.network.report import build_report, write_outputs
 from safelight.network.sightings import Case, get_case, open_case, part_paths
@@ -58,10 +58,10 @@ def ingest(
 def _matcher(known: KnownMaterial) -> Any:
     def known_of(files: pd.DataFrame) -> dict[str, KnownMatch]:
         columns = [
-            files[c].astype(str).tolist() for c in ("file_key", "md5", "sha1", "sha256", "pdq")
+            files[c].astype(str).to_numpy(dtype=object).tolist()
+            for c in ("file_key", "md5", "sha1", "sha256", "pdq")
         ]
-        digests = [FileDigests(*values) for values in zip(*columns, strict=True)]
-        return known.lookup(digests)
+        return lookup_columns(known, columns)
 
     return known_of
 

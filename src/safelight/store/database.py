@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,6 +48,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def migration_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("safelight.store") / "migrations"))
+    return cfg
+
+
+@lru_cache(maxsize=1)
+def migration_heads() -> frozenset[str]:
+    """The newest revision of every domain branch, from the migration scripts."""
+    return frozenset(ScriptDirectory.from_config(migration_config()).get_heads())
+
+
 class Database:
     """A store: a SQLAlchemy engine plus its migrations.
 
@@ -78,15 +92,30 @@ class Database:
         except (SQLAlchemyError, ImportError) as exc:
             raise StoreError(f"cannot use database {self.url!r}: {exc}") from exc
 
+    def stored_revisions(self) -> frozenset[str] | None:
+        """The revisions the store says it is at; None if it has no version table (new)."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text("SELECT version_num FROM alembic_version"))
+                return frozenset(str(row[0]) for row in rows)
+        except SQLAlchemyError:  # no table (or schema) yet: a new store
+            return None
+
+    def is_current(self) -> bool:
+        return self.stored_revisions() == migration_heads()
+
     def migrate(self) -> None:
-        """Bring the schema to the newest revision of every domain branch."""
+        """Bring the schema to the newest revision of every domain branch.
+
+        A store already at every head is left alone: one query instead of loading Alembic's
+        migration environment on every command."""
+        if self.is_current():
+            return
         try:
             with self.engine.begin() as conn:
                 if self.schema and self.dialect == "postgresql":
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-                cfg = Config()
-                migrations = resources.files("safelight.store") / "migrations"
-                cfg.set_main_option("script_location", str(migrations))
+                cfg = migration_config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
         except SQLAlchemyError as exc:
