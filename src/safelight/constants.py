@@ -169,7 +169,7 @@ SCAN_MAX_ARCHIVE_MEMBERS: Final = 1_000_000
 # Items per work batch: large enough to amortise a task's scheduling (~1 ms on Dask) and a
 # transaction's commit, small enough that the last batches spread evenly over the workers
 # (8 photos are ~0.1-0.3 s of work), a crash loses little and progress stays smooth.
-SCAN_BATCH_ITEMS: Final = 8
+SCAN_BATCH_ITEMS: Final = 32
 # Bytes of item content per batch before it is cut early (archive members travel inline).
 SCAN_BATCH_BYTES: Final = 64 << 20
 # Bytes sniffed from the head of a file to recognise an archive by its magic number.
