@@ -7,10 +7,11 @@ Results come back in completion order; the runner records them as they arrive.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from safelight.errors import UsageError
@@ -164,7 +165,9 @@ class DaskExecutor:
                     dashboard_address=None,
                     silence_logs=logging.ERROR,
                 )
-            self.client = distributed.Client(self.cluster)
+            # The client can reach the workers it started: results come straight from them
+            # rather than through the scheduler (which, here, is this process too).
+            self.client = distributed.Client(self.cluster, direct_to_workers=True)
         else:
             try:
                 self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
@@ -177,21 +180,79 @@ class DaskExecutor:
         self.client.run(_warm, config)
 
     def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
-        dask_wait = _distributed().wait
-
-        def submit(batch: Batch) -> Any:
-            return self.client.submit(process_batch, config, batch, pure=False)
-
-        def wait_some(pending: set[Any]) -> tuple[set[Any], set[Any]]:
-            done, rest = dask_wait(list(pending), return_when="FIRST_COMPLETED")
-            return set(done), set(rest)
-
-        yield from _bounded(batches, submit, wait_some, 2 * self.workers)
+        dask = _distributed()
+        runner = _DaskRun(self.client, dask.wait, config, scatter=self.cluster is not None)
+        for batch in batches:
+            runner.submit(batch)
+            while len(runner.pending) >= 2 * self.workers:
+                yield from runner.collect()
+        while runner.pending:
+            yield from runner.collect()
 
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _payload(batch: Batch) -> int:
+    return sum(item.payload_bytes for item in batch)
+
+
+class _DaskRun:
+    """One scan's batches on Dask, with the bytes of inline items sent straight to a worker.
+
+    A task's arguments travel from the client to the scheduler and on to a worker; for a
+    LocalCluster the scheduler runs in the scanning process, so a batch of archive members'
+    bytes would cross it twice. With ``scatter`` such a batch goes directly to the worker with
+    the fewest of this run's batches (the task follows its data there). If that worker is lost
+    with the bytes, the batch is sent again the ordinary way.
+    """
+
+    def __init__(self, client: Any, wait: Any, config: PipelineConfig, *, scatter: bool) -> None:
+        self.client = client
+        self.wait = wait
+        self.config = config
+        self.scatter = scatter
+        self.pending: dict[Any, tuple[Batch, str | None]] = {}
+        # This run's batches on each worker (asking the scheduler per batch would cost a
+        # round trip; the workers of a LocalCluster stay).
+        self.load: dict[str, int] = {}
+
+    def submit(self, batch: Batch, *, scatter: bool = True) -> None:
+        if scatter and self.scatter and _payload(batch):
+            if not self.load:
+                self.load = dict.fromkeys(self.client.scheduler_info()["workers"], 0)
+            worker = min(sorted(self.load), key=self.load.__getitem__)
+            try:
+                [data] = self.client.scatter([batch], direct=True, workers=[worker], hash=False)
+            except (OSError, ValueError):
+                self.load = {}  # that worker has gone: ask again next time
+            else:
+                future = self.client.submit(process_batch, self.config, data, pure=False)
+                self.load[worker] += 1
+                self.pending[future] = (batch, worker)
+                return
+        future = self.client.submit(process_batch, self.config, batch, pure=False)
+        self.pending[future] = (batch, None)
+
+    def collect(self) -> Iterator[list[ItemResult]]:
+        """Results of the batches that finish next (at least one)."""
+        done, _ = self.wait(list(self.pending), return_when="FIRST_COMPLETED")
+        for future in done:
+            batch, worker = self.pending.pop(future)
+            if worker is None:
+                yield future.result()
+                continue
+            if worker in self.load:
+                self.load[worker] -= 1
+            try:
+                results = future.result()
+            except (Exception, CancelledError, asyncio.CancelledError):
+                # The worker holding the bytes left: they are still here.
+                self.submit(batch, scatter=False)
+                continue
+            yield results
 
 
 def make_executor(jobs: int, cluster: str | None) -> Executor:
