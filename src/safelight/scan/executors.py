@@ -163,6 +163,9 @@ class DaskExecutor:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    # The scheduler's HTTP routes (/health, /metrics) still listen: on a free
+                    # local port, not on 0.0.0.0:8787 (which another cluster may hold).
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.ERROR,
                 )
             # The client can reach the workers it started: results come straight from them
