@@ -108,3 +108,17 @@ def test_local_cluster_scan_matches_single_process(db: Database, tmp_path: Path)
 
     assert rows(on_dask) == rows(single)
     assert any(path.endswith("inner.jpg") for path in rows(on_dask))
+
+
+def test_a_failed_scatter_falls_back_to_the_scheduler() -> None:
+    client = _Client(lost=set())
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("worker gone")
+
+    client.scatter = unreachable  # type: ignore[method-assign]
+    run = _DaskRun(client, _all_done, PipelineConfig(), scatter=True)
+    run.submit([_inline("i1")])
+    assert client.calls == [("plain", "")]
+    assert run.load == {}  # asks the scheduler for its workers again next time
+    assert [result.logical_path for done in run.collect() for result in done] == ["i1"]
