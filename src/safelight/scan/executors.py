@@ -29,9 +29,16 @@ CONNECT_TIMEOUT = "20s"
 #   hashing. Unset (None) it, as in a process pool's workers.
 # * The workers' statistical profiler samples running tasks every 10 ms for a dashboard that
 #   a scan's cluster does not serve.
+# * Housekeeping timers, slower: memory checks every 1 s instead of 100 ms (a scan's memory
+#   is bounded by its batches in flight), system metrics every 2 s instead of 0.5 s (for the
+#   dashboard), event-loop health every 200 ms instead of 20 ms. An idle 2-worker cluster then
+#   costs ~17 ms of CPU per second instead of ~50 (scheduler and nannies run in this process).
 LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.tick.interval": "200ms",
 }
 
 
