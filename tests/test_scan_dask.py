@@ -4,9 +4,12 @@ scheduler when that worker is lost; the LocalCluster's worker settings; same res
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from safelight.scan.executors import DaskExecutor, _DaskRun, _worker_settings
 from safelight.scan.model import ItemResult, WorkItem
@@ -87,7 +90,11 @@ def test_without_scatter_every_batch_goes_through_the_scheduler() -> None:
     assert client.calls == [("plain", "")]
 
 
-def test_local_cluster_scan_matches_single_process(db: Database, tmp_path: Path) -> None:
+def test_local_cluster_scan_matches_single_process(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What an earlier LocalCluster with Dask's defaults leaves in this process's environment.
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     corpus = build_corpus(tmp_path)
     known = corpus.install(db)
     single, on_dask = tmp_path / "single.jsonl", tmp_path / "dask.jsonl"
@@ -101,6 +108,7 @@ def test_local_cluster_scan_matches_single_process(db: Database, tmp_path: Path)
         run_scan(db, options, executor=executor)
     finally:
         executor.close()
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # put back for this process
 
     def rows(path: Path) -> dict[str, Any]:
         parsed = [json.loads(line) for line in path.read_text().splitlines()]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from safelight.errors import UsageError
@@ -139,14 +141,27 @@ def _distributed() -> Any:
     return distributed
 
 
+_MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
+
+
+@contextmanager
+def _environ_without(name: str) -> Iterator[None]:
+    """``name`` unset in this process while workers are spawned: a LocalCluster started
+    earlier with Dask's defaults leaves its nanny's setting in ``os.environ``."""
+    saved = os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[name] = saved
+
+
 def _worker_settings() -> dict[str, Any]:
     """What a worker process runs with (tests check the LocalCluster's settings)."""
-    import os
-
     import dask
 
     return {
-        "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        _MALLOC_TRIM: os.environ.get(_MALLOC_TRIM),
         "profile": dask.config.get("distributed.worker.profile.enabled"),
     }
 
@@ -164,7 +179,7 @@ class DaskExecutor:
 
         self.cluster: Any = None
         if address == "local":
-            with dask.config.set(LOCAL_CLUSTER_CONFIG):
+            with dask.config.set(LOCAL_CLUSTER_CONFIG), _environ_without(_MALLOC_TRIM):
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,
