@@ -2,7 +2,9 @@
 
 Every executor runs ``pipeline.process_batch`` and keeps a bounded number of batches in flight
 (twice the workers), so memory stays flat however large the source and a crash loses little.
-Results come back in completion order; the runner records them as they arrive.
+Results come back in completion order; the runner records them as they arrive. On the scan's
+own LocalCluster, batches carrying bytes go straight to a worker (``_DaskRun``) and the
+workers run with the settings in ``LOCAL_CLUSTER_CONFIG``.
 """
 
 from __future__ import annotations
@@ -205,8 +207,9 @@ class DaskExecutor:
         self.client.run(_warm, config)
 
     def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
-        dask = _distributed()
-        runner = _DaskRun(self.client, dask.wait, config, scatter=self.cluster is not None)
+        # Only for the LocalCluster it started is the client sure to reach the workers.
+        scatter = self.cluster is not None
+        runner = _DaskRun(self.client, _distributed().wait, config, scatter=scatter)
         for batch in batches:
             runner.submit(batch)
             while len(runner.pending) >= 2 * self.workers:
