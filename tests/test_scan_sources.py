@@ -9,6 +9,7 @@ import pytest
 
 from safelight.errors import UsageError
 from safelight.scan.archives import ArchiveLimits
+from safelight.scan.members import read_member
 from safelight.scan.model import WorkItem, clean_text
 from safelight.scan.sources import SourceWalker, check_sources
 from tests.scan_support import zip_bytes
@@ -34,7 +35,12 @@ def test_folder_walk_is_recursive_sorted_and_reads_archives(tmp_path: Path) -> N
         f"{tmp_path}/c.zip!/m.txt",
     ]
     assert items[0].kind == "file" and items[0].size == 1 and items[0].data is None
-    assert items[2].kind == "inline" and items[2].data == b"m"
+    # A local zip's members travel as references; the worker reads the bytes itself.
+    member = items[2]
+    assert member.kind == "member" and member.data is None and member.size == 1
+    assert member.location == str(tmp_path / "c.zip")
+    assert member.member is not None and member.member.name == "m.txt"
+    assert read_member(member, 100) == b"m"
 
 
 def test_archive_recognised_by_content_not_name(tmp_path: Path) -> None:

@@ -166,10 +166,11 @@ SCAN_MAX_ARCHIVE_BYTES: Final = 16 << 30
 SCAN_MAX_ARCHIVE_DEPTH: Final = 3
 # Members of one archive beyond this count are refused (bombs with millions of empty entries).
 SCAN_MAX_ARCHIVE_MEMBERS: Final = 1_000_000
-# Items per work batch: large enough to amortise a task's scheduling (~1 ms on Dask) and a
-# transaction's commit, small enough that the last batches spread evenly over the workers
-# (8 photos are ~0.1-0.3 s of work), a crash loses little and progress stays smooth.
-SCAN_BATCH_ITEMS: Final = 8
+# Items per work batch: large enough to amortise a task's scheduling and transfer (~4 ms of
+# client + worker CPU per task on a LocalCluster, bench/scan.py) and a transaction's commit;
+# 32 photos are ~0.1-0.2 s of work. The last batches of a parallel run are cut smaller
+# (safelight.scan.batching) so that the workers still finish together.
+SCAN_BATCH_ITEMS: Final = 32
 # Bytes of item content per batch before it is cut early (archive members travel inline).
 SCAN_BATCH_BYTES: Final = 64 << 20
 # Bytes sniffed from the head of a file to recognise an archive by its magic number.

@@ -13,6 +13,7 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import posixpath
 import tarfile
 import zipfile
@@ -29,7 +30,7 @@ from safelight.constants import (
     SCAN_MAX_COMPRESSION_RATIO,
     SCAN_MAX_MEMBER_BYTES,
 )
-from safelight.scan.model import WorkItem
+from safelight.scan.model import MemberRef, WorkItem
 
 # Members smaller than this are never called bombs: a megabyte of zeros is harmless.
 RATIO_FLOOR_BYTES = 1 << 20
@@ -155,10 +156,17 @@ class ArchiveReader:
         self.limits = limits
 
     def expand(
-        self, logical: str, fmt: str, open_stream: Callable[[], IO[bytes]]
+        self,
+        logical: str,
+        fmt: str,
+        open_stream: Callable[[], IO[bytes]],
+        location: str | None = None,
     ) -> Iterator[WorkItem]:
+        """Members of the archive ``open_stream`` opens. ``location``, the local path of a zip
+        file, lets workers read its members themselves (kind ``member``): only references
+        travel to them, not bytes."""
         budget = _Budget(self.limits)
-        yield from self._expand(logical, fmt, open_stream, 1, budget)
+        yield from self._expand(logical, fmt, open_stream, 1, budget, location)
 
     def _expand(
         self,
@@ -167,11 +175,12 @@ class ArchiveReader:
         open_stream: Callable[[], IO[bytes]],
         depth: int,
         budget: _Budget,
+        location: str | None = None,
     ) -> Iterator[WorkItem]:
         try:
             with open_stream() as stream:
                 if fmt == "zip":
-                    yield from self._zip(logical, stream, depth, budget)
+                    yield from self._zip(logical, stream, depth, budget, location)
                 else:
                     yield from self._stream(logical, fmt, stream, depth, budget)
         except ArchiveStop as stop:
@@ -210,8 +219,14 @@ class ArchiveReader:
             yield WorkItem(path, "inline", data=data, size=len(data))
 
     def _zip(
-        self, logical: str, stream: IO[bytes], depth: int, budget: _Budget
+        self,
+        logical: str,
+        stream: IO[bytes],
+        depth: int,
+        budget: _Budget,
+        location: str | None = None,
     ) -> Iterator[WorkItem]:
+        stamp = os.fstat(stream.fileno()) if location is not None else None
         with zipfile.ZipFile(stream) as archive:
             for info in archive.infolist():
                 if info.is_dir():
@@ -229,14 +244,31 @@ class ArchiveReader:
                     yield WorkItem.failed(path, problem[0], f"{path}: {problem[1]}")
                     continue
                 self._account(budget, info.file_size)
+                reference: WorkItem | None = None
                 try:
                     with archive.open(info) as member:
-                        data = _read_capped(member, self.limits.max_member_bytes)
+                        head = member.read(512) if stamp is not None else b""
+                        if stamp is not None and (
+                            sniff(head) is None or depth >= self.limits.max_depth
+                        ):
+                            # Not an archive to open here: the worker reads it itself.
+                            ref = MemberRef(
+                                info.filename, info.header_offset, stamp.st_size, stamp.st_mtime_ns
+                            )
+                            reference = WorkItem(
+                                path, "member", location, size=info.file_size, member=ref
+                            )
+                        else:
+                            rest = self.limits.max_member_bytes - len(head)
+                            data = head + _read_capped(member, rest)
                 except ArchiveStop as stop:
                     yield WorkItem.failed(path, stop.code, f"{path}: {stop}")
                     continue
                 except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
                     yield WorkItem.failed(path, "unreadable", f"{path}: cannot read member: {exc}")
+                    continue
+                if reference is not None:
+                    yield reference
                     continue
                 yield from self._member(path, data, depth, budget)
 

@@ -95,7 +95,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     "--batch-items",
     default=SCAN_BATCH_ITEMS,
     show_default=True,
-    help="Items per work batch and store transaction.",
+    help="Items per work batch and store transaction (a parallel run ends on smaller ones).",
 )
 @click.option(
     "--max-ratio",

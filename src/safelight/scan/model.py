@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 from safelight.errors import ItemError
 
-# How a worker gets an item's bytes: read a local path, open a URI with fsspec, take the bytes
-# carried inline (archive members), or nothing (the item failed while being listed).
-ItemKind = Literal["file", "uri", "inline", "failed"]
+# How a worker gets an item's bytes: read a local path, open a URI with fsspec, read a member
+# of a local zip file itself (``member``), take the bytes carried inline (other archive
+# members), or nothing (the item failed while being listed).
+ItemKind = Literal["file", "uri", "member", "inline", "failed"]
 
 
 def clean_text(text: str) -> str:
@@ -28,6 +29,20 @@ def clean_text(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberRef:
+    """Where a worker finds a zip member: the archive as listed and the member's local header.
+
+    Zip members are randomly accessible, so the member's bytes need not travel with the task;
+    the archive's size and modification time let the worker refuse an archive that changed.
+    """
+
+    name: str
+    header_offset: int
+    archive_size: int
+    archive_mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class WorkItem:
     logical_path: str
     kind: ItemKind
@@ -35,6 +50,7 @@ class WorkItem:
     data: bytes | None = None
     size: int | None = None
     error: ItemError | None = None
+    member: MemberRef | None = None  # kind "member": ``location`` is the zip file's path
 
     def __post_init__(self) -> None:
         # The logical path is what is stored and shown; ``location`` keeps the real name.

@@ -23,6 +23,7 @@ from safelight.constants import (
 from safelight.errors import ItemError
 from safelight.scan.hashing import ItemHasher, PipelineHasher
 from safelight.scan.matching import MatchConfig, Matcher, make_matcher
+from safelight.scan.members import MemberError, read_member
 from safelight.scan.model import HashRecord, ItemResult, WorkItem
 from safelight.signals.options import HashOptions, Mode
 
@@ -57,6 +58,8 @@ class Pipeline:
                 continue
             try:
                 hashed.append((position, self._signals(item)))
+            except MemberError as exc:
+                done[position] = ItemResult(item.logical_path, size=item.size, error=exc.error)
             except OSError as exc:
                 error = ItemError("unreadable", f"{item.logical_path}: cannot read: {exc}")
                 done[position] = ItemResult(item.logical_path, size=item.size, error=error)
@@ -70,6 +73,9 @@ class Pipeline:
     def _signals(self, item: WorkItem) -> HashRecord:
         if item.kind == "inline":
             return self.hasher.hash_bytes(item.data or b"", item.logical_path)
+        if item.kind == "member":
+            data = read_member(item, self.config.max_file_bytes)
+            return self.hasher.hash_bytes(data, item.logical_path)
         location = item.location or item.logical_path
         if item.kind == "file":
             return self.hasher.hash_file(location, item.logical_path)

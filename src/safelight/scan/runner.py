@@ -25,12 +25,13 @@ from safelight.constants import (
 from safelight.errors import ConflictError, UsageError
 from safelight.lists import HashListStore
 from safelight.scan.archives import ArchiveLimits
+from safelight.scan.batching import Batcher
 from safelight.scan.executors import Executor, make_executor
 from safelight.scan.matching import MatchConfig, StoreMatcher
-from safelight.scan.model import ItemResult, WorkItem
+from safelight.scan.model import ItemResult
 from safelight.scan.pipeline import PipelineConfig
 from safelight.scan.progress import NullProgress, Progress
-from safelight.scan.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunStore, Tally, path_key
+from safelight.scan.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunStore, Tally
 from safelight.scan.sources import SourceWalker, check_sources, is_uri
 from safelight.signals.options import Mode
 from safelight.store import Database
@@ -75,33 +76,6 @@ class ScanSummary:
 
 def _limits_to_dict(limits: ArchiveLimits) -> dict[str, Any]:
     return dataclasses.asdict(limits)
-
-
-class _Batcher:
-    """Groups work items into batches, leaving out those a resumed run already recorded."""
-
-    def __init__(self, recorded: set[str], max_items: int, max_bytes: int) -> None:
-        self.recorded = recorded
-        self.max_items = max_items
-        self.max_bytes = max_bytes
-        self.skipped = 0
-
-    def batches(self, items: Iterator[WorkItem]) -> Iterator[list[WorkItem]]:
-        batch: list[WorkItem] = []
-        size = 0
-        for item in items:
-            key = path_key(item.logical_path)
-            if key in self.recorded:
-                self.skipped += 1
-                continue
-            self.recorded.add(key)  # also drops a second listing of the same path
-            batch.append(item)
-            size += item.payload_bytes
-            if len(batch) >= self.max_items or size >= self.max_bytes:
-                yield batch
-                batch, size = [], 0
-        if batch:
-            yield batch
 
 
 class _JsonlOut:
@@ -250,7 +224,7 @@ def run_scan(
         out.rebuild(store.iter_results(run_id))
     else:
         out.open_fresh()
-    batcher = _Batcher(recorded, options.batch_items, options.batch_bytes)
+    batcher = Batcher(recorded, options.batch_items, options.batch_bytes, executor.workers)
     walker = SourceWalker(options.limits)
     session = Tally()
     started = time.monotonic()

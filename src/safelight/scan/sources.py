@@ -141,7 +141,7 @@ class SourceWalker:
         def opener() -> IO[bytes]:
             return open(path, "rb")
 
-        yield from self.archives.expand(path, fmt, opener)
+        yield from self.archives.expand(path, fmt, opener, location=path)
 
     def _uri(self, uri: str) -> Iterator[WorkItem]:
         try:
