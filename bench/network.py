@@ -136,7 +136,6 @@ def stage_e2e(work: Path, sightings: Path, name: str) -> dict[str, object]:
     cpu_ingested, ingested = _cpu(), time.perf_counter()
     run = analyze_case(db, name, work / f"out-{name}", geo_paths=[sim / "geo.mmdb"], home=home)
     cpu_end, end = _cpu(), time.perf_counter()
-    db.dispose()
     out: dict[str, object] = {
         "ingest_s": round(ingested - start, 2),
         "analyze_s": round(end - ingested, 2),
@@ -152,6 +151,20 @@ def stage_e2e(work: Path, sightings: Path, name: str) -> dict[str, object]:
     truth = sim / "truth_connections.csv"
     if name == "sim" and truth.is_file():  # the full run: quality, outside the timed part
         out["quality"] = _quality(run, truth)
+        # Modularity (resolution 1) merges small planted groups at this size; the same case
+        # analyzed again at higher resolutions shows what `--resolution` recovers.
+        by_resolution = {}
+        for resolution in (2.0, 4.0):
+            finer = analyze_case(
+                db, name, work / f"out-{name}-r{resolution:g}", geo_paths=[sim / "geo.mmdb"],
+                home=home, resolution=resolution,
+            )  # fmt: skip
+            by_resolution[f"{resolution:g}"] = {
+                "groups": finer.report["headline"]["groups"],
+                **_quality(finer, truth),
+            }
+        out["quality_by_resolution"] = by_resolution
+    db.dispose()
     return out
 
 

@@ -281,3 +281,28 @@ def test_one_part_dictionaries_need_no_regrouping() -> None:
     pd.testing.assert_frame_equal(
         got.reset_index(drop=True), expected[got.columns].reset_index(drop=True)
     )
+
+
+def test_resolution_splits_groups_and_is_reported(simulated: dict[str, Any]) -> None:
+    base: AnalysisRun = simulated["run"]
+    assert base.report["resolution"] == 1.0
+    finer = analyze_case(
+        simulated["db"], "sim", simulated["root"] / "out-finer", home=simulated["home"],
+        resolution=50.0,
+    )  # fmt: skip
+    assert finer.report["resolution"] == 50.0
+    assert finer.report["headline"]["groups"] > base.report["headline"]["groups"]
+    # Only the grouping moves: the same connections and files.
+    assert finer.report["headline"]["connections"] == base.report["headline"]["connections"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_bad_resolution_is_a_usage_error(simulated: dict[str, Any], value: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["network", "analyze", "--case", "sim", "--out", str(simulated["root"] / "x"),
+         "--resolution", value],
+        env={"SAFELIGHT_HOME": str(simulated["home"])},
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "resolution: expected a number above 0" in result.output

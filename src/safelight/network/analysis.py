@@ -17,6 +17,7 @@ from scipy.sparse.csgraph import connected_components
 
 from safelight.constants import (
     NETWORK_CANDIDATE_MIN_HOLDERS,
+    NETWORK_LOUVAIN_RESOLUTION,
     NETWORK_MAX_FILE_DEGREE,
     NETWORK_REMOVAL_STEPS,
 )
@@ -51,6 +52,7 @@ def analyze(
     *,
     max_file_degree: int = NETWORK_MAX_FILE_DEGREE,
     removal_steps: int = NETWORK_REMOVAL_STEPS,
+    resolution: float = NETWORK_LOUVAIN_RESOLUTION,
 ) -> Analysis:
     edges = agg.edges
     # Peer mode's dictionary may hold keys no edge uses.
@@ -105,7 +107,7 @@ def analyze(
     bipartite = bipartite_graph(net_inc)
     n_net = len(in_net)
     n_comp, comp_all = connected_components(bipartite, directed=False)
-    comm_all = louvain(bipartite)
+    comm_all = louvain(bipartite, resolution)
     q = modularity(bipartite, comm_all) if bipartite.nnz else 0.0
     comm = _by_size(_compact(comm_all[:n_net]))
     comp = _by_size(_compact(comp_all[:n_net]))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED
 from safelight.store import Database
 
@@ -91,8 +92,20 @@ def ingest_command(
     "--geo", "geo_paths", multiple=True, type=existing, help="MaxMind .mmdb (country, ASN)."
 )
 @click.option("--cluster", help="Aggregate on Dask: 'local' or tcp://scheduler:8786.")
+@click.option(
+    "--resolution",
+    type=float,
+    default=NETWORK_LOUVAIN_RESOLUTION,
+    show_default=True,
+    help="Louvain resolution: 1 is modularity; higher finds more, smaller groups.",
+)
 def analyze_command(
-    case_name: str, out: Path, entity: str, geo_paths: tuple[Path, ...], cluster: str | None
+    case_name: str,
+    out: Path,
+    entity: str,
+    geo_paths: tuple[Path, ...],
+    cluster: str | None,
+    resolution: float,
 ) -> None:
     """Groups, countries, leads and candidate files of a case, as JSON, CSV and HTML."""
     from safelight.network.pipeline import analyze_case
@@ -100,7 +113,13 @@ def analyze_command(
     db = Database.open()
     try:
         run = analyze_case(
-            db, case_name, out, mode=entity, geo_paths=list(geo_paths), cluster=cluster
+            db,
+            case_name,
+            out,
+            mode=entity,
+            geo_paths=list(geo_paths),
+            cluster=cluster,
+            resolution=resolution,
         )
     finally:
         db.dispose()

@@ -5,6 +5,7 @@ The command line and the demo both call these functions; each takes an open ``Da
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
+from safelight.errors import UsageError
 from safelight.network.aggregate import EntityOptions, aggregate, local_map
 from safelight.network.analysis import Analysis, analyze
 from safelight.network.columns import ColumnMapping
@@ -82,7 +85,15 @@ def analyze_case(
     geo_paths: Sequence[Path] = (),
     cluster: str | None = None,
     home: Path | None = None,
+    resolution: float = NETWORK_LOUVAIN_RESOLUTION,
 ) -> AnalysisRun:
+    """Aggregate a case's sightings, analyze them and write the report into ``out``.
+
+    ``resolution`` is Louvain's: 1.0 is plain modularity; larger values split big groups
+    (modularity merges groups smaller than about sqrt(edges), see docs/network.md).
+    """
+    if not (math.isfinite(resolution) and resolution > 0):
+        raise UsageError(f"resolution: expected a number above 0, got {resolution}")
     case = get_case(db, case_name, home)
     known = case_known(db, case)
     options = EntityOptions(mode)
@@ -95,12 +106,13 @@ def analyze_case(
             agg, matches = aggregate(parts, options, _matcher(known), mapper)
     else:
         agg, matches = aggregate(parts, options, _matcher(known), local_map)
-    analysis = analyze(agg, matches, geo)
+    analysis = analyze(agg, matches, geo, resolution=resolution)
     source = geo.source
     report = build_report(
         analysis,
         case=case.name,
         entity_mode=mode,
+        resolution=resolution,
         geo_source={
             "name": source.name,
             "licence": source.licence,

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.network.analysis import Analysis
 
 SCHEMA = "safelight.network.report/1"
@@ -59,6 +60,7 @@ def build_report(
     *,
     case: str,
     entity_mode: str,
+    resolution: float = NETWORK_LOUVAIN_RESOLUTION,
     geo_source: dict[str, str],
     known_description: str,
 ) -> dict[str, Any]:
@@ -67,6 +69,7 @@ def build_report(
         "case": case,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "entity_mode": entity_mode,
+        "resolution": resolution,
         "notice": NOTICE,
         "headline": analysis.headline,
         "sources": {"geolocation": geo_source, "known_material": known_description},
