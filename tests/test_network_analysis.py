@@ -291,6 +291,7 @@ def test_resolution_splits_groups_and_is_reported(simulated: dict[str, Any]) -> 
         resolution=50.0,
     )  # fmt: skip
     assert finer.report["resolution"] == 50.0
+    assert "group resolution 50" in (simulated["root"] / "out-finer" / "report.html").read_text()
     assert finer.report["headline"]["groups"] > base.report["headline"]["groups"]
     # Only the grouping moves: the same connections and files.
     assert finer.report["headline"]["connections"] == base.report["headline"]["connections"]

@@ -242,7 +242,8 @@ def render_html(report: dict[str, Any]) -> str:
 <title>Safelight network report: {escape(report["case"])}</title><style>{CSS}</style></head>
 <body><header><h1>Distribution network: {escape(report["case"])}</h1>
 <p>{_fmt(h.get("first_seen"))} to {_fmt(h.get("last_seen"))} &middot; entity:
-{escape(report["entity_mode"])} &middot; generated {escape(report["generated_at"])}</p></header>
+{escape(report["entity_mode"])} &middot; group resolution {_fmt(report.get("resolution", 1.0))}
+&middot; generated {escape(report["generated_at"])}</p></header>
 <main><p class="notice">{escape(report["notice"])}</p>
 <div class="cards">{cards}</div>
 <p>A network of <b>{_fmt(h.get("connections"))}</b> internet connections in
