@@ -34,12 +34,9 @@ from safelight.signals.pdq_kernels import (
     box_columns_sampled,
     dct_64_to_16,
     decimation_samples,
+    jarosz_window,
     quality_64,
 )
-
-
-def jarosz_window(length: int) -> int:
-    return (length + 2 * PDQ_DOWNSAMPLE - 1) // (2 * PDQ_DOWNSAMPLE)
 
 
 @njit(cache=True, nogil=True)

@@ -36,6 +36,11 @@ def _dct_matrix() -> npt.NDArray[np.float32]:
 DCT_MATRIX = _dct_matrix()
 
 
+def jarosz_window(length: int) -> int:
+    """The reference's box window along an axis of ``length`` pixels: ceil(length / 128)."""
+    return (length + 2 * PDQ_DOWNSAMPLE - 1) // (2 * PDQ_DOWNSAMPLE)
+
+
 @njit(cache=True, nogil=True)
 def _store(
     sums: np.ndarray, d: np.float32, dst: np.ndarray, oi: int, samples: np.ndarray, k: int
@@ -312,8 +317,7 @@ def downsample_64(
     height, width = image.shape
     if skip_at_64 and height == PDQ_DOWNSAMPLE and width == PDQ_DOWNSAMPLE:
         return image.astype(np.float32)
-    rows_window = (width + 2 * PDQ_DOWNSAMPLE - 1) // (2 * PDQ_DOWNSAMPLE)
-    cols_window = (height + 2 * PDQ_DOWNSAMPLE - 1) // (2 * PDQ_DOWNSAMPLE)
+    rows_window, cols_window = jarosz_window(width), jarosz_window(height)
     first, second = workspace.buffers(height, width)
     source: npt.NDArray[np.float32] | npt.NDArray[np.uint8] = image
     for _ in range(PDQ_JAROSZ_PASSES - 1):

@@ -30,12 +30,13 @@ import numpy.typing as npt
 from numba import njit
 
 from safelight.constants import PDQ_DOWNSAMPLE, PDQ_JAROSZ_PASSES
-from safelight.signals.pdq_kernels import DCT_MATRIX, dct_64_to_16, decimation_samples, quality_64
-
-
-def jarosz_window(length: int) -> int:
-    """The reference's box window along an axis of ``length`` pixels: ceil(length / 128)."""
-    return (length + 2 * PDQ_DOWNSAMPLE - 1) // (2 * PDQ_DOWNSAMPLE)
+from safelight.signals.pdq_kernels import (
+    DCT_MATRIX,
+    dct_64_to_16,
+    decimation_samples,
+    jarosz_window,
+    quality_64,
+)
 
 
 def box_span(length: int, j: int) -> tuple[int, int]:
