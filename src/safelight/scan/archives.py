@@ -29,6 +29,7 @@ from safelight.constants import (
     SCAN_MAX_ARCHIVE_MEMBERS,
     SCAN_MAX_COMPRESSION_RATIO,
     SCAN_MAX_MEMBER_BYTES,
+    SCAN_SNIFF_BYTES,
 )
 from safelight.scan.model import MemberRef, WorkItem
 
@@ -247,7 +248,7 @@ class ArchiveReader:
                 reference: WorkItem | None = None
                 try:
                     with archive.open(info) as member:
-                        head = member.read(512) if stamp is not None else b""
+                        head = member.read(SCAN_SNIFF_BYTES) if stamp is not None else b""
                         if stamp is not None and (
                             sniff(head) is None or depth >= self.limits.max_depth
                         ):

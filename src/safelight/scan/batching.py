@@ -25,19 +25,6 @@ from safelight.scan.runs import path_key
 TAIL_DIVISOR = 8
 
 
-def fresh_items(
-    items: Iterator[WorkItem], recorded: set[str], skipped: list[int]
-) -> Iterator[WorkItem]:
-    """``items`` without those already recorded (and without a second listing of a path)."""
-    for item in items:
-        key = path_key(item.logical_path)
-        if key in recorded:
-            skipped[0] += 1
-            continue
-        recorded.add(key)
-        yield item
-
-
 def batch_sizes_oracle(remaining: int, max_items: int, workers: int) -> list[int]:
     """The tail's batch sizes once ``remaining`` items are known (the obvious loop)."""
     sizes = []
@@ -66,14 +53,20 @@ class Batcher:
         self.max_items = max(1, max_items)
         self.max_bytes = max_bytes
         self.workers = max(1, workers)
-        self._skipped = [0]
+        self.skipped = 0
 
-    @property
-    def skipped(self) -> int:
-        return self._skipped[0]
+    def _fresh(self, items: Iterator[WorkItem]) -> Iterator[WorkItem]:
+        """``items`` without those already recorded (and without a second listing of a path)."""
+        for item in items:
+            key = path_key(item.logical_path)
+            if key in self.recorded:
+                self.skipped += 1
+                continue
+            self.recorded.add(key)
+            yield item
 
     def batches(self, items: Iterator[WorkItem]) -> Iterator[list[WorkItem]]:
-        source = fresh_items(items, self.recorded, self._skipped)
+        source = self._fresh(items)
         # What the executor keeps in flight (two batches per worker), known ahead.
         window = 2 * self.workers * self.max_items if self.workers > 1 else self.max_items
         ahead: deque[WorkItem] = deque()
