@@ -12,10 +12,15 @@ from safelight.network.known import (
     FileDigests,
     ListEntry,
     NoKnownMaterial,
+    file_columns,
     lookup_columns,
     lookup_reference,
 )
-from safelight.network.known_sources import read_list_file, read_list_frame
+from safelight.network.known_sources import (
+    CombinedKnownMaterial,
+    read_list_file,
+    read_list_frame,
+)
 
 # Few distinct digests, so that files and entries collide often (the interesting cases).
 DIGESTS = {
@@ -82,10 +87,19 @@ def test_list_file_reader_is_case_and_space_insensitive(tmp_path: Path) -> None:
 def test_column_lookup_is_the_same_question(
     entries: list[ListEntry], files: list[FileDigests]
 ) -> None:
-    columns = [[getattr(f, name) for f in files] for name in FIELDS]
+    columns = file_columns(files)
     matcher = DigestListMatcher(entries)
     assert lookup_columns(matcher, columns) == lookup_reference(entries, files)
     assert lookup_columns(NoKnownMaterial(), columns) == {}
 
 
-FIELDS = ("key", "md5", "sha1", "sha256", "pdq")
+@settings(max_examples=50, deadline=None)
+@given(st.lists(entry, max_size=8), st.lists(entry, max_size=8), st.lists(file_digests, max_size=8))
+def test_combined_sources_answer_as_one_list(
+    first: list[ListEntry], second: list[ListEntry], files: list[FileDigests]
+) -> None:
+    files = list({f.key: f for f in files}.values())
+    combined = CombinedKnownMaterial([DigestListMatcher(first), DigestListMatcher(second)])
+    expected = lookup_reference(first + second, files)
+    assert combined.lookup(files) == expected
+    assert lookup_columns(combined, file_columns(files)) == expected

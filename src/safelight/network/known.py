@@ -167,8 +167,7 @@ class DigestListMatcher:
         return hits
 
     def lookup(self, files: Sequence[FileDigests]) -> dict[str, KnownMatch]:
-        columns = [[getattr(f, name) for f in files] for name in ("key", *EXACT, "pdq")]
-        return self.lookup_columns(*columns)
+        return self.lookup_columns(*file_columns(files))
 
     def lookup_columns(
         self,
@@ -220,11 +219,19 @@ class DigestListMatcher:
         return out
 
 
+def file_columns(files: Sequence[FileDigests]) -> list[list[str]]:
+    """FileDigests as columns: key, md5, sha1, sha256, pdq (the order of ``lookup_columns``)."""
+    return [[getattr(f, name) for f in files] for name in ("key", *EXACT, "pdq")]
+
+
 def lookup_columns(known: KnownMaterial, columns: Sequence[Sequence[str]]) -> dict[str, KnownMatch]:
-    """``known.lookup`` over files given as columns (key, md5, sha1, sha256, pdq): the
-    in-memory matcher probes the columns as they are; other sources get FileDigests."""
-    if isinstance(known, DigestListMatcher):
-        return known.lookup_columns(*columns)
+    """``known.lookup`` over files given as columns (key, md5, sha1, sha256, pdq): a source
+    with its own ``lookup_columns`` (the in-memory matcher, a combination holding one) takes
+    the columns as they are; other sources get FileDigests."""
+    by_columns = getattr(known, "lookup_columns", None)
+    if by_columns is not None:
+        found: dict[str, KnownMatch] = by_columns(*columns)
+        return found
     return known.lookup([FileDigests(*values) for values in zip(*columns, strict=True)])
 
 
