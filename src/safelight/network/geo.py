@@ -148,20 +148,28 @@ class MmdbGeo:
         return GeoAnswers(countries, asns, orgs)
 
 
+def _ip_halves(ips: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """High and low 64 bits and IPv4-ness of canonical IP texts, from the parsing kernel."""
+    hi, lo, v4 = ip_values(*string_buffers(pa.array(list(ips), pa.string())))
+    return hi, lo, v4
+
+
+def _joined(hi: np.ndarray, lo: np.ndarray) -> list[int]:
+    return [(h << 64) | low for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]
+
+
 def ip_numbers(ips: Sequence[str]) -> tuple[list[int], list[bool]]:
     """Integer value and IPv4-ness of canonical IP texts (as ``parse`` produces them)."""
-    hi, lo, v4 = ip_values(*string_buffers(pa.array(list(ips), pa.string())))
-    values = [(h << 64) | low for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]
-    return values, v4.tolist()
+    hi, lo, v4 = _ip_halves(ips)
+    return _joined(hi, lo), v4.tolist()
 
 
 def ip_numbers_sorted(ips: Sequence[str]) -> tuple[list[int], list[bool], list[int]]:
     """``ip_numbers`` and the positions in address order (IPv4 first), sorted on the
     kernel's 64-bit halves rather than on Python integers."""
-    hi, lo, v4 = ip_values(*string_buffers(pa.array(list(ips), pa.string())))
-    values = [(h << 64) | low for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]
+    hi, lo, v4 = _ip_halves(ips)
     order = np.lexsort((lo, hi, ~v4)).tolist()
-    return values, v4.tolist(), order
+    return _joined(hi, lo), v4.tolist(), order
 
 
 def _epoch_date(epoch: int) -> str:

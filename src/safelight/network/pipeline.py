@@ -19,7 +19,7 @@ from safelight.network.aggregate import EntityOptions, aggregate, local_map
 from safelight.network.analysis import Analysis, analyze
 from safelight.network.columns import ColumnMapping
 from safelight.network.geo import open_geo
-from safelight.network.ingest import FileSummary, ingest_files
+from safelight.network.ingest import DIGEST_COLUMNS, FileSummary, ingest_files
 from safelight.network.known import KnownMatch, KnownMaterial, lookup_columns
 from safelight.network.known_sources import resolve_known
 from safelight.network.report import build_report, write_outputs
@@ -62,7 +62,7 @@ def _matcher(known: KnownMaterial) -> Any:
     def known_of(files: pd.DataFrame) -> dict[str, KnownMatch]:
         columns = [
             files[c].astype(str).to_numpy(dtype=object).tolist()
-            for c in ("file_key", "md5", "sha1", "sha256", "pdq")
+            for c in ("file_key", *DIGEST_COLUMNS)
         ]
         return lookup_columns(known, columns)
 
