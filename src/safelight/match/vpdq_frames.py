@@ -9,12 +9,13 @@ on those candidates, so results are the same as comparing every entry (a propert
 the two against each other), while the cost no longer grows with every entry in the lists.
 
 Small sets (under ``VPDQ_FRAME_INDEX_MIN_FRAMES``) skip the index: comparing them all costs
-less than loading the index kernels. The index is rebuilt on the Matcher's ``refresh``, in a private
-temporary folder that is removed when the matcher goes away.
+less than loading the index kernels. The index is rebuilt on the Matcher's ``refresh``, in a
+private temporary folder that is removed when the matcher goes away.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import weakref
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ import numpy as np
 
 from safelight.constants import VPDQ_MATCH_THRESHOLD, VPDQ_QUALITY_THRESHOLD
 from safelight.index import HammingIndex
+from safelight.index.hashes import hex_to_array
 from safelight.signals.vpdq import VpdqFeature, match_vpdq, reliable_unique_hashes
 
 # Measured (CPU, 300-frame query): 14 entries x 300 frames compared one by one take 50 ms,
@@ -55,12 +57,11 @@ class VpdqCandidates:
         if self.frames and self.frames >= min_frames:
             folder = tempfile.mkdtemp(prefix="safelight-vpdq-frames-")
             # The folder goes with this object, however it is dropped.
-            weakref.finalize(self, _remove, folder)
-            keys = np.frombuffer(b"".join(bytes.fromhex(h) for h in hashes), np.uint8)
+            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
             self._index = HammingIndex.build(
                 Path(folder) / "frames",
                 np.arange(self.frames, dtype=np.int64),
-                keys.reshape(self.frames, 32),
+                hex_to_array(hashes),
                 signal_type="pdq",
             )
 
@@ -88,9 +89,3 @@ class VpdqCandidates:
             if result.matched:
                 hits[entry_id] = (result.query_percent, result.compared_percent)
         return hits
-
-
-def _remove(folder: str) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
