@@ -26,8 +26,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -75,33 +73,12 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
-    """Hubert & Arabie (1985) ARI from the contingency table (as in the tests)."""
-    _, ai = np.unique(a, return_inverse=True)
-    _, bi = np.unique(b, return_inverse=True)
-    table = np.zeros((ai.max() + 1, bi.max() + 1)) if len(a) < 20_000 else None
-    if table is None:  # sparse contingency table: 1M connections x thousands of groups
-        pair = ai.astype(np.int64) * (int(bi.max()) + 1) + bi
-        counts = np.unique(pair, return_counts=True)[1].astype(np.float64)
-        rows_n = np.bincount(ai).astype(np.float64)
-        cols_n = np.bincount(bi).astype(np.float64)
-    else:
-        np.add.at(table, (ai, bi), 1)
-        counts, rows_n, cols_n = table.ravel(), table.sum(1), table.sum(0)
-
-    def pairs(x: np.ndarray) -> float:
-        return float((x * (x - 1) / 2).sum())
-
-    index = pairs(counts)
-    rows, cols, total = pairs(rows_n), pairs(cols_n), pairs(np.array([len(a)], dtype=np.float64))
-    expected = rows * cols / total
-    return (index - expected) / ((rows + cols) / 2 - expected)
-
-
 def _quality(run: object, truth_path: Path) -> dict[str, object]:
     """Communities against the planted groups (the connections both name), and how many
     planted heavy sharers are among the top leads (twice as many leads as heavy sharers)."""
     import pandas as pd
+
+    from safelight.network.simulate import adjusted_rand_index
 
     leads = run.analysis.tables["leads"].set_index("connection")  # type: ignore[attr-defined]
     planted = pd.read_csv(truth_path).set_index("ip")

@@ -11,15 +11,18 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safelight.cli import main
 from safelight.errors import UsageError
 from safelight.network.pipeline import AnalysisRun, analyze_case, ingest, run_demo_network
+from safelight.network.simulate import adjusted_rand_index
 from safelight.store import Database
 
 
-def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
-    """Hubert & Arabie (1985) ARI from the contingency table."""
+def dense_ari(a: np.ndarray, b: np.ndarray) -> float:
+    """The oracle: Hubert & Arabie (1985) ARI from the dense contingency table."""
     _, ai = np.unique(a, return_inverse=True)
     _, bi = np.unique(b, return_inverse=True)
     table = np.zeros((ai.max() + 1, bi.max() + 1))
@@ -35,8 +38,23 @@ def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_ari_oracle() -> None:
-    assert adjusted_rand_index(np.array([0, 0, 1, 1]), np.array([5, 5, 7, 7])) == 1.0
-    assert adjusted_rand_index(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])) < 0
+    for ari in (dense_ari, adjusted_rand_index):
+        assert ari(np.array([0, 0, 1, 1]), np.array([5, 5, 7, 7])) == 1.0
+        assert ari(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])) < 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 7)), min_size=2, max_size=60))
+def test_sparse_ari_agrees_with_the_dense_oracle(labels: list[tuple[int, int]]) -> None:
+    a = np.array([x for x, _ in labels])
+    b = np.array([y for _, y in labels])
+    try:
+        dense = dense_ari(a, b)
+    except ZeroDivisionError:  # both labellings trivial (one group, or all apart): undefined
+        with pytest.raises(ZeroDivisionError):
+            adjusted_rand_index(a, b)
+        return
+    assert abs(adjusted_rand_index(a, b) - dense) < 1e-12
 
 
 @pytest.fixture(scope="module")
