@@ -2,7 +2,8 @@
 
 Each command needs a fenced block in docs/cli.md holding ``$ safelight <command> --help``
 and then the help text verbatim, rendered at 80 columns. To print the current blocks:
-``.venv/bin/python tests/test_cli_docs.py [command prefix ...]``.
+``.venv/bin/python tests/test_cli_docs.py [command prefix ...]``; with ``--write`` the blocks
+already in docs/cli.md are replaced by the current ones (new commands still need a place).
 """
 
 from __future__ import annotations
@@ -56,8 +57,29 @@ def test_there_are_commands_to_check() -> None:
     assert ("lists", "import") in command_paths()
 
 
+def rewrite_blocks(docs: str) -> tuple[str, list[tuple[str, ...]]]:
+    """``docs`` with every pinned help block replaced by the current one; and the commands
+    that have no block yet."""
+    missing = []
+    for path in command_paths():
+        opening = f"```console\n$ safelight {' '.join(path)} --help\n"
+        start = docs.find(opening)
+        if start < 0:
+            missing.append(path)
+            continue
+        end = docs.index("```\n", start + len(opening)) + len("```\n")
+        docs = docs[:start] + help_block(path) + docs[end:]
+    return docs, missing
+
+
 if __name__ == "__main__":
-    wanted = tuple(sys.argv[1:])
-    for found in command_paths():
-        if found[: len(wanted)] == wanted:
-            print(help_block(found))
+    args = sys.argv[1:]
+    if args == ["--write"]:
+        updated, absent = rewrite_blocks(DOCS.read_text(encoding="utf-8"))
+        DOCS.write_text(updated, encoding="utf-8")
+        for path in absent:
+            print(f"no block yet for: safelight {' '.join(path)}", file=sys.stderr)
+    else:
+        for found in command_paths():
+            if found[: len(args)] == tuple(args):
+                print(help_block(found))

@@ -22,7 +22,7 @@ def run(*args: str, input: str | None = None) -> Result:
 @pytest.fixture
 def hashes(tmp_path: Path) -> Path:
     path = tmp_path / "hashes.txt"
-    path.write_text(f"{PDQ}\nmd5 {MD5}\n")
+    path.write_text(f"pdq {PDQ}\nmd5 {MD5}\n")
     return path
 
 

@@ -51,7 +51,7 @@ def records(items: list[Record | Problem]) -> list[Record]:
 def test_lines_accept_bare_and_typed_hex_comments_and_blank_lines() -> None:
     items = read(
         "lines",
-        f"\ufeff# a comment\n\n{PDQ}\r\nmd5 {MD5.upper()}\nvideo_md5\t{MD5}\n"
+        f"\ufeff# a comment\n\npdq {PDQ}\r\nmd5 {MD5.upper()}\nvideo_md5\t{MD5}\n"
         f"sha256 {SHA256}\n{SHA1}",
     )
     assert problems(items) == []
@@ -64,6 +64,17 @@ def test_lines_accept_bare_and_typed_hex_comments_and_blank_lines() -> None:
     ]
 
 
+def test_a_bare_64_hex_line_is_pdq_or_sha256_and_must_be_declared() -> None:
+    """The defect of issue 9: a file of SHA-256 digests was stored as PDQ, silently."""
+    items = read("lines", f"{MD5}\n{SHA256}\n")
+    assert records(items)[0].signal_type == "md5"
+    (problem,) = [p for p in items if isinstance(p, Problem)]
+    assert problem.location == "f:2" and problem.code == "untyped_value"
+    assert "could be pdq or sha256" in problem.reason
+    typed = read("lines", f"{SHA256}\n", ParseOptions(default_type="sha256"))
+    assert [(r.signal_type, r.value) for r in records(typed)] == [("sha256", SHA256)]
+
+
 def test_type_option_types_bare_values_only() -> None:
     items = read("lines", f"{SHA256}\nmd5 {MD5}\n", ParseOptions(default_type="sha256"))
     assert [(r.signal_type, r.value) for r in records(items)] == [("sha256", SHA256), ("md5", MD5)]
@@ -72,7 +83,7 @@ def test_type_option_types_bare_values_only() -> None:
 def test_every_bad_line_is_reported_with_its_number_and_reason() -> None:
     content = (
         (
-            f"{PDQ}\n"
+            f"pdq {PDQ}\n"
             f"{PDQ[:-1]}\n"  # 2: 63 chars
             f"md5 {MD5[:-1]}x\n"  # 3: non-hex
             f"photodna {MD5}\n"  # 4: unknown type
@@ -87,7 +98,7 @@ def test_every_bad_line_is_reported_with_its_number_and_reason() -> None:
         (
             "f:2",
             "cannot tell the signal type of a 63-character value "
-            "(32 = md5, 40 = sha1, 64 = pdq; give the type or use --type)",
+            "(32 = md5, 40 = sha1, 64 = pdq/sha256)",
         ),
         ("f:3", "md5 value is not hex: 'x' at character 32"),
         ("f:4", "unknown signal type 'photodna' (known: pdq, md5, sha1, sha256, vpdq)"),
@@ -121,7 +132,7 @@ def oracle_lines(lines: list[str], options: ParseOptions) -> list[Record | Probl
             else:
                 found.append(make_record(options, fields[1], signal_type=fields[0]))
         except ValueError as exc:
-            found.append(Problem(f"f:{number}", str(exc)))
+            found.append(Problem.of(f"f:{number}", exc))
     return found
 
 
@@ -146,10 +157,12 @@ def test_csv_uses_usual_column_names_and_merges_label_cells() -> None:
         "csv",
         "Hash,Type,Labels,Note,disabled_until\n"
         f'{MD5},md5,"cat A|INTERPOL baseline","seen, twice",2030-01-01T00:00:00\n'
-        f"{PDQ},,,,\n",
+        f"{PDQ},pdq,,,\n"
+        f"{SHA1},,,,\n",
     )
     assert problems(items) == []
-    first, second = records(items)
+    first, second, third = records(items)
+    assert third.signal_type == "sha1"  # an empty type cell: typed by its length
     assert first.labels == {"cat A", "INTERPOL baseline"}
     assert first.note == "seen, twice"
     assert first.disabled_until == datetime(2030, 1, 1, tzinfo=UTC)

@@ -28,7 +28,7 @@ PATIENCE_SECONDS = 300
 
 def hashes(start: int, count: int) -> Iterator[bytes]:
     for i in range(start, start + count):
-        yield hashlib.sha256(i.to_bytes(8, "big")).hexdigest().encode() + b"\n"
+        yield b"sha256 " + hashlib.sha256(i.to_bytes(8, "big")).hexdigest().encode() + b"\n"
 
 
 def snapshot(store: HashListStore) -> tuple[object, ...]:

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -24,6 +25,8 @@ from safelight.store.lists_tables import hash_entries, hash_entry_labels, hash_l
 from safelight.store.schema import metadata
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+PDQ_LINE = f"pdq {PDQ}"
+ANY_TEXT = mock.ANY  # 64 hex is PDQ or SHA-256: lines declare it
 MD5 = "749476eb0cd128289f0dec3e062da83c"
 SHA1 = "2b037f69c566dfdb3a5a79e5360d085959bdde4c"
 
@@ -95,7 +98,7 @@ def test_import_is_idempotent_keeps_ids_and_merges_labels(
     store: HashListStore, db: Database, tmp_path: Path
 ) -> None:
     store.create("L")
-    path = write(tmp_path / "h.txt", [PDQ, f"md5 {MD5.upper()}", f"video_md5 {MD5}", SHA1])
+    path = write(tmp_path / "h.txt", [PDQ_LINE, f"md5 {MD5.upper()}", f"video_md5 {MD5}", SHA1])
     first = store.import_file(
         "L", path, options=ParseOptions(extra_labels=frozenset({"a"})), by="ana"
     )
@@ -124,7 +127,7 @@ def test_one_bad_line_imports_nothing_and_lists_every_problem(
     store: HashListStore, db: Database, tmp_path: Path
 ) -> None:
     store.create("L")
-    path = write(tmp_path / "bad.txt", [PDQ, "xyz", MD5, f"md5 {MD5}0"])
+    path = write(tmp_path / "bad.txt", [PDQ_LINE, "xyz", MD5, f"md5 {MD5}0"])
     with pytest.raises(ValidationError) as info:
         store.import_file("L", path)
     assert info.value.message.startswith(
@@ -134,14 +137,14 @@ def test_one_bad_line_imports_nothing_and_lists_every_problem(
         (
             f"{path}:2",
             "cannot tell the signal type of a 3-character value "
-            "(32 = md5, 40 = sha1, 64 = pdq; give the type or use --type)",
+            "(32 = md5, 40 = sha1, 64 = pdq/sha256)",
         ),
         (f"{path}:4", "md5 value must be 32 hex characters, got 33"),
     ]
     assert count(db, hash_entries) == 0 and count(db, hash_list_imports) == 0
     assert store.get("L").generation == 0
     # The failed import left no staging tables behind on this connection.
-    assert store.import_file("L", write(tmp_path / "ok.txt", [PDQ])).added == 1
+    assert store.import_file("L", write(tmp_path / "ok.txt", [PDQ_LINE])).added == 1
 
 
 def test_skip_invalid_imports_the_rest_and_reports_all(
@@ -149,7 +152,7 @@ def test_skip_invalid_imports_the_rest_and_reports_all(
 ) -> None:
     store.create("L")
     monkeypatch.setattr(importer_module, "LIST_MAX_REPORTED_PROBLEMS", 2)
-    path = write(tmp_path / "bad.txt", ["a", PDQ, "b", "c", MD5])
+    path = write(tmp_path / "bad.txt", ["a", PDQ_LINE, "b", "c", MD5])
     seen: list[Problem] = []
     report = store.import_file("L", path, skip_invalid=True, on_problem=seen.append)
     assert (report.records, report.added, report.invalid) == (2, 2, 3)
@@ -228,10 +231,10 @@ def test_iter_entries_and_entries_by_ids_for_indexes_and_matches(
     store.create("B")
     store.import_file(
         "A",
-        write(tmp_path / "a.txt", [PDQ]),
+        write(tmp_path / "a.txt", [PDQ_LINE]),
         options=ParseOptions(extra_labels=frozenset({"cat A"})),
     )
-    store.import_file("B", write(tmp_path / "b.txt", [PDQ, f"md5 {MD5}"]))
+    store.import_file("B", write(tmp_path / "b.txt", [PDQ_LINE, f"md5 {MD5}"]))
     both = list(store.iter_entries(None, "pdq"))
     assert [(e.value, e.labels) for e in both] == [(PDQ, {"cat A"}), (PDQ, frozenset())]
     assert [e.value for e in store.iter_entries(["B"], "video_md5")] == [MD5]
@@ -314,8 +317,8 @@ def test_delete_removes_everything_of_the_list(
     store.create("A")
     store.create("B")
     labelled = ParseOptions(extra_labels=frozenset({"x"}))
-    store.import_file("A", write(tmp_path / "a.txt", [PDQ, MD5]), options=labelled)
-    store.import_file("B", write(tmp_path / "b.txt", [PDQ]), options=labelled)
+    store.import_file("A", write(tmp_path / "a.txt", [PDQ_LINE, MD5]), options=labelled)
+    store.import_file("B", write(tmp_path / "b.txt", [PDQ_LINE]), options=labelled)
     assert store.delete("A") == 2
     assert [hl.name for hl in store.list()] == ["B"]
     assert (
@@ -371,8 +374,8 @@ def test_unreadable_input_is_an_input_error(store: HashListStore, tmp_path: Path
     with pytest.raises(InputError, match=f"cannot read {tmp_path / 'missing.txt'}: No such file"):
         store.import_file("L", tmp_path / "missing.txt")
     with pytest.raises(NotFoundError):
-        store.import_file("NOPE", write(tmp_path / "h.txt", [PDQ]))
-    with pytest.raises(UsageError, match="--type: unknown signal type 'x'"):
+        store.import_file("NOPE", write(tmp_path / "h.txt", [PDQ_LINE]))
+    with pytest.raises(UsageError, match="unknown signal type 'x'"):
         store.import_file("L", tmp_path / "h.txt", options=ParseOptions(default_type="x"))
 
 
@@ -380,7 +383,7 @@ def test_import_from_stdin(store: HashListStore, monkeypatch: pytest.MonkeyPatch
     store.create("L")
 
     class Stdin:
-        buffer = io.BytesIO(f"{PDQ}\n".encode())
+        buffer = io.BytesIO(f"pdq {PDQ}\n".encode())
 
     monkeypatch.setattr("sys.stdin", Stdin)
     report = store.import_file("L", "-")
@@ -392,8 +395,27 @@ def big_file(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "big.txt"
     with path.open("w") as out:
         for i in range(12_000):
-            out.write(f"{hashlib.sha256(str(i).encode()).hexdigest()}\n")
+            out.write(f"pdq {hashlib.sha256(str(i).encode()).hexdigest()}\n")
     yield path
+
+
+def test_a_list_default_type_types_its_bare_values(store: HashListStore, tmp_path: Path) -> None:
+    """A file of bare SHA-256 digests, one per line, into a list that declares sha256."""
+    sha256 = hashlib.sha256(b"x").hexdigest()
+    path = write(tmp_path / "sha.txt", [sha256, f"pdq {PDQ}", f"md5 {MD5}"])
+    with pytest.raises(ValidationError) as caught:
+        store.import_file(store.create("UNTYPED").name, path)
+    assert caught.value.codes == {"untyped_value"}
+    assert caught.value.problems == [(f"{path}:1", ANY_TEXT)]
+    assert "could be pdq or sha256" in caught.value.problems[0][1]
+    assert store.entry_counts().get("UNTYPED", 0) == 0  # nothing imported
+    created = store.create("KNOWN_SHA", default_signal_type="video_sha256")
+    assert created.default_signal_type == "sha256"
+    store.import_file("KNOWN_SHA", path)
+    found = {(e.signal_type, e.value) for e in store.find_entries("KNOWN_SHA")}
+    assert found == {("sha256", sha256), ("pdq", PDQ), ("md5", MD5)}
+    with pytest.raises(UsageError, match="unknown signal type 'sha3'"):
+        store.create("BAD_TYPE", default_signal_type="sha3")
 
 
 def test_import_spanning_many_batches(store: HashListStore, big_file: Path) -> None:

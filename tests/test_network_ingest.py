@@ -164,7 +164,8 @@ def test_list_file_reader_names_bad_lines(tmp_path: Path) -> None:
     bad.write_text(f"hash,algorithm\n{MD5},sha1\nabc,\n{SHA256},\n")
     with pytest.raises(ValidationError) as info:
         read_list_file(bad)
-    assert [loc for loc, _ in info.value.problems] == [f"{bad}:2", f"{bad}:3"]
+    # :4 is a bare 64-hex hash, PDQ or SHA-256: refused until its algorithm is given
+    assert [loc for loc, _ in info.value.problems] == [f"{bad}:2", f"{bad}:3", f"{bad}:4"]
 
 
 def test_store_lists_are_the_known_material(db: Database, tmp_path: Path) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from safelight.errors import ValidationError
 from safelight.network.known import (
     DigestListMatcher,
     FileDigests,
@@ -80,6 +82,32 @@ def test_list_file_reader_is_case_and_space_insensitive(tmp_path: Path) -> None:
     entries = read_list_file(path, "mine")
     assert entries[0] == ListEntry("mine", "md5", "a" * 32, ("x", "y"))
     assert entries[1].labels == ()
+
+
+def test_a_bare_64_hex_hash_in_a_list_file_must_be_declared(tmp_path: Path) -> None:
+    """Network list files type values like every other front (issue 9): a 64-hex ``hash``
+    is PDQ or SHA-256 and is refused undeclared; a ``digest`` column holds file digests."""
+    untyped = tmp_path / "untyped.csv"
+    untyped.write_text(f"hash,labels\n{'a' * 32},x\n{'c' * 64},y\n")
+    with pytest.raises(ValidationError) as caught:
+        read_list_frame(untyped)
+    assert caught.value.problems == [
+        (
+            f"{untyped}:3",
+            "a 64-character value could be pdq or sha256: add an algorithm column, "
+            "or name the column by type",
+        )
+    ]
+    digests = tmp_path / "digests.csv"
+    digests.write_text(f"digest\n{'c' * 64}\n")
+    assert read_list_frame(digests)["algorithm"].tolist() == ["sha256"]
+    named = tmp_path / "named.csv"
+    named.write_text(f"sha256\n{'c' * 64}\n")
+    assert read_list_frame(named)["algorithm"].tolist() == ["sha256"]
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text(f"hash,algorithm\n{'c' * 64},photodna\n")
+    with pytest.raises(ValidationError, match="1 invalid list lines"):
+        read_list_frame(unknown)
 
 
 @settings(max_examples=50, deadline=None)

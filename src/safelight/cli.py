@@ -30,6 +30,8 @@ class SafelightGroup(click.Group):
             problems = getattr(exc, "problems", None) or []
             for location, reason in problems:
                 click.echo(f"  {location}: {reason}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
             sys.exit(exc.exit_code)
 
 

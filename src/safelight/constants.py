@@ -79,9 +79,6 @@ LUMA_DECODE_MIN_PIXELS: Final = 640 * 480
 # asserted by tests on the conformance set and a generated corpus (Safelight issue 2).
 DEFAULT_MODE_MAX_BITS: Final = 4
 
-# --- Digest lengths (hex chars) ------------------------------------------------------------
-DIGEST_HEX_LENGTHS: Final = {"md5": 32, "sha1": 40, "sha256": 64}
-
 # --- Hash index (src/safelight/index/; design and figures in docs/index-format.md) ----------
 # Multi-index hashing (Norouzi, Punjani, Fleet, "Fast Search in Hamming Space with Multi-Index
 # Hashing", CVPR 2012): 256 bits cut into 16 chunks of 16 bits. By the pigeonhole principle a
@@ -111,23 +108,9 @@ INDEX_FORMAT_VERSION: Final = 1
 # Segment files whose size is at most this are checksummed in full when opened; larger ones
 # have their header checked on open and their sections by verify().
 INDEX_FULL_VERIFY_BYTES: Final = 64 << 20
-# Digest key widths in bytes (RFC 1321, FIPS 180-4).
-DIGEST_BYTES: Final = {"md5": 16, "sha1": 20, "sha256": 32}
 
 # --- Hash lists ("banks") ------------------------------------------------------------------
-# Signal types a list entry can hold. vPDQ is one entry per video (see docs/lists.md).
-LIST_SIGNAL_TYPES: Final = ("pdq", "md5", "sha1", "sha256", "vpdq")
-# Hex length of each fixed-length type; a bare hex line is typed by its length, and 64 means
-# PDQ as in HMA's local file exchange (python-threatexchange exchanges/impl/file_api.py).
-LIST_HEX_LENGTHS: Final = {"pdq": PDQ_HEX_LENGTH, **DIGEST_HEX_LENGTHS}
-# python-threatexchange / HMA signal type names accepted on import as aliases of ours
-# (signal_type/md5.py "video_md5", HMA config "video_sha256", extensions/vpdq "vpdq").
-LIST_SIGNAL_TYPE_ALIASES: Final = {
-    "video_md5": "md5",
-    "photo_md5": "md5",
-    "video_sha256": "sha256",
-    "video_vpdq": "vpdq",
-}
+# Signal types, their names, aliases and widths: safelight.signals.types (the registry).
 # HMA bank names: "[A-Z_][A-Z0-9_]*", column of 255 (hma-api.md section 1). Using the same rule
 # lets a list be served as an HMA bank unchanged.
 LIST_NAME_PATTERN: Final = r"[A-Z_][A-Z0-9_]*"

@@ -32,6 +32,8 @@ class SafelightError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
+        # Advice a front adds in its own terms (the CLI names its flags here).
+        self.hint: str | None = None
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
@@ -65,9 +67,17 @@ class ValidationError(InputError):
 
     default_code = "validation"
 
-    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        problems: list[tuple[str, str]] | None = None,
+        *,
+        codes: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__(message)
         self.problems = problems or []
+        # Kinds of problem present (e.g. "untyped_value"), so a front can add its own advice.
+        self.codes = codes
 
 
 class NotFoundError(SafelightError):

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safelight.constants import DIGEST_BYTES
 from safelight.errors import UsageError
 from safelight.index import kernels
 from safelight.index.directory import I64, SegmentedIndex
@@ -32,10 +31,7 @@ class DigestIndex(SegmentedIndex[DigestSegment]):
 
     def _init_for(self, directory: Path, signal_type: str) -> None:
         super()._init_for(directory, signal_type)
-        if signal_type not in DIGEST_BYTES:
-            known = ", ".join(DIGEST_BYTES)
-            raise UsageError(f"signal_type: expected one of {known}, got {signal_type!r}")
-        self.key_width = DIGEST_BYTES[signal_type]
+        self.key_width = _digest_width(signal_type)
 
     @classmethod
     def build(
@@ -61,9 +57,7 @@ class DigestIndex(SegmentedIndex[DigestSegment]):
         meta: dict[str, Any] | None = None,
     ) -> tuple[DigestIndex, list[tuple[str, str]]]:
         """Rebuild from (entry id, hex digest) pairs; bad items are skipped and reported."""
-        if signal_type not in DIGEST_BYTES:
-            raise UsageError(f"signal_type: expected one of {', '.join(DIGEST_BYTES)}")
-        ids, keys, problems = parse_entries(entries, DIGEST_BYTES[signal_type])
+        ids, keys, problems = parse_entries(entries, _digest_width(signal_type))
         return cls.build(path, ids, keys, signal_type=signal_type, meta=meta), problems
 
     @classmethod
@@ -116,4 +110,21 @@ class DigestIndex(SegmentedIndex[DigestSegment]):
         zeros = np.zeros(int(keep.sum()), dtype=np.int32)
         return SearchResult.from_triples(len(q), qidx[keep], ids[keep], zeros)
 
-    search = lookup
+    def search(self, digests: Any, threshold: int = 0) -> SearchResult:
+        """The Index interface shared with ``HammingIndex``: digests match exactly, so the
+        only threshold is 0."""
+        if threshold != 0:
+            raise UsageError(f"{self.signal_type} matches exactly: threshold must be 0")
+        return self.lookup(digests)
+
+
+def _digest_width(signal_type: str) -> int:
+    """Key bytes of a digest type (an exact-match type of the signal-type registry)."""
+    from safelight.signals.types import registry
+
+    digests = registry.where(lambda t: t.index_kind == "digest")
+    for found in digests:
+        if signal_type == found.name:
+            return found.key_bytes
+    known = ", ".join(t.name for t in digests)
+    raise UsageError(f"signal_type: expected one of {known}, got {signal_type!r}")

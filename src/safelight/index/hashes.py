@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from safelight.constants import DIGEST_BYTES, PDQ_HASH_BITS
+from safelight.constants import PDQ_HASH_BITS
 from safelight.errors import InputError, ValidationError
 
 PDQ_BYTES = PDQ_HASH_BITS // 8
@@ -27,13 +27,15 @@ _MAX_LISTED = 20
 
 
 def key_width(signal_type: str) -> int:
-    """Bytes of one key for a signal type: pdq 32, md5 16, sha1 20, sha256 32."""
-    if signal_type in ("pdq", "vpdq"):
-        return PDQ_BYTES
-    if signal_type in DIGEST_BYTES:
-        return DIGEST_BYTES[signal_type]
-    known = ", ".join(["pdq", "vpdq", *DIGEST_BYTES])
-    raise InputError(f"signal_type: unknown signal type {signal_type!r} (known: {known})")
+    """Bytes of one key for a signal type (pdq 32, md5 16, sha1 20, sha256 32; vPDQ frames
+    are PDQ keys), from the signal-type registry."""
+    from safelight.signals.types import UnknownSignalTypeError, registry
+
+    try:
+        found = registry.get(signal_type)
+    except UnknownSignalTypeError as exc:
+        raise InputError(f"signal_type: {exc}") from None
+    return PDQ_BYTES if found.index_kind == "vpdq_frames" else found.key_bytes
 
 
 def _problem(item: object, width: int) -> str | None:

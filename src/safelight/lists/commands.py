@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import click
 
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
-from safelight.errors import EXIT_SOME_FAILED
+from safelight.errors import EXIT_SOME_FAILED, ValidationError
 from safelight.lists.formats import EXPORT_FORMATS, IMPORT_FORMATS
 from safelight.lists.models import HashList, ImportReport, ListSummary, Problem
 from safelight.lists.records import ParseOptions, parse_column_map, parse_timestamp
@@ -24,6 +24,11 @@ from safelight.lists.values import validate_label
 from safelight.store import Database
 
 OUTPUT_FORMATS = click.Choice(["table", "json", "jsonl"])
+UNTYPED_HINT = (
+    "declare the type of untyped values: --type TYPE for the whole file, 'TYPE HEX' per line, "
+    "a type column (--map type=COLUMN), or a list default (safelight lists create {name} "
+    "--type TYPE)"
+)
 REPORT_FORMATS = click.Choice(["table", "json"])
 
 
@@ -89,6 +94,12 @@ def lists_group() -> None:
 )
 @click.option("--disabled", is_flag=True, help="Create the list disabled (not matched).")
 @click.option(
+    "--type",
+    "default_type",
+    metavar="TYPE",
+    help="Signal type of values later imported without one (e.g. sha256 for a list of digests).",
+)
+@click.option(
     "--format",
     "output",
     type=REPORT_FORMATS,
@@ -103,6 +114,7 @@ def create_command(
     terms_of_use: str,
     pdq_threshold: int,
     disabled: bool,
+    default_type: str | None,
     output: str,
 ) -> None:
     """Create list NAME (UPPER_WITH_UNDERSCORE, as HMA bank names)."""
@@ -114,6 +126,7 @@ def create_command(
             terms_of_use=terms_of_use,
             pdq_threshold=pdq_threshold,
             enabled=not disabled,
+            default_signal_type=default_type,
         )
     if output == "json":
         _echo_json(created.to_dict())
@@ -191,6 +204,7 @@ def _print_summary(summary: ListSummary) -> None:
             ["terms of use:", hl.terms_of_use],
             ["enabled:", _yes_no(hl.enabled)],
             ["pdq threshold:", str(hl.pdq_threshold)],
+            ["default type:", hl.default_signal_type or "- (typed by length)"],
             ["generation:", str(hl.generation)],
             ["created:", _when(hl.created_at)],
             ["updated:", _when(hl.updated_at)],
@@ -241,7 +255,8 @@ def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | Non
     "--type",
     "default_type",
     metavar="TYPE",
-    help="Signal type of rows that give none (a bare 64-hex value is pdq unless this says).",
+    help="Signal type of rows that give none (default: the list's type, else by length; "
+    "a bare 64-hex value, PDQ or SHA-256, must be declared).",
 )
 @click.option(
     "--map",
@@ -297,9 +312,20 @@ def import_command(
         raise click.BadParameter(str(exc), param_hint="--label") from None
     options = ParseOptions(default_type, parse_column_map(column_map), extra)
     with _problem_file(problems_path) as sink, _store() as store:
-        report = store.import_file(
-            name, file, fmt=fmt, options=options, skip_invalid=skip_invalid, by=by, on_problem=sink
-        )
+        try:
+            report = store.import_file(
+                name,
+                file,
+                fmt=fmt,
+                options=options,
+                skip_invalid=skip_invalid,
+                by=by,
+                on_problem=sink,
+            )
+        except ValidationError as exc:
+            if "untyped_value" in exc.codes:
+                exc.hint = UNTYPED_HINT.format(name=name)
+            raise
     if output == "json":
         _echo_json(report.to_dict())
     else:
@@ -326,6 +352,8 @@ def _print_report(report: ImportReport) -> None:
     hidden = report.invalid - len(report.problems)
     if hidden:
         click.echo(f"  ... {hidden} more invalid records (--problems FILE lists all)", err=True)
+    if any(problem.code == "untyped_value" for problem in report.problems):
+        click.echo(f"hint: {UNTYPED_HINT.format(name=report.list_name)}", err=True)
 
 
 @contextmanager

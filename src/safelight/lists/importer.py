@@ -374,4 +374,5 @@ def _validation_error(report: ImportReport) -> ValidationError:
         f"{report.invalid} invalid {plural} in {report.source_path}; nothing was imported "
         f"(--skip-invalid imports the {report.records} valid ones)"
     )
-    return ValidationError(message, problems)
+    codes = frozenset(p.code for p in report.problems)
+    return ValidationError(message, problems, codes=codes)

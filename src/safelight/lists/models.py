@@ -23,6 +23,8 @@ class HashList:
     generation: int
     created_at: datetime
     updated_at: datetime
+    # The signal type of values imported without a declared one (None: typed by length).
+    default_signal_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +33,7 @@ class HashList:
             "source": self.source,
             "terms_of_use": self.terms_of_use,
             "pdq_threshold": self.pdq_threshold,
+            "default_signal_type": self.default_signal_type,
             "enabled": self.enabled,
             "generation": self.generation,
             "created_at": _iso(self.created_at),
@@ -105,6 +108,16 @@ class Problem:
 
     location: str
     reason: str
+    # "untyped_value" when a value's type is ambiguous or unknown and was not declared (a
+    # front then says how to declare it); "invalid" otherwise.
+    code: str = "invalid"
+
+    @classmethod
+    def of(cls, location: str, exc: ValueError) -> Problem:
+        from safelight.signals.types import UntypedValueError
+
+        code = "untyped_value" if isinstance(exc, UntypedValueError) else "invalid"
+        return cls(location, str(exc), code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,7 +238,7 @@ def read_projectvic(raw: _Readable, name: str, options: ParseOptions) -> Iterato
                 for kind, value in hashes
             ]
         except ValueError as exc:
-            yield Problem(location, str(exc))
+            yield Problem.of(location, exc)
             continue
         yield from records
 

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from safelight.constants import LIST_HEX_LENGTHS, LIST_SIGNAL_TYPE_ALIASES, LIST_SIGNAL_TYPES
 from safelight.lists.models import Problem, Record
 from safelight.lists.records import (
     DEFAULT_COLUMNS,
@@ -21,28 +20,36 @@ from safelight.lists.records import (
     make_record,
     split_labels,
 )
-from safelight.lists.values import TYPE_BY_LENGTH as _TYPE_BY_LENGTH
-from safelight.lists.values import vpdq_feature, vpdq_value
+from safelight.signals.types import registry, vpdq_feature, vpdq_value
 
 Item = Record | Problem
 NOT_UTF8 = "not valid UTF-8 text"
-
-
-# Fast path of plain lines: a bare or typed hex value of a fixed-length type, checked on the
-# raw bytes. Anything else (vPDQ, odd case, bad input) takes the general path, which gives
-# the same record or an exact reason.
 _HEX_BYTES = re.compile(rb"[0-9a-fA-F]+")
-_FAST_TYPES = {
-    name.encode(): LIST_SIGNAL_TYPE_ALIASES.get(name, name)
-    for name in (*LIST_SIGNAL_TYPES, *LIST_SIGNAL_TYPE_ALIASES)
-    if LIST_SIGNAL_TYPE_ALIASES.get(name, name) in LIST_HEX_LENGTHS
-}
 _BOM = b"\xef\xbb\xbf"
+
+
+class _FastTypes:
+    """Fast path of plain lines: a bare or typed hex value of a fixed-length type, checked on
+    the raw bytes. Only lengths that name one type are typed here; anything else (vPDQ, an
+    ambiguous length, odd case, bad input) takes the general path, which gives the same
+    record or an exact reason. Built per read, so types registered later are seen."""
+
+    def __init__(self, default_type: str | None) -> None:
+        fixed = registry.where(lambda t: t.hex_length is not None)
+        self.hex_length = {t.name: t.hex_length for t in fixed}
+        self.by_name = {n.encode(): t.name for t in fixed for n in t.names}
+        self.by_length = registry.unambiguous_lengths()
+        self.default = registry.get(default_type).name if default_type else None
+
+    def kind(self, parts: list[bytes]) -> tuple[str | None, bytes]:
+        if len(parts) == 1:
+            return self.default or self.by_length.get(len(parts[0])), parts[0]
+        return self.by_name.get(parts[0]), parts[1]
 
 
 def read_lines(stream: Iterable[bytes], name: str, options: ParseOptions) -> Iterator[Item]:
     """``HEX`` or ``TYPE HEX`` per line (HMA's local file exchange); ``#`` starts a comment."""
-    default_type = options.default_type
+    fast = _FastTypes(options.default_type)
     extra_labels = options.extra_labels
     for number, raw in enumerate(stream, start=1):
         line = raw.strip()
@@ -51,13 +58,8 @@ def read_lines(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
         if not line or line.startswith(b"#"):
             continue
         parts = line.split(None, 1)
-        if len(parts) == 1:
-            hex_part = parts[0]
-            kind = default_type or _TYPE_BY_LENGTH.get(len(hex_part))
-        else:
-            hex_part = parts[1]
-            kind = _FAST_TYPES.get(parts[0])
-        expected = LIST_HEX_LENGTHS.get(kind) if kind is not None else None
+        kind, hex_part = fast.kind(parts)
+        expected = fast.hex_length.get(kind) if kind is not None else None
         if len(hex_part) == expected and _HEX_BYTES.fullmatch(hex_part):
             value = hex_part.decode("ascii").lower()
             yield Record(kind, value, value, extra_labels)  # type: ignore[arg-type]
@@ -74,7 +76,7 @@ def read_lines(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
             else:
                 yield make_record(options, fields[1], signal_type=fields[0])
         except ValueError as exc:
-            yield Problem(f"{name}:{number}", str(exc))
+            yield Problem.of(f"{name}:{number}", exc)
 
 
 def _resolve_columns(header: list[str], options: ParseOptions) -> dict[str, list[int]]:
@@ -124,7 +126,7 @@ def read_delimited(
     try:
         columns = _resolve_columns(header, options)
     except ValueError as exc:
-        yield Problem(f"{name}:1", str(exc))
+        yield Problem.of(f"{name}:1", exc)
         return
     width = len(header)
     while True:
@@ -171,7 +173,7 @@ def _delimited_record(
             disabled_until=cell("disabled_until"),
         )
     except ValueError as exc:
-        return Problem(location, str(exc))
+        return Problem.of(location, exc)
 
 
 def _json_field(obj: dict[str, Any], names: Iterable[str]) -> Any:
@@ -234,7 +236,7 @@ def read_jsonl(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
                 ),
             )
         except ValueError as exc:
-            yield Problem(location, str(exc))
+            yield Problem.of(location, exc)
 
 
 def read_vpdq_file(
@@ -268,7 +270,7 @@ def read_vpdq_file(
             features.append(vpdq_feature(pdq_hex, quality, timestamp))
         except ValueError as exc:
             bad = True
-            yield Problem(location, str(exc))
+            yield Problem.of(location, exc)
     if bad and not skip_invalid:
         return
     if not features:

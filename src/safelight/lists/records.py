@@ -15,7 +15,8 @@ from typing import BinaryIO
 
 from safelight.errors import UsageError
 from safelight.lists.models import Record
-from safelight.lists.values import canonical_type, infer_type, normalise, validate_label
+from safelight.lists.values import validate_label
+from safelight.signals.types import registry
 
 # Fields a record can carry, and the column/key names recognised for each when no --map
 # names one (compared case-insensitively).
@@ -86,19 +87,19 @@ def make_record(
 ) -> Record:
     """A validated record, or ValueError naming the field that is wrong."""
     if signal_type and signal_type.strip():
-        kind = canonical_type(signal_type)
+        kind = registry.get(signal_type)
     elif options.default_type:
-        kind = options.default_type
+        kind = registry.get(options.default_type)
     elif not value.strip():
         raise ValueError("the value is empty")
     else:
-        kind = infer_type(value)
-    normalised = normalise(kind, value)
+        kind = registry.infer(value)
+    normalised = kind.normalise(value)
     label_set = options.extra_labels
     if labels:
         label_set = label_set.union(validate_label(label) for label in labels)
     return Record(
-        signal_type=kind,
+        signal_type=kind.name,
         value=normalised.value,
         key=normalised.key,
         labels=label_set,

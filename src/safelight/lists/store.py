@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -34,7 +35,8 @@ from safelight.lists.models import (
     ListSummary,
 )
 from safelight.lists.records import HashingReader, ParseOptions
-from safelight.lists.values import canonical_type, validate_list_name
+from safelight.lists.values import validate_list_name
+from safelight.signals.types import UnknownSignalTypeError, registry
 from safelight.store import Database
 from safelight.store.lists_tables import (
     hash_entries,
@@ -74,6 +76,7 @@ def _hash_list(row: Row[Any]) -> HashList:
         generation=m["generation"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        default_signal_type=m["default_signal_type"],
     )
 
 
@@ -95,11 +98,15 @@ class HashListStore:
         terms_of_use: str = "",
         pdq_threshold: int = PDQ_MATCH_THRESHOLD,
         enabled: bool = True,
+        default_signal_type: str | None = None,
     ) -> HashList:
+        """A new list. ``default_signal_type`` types the values later imported without a
+        type of their own (say sha256 for a list of 64-hex SHA-256 digests)."""
         try:
             validate_list_name(name)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        default_type = None if default_signal_type is None else _signal_type(default_signal_type)
         if not 0 <= pdq_threshold <= PDQ_MAX_LIST_THRESHOLD:
             raise UsageError(f"pdq threshold {pdq_threshold} is outside 0-{PDQ_MAX_LIST_THRESHOLD}")
         now = self.clock()
@@ -114,6 +121,7 @@ class HashListStore:
                         source=source,
                         terms_of_use=terms_of_use,
                         pdq_threshold=pdq_threshold,
+                        default_signal_type=default_type,
                         enabled=enabled,
                         generation=0,
                         created_at=now,
@@ -277,12 +285,7 @@ class HashListStore:
         fmt = detect_format(path_text, fmt)
         options = options or ParseOptions()
         if options.default_type is not None:
-            try:
-                options = ParseOptions(
-                    canonical_type(options.default_type), options.column_map, options.extra_labels
-                )
-            except ValueError as exc:
-                raise UsageError(f"--type: {exc}") from None
+            options = replace(options, default_type=_signal_type(options.default_type))
         report = ImportReport(
             list_name=name,
             source_path="<stdin>" if path_text == "-" else str(Path(path_text).resolve()),
@@ -293,6 +296,8 @@ class HashListStore:
             source = HashingReader(raw)
             with self.db.begin() as conn:
                 hash_list = self._get(conn, name)
+                if options.default_type is None and hash_list.default_signal_type:
+                    options = replace(options, default_type=hash_list.default_signal_type)
                 run_import(
                     conn,
                     hash_list.id,
@@ -594,9 +599,10 @@ def _import_info(row: Row[Any]) -> ImportInfo:
 
 
 def _signal_type(name: str) -> str:
+    """The canonical name of a signal type or alias; unknown: UsageError with the choices."""
     try:
-        return canonical_type(name)
-    except ValueError as exc:
+        return registry.get(name).name
+    except UnknownSignalTypeError as exc:
         raise UsageError(str(exc)) from None
 
 

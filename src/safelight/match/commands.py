@@ -9,30 +9,39 @@ from typing import TYPE_CHECKING
 
 import click
 
+from safelight.cli_options import SignalTypeParam
 from safelight.constants import MATCH_MIN_QUALITY
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, ItemError, SafelightError, UsageError
 
 if TYPE_CHECKING:
     from safelight.match.matcher import Matcher, QueryResult
 
-_HASH_TYPES = ("auto", "pdq", "md5", "sha1", "sha256")
-_BY_LENGTH = {64: "pdq", 32: "md5", 40: "sha1"}
-
 
 def hash_queries(values: Iterable[str], hash_type: str) -> list[tuple[str, str]]:
-    """(signal type, hex) per --hash value: by length (64 is PDQ) unless --hash-type says."""
+    """(signal type, hex) per --hash value: ``TYPE:HEX``, the --hash-type, or the one indexed
+    type whose width the value has. A length two types share (64: PDQ or SHA-256) must be
+    declared: guessing would silently miss."""
+    from safelight.signals.types import UnknownSignalTypeError, UntypedValueError, registry
+
     queries = []
     for number, raw in enumerate(values, start=1):
-        value = raw.strip().lower()
-        kind = hash_type if hash_type != "auto" else _BY_LENGTH.get(len(value))
-        if kind is None:
-            raise UsageError(
-                f"--hash #{number} {raw!r}: {len(value)} characters is no known hash length "
-                "(64 PDQ, 32 MD5, 40 SHA-1; SHA-256 needs --hash-type sha256)"
-            )
-        if any(c not in "0123456789abcdef" for c in value):
-            raise UsageError(f"--hash #{number} {raw!r}: not hexadecimal")
-        queries.append((kind, value))
+        declared, _, value = raw.strip().rpartition(":")
+        where = f"--hash #{number} {raw!r}"
+        try:
+            if declared:
+                kind = registry.get(declared)
+            elif hash_type != "auto":
+                kind = registry.get(hash_type)
+            else:
+                kind = registry.infer(value, among=registry.indexed())
+            if kind not in registry.indexed():
+                raise UsageError(f"{where}: {kind.name} values are matched from files, not --hash")
+            queries.append((kind.name, kind.normalise(value).value))
+        except UntypedValueError as exc:
+            hint = " or ".join(f"--hash-type {t}" for t in exc.candidates) or "--hash-type TYPE"
+            raise UsageError(f"{where}: {exc.summary}; pass {hint}, or TYPE:HEX") from None
+        except (UnknownSignalTypeError, ValueError) as exc:
+            raise UsageError(f"{where}: {exc}") from None
     return queries
 
 
@@ -41,10 +50,12 @@ def hash_queries(values: Iterable[str], hash_type: str) -> list[tuple[str, str]]
 @click.option("--hash", "hashes", multiple=True, help="Match this hex hash (repeatable).")
 @click.option(
     "--hash-type",
-    type=click.Choice(_HASH_TYPES),
+    type=SignalTypeParam(indexed_only=True, allow_auto=True),
+    metavar="TYPE",
     default="auto",
     show_default=True,
-    help="Type of the --hash values; auto: by length, 64 hex is PDQ.",
+    help="Type of the --hash values (or write TYPE:HEX); auto: by length, where only one type "
+    "has that length (64 hex, PDQ or SHA-256, must be declared).",
 )
 @click.option("--list", "lists", multiple=True, help="Match only this list (repeatable).")
 @click.option(

@@ -33,18 +33,29 @@ from typing import Any
 
 import numpy as np
 
-from safelight.constants import DIGEST_BYTES, MATCH_INDEX_FORMAT
+from safelight.constants import MATCH_INDEX_FORMAT
 from safelight.errors import IndexCorruptError, NotFoundError
 from safelight.index import DigestIndex, HammingIndex, parse_hex
 from safelight.lists.models import HashList
 from safelight.lists.store import FOREVER, HashListStore
 from safelight.match.verified import verify_large_files
+from safelight.signals.types import registry
 from safelight.store import Database
 from safelight.store.database import default_home
 
-INDEXED_TYPES = ("pdq", "md5", "sha1", "sha256")
 Index = HammingIndex | DigestIndex
 Warn = Callable[[str], None]
+# The index class of each index kind of the signal-type registry (vPDQ has its own frame
+# index, safelight.match.vpdq_frames). Both classes share build/open/search/add/enable.
+INDEX_CLASSES: dict[str, type[HammingIndex] | type[DigestIndex]] = {
+    "hamming": HammingIndex,
+    "digest": DigestIndex,
+}
+
+
+def indexed_types() -> tuple[str, ...]:
+    """Names of the signal types held in a fixed-width index (built-in and registered)."""
+    return tuple(t.name for t in registry.indexed())
 
 
 def store_key(db: Database) -> str:
@@ -58,7 +69,7 @@ def index_root(db: Database, home: str | os.PathLike[str] | None = None) -> Path
 
 
 def _key_width(signal_type: str) -> int:
-    return 32 if signal_type == "pdq" else DIGEST_BYTES[signal_type]
+    return registry.get(signal_type).key_bytes
 
 
 def _empty(signal_type: str) -> tuple[np.ndarray, np.ndarray]:
@@ -123,17 +134,16 @@ class IndexSync:
 
     def _open_existing(self) -> Index | None:
         try:
-            index: Index = (
-                HammingIndex.open(self.path)
-                if self.signal_type == "pdq"
-                else DigestIndex.open(self.path)
-            )
+            index: Index = self._index_class().open(self.path)
         except NotFoundError:
             return None
         except IndexCorruptError as exc:
             self.warn(f"index {self.path} is damaged ({exc.message}); rebuilding from the store")
             return None
         return index
+
+    def _index_class(self) -> type[HammingIndex] | type[DigestIndex]:
+        return INDEX_CLASSES[registry.get(self.signal_type).index_kind]
 
     def _catch_up(self, index: Index, lists: list[HashList]) -> bool:
         """Apply the store's changes since the state in ``meta``; False: rebuild instead."""
@@ -205,13 +215,9 @@ class IndexSync:
         state = {str(hl.id): _list_state(hl, until.get(hl.name, []), now) for hl in lists}
         meta = {"format": MATCH_INDEX_FORMAT, "lists": state}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        index: Index
-        if self.signal_type == "pdq":
-            index = HammingIndex.build(self.path, id_array, keys, meta=meta)
-        else:
-            index = DigestIndex.build(
-                self.path, id_array, keys, signal_type=self.signal_type, meta=meta
-            )
+        index: Index = self._index_class().build(
+            self.path, id_array, keys, signal_type=self.signal_type, meta=meta
+        )
         if hidden:
             index.disable(np.asarray(hidden, dtype=np.int64))
         self.verify()  # the new base, checked once now rather than on the next open

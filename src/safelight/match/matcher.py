@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from safelight.constants import DIGEST_BYTES, MATCH_MIN_QUALITY
+from safelight.constants import MATCH_MIN_QUALITY
 from safelight.errors import IndexCorruptError, ItemError, NotFoundError, UsageError
-from safelight.index import HammingIndex, SearchResult, check_threshold, parse_hex
-from safelight.index.hashes import PDQ_BYTES
+from safelight.index import SearchResult, check_threshold, parse_hex
 from safelight.lists.models import Entry, HashList
 from safelight.lists.store import HashListStore
-from safelight.match.indexes import INDEXED_TYPES, Index, IndexSync, Warn
+from safelight.match.indexes import Index, IndexSync, Warn, indexed_types
+from safelight.signals.types import registry
 from safelight.store import Database
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class Matcher:
         self.selected = None if lists is None else list(dict.fromkeys(lists))
         self.home = home
         self.warn = warn
-        self._syncs = {t: IndexSync(store, t, home=home, warn=warn) for t in INDEXED_TYPES}
+        self._syncs = {t: IndexSync(store, t, home=home, warn=warn) for t in indexed_types()}
         self._indexes: dict[str, Index] = {}
         self._vpdq: VpdqCandidates | None = None
         self.refresh()
@@ -143,8 +143,18 @@ class Matcher:
         self._indexes.clear()
         self._vpdq = None
 
-    def threshold_of(self, list_name: str) -> int:
-        return self.threshold if self.threshold is not None else self.lists[list_name].pdq_threshold
+    def threshold_of(self, list_name: str, signal_type: str = "pdq") -> int:
+        """The distance within which a value of ``signal_type`` matches an entry of a list:
+        0 for exact types; for PDQ the list's own threshold; for other Hamming types the
+        type's default; ``threshold`` given to the matcher overrides both."""
+        kind = registry.get(signal_type)
+        if kind.distance == "exact":
+            return 0
+        if self.threshold is not None:
+            return self.threshold
+        if kind.name == "pdq":
+            return self.lists[list_name].pdq_threshold
+        return kind.default_threshold
 
     def index(self, signal_type: str) -> Index:
         """The index of a type, synced with the store on first use after ``refresh``."""
@@ -156,9 +166,7 @@ class Matcher:
         for attempt in (1, 2):
             index = self.index(signal_type)
             try:
-                if isinstance(index, HammingIndex):
-                    return index.search(keys, threshold)
-                return index.lookup(keys)
+                return index.search(keys, threshold)
             except IndexCorruptError as exc:
                 if attempt == 2:
                     raise
@@ -178,16 +186,19 @@ class Matcher:
         results: list[list[Match]] = [[] for _ in queries]
         if not self.lists:
             return results
-        for signal_type in INDEXED_TYPES:
+        unknown = {t for t, _ in queries} - set(self._syncs)
+        if unknown:
+            raise UsageError(f"no index holds {', '.join(sorted(unknown))} values")
+        for signal_type in self._syncs:
             positions = [i for i, (t, _) in enumerate(queries) if t == signal_type]
             if not positions:
                 continue
-            width = PDQ_BYTES if signal_type == "pdq" else DIGEST_BYTES[signal_type]
+            width = registry.get(signal_type).key_bytes
             keys, _, bad = parse_hex([queries[i][1] for i in positions], width)
             if bad:
                 where, why = bad[0]
                 raise UsageError(f"{signal_type} {where}: {why}")
-            top = max(self.threshold_of(n) for n in self.lists) if signal_type == "pdq" else 0
+            top = max(self.threshold_of(n, signal_type) for n in self.lists)
             found = self._search(signal_type, keys, top)
             hits = [found[q] for q in range(len(positions))]
             entries = self.store.entries_by_ids({i for h in hits for i, _ in h})
@@ -198,7 +209,7 @@ class Matcher:
                     entry = entries.get(entry_id)
                     if entry is None or not self._servable(entry, now):
                         continue
-                    if signal_type == "pdq" and distance > self.threshold_of(entry.list_name):
+                    if distance > self.threshold_of(entry.list_name, signal_type):
                         continue
                     results[pos].append(_match(entry, distance, variant))
         return [_sort(r) for r in results]

@@ -1,10 +1,12 @@
 """Where known material comes from for a case: Safelight's hash lists, or list files.
 
-``safelight.lists`` (the hash-list store) is built separately; while it is absent from this
-build, named lists cannot be used and say so, and a case can be matched against hash-list
-files instead: CSV with a ``hash`` (or ``digest``/``md5``/``sha1``/``sha256``/``pdq``) column,
-an optional ``algorithm`` column (else inferred from the length: 32 md5, 40 sha1, 64 sha256)
-and optional ``label``/``labels`` (``;``-separated). Bad lines are named, never skipped.
+A case is matched against the store's hash lists (``safelight.lists``, through the shared
+``Matcher``) and/or hash-list files: CSV with a ``hash`` (or ``digest``/``md5``/``sha1``/
+``sha256``/``pdq``) column, an optional ``algorithm`` column, and optional ``label``/``labels``
+(``;``-separated). Without an algorithm a value is typed as everywhere in Safelight
+(``safelight.signals.types``): by its length where only one type has it; a ``digest`` column
+holds file digests, so there 64 hex is SHA-256, while a bare 64-hex ``hash`` (PDQ or SHA-256)
+must be declared. Bad lines are named, never skipped.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from safelight.network.known import (
     file_columns,
     lookup_columns,
 )
+from safelight.signals.types import UntypedValueError, registry
 from safelight.store import Database
 
-_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
+# The types a list file can hold: those network analysis matches (FileDigests' fields).
+LIST_FILE_TYPES = ("md5", "sha1", "sha256", "pdq")
+DIGEST_TYPES = ("md5", "sha1", "sha256")
 
 
 def read_list_file(path: Path, name: str | None = None) -> list[ListEntry]:
@@ -77,14 +82,19 @@ def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
     # trip through Python string objects cost more than reading the file.
     values = pc.utf8_lower(text(value_field))
     algorithm = pc.utf8_lower(text("algorithm"))
-    if value_field in ("md5", "sha1", "sha256", "pdq"):
+    if value_field in LIST_FILE_TYPES:
         algorithm = pc.if_else(pc.equal(algorithm, ""), value_field, algorithm)
     lengths = np.asarray(pc.utf8_length(values).to_numpy(zero_copy_only=False))
-    inferred = np.select([lengths == n for n in _LENGTHS], list(_LENGTHS.values()), "")
+    # A "digest" column declares file digests; a "hash" column may hold any listed type.
+    typed = DIGEST_TYPES if value_field == "digest" else LIST_FILE_TYPES
+    among = [registry.get(t) for t in typed]
+    by_length = registry.unambiguous_lengths(among)
+    inferred = np.select([lengths == n for n in by_length], list(by_length.values()), "")
+    untyped = flags(pc.equal(algorithm, ""))
     algorithm = pc.if_else(pc.equal(algorithm, ""), pa.array(inferred, pa.string()), algorithm)
     expected = np.select(
-        [flags(pc.equal(algorithm, a)) for a in ("md5", "sha1", "sha256", "pdq")],
-        [32, 40, 64, 64],
+        [flags(pc.equal(algorithm, t)) for t in LIST_FILE_TYPES],
+        [registry.get(t).key_bytes * 2 for t in LIST_FILE_TYPES],
         -1,
     )
     hexed = flags(pc.match_substring_regex(values, "^[0-9a-f]*$"))
@@ -94,10 +104,17 @@ def read_list_frame(path: Path, name: str | None = None) -> pd.DataFrame:
     for row in np.flatnonzero(bad).tolist():
         line = row + 2  # after the header; list files hold one entry per line
         value, kind = values[row].as_py(), algorithm[row].as_py()
-        if expected[row] < 0:
-            problems.append((f"{path}:{line}", f"unknown algorithm for {value!r}"))
-        else:
+        if expected[row] >= 0:
             problems.append((f"{path}:{line}", f"{kind}: {value!r} is not {expected[row]} hex"))
+        elif untyped[row]:
+            try:
+                registry.infer(value, among)
+                reason = f"unknown algorithm for {value!r}"  # pragma: no cover - typed above
+            except UntypedValueError as exc:
+                reason = f"{exc.summary}: add an algorithm column, or name the column by type"
+            problems.append((f"{path}:{line}", reason))
+        else:
+            problems.append((f"{path}:{line}", f"unknown algorithm {kind!r} for {value!r}"))
     if problems:
         raise ValidationError(f"{path}: {len(problems)} invalid list lines", problems)
     frame: pd.DataFrame = pa.table(

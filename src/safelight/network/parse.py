@@ -32,10 +32,12 @@ from safelight.network.fastparse import (
     string_buffers,
 )
 from safelight.network.readers import RawBatch
+from safelight.signals.types import registry
 
-# Digest field -> hex length (safelight.constants.DIGEST_HEX_LENGTHS plus PDQ's 64).
-HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
-BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
+# Digest field -> hex length, from the signal-type registry. A ``digest`` field holds a file
+# digest, so its length names the type (64 is SHA-256 there: PDQ has its own field).
+HEX_LENGTHS = {name: registry.get(name).key_bytes * 2 for name in ("md5", "sha1", "sha256", "pdq")}
+BY_LENGTH = registry.unambiguous_lengths(registry.get(n) for n in ("md5", "sha1", "sha256"))
 _ZONE = re.compile(r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|\s?UTC|\s?GMT)$")
 _EPOCH = re.compile(r"^\d{9,11}(?:\.\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from safelight.constants import MATCH_MIN_QUALITY
 from safelight.match import Matcher as SharedMatcher
-from safelight.match.indexes import INDEXED_TYPES
+from safelight.match.indexes import indexed_types
 from safelight.match.matcher import Match as SharedMatch
 from safelight.scan.model import HashRecord, Match
 from safelight.signals.vpdq import VpdqFeature
@@ -105,7 +105,7 @@ class StoreMatcher:
 
     def sync(self) -> None:
         """Bring every index up to date with the store now (it is otherwise lazy)."""
-        for signal_type in INDEXED_TYPES:
+        for signal_type in indexed_types():
             self.shared.index(signal_type)
 
     def release(self) -> None:

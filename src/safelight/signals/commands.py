@@ -10,13 +10,7 @@ import click
 
 from safelight.constants import DEFAULT_MAX_PIXELS
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
-from safelight.signals.options import (
-    DEFAULT_SIGNALS,
-    SIGNAL_NAMES,
-    HashOptions,
-    Mode,
-    parse_signals,
-)
+from safelight.signals.options import HashOptions, Mode, default_signals, parse_signals
 
 if TYPE_CHECKING:
     from safelight.signals.records import HashRecord
@@ -27,9 +21,10 @@ if TYPE_CHECKING:
 @click.option("-r", "--recursive", is_flag=True, help="Hash the files inside folders, recursively.")
 @click.option(
     "--signals",
-    default=",".join(s for s in SIGNAL_NAMES if s in DEFAULT_SIGNALS),
-    show_default=True,
-    help=f"Comma-separated signals to compute, from: {', '.join(SIGNAL_NAMES)}.",
+    default=None,
+    help="Comma-separated signals to compute, from pdq, pdq8 (the 8 rotations and flips), "
+    "vpdq and the file digests md5, sha1, sha256 and any registered type "
+    "[default: all but pdq8].",
 )
 @click.option("--fast", is_flag=True, help="Reduced JPEG decode: faster, within 10 bits of HMA.")
 @click.option(
@@ -67,7 +62,7 @@ if TYPE_CHECKING:
 def hash_command(
     paths: tuple[str, ...],
     recursive: bool,
-    signals: str,
+    signals: str | None,
     fast: bool,
     exact_reference: bool,
     exif_transpose: bool,
@@ -87,7 +82,7 @@ def hash_command(
         raise UsageError("--fast and --exact-reference exclude each other: choose one")
     mode: Mode = "fast" if fast else "reference" if exact_reference else "default"
     options = HashOptions(
-        signals=parse_signals(signals),
+        signals=parse_signals(signals) if signals is not None else default_signals(),
         mode=mode,
         exif_transpose=exif_transpose,
         all_frames=all_frames,

@@ -1,4 +1,5 @@
-"""MD5, SHA-1 and SHA-256 in one read of a file, and the bytes kept for the decoder.
+"""File digests (MD5, SHA-1, SHA-256 and registered ones) in one read of a file, and the
+bytes kept for the decoder.
 
 Each block read goes to every requested digest before the next block is read, so a file is
 read once however many digests are asked for; hashlib releases the GIL on large blocks. Files
@@ -18,8 +19,9 @@ from typing import BinaryIO
 
 from safelight.constants import DIGEST_BLOCK_SIZE, READ_IN_MEMORY_LIMIT
 from safelight.errors import MediaError
+from safelight.signals.types import registry
 
-DIGEST_NAMES = ("md5", "sha1", "sha256")
+DIGEST_NAMES = ("md5", "sha1", "sha256")  # the built-in digests; see signals.types
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +35,8 @@ class FileRead:
 
 
 def _hashers(names: Iterable[str]) -> list[tuple[str, hashlib._Hash]]:
-    # usedforsecurity=False: these are identifiers, and FIPS builds refuse MD5 otherwise.
-    return [(name, hashlib.new(name, usedforsecurity=False)) for name in names]
+    """A fresh hasher per digest, made by its signal type (registered types included)."""
+    return [(name, registry.get(name).new_hasher()) for name in names]
 
 
 def digest_bytes(data: bytes | memoryview, names: Iterable[str] = DIGEST_NAMES) -> dict[str, str]:

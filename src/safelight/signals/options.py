@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from safelight.constants import (
     DEFAULT_MAX_PIXELS,
@@ -12,9 +12,32 @@ from safelight.constants import (
     VPDQ_SECONDS_PER_HASH,
 )
 from safelight.errors import UsageError
+from safelight.signals.types import registry
 
-SIGNAL_NAMES = ("pdq", "pdq8", "vpdq", "md5", "sha1", "sha256")
-DEFAULT_SIGNALS = frozenset({"pdq", "vpdq", "md5", "sha1", "sha256"})
+# Signals computed from decoded media; the file digests come from the signal-type registry
+# (MD5, SHA-1, SHA-256 and any type an installed package registers).
+MEDIA_SIGNALS = ("pdq", "pdq8", "vpdq")
+
+
+def signal_names() -> tuple[str, ...]:
+    """Every signal ``hash`` can compute: pdq8 is PDQ of the 8 rotations and flips."""
+    return (*MEDIA_SIGNALS, *(t.name for t in registry.file_digests()))
+
+
+def default_signals() -> frozenset[str]:
+    """What a plain ``hash`` computes: everything but the 8 orientations."""
+    return frozenset(signal_names()) - {"pdq8"}
+
+
+def __getattr__(name: str) -> Any:
+    # SIGNAL_NAMES / DEFAULT_SIGNALS read the registry when first asked, so types that
+    # packages register are included.
+    if name == "SIGNAL_NAMES":
+        return signal_names()
+    if name == "DEFAULT_SIGNALS":
+        return default_signals()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # default: luma-only JPEG decode (within DEFAULT_MODE_MAX_BITS of the HMA path);
 # fast: DCT-domain reduced JPEG decode (within PDQ_UPSTREAM_TOLERANCE);
@@ -24,7 +47,7 @@ Mode = Literal["default", "fast", "reference"]
 
 @dataclass(frozen=True, slots=True)
 class HashOptions:
-    signals: frozenset[str] = DEFAULT_SIGNALS
+    signals: frozenset[str] = field(default_factory=default_signals)
     mode: Mode = "default"
     exif_transpose: bool = False
     all_frames: bool = False
@@ -35,9 +58,9 @@ class HashOptions:
     digests: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        unknown = self.signals - set(SIGNAL_NAMES)
+        unknown = self.signals - set(signal_names())
         if unknown:
-            choices = ", ".join(SIGNAL_NAMES)
+            choices = ", ".join(signal_names())
             raise UsageError(f"unknown signal {', '.join(sorted(unknown))}; choose from {choices}")
         if self.mode not in ("default", "fast", "reference"):
             raise UsageError(f"unknown hashing mode {self.mode!r}")
@@ -45,7 +68,7 @@ class HashOptions:
             raise UsageError(f"--max-pixels must be a positive number, got {self.max_pixels}")
         if self.max_frames < 1:
             raise UsageError(f"the frame limit must be positive, got {self.max_frames}")
-        wanted = tuple(name for name in ("md5", "sha1", "sha256") if name in self.signals)
+        wanted = tuple(t.name for t in registry.file_digests() if t.name in self.signals)
         object.__setattr__(self, "digests", wanted)
 
     @property
@@ -65,11 +88,10 @@ class HashOptions:
 def parse_signals(text: str) -> frozenset[str]:
     """``"pdq,md5"`` -> {"pdq", "md5"}; unknown or empty names are a UsageError (exit 2)."""
     names = [part.strip().lower() for part in text.split(",")]
+    choices = ", ".join(signal_names())
     if not any(names) or "" in names:
-        raise UsageError(f"--signals needs a comma-separated list from {', '.join(SIGNAL_NAMES)}")
-    unknown = sorted(set(names) - set(SIGNAL_NAMES))
+        raise UsageError(f"--signals needs a comma-separated list from {choices}")
+    unknown = sorted(set(names) - set(signal_names()))
     if unknown:
-        raise UsageError(
-            f"--signals: unknown signal {', '.join(unknown)}; choose from {', '.join(SIGNAL_NAMES)}"
-        )
+        raise UsageError(f"--signals: unknown signal {', '.join(unknown)}; choose from {choices}")
     return frozenset(names)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safelight.errors import ItemError
+from safelight.signals.digests import DIGEST_NAMES
 from safelight.signals.pdq import DIHEDRAL_NAMES, PdqHash
 from safelight.signals.photo import FrameHash
 from safelight.signals.sniff import Media
@@ -58,9 +59,7 @@ class HashRecord:
             "format": self.format,
             "width": self.width,
             "height": self.height,
-            "md5": self.digests.get("md5"),
-            "sha1": self.digests.get("sha1"),
-            "sha256": self.digests.get("sha256"),
+            **{name: self.digests.get(name) for name in _digest_keys(self.digests)},
             "pdq": self.pdq.hex if self.pdq else None,
             "pdq_quality": self.pdq.quality if self.pdq else None,
         }
@@ -78,6 +77,11 @@ class HashRecord:
             ]
         out["error"] = self.error.to_dict() if self.error else None
         return out
+
+
+def _digest_keys(digests: dict[str, str]) -> list[str]:
+    """The built-in digests always (null when not computed), then any registered ones."""
+    return [*DIGEST_NAMES, *(name for name in digests if name not in DIGEST_NAMES)]
 
 
 def printable(text: str) -> str:

@@ -77,6 +77,8 @@ hash_lists = Table(
     Column("source", Text, nullable=False, default=""),
     Column("terms_of_use", Text, nullable=False, default=""),
     Column("pdq_threshold", Integer, nullable=False),
+    # The signal type of values imported without one (lists_0002); None: typed by length.
+    Column("default_signal_type", SignalTypeName, nullable=True),
     Column("enabled", Boolean, nullable=False),
     # Bumped on every change of content or enablement: indexes compare it to detect staleness.
     Column("generation", BigInteger, nullable=False, default=0),
