@@ -159,7 +159,7 @@ def test_matcher_follows_the_store_and_disabled_lists(
 ) -> None:
     matcher = _matcher(db, tmp_path, "GEN", [("md5", "a" * 32, ["x"])], opened)
     (hit,) = matcher.match(_record(None, md5="a" * 32))
-    assert (hit.list_name, hit.signal_type, hit.labels) == ("GEN", "md5", ("x",))
+    assert (hit.list_name, hit.signal_type, hit.labels) == ("GEN", "md5", frozenset({"x"}))
     extra = tmp_path / "more.jsonl"
     extra.write_text('{"type": "md5", "value": "' + "b" * 32 + '"}\n')
     HashListStore(db).import_file("GEN", extra)

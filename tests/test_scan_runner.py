@@ -53,14 +53,15 @@ def test_scan_records_every_item_and_finds_the_planted_ones(
     assert near == [
         {
             "list": "KNOWN",
-            "entry": pdq_entry.id,
-            "type": "pdq",
+            "entry_id": pdq_entry.id,
+            "value": pdq_entry.value,
             "distance": 3,
             "labels": ["known", "series-a"],
+            "signal_type": "pdq",
         }
     ]
     clip_match = rows[str(corpus.root / "clip.mp4")]["matches"]
-    assert clip_match[0]["type"] == "vpdq" and clip_match[0]["compared_percent"] == 100.0  # type: ignore[index]
+    assert clip_match[0]["signal_type"] == "vpdq" and clip_match[0]["compared_percent"] == 100.0  # type: ignore[index]
     assert summary.status == "finished"
     report = summary.to_dict()
     assert report["items"] == len(corpus.all_paths)

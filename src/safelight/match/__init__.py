@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from safelight.match.indexes import IndexSync, index_root
-    from safelight.match.matcher import Match, Matcher, QueryResult
+    from safelight.match.matcher import Matcher, QueryResult
+    from safelight.match.results import Match
 
 __all__ = ["IndexSync", "Match", "Matcher", "QueryResult", "index_root"]
 
 _HOMES = {
     "IndexSync": "safelight.match.indexes",
     "index_root": "safelight.match.indexes",
-    "Match": "safelight.match.matcher",
+    "Match": "safelight.match.results",
     "Matcher": "safelight.match.matcher",
     "QueryResult": "safelight.match.matcher",
 }

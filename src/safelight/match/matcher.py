@@ -25,6 +25,7 @@ from safelight.index import SearchResult, check_threshold, parse_hex
 from safelight.lists.models import Entry, HashList
 from safelight.lists.store import HashListStore
 from safelight.match.indexes import Index, IndexSync, Warn, indexed_types
+from safelight.match.results import Match, sort_matches
 from safelight.signals.types import registry
 from safelight.store import Database
 
@@ -34,38 +35,6 @@ if TYPE_CHECKING:
     from safelight.match.vpdq_frames import VpdqCandidates
     from safelight.signals.records import HashRecord
     from safelight.signals.vpdq import VpdqFeature
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """One list entry a query matched. ``variant`` names the dihedral orientation of the
-    query that matched (with rotations); vPDQ matches carry the two coverage percentages."""
-
-    list_name: str
-    entry_id: int
-    value: str
-    distance: int
-    labels: frozenset[str]
-    signal_type: str
-    variant: str | None = None
-    query_percent: float | None = None
-    compared_percent: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "list": self.list_name,
-            "entry_id": self.entry_id,
-            "value": self.value,
-            "distance": self.distance,
-            "labels": sorted(self.labels),
-            "signal_type": self.signal_type,
-        }
-        if self.variant is not None:
-            out["variant"] = self.variant
-        if self.query_percent is not None:
-            out["query_percent"] = self.query_percent
-            out["compared_percent"] = self.compared_percent
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +61,7 @@ class QueryResult:
         return out
 
 
-def _sort(matches: list[Match]) -> list[Match]:
-    return sorted(matches, key=lambda m: (m.distance, m.list_name, m.entry_id))
+_sort = sort_matches
 
 
 class Matcher:

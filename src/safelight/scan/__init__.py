@@ -12,7 +12,8 @@ The pieces, in the order data flows through them:
 
 from typing import TYPE_CHECKING, Any
 
-from safelight.scan.model import HashRecord, ItemResult, Match, WorkItem
+from safelight.match.results import Match
+from safelight.scan.model import HashRecord, ItemResult, WorkItem
 
 if TYPE_CHECKING:
     from safelight.scan.runner import ScanOptions, ScanSummary, run_scan

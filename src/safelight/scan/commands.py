@@ -236,7 +236,8 @@ def scans_show(run_id: int, as_json: bool, show_matches: bool) -> None:
     click.echo(f"  started {run.started_at.isoformat()}  finished {finished}")
     for item in matched:
         hits = ", ".join(
-            f"{m['list']}#{m['entry']} {m['type']} d={m['distance']}" for m in item["matches"]
+            f"{m['list']}#{m['entry_id']} {m['signal_type']} d={m['distance']}"
+            for m in item["matches"]
         )
         click.echo(f"  match   {item['path']}: {hits}")
 

@@ -21,8 +21,8 @@ from typing import Protocol
 from safelight.constants import MATCH_MIN_QUALITY
 from safelight.match import Matcher as SharedMatcher
 from safelight.match.indexes import indexed_types
-from safelight.match.matcher import Match as SharedMatch
-from safelight.scan.model import HashRecord, Match
+from safelight.match.results import Match
+from safelight.scan.model import HashRecord
 from safelight.signals.vpdq import VpdqFeature
 from safelight.store import Database
 
@@ -90,7 +90,7 @@ class StoreMatcher:
             if record.pdq is not None and (record.quality or 0) >= MATCH_MIN_QUALITY:
                 queries.append(("pdq", record.pdq))
                 owners.append(position)
-        found: list[list[SharedMatch]] = [[] for _ in records]
+        found: list[list[Match]] = [[] for _ in records]
         if queries:
             for owner, hits in zip(owners, self.shared.match_hashes(queries), strict=True):
                 found[owner].extend(hits)
@@ -114,20 +114,10 @@ class StoreMatcher:
         self.db.dispose()
 
 
-def _converted(found: list[SharedMatch]) -> tuple[Match, ...]:
-    converted = {
-        (m.list_name, m.entry_id, m.signal_type): Match(
-            m.list_name,
-            m.entry_id,
-            m.signal_type,
-            m.distance,
-            tuple(sorted(m.labels)),
-            m.query_percent,
-            m.compared_percent,
-        )
-        for m in found
-    }
-    return tuple(sorted(converted.values(), key=lambda m: (m.list_name, m.entry_id)))
+def _converted(found: list[Match]) -> tuple[Match, ...]:
+    """Each entry once (an item can hit one entry through two digests), by list and id."""
+    unique = {(m.list_name, m.entry_id, m.signal_type): m for m in found}
+    return tuple(sorted(unique.values(), key=lambda m: (m.list_name, m.entry_id)))
 
 
 def make_matcher(config: MatchConfig) -> Matcher:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from safelight.errors import ItemError
+from safelight.match.results import Match
 
 # How a worker gets an item's bytes: read a local path, open a URI with fsspec, read a member
 # of a local zip file itself (``member``), take the bytes carried inline (other archive
@@ -83,45 +84,6 @@ class HashRecord:
     quality: int | None = None
     vpdq: str | None = None  # JSON list of {frame, timestamp, pdq, quality}
     error: ItemError | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """One list entry an item matched. ``distance`` is 0 for exact digests."""
-
-    list_name: str
-    entry_id: int
-    signal_type: str
-    distance: int
-    labels: tuple[str, ...] = ()
-    # vPDQ only: how much of the scanned video and of the list's video the other covers.
-    query_percent: float | None = None
-    compared_percent: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "list": self.list_name,
-            "entry": self.entry_id,
-            "type": self.signal_type,
-            "distance": self.distance,
-            "labels": list(self.labels),
-        }
-        if self.query_percent is not None:
-            out["query_percent"] = self.query_percent
-            out["compared_percent"] = self.compared_percent
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Match:
-        return cls(
-            str(data["list"]),
-            int(data["entry"]),
-            str(data["type"]),
-            int(data["distance"]),
-            tuple(str(label) for label in data.get("labels", ())),
-            data.get("query_percent"),
-            data.get("compared_percent"),
-        )
 
 
 @dataclass(frozen=True, slots=True)

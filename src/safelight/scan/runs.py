@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Insert, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from safelight.errors import ItemError, NotFoundError
-from safelight.scan.model import ItemResult, Match
+from safelight.match.results import Match
+from safelight.scan.model import ItemResult
 from safelight.store import Database
 from safelight.store.scan_tables import scan_items, scan_runs
 
