@@ -141,6 +141,13 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """``with Database.open() as db:``: connections are released however the block ends."""
+        self.dispose()
+
     @classmethod
     def open(cls, url: str | None = None, *, schema: str | None = None) -> Database:
         """Open and migrate: what every command does before touching data."""
