@@ -10,9 +10,10 @@ from pathlib import Path
 
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.listing import create_list, vpdq_list_value
 from safelight.store import Database
 from tests.video_synth import make_video
+
+from .list_support import create_list, vpdq_list_value
 
 
 def tar_bytes(members: dict[str, bytes], mode: str = "w") -> bytes:

@@ -142,7 +142,7 @@ def test_future_format_version_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
     index, _ = _build(tmp_path)
     path = _segment_path(index)
     monkeypatch.setattr(fileformat, "INDEX_FORMAT_VERSION", 2)
-    with pytest.raises(IndexCorruptError, match="format version 1, this build reads 2"):
+    with pytest.raises(IndexCorruptError, match="format version 1, Safelight reads 2"):
         SegmentFile(path)
 
 

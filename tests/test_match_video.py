@@ -21,10 +21,10 @@ from safelight.match import Matcher
 from safelight.signals.synthetic import photo_like
 from safelight.signals.video import hash_video
 from safelight.signals.vpdq import VpdqFeature, match_vpdq
-from safelight.signals.vpdq_io import write_vpdq_file
 
 from .test_match_cli import lines, run
 from .video_synth import FORMATS
+from .vpdq_io import write_vpdq_file
 
 
 def pan_video(seed: int, kind: str = "mp4", frames: int = 40, fps: int = 10) -> bytes:

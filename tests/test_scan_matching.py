@@ -18,7 +18,6 @@ from safelight.errors import NotFoundError
 from safelight.lists import HashListStore
 from safelight.scan.corpus import jpeg_bytes, png_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.listing import create_list, vpdq_list_value
 from safelight.scan.matching import (
     MatchConfig,
     Matcher,
@@ -30,6 +29,8 @@ from safelight.scan.model import HashRecord
 from safelight.signals import files
 from safelight.signals.options import HashOptions
 from safelight.store import Database
+
+from .list_support import create_list, vpdq_list_value
 
 
 def test_pipeline_hasher_in_reference_mode_equals_pillow_and_pdqhash() -> None:

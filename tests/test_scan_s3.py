@@ -12,11 +12,12 @@ import pytest
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.hashing import PipelineHasher
-from safelight.scan.listing import create_list
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.scan.runs import RunStore
 from safelight.store import Database
 from tests.scan_support import tar_bytes, zip_bytes
+
+from .list_support import create_list
 
 moto_server = pytest.importorskip("moto.server")
 s3fs = pytest.importorskip("s3fs")

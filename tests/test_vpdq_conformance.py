@@ -17,9 +17,9 @@ from safelight.constants import VPDQ_MATCH_THRESHOLD, VPDQ_QUALITY_THRESHOLD
 from safelight.signals.pdq import hamming_distance
 from safelight.signals.video import hash_video
 from safelight.signals.vpdq import VpdqFeature
-from safelight.signals.vpdq_io import read_vpdq_file
 
 from .conftest import conformance_dir
+from .vpdq_io import read_vpdq_file
 
 ORACLE = Path(__file__).parent / "data" / "vpdq-oracle"
 REFERENCE = json.loads((ORACLE / "vpdq-0.2.5.json").read_text())

@@ -36,10 +36,10 @@ from safelight.index import manifest as mf
 from safelight.index.fileformat import temp_name
 from safelight.index.hashes import as_id_array
 from safelight.index.manifest import Manifest
-from safelight.index.segments import IdSet, SegmentInfo, _Segment
+from safelight.index.segments import IdSet, Segment, SegmentInfo
 
 I64 = npt.NDArray[np.int64]
-S = TypeVar("S", bound=_Segment)
+S = TypeVar("S", bound=Segment)
 LOCK_NAME = "LOCK"
 COMPACT_LOCK_NAME = "COMPACT.LOCK"
 _OWN_FILE = re.compile(r"^(seg|ids)-(\d+)-[0-9a-f]+\.(seg|ids)$")
@@ -51,7 +51,7 @@ _OPEN_RETRIES = 20
 
 
 @dataclass(frozen=True, slots=True)
-class _View(Generic[S]):
+class SegmentView(Generic[S]):
     """An immutable snapshot of one generation, used by a query from start to end."""
 
     manifest: Manifest
@@ -113,7 +113,7 @@ class SegmentedIndex(Generic[S]):
         self._write_lock = threading.Lock()
         self._stat: tuple[int, int, int] | None = None
         self._fresh = True
-        self._current: _View[S] | None = None
+        self._current: SegmentView[S] | None = None
 
     @classmethod
     def _create(
@@ -165,14 +165,14 @@ class SegmentedIndex(Generic[S]):
         return index
 
     # --- reading ----------------------------------------------------------------------------
-    def _view(self) -> _View[S]:
+    def _view(self) -> SegmentView[S]:
         """The current generation; re-reads the manifest only when it changed on disk."""
         view = self._current
         if view is not None and not self._fresh and mf.stat_key(self.path) == self._stat:
             return view
         return self._refresh()
 
-    def _refresh(self) -> _View[S]:
+    def _refresh(self) -> SegmentView[S]:
         with self._reload_lock:
             for _ in range(_OPEN_RETRIES):
                 try:
@@ -192,7 +192,7 @@ class SegmentedIndex(Generic[S]):
                 return view
         raise IndexCorruptError(f"index at {self.path}: its manifest lists files that are missing")
 
-    def _load(self, manifest: Manifest, previous: _View[S] | None) -> _View[S]:
+    def _load(self, manifest: Manifest, previous: SegmentView[S] | None) -> SegmentView[S]:
         known = {} if previous is None else {
             s.file.path.name: s for s in previous.segments
         }  # fmt: skip
@@ -206,14 +206,14 @@ class SegmentedIndex(Generic[S]):
         disabled = self._read_ids(manifest.disabled)
         removed = self._read_ids(manifest.removed)
         hidden = np.union1d(disabled, removed)
-        return _View(manifest, tuple(segments), disabled, removed, hidden)
+        return SegmentView(manifest, tuple(segments), disabled, removed, hidden)
 
     def _read_ids(self, info: SegmentInfo | None) -> I64:
         if info is None:
             return np.zeros(0, dtype=np.int64)
         return IdSet(self.path / info.file, info).ids
 
-    def _visible(self, view: _View[S], ids: I64) -> npt.NDArray[np.bool_]:
+    def _visible(self, view: SegmentView[S], ids: I64) -> npt.NDArray[np.bool_]:
         """Which result ids are neither disabled nor removed: a binary search per result in
         the sorted hidden set (np.isin would sort the whole hidden set on every query)."""
         hidden = view.hidden
@@ -265,7 +265,7 @@ class SegmentedIndex(Generic[S]):
         found = self._present(view, id_array)
         return found & self._visible(view, id_array)
 
-    def _present(self, view: _View[S], ids: I64) -> npt.NDArray[np.bool_]:
+    def _present(self, view: SegmentView[S], ids: I64) -> npt.NDArray[np.bool_]:
         found = np.zeros(ids.size, dtype=np.bool_)
         for segment in view.segments:
             found |= segment.contains(ids)
@@ -292,7 +292,7 @@ class SegmentedIndex(Generic[S]):
         suffix = "seg" if prefix == "seg" else "ids"
         return f"{prefix}-{generation:010d}-{secrets.token_hex(4)}.{suffix}"
 
-    def _commit(self, change: Callable[[_View[S]], Manifest | None]) -> None:
+    def _commit(self, change: Callable[[SegmentView[S]], Manifest | None]) -> None:
         """Under the lock: look at the latest generation, let ``change`` write files and say
         the next manifest (or None for no change), publish it, clean up, refresh."""
         with self._locked():
@@ -333,7 +333,7 @@ class SegmentedIndex(Generic[S]):
         new_ids = as_id_array(ids, len(keys))
         _check_unique(new_ids)
 
-        def change(view: _View[S]) -> Manifest | None:
+        def change(view: SegmentView[S]) -> Manifest | None:
             m = view.manifest
             if new_ids.size == 0:
                 return None if meta is None else m.next(meta=meta)
@@ -354,7 +354,7 @@ class SegmentedIndex(Generic[S]):
 
         self._commit(change)
 
-    def _check_new(self, view: _View[S], ids: I64) -> None:
+    def _check_new(self, view: SegmentView[S], ids: I64) -> None:
         top = max(s.id_max for s in view.manifest.segments)
         if int(ids.min()) > top:
             return  # the usual case: store ids only grow
@@ -375,7 +375,7 @@ class SegmentedIndex(Generic[S]):
         id_array = np.unique(as_id_array(ids))
         changed = 0
 
-        def change(view: _View[S]) -> Manifest | None:
+        def change(view: SegmentView[S]) -> Manifest | None:
             nonlocal changed
             fresh = id_array[~np.isin(id_array, view.hidden)]
             fresh = fresh[self._present(view, fresh)]
@@ -394,7 +394,7 @@ class SegmentedIndex(Generic[S]):
         id_array = np.unique(as_id_array(ids))
         changed = 0
 
-        def change(view: _View[S]) -> Manifest | None:
+        def change(view: SegmentView[S]) -> Manifest | None:
             nonlocal changed
             keep = ~np.isin(view.disabled, id_array)
             changed = int(view.disabled.size - np.count_nonzero(keep))
@@ -412,7 +412,7 @@ class SegmentedIndex(Generic[S]):
         id_array = np.unique(as_id_array(ids))
         changed = 0
 
-        def change(view: _View[S]) -> Manifest | None:
+        def change(view: SegmentView[S]) -> Manifest | None:
             nonlocal changed
             fresh = id_array[~np.isin(id_array, view.removed)]
             fresh = fresh[self._present(view, fresh)]
@@ -452,9 +452,9 @@ class SegmentedIndex(Generic[S]):
             os.close(fd)
 
     def _compact_locked(self) -> bool:
-        snapshot: list[_View[S]] = []
+        snapshot: list[SegmentView[S]] = []
 
-        def mark(view: _View[S]) -> Manifest | None:
+        def mark(view: SegmentView[S]) -> Manifest | None:
             m = view.manifest
             if len(m.segments) == 1 and view.removed.size == 0:
                 return None
@@ -478,7 +478,7 @@ class SegmentedIndex(Generic[S]):
         del ids, keys, keep
         done = False
 
-        def swap(current: _View[S]) -> Manifest | None:
+        def swap(current: SegmentView[S]) -> Manifest | None:
             nonlocal done
             m = current.manifest
             if m.segments[0].file != view.manifest.segments[0].file:

@@ -188,25 +188,26 @@ class SegmentWriter:
         self.tmp.unlink(missing_ok=True)
 
 
-def _corrupt(path: Path, why: str) -> IndexCorruptError:
+def corrupt_error(path: Path, why: str) -> IndexCorruptError:
     return IndexCorruptError(f"index file {path}: {why}; rebuild the index from the store")
 
 
 def _unpack_header(path: Path, raw: bytes) -> tuple[Header, list[Section], int]:
     if len(raw) < HEADER_SIZE:
-        raise _corrupt(path, f"truncated: {len(raw)} bytes, shorter than the header")
+        raise corrupt_error(path, f"truncated: {len(raw)} bytes, shorter than the header")
     if raw[:8] != MAGIC:
-        raise _corrupt(path, "not a Safelight index file (bad magic)")
+        raise corrupt_error(path, "not a Safelight index file (bad magic)")
     (stored,) = struct.unpack("<I", raw[HEADER_SIZE - 4 : HEADER_SIZE])
     if zlib.crc32(raw[: HEADER_SIZE - 4]) != stored:
-        raise _corrupt(path, "header checksum mismatch")
+        raise corrupt_error(path, "header checksum mismatch")
     fields = _FIXED.unpack_from(raw, 0)
     version = fields[1]
     if version != INDEX_FORMAT_VERSION:
-        raise _corrupt(path, f"format version {version}, this build reads {INDEX_FORMAT_VERSION}")
+        readable = INDEX_FORMAT_VERSION
+        raise corrupt_error(path, f"format version {version}, Safelight reads {readable}")
     count = fields[11]
     if count > MAX_SECTIONS:
-        raise _corrupt(path, f"{count} sections, at most {MAX_SECTIONS} fit")
+        raise corrupt_error(path, f"{count} sections, at most {MAX_SECTIONS} fit")
     header = Header(
         kind=fields[2],
         signal_type=fields[3].rstrip(b"\x00").decode("ascii", "replace"),
@@ -242,17 +243,17 @@ class SegmentFile:
                 end = HEADER_SIZE
                 for s in sections:
                     if s.offset < HEADER_SIZE or s.offset % PAGE:
-                        raise _corrupt(path, f"section {s.name} at a bad offset {s.offset}")
+                        raise corrupt_error(path, f"section {s.name} at a bad offset {s.offset}")
                     end = max(end, _align(s.offset + s.length))
                 if size != end:
                     why = "truncated" if size < end else "has trailing bytes"
-                    raise _corrupt(path, f"{why}: {size} bytes, the header describes {end}")
+                    raise corrupt_error(path, f"{why}: {size} bytes, the header describes {end}")
                 self.size = size
                 self._map = mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ)
         except FileNotFoundError:
             raise
         except OSError as exc:
-            raise _corrupt(path, f"cannot be read ({exc})") from exc
+            raise corrupt_error(path, f"cannot be read ({exc})") from exc
         if verify:
             self.verify()
 
@@ -260,11 +261,11 @@ class SegmentFile:
         """Section ``name`` as a read-only array of ``dtype`` and ``shape`` (checked)."""
         section = self.sections.get(name)
         if section is None:
-            raise _corrupt(self.path, f"section {name} is missing")
+            raise corrupt_error(self.path, f"section {name} is missing")
         itemsize = np.dtype(dtype).itemsize
         count = int(np.prod(shape, dtype=np.int64))
         if section.length != count * itemsize:
-            raise _corrupt(
+            raise corrupt_error(
                 self.path,
                 f"section {name} holds {section.length} bytes, expected {count * itemsize}",
             )
@@ -275,4 +276,4 @@ class SegmentFile:
         """Check every section's CRC-32 (reads the whole file)."""
         for s in self.sections.values():
             if crc32_range(self._map, s.offset, s.length) != s.crc32:
-                raise _corrupt(self.path, f"section {s.name} checksum mismatch")
+                raise corrupt_error(self.path, f"section {s.name} checksum mismatch")

@@ -32,7 +32,7 @@ from safelight.constants import (
 )
 from safelight.errors import UsageError
 from safelight.index import kernels
-from safelight.index.directory import I64, SegmentedIndex, _View
+from safelight.index.directory import I64, SegmentedIndex, SegmentView
 from safelight.index.hashes import PDQ_BYTES, as_key_array, key_width, parse_hex, words
 from safelight.index.results import SearchResult
 from safelight.index.segments import HammingSegment, SegmentInfo
@@ -190,7 +190,7 @@ class HammingIndex(SegmentedIndex[HammingSegment]):
         return self.search(queries, threshold, workers=workers or os.cpu_count() or 1)
 
     def _search_block(
-        self, view: _View[HammingSegment], qwords: np.ndarray, first: int, t: int, mode: int
+        self, view: SegmentView[HammingSegment], qwords: np.ndarray, first: int, t: int, mode: int
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         parts = []
         for segment in view.segments:

@@ -104,7 +104,7 @@ def decode(path: Path, raw: bytes) -> Manifest:
             raise ValueError("not a Safelight index manifest")
         if body.get("version") != INDEX_FORMAT_VERSION:
             raise ValueError(
-                f"format version {body.get('version')}, this build reads {INDEX_FORMAT_VERSION}"
+                f"format version {body.get('version')}, Safelight reads {INDEX_FORMAT_VERSION}"
             )
         manifest = Manifest.from_json(body)
         if not manifest.segments:

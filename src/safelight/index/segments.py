@@ -29,7 +29,7 @@ from safelight.index.fileformat import (
     Header,
     SegmentFile,
     SegmentWriter,
-    _corrupt,
+    corrupt_error,
 )
 
 I64 = npt.NDArray[np.int64]
@@ -93,7 +93,7 @@ def _seal(writer: SegmentWriter) -> SegmentInfo:
     return SegmentInfo(writer.path.name, h.rows, writer.size, crc, h.id_min, h.id_max)
 
 
-class _Segment:
+class Segment:
     """Shared part of the segment readers: the file, its ids, checks against the manifest."""
 
     kind = 0
@@ -102,7 +102,7 @@ class _Segment:
         self.file = SegmentFile(path, verify=verify)
         h = self.file.header
         if h.kind != self.kind:
-            raise _corrupt(
+            raise corrupt_error(
                 path, f"is a {KIND_NAMES.get(h.kind, h.kind)} file, not {KIND_NAMES[self.kind]}"
             )
         if info is not None and (
@@ -110,9 +110,9 @@ class _Segment:
             or info.size != self.file.size
             or info.header_crc != self.file.header_crc
         ):
-            raise _corrupt(path, "does not match the manifest (rows, size or header checksum)")
+            raise corrupt_error(path, "does not match the manifest (rows, size or header checksum)")
         if h.id_width not in (4, 8):
-            raise _corrupt(path, f"bad id width {h.id_width}")
+            raise corrupt_error(path, f"bad id width {h.id_width}")
         self.rows = h.rows
         self.signal_type = h.signal_type
         id_dtype = np.uint32 if h.id_width == 4 else np.int64
@@ -191,7 +191,7 @@ def _build_mih(
             job.result()
 
 
-class HammingSegment(_Segment):
+class HammingSegment(Segment):
     """256-bit hashes with MIH tables (when large enough); searched by ``kernels``."""
 
     kind = KIND_HAMMING
@@ -202,7 +202,7 @@ class HammingSegment(_Segment):
         super().__init__(path, info, verify=verify)
         h = self.file.header
         if h.key_bytes != 32:
-            raise _corrupt(path, f"key width {h.key_bytes}, a Hamming segment holds 32")
+            raise corrupt_error(path, f"key width {h.key_bytes}, a Hamming segment holds 32")
         self.words = self.file.array("hashes", np.uint8, (h.rows, 32)).view(np.uint64)
         self.has_mih = bool(h.flags & FLAG_MIH)
         if self.has_mih:
@@ -278,7 +278,7 @@ def _sort_keys(keys: npt.NDArray[np.uint8], ids: I64) -> np.ndarray:
     return order
 
 
-class DigestSegment(_Segment):
+class DigestSegment(Segment):
     """Digests sorted bytewise, with a 65,536-bucket prefix table over their first 2 bytes."""
 
     kind = KIND_DIGEST
@@ -330,9 +330,9 @@ class IdSet:
         self.file = SegmentFile(path, verify=verify)
         h = self.file.header
         if h.kind != KIND_IDSET:
-            raise _corrupt(path, "is not an id set file")
+            raise corrupt_error(path, "is not an id set file")
         if info is not None and (info.rows != h.rows or info.header_crc != self.file.header_crc):
-            raise _corrupt(path, "does not match the manifest (rows or header checksum)")
+            raise corrupt_error(path, "does not match the manifest (rows or header checksum)")
         self.ids: I64 = self.file.array("ids", np.int64, (h.rows,))
 
     @staticmethod

@@ -180,7 +180,7 @@ def resolve_known(
     db: Database, list_names: Sequence[str], list_files: Sequence[Path]
 ) -> KnownMaterial:
     """Known material for the chosen store lists and list files. With neither chosen, every
-    enabled list in the store (the issue's default)."""
+    enabled list in the store (one default everywhere: docs/model.md)."""
     frames = [read_list_frame(path) for path in list_files]
     parts: list[KnownMaterial] = []
     if list_names or not list_files:

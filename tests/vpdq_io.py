@@ -1,4 +1,4 @@
-"""The reference's vPDQ hash-file format, read and written (vpdq/cpp/io/vpdqio.cpp).
+"""The reference's vPDQ hash-file format (vpdq/cpp/io/vpdqio.cpp): the tests' oracle.
 
 One feature per line, CSV without a header: ``frame,quality,pdq_hex,timestamp``, the
 timestamp printed with 3 decimals, e.g.

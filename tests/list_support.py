@@ -1,4 +1,4 @@
-"""Small helpers to put known hashes into store lists, for the demo, tests and benchmarks."""
+"""Test helpers that put known hashes into store lists through the normal import."""
 
 from __future__ import annotations
 
