@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from safelight.lists.hash_records import hash_record_items, is_hash_record
 from safelight.lists.models import Problem, Record
 from safelight.lists.records import (
     DEFAULT_COLUMNS,
@@ -203,7 +204,8 @@ def _json_labels(value: Any) -> list[str]:
 
 
 def read_jsonl(stream: Iterable[bytes], name: str, options: ParseOptions) -> Iterator[Item]:
-    """One JSON object per line: {"type": ..., "value": ..., "labels": [...], ...}."""
+    """One JSON object per line: {"type": ..., "value": ..., "labels": [...], ...}, or a
+    record ``safelight hash`` wrote (every signal in it becomes an entry)."""
     names = {f: options.column_map.get(f, DEFAULT_COLUMNS[f]) for f in DEFAULT_COLUMNS}
     for number, text in decoded_lines(stream):
         location = f"{name}:{number}"
@@ -220,6 +222,9 @@ def read_jsonl(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
             continue
         if not isinstance(obj, dict):
             yield Problem(location, f"expected a JSON object, got {type(obj).__name__}")
+            continue
+        if _json_field(obj, names["value"]) is None and is_hash_record(obj):
+            yield from hash_record_items(obj, location, options)
             continue
         try:
             value = _json_text(_json_field(obj, names["value"]), "value")

@@ -301,7 +301,7 @@ class HashListStore:
                 run_import(
                     conn,
                     hash_list.id,
-                    read_records(fmt, source, path_text, options, skip_invalid),
+                    read_records(fmt, source, _location_name(path_text), options, skip_invalid),
                     report,
                     now=self.clock(),
                     skip_invalid=skip_invalid,
@@ -604,6 +604,11 @@ def _signal_type(name: str) -> str:
         return registry.get(name).name
     except UnknownSignalTypeError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _location_name(path: str) -> str:
+    """How problems name the input: its path, or ``<stdin>`` for '-'."""
+    return "<stdin>" if path == "-" else path
 
 
 def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
