@@ -165,3 +165,15 @@ def test_enable_disable_and_rm(safelight_env: Path, hashes: Path) -> None:
     assert run("lists", "rm", "D", input="n\n").exit_code == 1  # declined: aborted
     assert run("lists", "rm", "D", input="y\n").output.endswith("deleted list D (2 entries)\n")
     assert run("lists", "show", "D").exit_code == 3
+
+
+def test_the_cli_names_its_own_flags_for_library_errors(safelight_env: Path, hashes: Path) -> None:
+    assert run("lists", "create", "M").exit_code == 0
+    bad_map = run("lists", "import", "M", str(hashes), "--map", "value")
+    assert bad_map.exit_code == 2
+    assert "error: --map: 'value': expected FIELD=COLUMN" in bad_map.stderr
+    untyped = hashes.parent / "untyped.txt"
+    untyped.write_text("ab" * 32 + "\n")
+    refused = run("lists", "import", "M", str(untyped))
+    assert "hint: declare the type" in refused.stderr
+    assert "--skip-invalid imports the valid records" in refused.stderr

@@ -198,11 +198,11 @@ def test_csv_problems_name_line_and_reason() -> None:
 
 def test_csv_without_a_value_column_fails_at_the_header() -> None:
     assert problems(read("csv", "a,b\n1,2\n")) == [
-        ("f:1", "no value column: name one with --map value=COLUMN (the header has: a, b)")
+        ("f:1", "no value column: map one (value=COLUMN) (the header has: a, b)")
     ]
     options = ParseOptions(column_map={"value": ("digest",)})
     assert problems(read("csv", "a,b\n", options)) == [
-        ("f:1", "--map value=digest: no such column (the header has: a, b)")
+        ("f:1", "value is mapped to column 'digest', which does not exist (the header has: a, b)")
     ]
     assert problems(read("csv", "")) == [("f:1", "empty file: expected a header row")]
 
@@ -223,12 +223,13 @@ def test_tsv_reads_tabs() -> None:
     [
         ("value", "expected FIELD=COLUMN"),
         ("colour=x", "field must be one of value, type, labels, note, disabled_until"),
-        ("value=a,value=b", "names 'value' twice"),
+        ("value=a,value=b", "'value' is mapped twice"),
     ],
 )
 def test_bad_column_maps_are_usage_errors(spec: str, message: str) -> None:
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(UsageError, match=message) as caught:
         parse_column_map([spec])
+    assert caught.value.field == "column_map"  # the library names its parameter, not a flag
 
 
 # --- JSON lines ----------------------------------------------------------------------------

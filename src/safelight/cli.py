@@ -18,6 +18,14 @@ from safelight.errors import SafelightError
 from safelight.scan.commands import scan_command, scans_group
 from safelight.signals.commands import hash_command
 
+# Library parameter names whose flag is not simply --name-with-dashes.
+_FLAGS = {"column_map": "--map", "default_type": "--type", "out": "--out"}
+
+
+def flag_of(field: str) -> str:
+    """The command-line flag of a library parameter named in an error."""
+    return _FLAGS.get(field, "--" + field.replace("_", "-"))
+
 
 class SafelightGroup(click.Group):
     """Maps SafelightError to its exit code in one place for every subcommand."""
@@ -26,7 +34,8 @@ class SafelightGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SafelightError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            where = f"{flag_of(exc.field)}: " if exc.field else ""
+            click.echo(f"error: {where}{exc.message}", err=True)
             problems = getattr(exc, "problems", None) or []
             for location, reason in problems:
                 click.echo(f"  {location}: {reason}", err=True)

@@ -28,15 +28,21 @@ class SafelightError(Exception):
     http_status: ClassVar[int] = 500
     default_code: ClassVar[str] = "error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
+        # The parameter the error is about, by its library name ("max_pixels"); each front
+        # names it its own way (the CLI as its flag, the service as a JSON field).
+        self.field = field
         # Advice a front adds in its own terms (the CLI names its flags here).
         self.hint: str | None = None
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        out = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        return out
 
 
 class UsageError(SafelightError):

@@ -323,8 +323,10 @@ def import_command(
                 on_problem=sink,
             )
         except ValidationError as exc:
+            hints = ["--skip-invalid imports the valid records and reports the rest"]
             if "untyped_value" in exc.codes:
-                exc.hint = UNTYPED_HINT.format(name=name)
+                hints.insert(0, UNTYPED_HINT.format(name=name))
+            exc.hint = "; ".join(hints)
             raise
     if output == "json":
         _echo_json(report.to_dict())

@@ -372,7 +372,7 @@ def _validation_error(report: ImportReport) -> ValidationError:
     plural = "record" if report.invalid == 1 else "records"
     message = (
         f"{report.invalid} invalid {plural} in {report.source_path}; nothing was imported "
-        f"(--skip-invalid imports the {report.records} valid ones)"
+        f"({report.records} valid)"
     )
     codes = frozenset(p.code for p in report.problems)
     return ValidationError(message, problems, codes=codes)

@@ -81,14 +81,15 @@ def read_lines(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
 
 
 def _resolve_columns(header: list[str], options: ParseOptions) -> dict[str, list[int]]:
-    """Column indexes per field, from --map or the default names; ValueError if unusable."""
+    """Column indexes per field, from the column map or the default names; ValueError if
+    unusable."""
     lowered = [name.strip().lower() for name in header]
     columns: dict[str, list[int]] = {}
     for field_name, mapped in options.column_map.items():
         for column in mapped:
             if column.strip().lower() not in lowered:
                 raise ValueError(
-                    f"--map {field_name}={column}: no such column "
+                    f"{field_name} is mapped to column {column!r}, which does not exist "
                     f"(the header has: {', '.join(h.strip() for h in header)})"
                 )
             columns.setdefault(field_name, []).append(lowered.index(column.strip().lower()))
@@ -101,7 +102,7 @@ def _resolve_columns(header: list[str], options: ParseOptions) -> dict[str, list
                 break
     if "value" not in columns:
         raise ValueError(
-            "no value column: name one with --map value=COLUMN "
+            "no value column: map one (value=COLUMN) "
             f"(the header has: {', '.join(h.strip() for h in header)})"
         )
     return columns
@@ -110,7 +111,7 @@ def _resolve_columns(header: list[str], options: ParseOptions) -> dict[str, list
 def read_delimited(
     stream: Iterable[bytes], name: str, options: ParseOptions, delimiter: str
 ) -> Iterator[Item]:
-    """CSV or TSV with a header row; fields found by --map or by their usual names."""
+    """CSV or TSV with a header row; fields found by the column map or their usual names."""
     bad_lines: set[int] = set()
     text_lines = (
         text if text is not None else "\n" for _, text in decoded_lines(stream, bad_lines)

@@ -52,12 +52,14 @@ def parse_column_map(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
             target, sep, column = item.partition("=")
             target, column = target.strip().lower(), column.strip()
             if not sep or not column:
-                raise UsageError(f"--map {item.strip()!r}: expected FIELD=COLUMN")
+                raise UsageError(f"{item.strip()!r}: expected FIELD=COLUMN", field="column_map")
             if target not in FIELDS:
                 known = ", ".join(FIELDS)
-                raise UsageError(f"--map {item.strip()!r}: field must be one of {known}")
+                raise UsageError(
+                    f"{item.strip()!r}: field must be one of {known}", field="column_map"
+                )
             if target != "labels" and target in mapping:
-                raise UsageError(f"--map names {target!r} twice")
+                raise UsageError(f"{target!r} is mapped twice", field="column_map")
             mapping.setdefault(target, []).append(column)
     return {key: tuple(columns) for key, columns in mapping.items()}
 

@@ -56,7 +56,7 @@ def utc_now() -> datetime:
 
 
 def default_user() -> str:
-    """Who runs an import when --by is not given: the OS user."""
+    """Who runs an import when no one is named: the OS user."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -174,7 +174,7 @@ class HashListStore:
         if until is not None and enabled:
             raise UsageError("'until' only applies when disabling")
         if until is not None and not entry_ids:
-            raise UsageError("'until' applies to entries: name them (--entry)")
+            raise UsageError("a time applies to entries: name the entries", field="until")
         with self.db.begin() as conn:
             hash_list = self._get(conn, name)
             if entry_ids:

@@ -65,7 +65,9 @@ class HashOptions:
         if self.mode not in ("default", "fast", "reference"):
             raise UsageError(f"unknown hashing mode {self.mode!r}")
         if self.max_pixels < 1:
-            raise UsageError(f"--max-pixels must be a positive number, got {self.max_pixels}")
+            raise UsageError(
+                f"must be a positive number, got {self.max_pixels}", field="max_pixels"
+            )
         if self.max_frames < 1:
             raise UsageError(f"the frame limit must be positive, got {self.max_frames}")
         wanted = tuple(t.name for t in registry.file_digests() if t.name in self.signals)
@@ -90,8 +92,10 @@ def parse_signals(text: str) -> frozenset[str]:
     names = [part.strip().lower() for part in text.split(",")]
     choices = ", ".join(signal_names())
     if not any(names) or "" in names:
-        raise UsageError(f"--signals needs a comma-separated list from {choices}")
+        raise UsageError(f"needs a comma-separated list from {choices}", field="signals")
     unknown = sorted(set(names) - set(signal_names()))
     if unknown:
-        raise UsageError(f"--signals: unknown signal {', '.join(unknown)}; choose from {choices}")
+        raise UsageError(
+            f"unknown signal {', '.join(unknown)}; choose from {choices}", field="signals"
+        )
     return frozenset(names)
