@@ -17,6 +17,7 @@ from safelight.demo.commands import demo_command
 from safelight.errors import SafelightError
 from safelight.scan.commands import scan_command, scans_group
 from safelight.signals.commands import hash_command
+from safelight.store.redact import redact
 
 
 class SafelightGroup(click.Group):
@@ -26,10 +27,12 @@ class SafelightGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SafelightError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            # redact: a database URL's password never reaches the terminal, whatever road
+            # the URL took into the message.
+            click.echo(f"error: {redact(exc.message)}", err=True)
             problems = getattr(exc, "problems", None) or []
             for location, reason in problems:
-                click.echo(f"  {location}: {reason}", err=True)
+                click.echo(redact(f"  {location}: {reason}"), err=True)
             sys.exit(exc.exit_code)
 
 
