@@ -506,7 +506,7 @@ def test_empty_projectvic_value_array_is_fine() -> None:
 # --- writers and round trips ---------------------------------------------------------------
 
 # Characters that stress CSV/TSV/JSON quoting, plus non-ASCII.
-TRICKY = list("abcXYZ 09:é✓,;\"'\t\n\\")
+TRICKY = list("abcXYZ 09:é✓,;\"'\t\n\\=+-@")
 LABEL = (
     st.text(alphabet=[c for c in TRICKY if c not in "\t\n"], min_size=1, max_size=12)
     .map(str.strip)
@@ -550,6 +550,18 @@ def test_export_then_import_gives_the_same_records(items: list[Entry], fmt: str)
     assert [
         (r.signal_type, r.value, r.labels, r.note, r.disabled_until) for r in records(back)
     ] == (as_records(items))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_export_guards_formula_cells_and_import_reads_them_back(fmt: str) -> None:
+    items = [Entry(1, "L", "md5", MD5, frozenset({"=1+2"}), "@SUM(A1)", None, None)]
+    out = io.StringIO()
+    write_entries(fmt, items, out)
+    row = out.getvalue().splitlines()[1]
+    assert "\t'=1+2" in row if fmt == "tsv" else ",'=1+2" in row
+    assert row.split("," if fmt == "csv" else "\t")[4] == "'@SUM(A1)"
+    [back] = records(read(fmt, out.getvalue()))
+    assert (back.labels, back.note) == ({"=1+2"}, "@SUM(A1)")
 
 
 def test_lines_export_is_typed_and_reads_back() -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from safelight.constants import LIST_HEX_LENGTHS, LIST_SIGNAL_TYPE_ALIASES, LIST_SIGNAL_TYPES
+from safelight.csvguard import unguard_cell
 from safelight.lists.models import Problem, Record
 from safelight.lists.records import (
     DEFAULT_COLUMNS,
@@ -228,14 +229,20 @@ def _delimited_record(
         indexes = columns.get(field_name)
         return row[indexes[0]] if indexes else None
 
-    labels = [label for index in columns.get("labels", []) for label in split_labels(row[index])]
+    # Text cells come back as Safelight's export wrote them: without the formula guard.
+    labels = [
+        label
+        for index in columns.get("labels", [])
+        for label in split_labels(unguard_cell(row[index]))
+    ]
+    note = cell("note")
     try:
         return make_record(
             options,
             cell("value") or "",
             signal_type=cell("type"),
             labels=labels,
-            note=cell("note"),
+            note=unguard_cell(note) if note is not None else None,
             disabled_until=cell("disabled_until"),
         )
     except ValueError as exc:

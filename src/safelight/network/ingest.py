@@ -10,7 +10,6 @@ The same file content twice is one ingest.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from safelight import csvguard
 from safelight.errors import InputError
 from safelight.network.columns import ColumnMapping
 from safelight.network.fastparse import HashSet
@@ -156,7 +156,7 @@ def _parse_into(
         pa.ipc.new_file(sink, PART_SCHEMA, options=PART_OPTIONS) as writer,
         rejects_path.open("w", newline="", encoding="utf-8") as rejects_fh,
     ):
-        rejects = csv.writer(rejects_fh)
+        rejects = csvguard.writer(rejects_fh)
         rejects.writerow(["file", "line", "reason"])
         for raw in iter_batches(path, sorted(set(columns.values())), line_scan=line_scan):
             parsed = parse_batch(raw, columns)
