@@ -189,7 +189,8 @@ def read_delimited(
             feed.read_again_after_first()
             continue
         location = f"{name}:{feed.row_start}"
-        not_utf8 = sorted(bad_lines.intersection(range(feed.row_start, feed.row_end + 1)))
+        span = range(feed.row_start, feed.row_end + 1)
+        not_utf8 = sorted(bad_lines.intersection(span)) if bad_lines else []
         if not not_utf8:
             item = _delimited_item(location, options, row, columns, width)
         elif not_utf8[0] == feed.row_start:
