@@ -166,3 +166,15 @@ def test_demo_command_and_function(tmp_path: Path, safelight_env: Path) -> None:
     assert len(demo.records) >= 12 and all(r.ok for r in demo.records)  # type: ignore[attr-defined]
     assert all(v.distance <= PDQ_MATCH_THRESHOLD for v in demo.variants)  # type: ignore[attr-defined]
     assert demo.unrelated_distance > PDQ_MATCH_THRESHOLD  # type: ignore[attr-defined]
+
+
+def test_csv_output_guards_file_names_against_formulas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("=HYPERLINK(1).txt").write_text("x")
+    Path("-2+3.txt").write_text("y")
+    result = run("--format", "csv", "--jobs", "1", "--", "=HYPERLINK(1).txt", "-2+3.txt")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["path"] for r in rows] == ["'=HYPERLINK(1).txt", "'-2+3.txt"]
+    assert [r["size"] for r in rows] == ["1", "1"]  # numbers are written as they are

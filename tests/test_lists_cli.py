@@ -120,6 +120,17 @@ def test_invalid_file_imports_nothing_and_lists_problems(
     assert f"{bad}:3: md5 value must be" in again.stderr
 
 
+def test_problems_file_guards_formula_cells(
+    safelight_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("lists", "create", "F")
+    monkeypatch.chdir(tmp_path)
+    Path("=bad.csv").write_text(f"hash\n{MD5}\nzz\n")
+    result = run("lists", "import", "F", "=bad.csv", "--skip-invalid", "--problems", "p.tsv")
+    assert result.exit_code == 1, result.output
+    assert Path("p.tsv").read_text().splitlines()[1].startswith("'=bad.csv:3\t")
+
+
 def test_import_from_stdin_with_type(safelight_env: Path) -> None:
     run("lists", "create", "S")
     sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -196,6 +196,85 @@ def test_csv_problems_name_line_and_reason() -> None:
     ]
 
 
+def test_csv_unterminated_quote_names_its_line_and_keeps_the_rows_after_it() -> None:
+    items = read(
+        "csv",
+        "value,type,note\n"
+        f"{MD5},md5,a\n"
+        f"{SHA1},sha1,b\n"
+        f'{MD5},md5,"never closed\n'  # 4: its quote would eat every line after it
+        f"{SHA256},sha256,d\n"
+        f"{PDQ},pdq,e\n",
+    )
+    assert [r.value for r in records(items)] == [MD5, SHA1, SHA256, PDQ]
+    [(location, reason)] = problems(items)
+    assert location == "f:4"
+    assert reason.startswith("bad CSV: ")
+
+
+def test_csv_quote_closed_lines_later_gives_back_the_lines_it_ate() -> None:
+    # The quote opened on line 3 is closed on line 5: one CSV row of the wrong width that
+    # swallowed line 4; lines 4 and 5 are read again, each on its own.
+    items = read(
+        "csv",
+        "value,type\n"
+        f"{MD5},md5\n"
+        f'{SHA1},"sha1\n'  # 3
+        f"{SHA256},sha256\n"  # 4
+        f'{PDQ},pdq"\n'  # 5: its quote closes line 3's, and is bad on its own
+        f"{MD5},md5\n",  # 6
+    )
+    assert [r.value for r in records(items)] == [MD5, SHA256, MD5]
+    assert [location for location, _ in problems(items)] == ["f:3", "f:5"]
+
+
+def test_csv_unterminated_quote_at_the_end_of_file() -> None:
+    items = read("csv", f'value\n{MD5}\n"{SHA1}')
+    assert [r.value for r in records(items)] == [MD5]
+    assert problems(items) == [("f:3", "bad CSV: unexpected end of data")]
+
+
+def test_csv_quoted_field_over_a_line_that_is_not_utf8() -> None:
+    content = f'value,note\n{MD5},"open\n'.encode() + b"\xff\n" + f'{SHA1},x"\n{MD5},y\n'.encode()
+    items = read("csv", content)
+    assert [r.value for r in records(items)] == [SHA1, MD5]  # line 4 alone is valid
+    assert [location for location, _ in problems(items)] == ["f:2", "f:3"]
+    assert problems(items)[0][1].startswith("its quoted field runs over line 3, not valid UTF-8")
+    assert problems(items)[1][1] == "not valid UTF-8 text"
+
+
+@st.composite
+def csv_with_one_bad_line(draw: st.DrawFn) -> tuple[str, list[str], int]:
+    """A list CSV of valid one-line rows (notes with quotes, commas, blanks) and the number
+    of one line whose quote never closes on that line."""
+    digests = draw(st.lists(st.binary(min_size=1, max_size=8), min_size=1, max_size=25))
+    values = [hashlib.md5(d).hexdigest() for d in digests]
+    notes = st.text(alphabet='ab ,"|x', max_size=8)
+    lines = ["value,type,note"]
+    for value in values:
+        note = draw(notes)
+        quoted = '"' + note.replace('"', '""') + '"'
+        must_quote = '"' in note or "," in note
+        lines.append(f"{value},md5,{quoted if must_quote or draw(st.booleans()) else note}")
+    bad_index = draw(st.integers(1, len(values)))
+    fields = lines[bad_index].split(",", 2)
+    field = draw(st.integers(0, 2))
+    fields[field] = '"' + fields[field].replace('"', "")
+    lines[bad_index] = ",".join(fields)
+    del values[bad_index - 1]
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    return ending.join(lines) + draw(st.sampled_from(["", ending])), values, bad_index + 1
+
+
+@settings(max_examples=300)
+@given(csv_with_one_bad_line())
+def test_csv_one_corrupted_line_loses_no_other_row(case: tuple[str, list[str], int]) -> None:
+    content, values, bad_line = case
+    items = read("csv", content)
+    assert [r.value for r in records(items)] == values
+    assert [location for location, _ in problems(items)] == [f"f:{bad_line}"]
+
+
 def test_csv_without_a_value_column_fails_at_the_header() -> None:
     assert problems(read("csv", "a,b\n1,2\n")) == [
         ("f:1", "no value column: map one (value=COLUMN) (the header has: a, b)")
@@ -439,7 +518,7 @@ def test_empty_projectvic_value_array_is_fine() -> None:
 # --- writers and round trips ---------------------------------------------------------------
 
 # Characters that stress CSV/TSV/JSON quoting, plus non-ASCII.
-TRICKY = list("abcXYZ 09:é✓,;\"'\t\n\\")
+TRICKY = list("abcXYZ 09:é✓,;\"'\t\n\\=+-@")
 LABEL = (
     st.text(alphabet=[c for c in TRICKY if c not in "\t\n"], min_size=1, max_size=12)
     .map(str.strip)
@@ -483,6 +562,18 @@ def test_export_then_import_gives_the_same_records(items: list[Entry], fmt: str)
     assert [
         (r.signal_type, r.value, r.labels, r.note, r.disabled_until) for r in records(back)
     ] == (as_records(items))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_export_guards_formula_cells_and_import_reads_them_back(fmt: str) -> None:
+    items = [Entry(1, "L", "md5", MD5, frozenset({"=1+2"}), "@SUM(A1)", None, None)]
+    out = io.StringIO()
+    write_entries(fmt, items, out)
+    row = out.getvalue().splitlines()[1]
+    assert "\t'=1+2" in row if fmt == "tsv" else ",'=1+2" in row
+    assert row.split("," if fmt == "csv" else "\t")[4] == "'@SUM(A1)"
+    [back] = records(read(fmt, out.getvalue()))
+    assert (back.labels, back.note) == ({"=1+2"}, "@SUM(A1)")
 
 
 def test_lines_export_is_typed_and_reads_back() -> None:

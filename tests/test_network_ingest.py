@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safelight.cli import main
 from safelight.errors import InputError, NotFoundError, UsageError, ValidationError
@@ -18,6 +21,7 @@ from safelight.network.columns import ColumnMapping
 from safelight.network.known import FileDigests, KnownMatch
 from safelight.network.known_sources import read_list_file
 from safelight.network.pipeline import case_known, ingest
+from safelight.network.readers import NeedsLineScan, iter_batches, scan_csv_lines
 from safelight.network.sightings import get_case, part_paths, read_part, registered
 from safelight.store import Database
 
@@ -65,6 +69,61 @@ def test_bad_rows_are_named_by_line_and_good_rows_kept(db: Database, tmp_path: P
     assert rows["ip"].tolist() == ["192.0.2.1", "198.51.100.7", "2001:db8::1"]
     assert rows["file_key"].tolist() == [f"md5:{MD5}", f"sha1:{SHA1}", f"sha256:{SHA256}"]
     assert rows["port"].tolist() == [6881, -1, 1]
+
+
+def test_unterminated_quote_in_a_log_names_its_line_and_keeps_the_rest(
+    db: Database, tmp_path: Path
+) -> None:
+    log = tmp_path / "log.csv"
+    rows = [f"2024-01-01T10:00:00Z,192.0.2.{n},{MD5},f{n}.jpg" for n in range(2, 9)]
+    rows[2] = f'2024-01-01T10:00:00Z,192.0.2.4,{MD5},"never closed.jpg'  # line 4
+    rows[4] = ""  # line 6: blank
+    log.write_text("time,ip,hash,filename\n" + "\n".join(rows) + "\n")
+    _, [summary] = ingest(db, "c", [log], home=tmp_path / "home")
+    assert (summary.rows_good, summary.rows_bad) == (5, 1)
+    [(line, reason)] = summary.problems
+    assert line == 4
+    assert reason.startswith("bad CSV: ")
+    rows_in = _load(db, "c", tmp_path / "home").sort_values("line")
+    assert rows_in["line"].tolist() == [2, 3, 5, 7, 8]
+    assert rows_in["ip"].tolist() == [f"192.0.2.{n}" for n in (2, 3, 5, 7, 8)]
+
+
+def _read_log(path: Path, columns: list[str]) -> tuple[list[int], list[str | None], list[int]]:
+    """(lines, values of the first column, reject lines) as the ingest reads them."""
+    try:
+        batches = list(iter_batches(path, columns))
+    except NeedsLineScan:
+        batches = list(iter_batches(path, columns, line_scan=scan_csv_lines(path)))
+    lines = [int(n) for b in batches for n in b.lines]
+    values = [v for b in batches for v in b.columns[columns[0]].to_pylist()]
+    return lines, values, [line for b in batches for line, _ in b.rejects]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab ,x", max_size=6), min_size=1, max_size=20),
+    st.data(),
+)
+def test_one_corrupted_log_line_loses_no_other_row(names: list[str], data: st.DataObject) -> None:
+    lines = ["name,ip"]
+    for n, name in enumerate(names):
+        lines.append(
+            f'"{name}",192.0.2.{n}'
+            if data.draw(st.booleans()) or "," in name
+            else f"{name},192.0.2.{n}"
+        )
+    bad = data.draw(st.integers(1, len(names)))
+    lines[bad] = '"' + lines[bad].replace('"', "")
+    ending = data.draw(st.sampled_from(["\n", "\r\n"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "log.csv"
+        path.write_text(ending.join(lines) + ending, newline="")
+        got_lines, values, rejects = _read_log(path, ["ip", "name"])
+    kept = [n for n in range(len(names)) if n != bad - 1]
+    assert got_lines == [n + 2 for n in kept]
+    assert values == [f"192.0.2.{n}" for n in kept]
+    assert rejects == [bad + 1]
 
 
 def test_reingest_is_idempotent_and_overlaps_are_not_double_counted(

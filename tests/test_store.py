@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+import logging
+import os
+import traceback
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import make_url
 
+from safelight.cli import main
 from safelight.errors import StoreError
 from safelight.store import Database
 from safelight.store.database import migration_config, migration_heads
+from safelight.store.redact import redact
 from safelight.store.schema import store_info
 
 
@@ -92,3 +100,94 @@ def test_new_store_has_no_revisions(tmp_path: Path) -> None:
         assert db.is_current()
     finally:
         db.dispose()
+
+
+# --- credentials never reach a message ------------------------------------------------------
+
+SECRET = "s3cretpw"
+NO_SERVER = "127.0.0.1:1"  # nothing listens on port 1
+PASSWORD_URLS = [
+    f"postgresql+psycopg://user:{SECRET}@{NO_SERVER}/none",
+    f"postgresql+psycopg://user:{SECRET}@127.0.0.1:notaport/none",
+    f"postgresql+nosuchdriver://user:{SECRET}@{NO_SERVER}/none",
+    f"postgresql+psycopg://user:{SECRET}@pw@{NO_SERVER}/none",  # '@' not percent-encoded
+    f"postgresql+psycopg://user:{SECRET}@{NO_SERVER}/none?sslmode=bogus",
+    f"postgresql+psycopg://user@{NO_SERVER}/none?password={SECRET}",
+    f"host=127.0.0.1 port=1 user=u password={SECRET} dbname=x",  # a libpq DSN, not a URL
+]
+
+
+def _assert_hidden(exc: BaseException, caplog: pytest.LogCaptureFixture) -> None:
+    shown = [str(exc), "".join(traceback.format_exception(exc))]
+    shown += [record.getMessage() for record in caplog.records]
+    shown += [record.exc_text or "" for record in caplog.records]
+    for text_shown in shown:
+        assert SECRET not in text_shown
+
+
+@pytest.mark.parametrize("url", PASSWORD_URLS)
+def test_store_errors_never_show_the_password(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(StoreError) as info:
+        Database.open(url)
+    assert "cannot " in info.value.message
+    _assert_hidden(info.value, caplog)
+
+
+@pytest.mark.parametrize("url", PASSWORD_URLS[:2])
+def test_cli_store_errors_never_show_the_password(
+    url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SAFELIGHT_HOME", str(tmp_path))
+    monkeypatch.setenv("SAFELIGHT_DATABASE_URL", url)
+    result = CliRunner().invoke(main, ["lists", "ls"])
+    assert result.exit_code == 6, result.output
+    assert "user:***@" in result.stderr
+    assert SECRET not in result.stderr + result.output
+
+
+def test_redact_hides_url_and_dsn_passwords() -> None:
+    assert redact("postgresql+psycopg://u:p%40ss@h:5432/d") == "postgresql+psycopg://u:***@h:5432/d"
+    assert redact("x 'mysql://u:a@b@h/d' y") == "x 'mysql://u:***@h/d' y"
+    assert redact("host=h password='a b' user=u") == "host=h password=*** user=u"
+    assert redact("pg://h/d?user=u&password=p&x=1") == "pg://h/d?user=u&password=***&x=1"
+    assert redact("pg://u@h/d and pg://h/d") == "pg://u@h/d and pg://h/d"  # nothing to hide
+    assert redact("failed for 'hunter2'", secrets=["hunter2"]) == "failed for '***'"
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("SAFELIGHT_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("needs SAFELIGHT_DATABASE_URL set to a PostgreSQL URL")
+    # Trust authentication accepts any password: the server answers, the password is ours.
+    return make_url(url).set(password=SECRET).render_as_string(hide_password=False)
+
+
+def test_postgres_errors_never_show_the_password(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = _postgres_url()
+    missing_database = make_url(url).set(database="no_such_database_here")
+    bad_schema = 'no"such'
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    unknown_revision = Database(url, schema=schema)
+    try:
+        with unknown_revision.engine.begin() as conn:  # a store from a newer release
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(text(f'CREATE TABLE "{schema}".alembic_version (version_num text)'))
+            conn.execute(text(f"INSERT INTO \"{schema}\".alembic_version VALUES ('9999_future')"))
+        cases = [
+            (missing_database.render_as_string(hide_password=False), None),
+            (url, bad_schema),
+            (url, schema),
+        ]
+        for case_url, case_schema in cases:
+            with pytest.raises(StoreError) as info:
+                Database.open(case_url, schema=case_schema)
+            assert (
+                "cannot migrate database 'postgresql+psycopg://postgres:***@" in info.value.message
+            )
+            _assert_hidden(info.value, caplog)
+    finally:
+        with unknown_revision.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        unknown_revision.dispose()

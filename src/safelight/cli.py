@@ -17,6 +17,7 @@ from safelight.demo.commands import demo_command
 from safelight.errors import SafelightError
 from safelight.scan.commands import scan_command, scans_group
 from safelight.signals.commands import hash_command
+from safelight.store.redact import redact
 
 # Library parameter names whose flag is not simply --name-with-dashes.
 _FLAGS = {"column_map": "--map", "default_type": "--type", "out": "--out"}
@@ -34,13 +35,15 @@ class SafelightGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SafelightError as exc:
+            # redact: a database URL's password never reaches the terminal, whatever road
+            # the URL took into the message.
             where = f"{flag_of(exc.field)}: " if exc.field else ""
-            click.echo(f"error: {where}{exc.message}", err=True)
+            click.echo(f"error: {where}{redact(exc.message)}", err=True)
             problems = getattr(exc, "problems", None) or []
             for location, reason in problems:
-                click.echo(f"  {location}: {reason}", err=True)
+                click.echo(redact(f"  {location}: {reason}"), err=True)
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                click.echo(f"hint: {redact(exc.hint)}", err=True)
             sys.exit(exc.exit_code)
 
 

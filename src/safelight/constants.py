@@ -67,6 +67,10 @@ DIGEST_BLOCK_SIZE: Final = 1 << 20
 READ_IN_MEMORY_LIMIT: Final = 256 << 20
 # --all-frames hashes at most this many frames of an animated GIF/WebP/APNG.
 MAX_ANIMATION_FRAMES: Final = 1000
+# A CSV text cell starting with one of these is read as a formula by spreadsheets; every CSV
+# Safelight writes prefixes such a cell with CSV_FORMULA_GUARD (OWASP, "CSV Injection").
+CSV_FORMULA_PREFIXES: Final = "=+-@\t\r"
+CSV_FORMULA_GUARD: Final = "'"
 
 # --- File hashing (safelight hash) -----------------------------------------------------------
 # JPEGs with fewer pixels than this take the RGB decode instead of the luma-only decode: on small

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import click
 
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
+from safelight.csvguard import guard_cell
 from safelight.errors import EXIT_SOME_FAILED, ValidationError
 from safelight.lists.formats import EXPORT_FORMATS, IMPORT_FORMATS
 from safelight.lists.models import HashList, ImportReport, ListSummary, Problem
@@ -237,7 +238,7 @@ def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | Non
         out.write("location\treason\n")
 
         def write(problem: Problem) -> None:
-            out.write(f"{problem.location}\t{problem.reason}\n")
+            out.write(f"{guard_cell(problem.location)}\t{guard_cell(problem.reason)}\n")
 
         yield write
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import PurePath
 from typing import TextIO
 
+from safelight import csvguard
 from safelight.errors import UsageError
 from safelight.lists.models import Entry, Problem, Record
 from safelight.lists.projectvic import read_projectvic, write_projectvic
@@ -68,7 +68,8 @@ def write_entries(fmt: str, entries: Iterable[Entry], out: TextIO) -> tuple[int,
             written += 1
         return written, 0
     if fmt in ("csv", "tsv"):
-        writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        delimiter = "," if fmt == "csv" else "\t"
+        writer = csvguard.writer(out, delimiter=delimiter, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for entry in entries:
             writer.writerow(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from safelight.csvguard import unguard_cell
 from safelight.lists.hash_records import hash_record_items, is_hash_record
 from safelight.lists.models import Problem, Record
 from safelight.lists.records import (
@@ -108,15 +109,61 @@ def _resolve_columns(header: list[str], options: ParseOptions) -> dict[str, list
     return columns
 
 
+class _LineFeed:
+    """Text lines for ``csv.reader``, keeping those of the row being read.
+
+    A quote left open runs a CSV row over the lines after it; when such a row fails, the
+    reader names its first line and reads the rest again one row at a time
+    (``read_again_after_first``), so one bad quote cannot hide the rows it swallowed. The
+    kept lines are bounded by the csv module's field size limit (128 KiB).
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._source = lines
+        self._again: list[str] = []  # lines to read again, the next one last
+        self.taken: list[str] = []
+        self.row_start = 1
+        self.next_number = 1
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        text = self._again.pop() if self._again else next(self._source)
+        self.taken.append(text)
+        self.next_number += 1
+        return text
+
+    def start_row(self) -> None:
+        self.row_start = self.next_number
+        self.taken = []
+
+    @property
+    def row_end(self) -> int:
+        return self.next_number - 1
+
+    def read_again_after_first(self) -> None:
+        self._again.extend(reversed(self.taken[1:]))
+        self.next_number = self.row_start + 1
+
+
+_RAN_ON = "a quote opened on this line ran to line {end}; the lines after it are read again"
+
+
 def read_delimited(
     stream: Iterable[bytes], name: str, options: ParseOptions, delimiter: str
 ) -> Iterator[Item]:
-    """CSV or TSV with a header row; fields found by the column map or their usual names."""
+    """CSV or TSV with a header row; fields found by the column map or their usual names.
+
+    A quoted field may run over several lines (RFC 4180). A row that does so and is not a
+    valid record (a quote left open) is named by its first line, and the lines after that
+    one are read again, so every other row is still imported or named.
+    """
     bad_lines: set[int] = set()
-    text_lines = (
+    feed = _LineFeed(
         text if text is not None else "\n" for _, text in decoded_lines(stream, bad_lines)
     )
-    reader = csv.reader(text_lines, delimiter=delimiter, strict=True)
+    reader = csv.reader(feed, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -132,26 +179,49 @@ def read_delimited(
         return
     width = len(header)
     while True:
-        first_line = reader.line_num + 1
+        feed.start_row()
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield Problem(f"{name}:{first_line}", f"bad CSV: {exc}")
-            if reader.line_num < first_line:  # the reader cannot move on: stop, not spin
+            if feed.row_end < feed.row_start:  # nothing was read: stop, not spin
+                yield Problem(f"{name}:{feed.row_start}", f"bad CSV: {exc}")
                 return
+            ran_on = f" ({_RAN_ON.format(end=feed.row_end)})" if feed.taken[1:] else ""
+            yield Problem(f"{name}:{feed.row_start}", f"bad CSV: {exc}{ran_on}")
+            feed.read_again_after_first()
             continue
-        location = f"{name}:{first_line}"
-        if bad_lines.intersection(range(first_line, reader.line_num + 1)):
-            yield Problem(location, NOT_UTF8)
+        location = f"{name}:{feed.row_start}"
+        span = range(feed.row_start, feed.row_end + 1)
+        not_utf8 = sorted(bad_lines.intersection(span)) if bad_lines else []
+        if not not_utf8:
+            item = _delimited_item(location, options, row, columns, width)
+        elif not_utf8[0] == feed.row_start:
+            item = Problem(location, NOT_UTF8)
+        else:
+            item = Problem(location, f"its quoted field runs over line {not_utf8[0]}, {NOT_UTF8}")
+        if isinstance(item, Problem) and feed.row_end > feed.row_start:
+            # A quote opened on the first line closed lines later: the row swallowed them.
+            yield Problem(location, f"{item.reason} ({_RAN_ON.format(end=feed.row_end)})")
+            feed.read_again_after_first()
             continue
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != width:
-            yield Problem(location, f"has {len(row)} fields, the header has {width}")
-            continue
-        yield _delimited_record(location, options, row, columns)
+        if item is not None:
+            yield item
+
+
+def _delimited_item(
+    location: str,
+    options: ParseOptions,
+    row: list[str],
+    columns: dict[str, list[int]],
+    width: int,
+) -> Item | None:
+    if not row or all(not cell.strip() for cell in row):
+        return None
+    if len(row) != width:
+        return Problem(location, f"has {len(row)} fields, the header has {width}")
+    return _delimited_record(location, options, row, columns)
 
 
 def _delimited_record(
@@ -164,14 +234,20 @@ def _delimited_record(
         indexes = columns.get(field_name)
         return row[indexes[0]] if indexes else None
 
-    labels = [label for index in columns.get("labels", []) for label in split_labels(row[index])]
+    # Text cells come back as Safelight's export wrote them: without the formula guard.
+    labels = [
+        label
+        for index in columns.get("labels", [])
+        for label in split_labels(unguard_cell(row[index]))
+    ]
+    note = cell("note")
     try:
         return make_record(
             options,
             cell("value") or "",
             signal_type=cell("type"),
             labels=labels,
-            note=cell("note"),
+            note=unguard_cell(note) if note is not None else None,
             disabled_until=cell("disabled_until"),
         )
     except ValueError as exc:

@@ -10,7 +10,6 @@ The same file content twice is one ingest.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,16 +18,18 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from safelight import csvguard
 from safelight.errors import InputError
 from safelight.network.columns import ColumnMapping
 from safelight.network.fastparse import HashSet
 from safelight.network.known import KnownMaterial, lookup_columns
 from safelight.network.parse import parse_batch
 from safelight.network.readers import (
+    LineScan,
     NeedsLineScan,
     iter_batches,
-    locate_malformed_csv,
     read_header,
+    scan_csv_lines,
 )
 from safelight.network.sightings import (
     PART_OPTIONS,
@@ -118,8 +119,8 @@ def parse_file(
     try:
         parsed = _parse_into(path, columns, tmp_part, rejects_path, sha, seen, None)
     except NeedsLineScan:
-        malformed = locate_malformed_csv(path)
-        parsed = _parse_into(path, columns, tmp_part, rejects_path, sha, seen, malformed)
+        line_scan = scan_csv_lines(path)
+        parsed = _parse_into(path, columns, tmp_part, rejects_path, sha, seen, line_scan)
     parsed.parts_seen = parts_seen
     return parsed
 
@@ -138,7 +139,7 @@ def _parse_into(
     rejects_path: Path,
     sha: str,
     seen: np.ndarray,
-    malformed: list[tuple[int, str]] | None,
+    line_scan: LineScan | None,
 ) -> ParsedFile:
     total = good = bad = duplicate = 0
     shown: list[tuple[int, str]] = []
@@ -155,9 +156,9 @@ def _parse_into(
         pa.ipc.new_file(sink, PART_SCHEMA, options=PART_OPTIONS) as writer,
         rejects_path.open("w", newline="", encoding="utf-8") as rejects_fh,
     ):
-        rejects = csv.writer(rejects_fh)
+        rejects = csvguard.writer(rejects_fh)
         rejects.writerow(["file", "line", "reason"])
-        for raw in iter_batches(path, sorted(set(columns.values())), malformed=malformed):
+        for raw in iter_batches(path, sorted(set(columns.values())), line_scan=line_scan):
             parsed = parse_batch(raw, columns)
             table = parsed.good
             fresh = dedupe.add(table.column("row_hash").to_numpy())

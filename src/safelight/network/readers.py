@@ -8,10 +8,13 @@ with the wrong number of fields, a line that is not JSON) are returned as reject
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -68,8 +71,7 @@ def read_header(path: Path) -> list[str]:
         return list(keys)
     with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
         first = fh.readline()
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    return [c.strip().strip('"') for c in first.rstrip("\r\n").split(delimiter)]
+    return [c.strip().strip('"') for c in first.rstrip("\r\n").split(_delimiter(path))]
 
 
 def iter_batches(
@@ -77,13 +79,14 @@ def iter_batches(
     columns: list[str],
     batch_rows: int = NETWORK_BATCH_ROWS,
     *,
-    malformed: list[tuple[int, str]] | None = None,
+    line_scan: LineScan | None = None,
 ) -> Iterator[RawBatch]:
-    """Batches of ``columns``; for CSV, ``malformed`` are records already located as bad
-    (raises ``NeedsLineScan`` when a bad record turns up and ``malformed`` is None)."""
+    """Batches of ``columns``. For CSV, without ``line_scan`` the file is read as it is and
+    ``NeedsLineScan`` is raised when a record is bad or spans lines; with the ``line_scan``
+    of the file (``scan_csv_lines``) only its good lines are read."""
     fmt = detect_format(path)
     if fmt == "csv":
-        yield from _csv_batches(path, columns, batch_rows, malformed)
+        yield from _csv_batches(path, columns, batch_rows, line_scan)
     elif fmt == "jsonl":
         yield from _jsonl_batches(path, columns, batch_rows)
     else:
@@ -91,51 +94,118 @@ def iter_batches(
 
 
 class NeedsLineScan(Exception):
-    """A CSV record had the wrong number of fields: read again with its line located."""
+    """A CSV record was bad or not one line: read again with ``scan_csv_lines``."""
 
 
-def locate_malformed_csv(path: Path) -> list[tuple[int, str]]:
-    """(line, reason) of every CSV record whose field count differs from the header's."""
-    import csv
+@dataclass
+class LineScan:
+    """A sighting CSV checked line by line: the line numbers of its good records, and
+    (line, reason) of each bad one. Blank lines are in neither."""
 
-    found: list[tuple[int, str]] = []
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    good: np.ndarray
+    rejects: list[tuple[int, str]]
+
+
+def _delimiter(path: Path) -> str:
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def _text_lines(path: Path) -> Iterator[str]:
+    """The file's lines without their endings (\\n, \\r\\n or \\r, as pyarrow splits them)."""
     with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = next(reader, [])
-        start = reader.line_num + 1
-        for record in reader:
-            if record and len(record) != len(header):
-                found.append((start, f"expected {len(header)} fields, found {len(record)}"))
-            start = reader.line_num + 1
-    return found
+        for line in fh:
+            yield line.rstrip("\r\n")
+
+
+def scan_csv_lines(path: Path) -> LineScan:
+    """Every line of a sighting CSV parsed on its own: a sighting is one line, so a quote
+    left open (or a quoted line break) makes that line bad instead of swallowing the lines
+    after it; a record whose field count differs from the header's is bad too."""
+    delimiter = _delimiter(path)
+    lines = _text_lines(path)
+    header = next(csv.reader([next(lines, "")], delimiter=delimiter))
+    good: list[int] = []
+    rejects: list[tuple[int, str]] = []
+    for number, text in enumerate(lines, start=2):
+        if not text:
+            continue
+        try:
+            record = next(csv.reader([text], delimiter=delimiter, strict=True))
+        except csv.Error as exc:
+            rejects.append((number, f"bad CSV: {exc}"))
+            continue
+        if len(record) != len(header):
+            rejects.append((number, f"expected {len(header)} fields, found {len(record)}"))
+        else:
+            good.append(number)
+    return LineScan(np.array(good, dtype=np.int64), rejects)
+
+
+class _GoodLines(io.RawIOBase):
+    """The header and the good lines of a scanned CSV, as one byte stream for pyarrow."""
+
+    def __init__(self, path: Path, good: np.ndarray) -> None:
+        wanted = set(good.tolist())
+        self._chunks = (
+            f"{text}\n".encode()
+            for number, text in enumerate(_text_lines(path), start=1)
+            if number == 1 or number in wanted
+        )
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = chunk
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def _physical_lines(path: Path) -> int:
+    """Lines in the file, counted at memory speed (one reused buffer, no copies)."""
+    count = 0
+    buffer = bytearray(4 << 20)
+    view = memoryview(buffer)
+    last = b"\n"
+    with path.open("rb", buffering=0) as fh:
+        while size := fh.readinto(buffer):
+            count += (
+                buffer.count(b"\n") if size == len(buffer) else view[:size].tobytes().count(b"\n")
+            )
+            last = bytes(view[size - 1 : size])
+    return count + (last != b"\n")
 
 
 def _csv_batches(
     path: Path,
     columns: list[str],
     batch_rows: int,
-    malformed: list[tuple[int, str]] | None,
+    line_scan: LineScan | None,
 ) -> Iterator[RawBatch]:
     header = read_header(path)
-    skip_lines = {line for line, _ in malformed or []}
-
-    found_unlocated: list[bool] = []
+    found_bad: list[bool] = []
 
     def on_invalid(_row: pacsv.InvalidRow) -> str:
-        if malformed is None:
-            # pyarrow does not say where the record was: stop, then locate it exactly.
-            found_unlocated.append(True)
-            return "error"
-        return "skip"
+        # pyarrow does not say where the record was: stop, then scan the lines.
+        found_bad.append(True)
+        return "error"
 
+    source: Path | io.BufferedReader = path
+    if line_scan is not None:
+        source = io.BufferedReader(_GoodLines(path, line_scan.good), buffer_size=1 << 20)
     try:
         reader = pacsv.open_csv(
-            path,
+            source,
             read_options=pacsv.ReadOptions(block_size=64 << 20, use_threads=True),
             parse_options=pacsv.ParseOptions(
-                delimiter="\t" if path.suffix.lower() == ".tsv" else ",",
-                invalid_row_handler=on_invalid,
+                delimiter=_delimiter(path), invalid_row_handler=on_invalid
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
@@ -145,31 +215,26 @@ def _csv_batches(
             ),
         )
     except (OSError, pa.ArrowException) as exc:
-        if found_unlocated:
+        if found_bad and line_scan is None:
             raise NeedsLineScan(str(path)) from exc
         raise InputError(f"{path}: not a readable CSV file: {exc}") from exc
-    line = 2  # the header is line 1; records are assumed one per line
-    rejects = list(malformed or [])
+    read = 0
+    rejects = list(line_scan.rejects) if line_scan is not None else []
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             break
         except pa.ArrowException as exc:
-            if found_unlocated:
+            if found_bad and line_scan is None:
                 raise NeedsLineScan(str(path)) from exc
-            raise InputError(f"{path}: CSV parse failed near line {line}: {exc}") from exc
+            raise InputError(f"{path}: CSV parse failed after record {read}: {exc}") from exc
         n = batch.num_rows
-        if not skip_lines:
-            lines = np.arange(line, line + n, dtype=np.int64)
-            line += n
+        if line_scan is None:
+            lines = np.arange(read + 2, read + 2 + n, dtype=np.int64)
         else:
-            lines = np.empty(n, dtype=np.int64)
-            for pos in range(n):
-                while line in skip_lines:
-                    line += 1
-                lines[pos] = line
-                line += 1
+            lines = line_scan.good[read : read + n]
+        read += n
         cols = {name: batch.column(name) for name in batch.schema.names}
         for start in range(0, n, batch_rows):
             stop = min(n, start + batch_rows)
@@ -179,6 +244,12 @@ def _csv_batches(
                 rejects,
             )
             rejects = []
+    if line_scan is None and read != _physical_lines(path) - 1:
+        # Records were assumed one per line: a quoted line break (or a blank line) broke
+        # that, and every line number after it would be wrong.
+        raise NeedsLineScan(str(path))
+    if line_scan is not None and read != len(line_scan.good):
+        raise InputError(f"{path}: read {read} records from {len(line_scan.good)} good lines")
     if rejects:
         empty = np.empty(0, dtype=np.int64)
         yield RawBatch({name: pa.array([], pa.string()) for name in columns}, empty, rejects)

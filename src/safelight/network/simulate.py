@@ -15,7 +15,6 @@ files as a hash list) and ``geo.mmdb``.
 
 from __future__ import annotations
 
-import csv
 import ipaddress
 import json
 from dataclasses import dataclass
@@ -24,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from safelight import csvguard
 from safelight.errors import UsageError
 from safelight.network.mmdb import write_mmdb
 
@@ -257,7 +256,7 @@ def simulate(
     if out.suffix.lower() == ".parquet":
         pq.write_table(full, out)
     else:
-        pacsv.write_csv(full, out)
+        csvguard.write_table(full, out)
 
     _write_geo(out.parent / "geo.mmdb", countries)
     _write_known(out.parent / "known.csv", digests[:n_known], algos[:n_known])
@@ -286,7 +285,7 @@ def simulate(
     )
     (out.parent / "truth.json").write_text(json.dumps(truth.to_dict(), indent=2))
     with (out.parent / "truth_connections.csv").open("w", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = csvguard.writer(fh)
         writer.writerow(["ip", "actor", "peer_id", "group", "country", "heavy"])
         for i in range(n_ips):
             a = int(ip_actor[i])
@@ -394,7 +393,7 @@ def _write_geo(path: Path, countries: int) -> None:
 
 def _write_known(path: Path, digests: np.ndarray, algos: np.ndarray) -> None:
     with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = csvguard.writer(fh)
         writer.writerow(["hash", "algorithm", "label"])
         for i, (digest, algo) in enumerate(zip(digests, algos, strict=True)):
             writer.writerow([digest, algo, f"series-{i % 7 + 1}"])

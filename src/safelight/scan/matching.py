@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from safelight.constants import MATCH_MIN_QUALITY
@@ -45,7 +45,8 @@ class Matcher(Protocol):
 class MatchConfig:
     lists: tuple[str, ...] = ()
     generations: tuple[int, ...] = ()
-    database_url: str | None = None
+    # Not in the repr: it may hold a password, and Dask logs a failed task's arguments.
+    database_url: str | None = field(default=None, repr=False)
     database_schema: str | None = None
     home: str | None = None
 

@@ -5,12 +5,12 @@ The exact shape is documented in docs/signals.md; keep the two in step.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from safelight import csvguard
 from safelight.errors import ItemError
 from safelight.signals.digests import DIGEST_NAMES
 from safelight.signals.pdq import DIHEDRAL_NAMES, PdqHash
@@ -118,7 +118,7 @@ def csv_header(with_pdq8: bool = False) -> str:
 
 def _csv_line(values: list[Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
+    csvguard.writer(buffer, lineterminator="\n").writerow(values)
     return buffer.getvalue().rstrip("\n")
 
 

@@ -13,10 +13,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from safelight.errors import StoreError
+from safelight.store.redact import redact, url_passwords
 
 ENV_DATABASE_URL = "SAFELIGHT_DATABASE_URL"
 ENV_HOME = "SAFELIGHT_HOME"
@@ -65,12 +68,25 @@ class Database:
 
     ``schema`` (PostgreSQL only) confines every table to one schema, which lets each test
     run on a database of its own inside the shared ``test`` database.
+
+    ``url`` may hold a password: messages show ``shown_url`` and every error raised here has
+    its text, the driver's included, passed through ``redact``, and does not chain the
+    driver's exception (its text would show the password again), except an IntegrityError
+    (SQL and parameters only), which callers inspect.
     """
 
     def __init__(self, url: str | None = None, *, schema: str | None = None) -> None:
         self.url = url or default_database_url()
+        self.shown_url = redact(self.url)
+        self._secrets = url_passwords(self.url)
         self.schema = schema or os.environ.get(ENV_SCHEMA) or None
         self.engine: Engine = self._make_engine()
+
+    def __repr__(self) -> str:
+        return f"Database({self.shown_url!r}, schema={self.schema!r})"
+
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        return StoreError(redact(f"{what}: {exc}", self._secrets))
 
     @property
     def dialect(self) -> str:
@@ -87,10 +103,14 @@ class Database:
         connect_args: dict[str, Any] = {}
         if self.schema:
             connect_args["options"] = f"-csearch_path={self.schema}"
+        what = f"cannot use database {self.shown_url!r}"
         try:
+            if "@" in (make_url(self.url).host or ""):
+                # The driver would show the rest of the password as the host name.
+                raise StoreError(f"{what}: its password holds '@': write it as %40")
             return create_engine(self.url, connect_args=connect_args, pool_pre_ping=True)
-        except (SQLAlchemyError, ImportError) as exc:
-            raise StoreError(f"cannot use database {self.url!r}: {exc}") from exc
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise self._error(what, exc) from None
 
     def stored_revisions(self) -> frozenset[str] | None:
         """The revisions the store says it is at; None if it has no version table (new)."""
@@ -118,8 +138,9 @@ class Database:
                 cfg = migration_config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate database {self.url!r}: {exc}") from exc
+        except (SQLAlchemyError, CommandError) as exc:
+            # CommandError: a revision this release does not know (a newer release's store).
+            raise self._error(f"cannot migrate database {self.shown_url!r}", exc) from None
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -128,7 +149,7 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc}") from exc
+            raise self._error("database error", exc) from _inspectable(exc)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -136,7 +157,7 @@ class Database:
             with self.engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc}") from exc
+            raise self._error("database error", exc) from _inspectable(exc)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -152,5 +173,15 @@ class Database:
     def open(cls, url: str | None = None, *, schema: str | None = None) -> Database:
         """Open and migrate: what every command does before touching data."""
         db = cls(url, schema=schema)
-        db.migrate()
+        try:
+            db.migrate()
+        except BaseException:
+            db.dispose()  # close the pool's connections, not leave them to the collector
+            raise
         return db
+
+
+def _inspectable(exc: SQLAlchemyError) -> SQLAlchemyError | None:
+    """The cause to chain: an IntegrityError (its text is SQL, callers test for it), else
+    none, since a connection error's text can hold the URL."""
+    return exc if isinstance(exc, IntegrityError) else None
