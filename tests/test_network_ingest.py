@@ -19,7 +19,7 @@ from safelight.errors import InputError, NotFoundError, UsageError, ValidationEr
 from safelight.lists.store import HashListStore
 from safelight.network.columns import ColumnMapping
 from safelight.network.known import FileDigests, KnownMatch
-from safelight.network.known_sources import read_list_file
+from safelight.network.list_files import ListFileMaterial, read_list_entries
 from safelight.network.pipeline import case_known, ingest
 from safelight.network.readers import NeedsLineScan, iter_batches, scan_csv_lines
 from safelight.network.sightings import get_case, part_paths, read_part, registered
@@ -213,16 +213,15 @@ def test_mapping_errors_name_the_problem(tmp_path: Path) -> None:
 
 def test_list_file_reader_names_bad_lines(tmp_path: Path) -> None:
     good = tmp_path / "ncmec.csv"
-    good.write_text(f"hash,label\n{MD5},a;b\n{SHA1},\n")
-    entries = read_list_file(good)
-    assert [(e.list_name, e.algorithm, e.labels) for e in entries] == [
-        ("ncmec", "md5", ("a", "b")),
-        ("ncmec", "sha1", ()),
+    good.write_text(f"hash,label\n{MD5},a|b\n{SHA1},\n")
+    assert read_list_entries(good) == [
+        ("md5", MD5, frozenset({"a", "b"})),
+        ("sha1", SHA1, frozenset()),
     ]
     bad = tmp_path / "bad.csv"
     bad.write_text(f"hash,algorithm\n{MD5},sha1\nabc,\n{SHA256},\n")
     with pytest.raises(ValidationError) as info:
-        read_list_file(bad)
+        read_list_entries(bad)
     # :4 is a bare 64-hex hash, PDQ or SHA-256: refused until its algorithm is given
     assert [loc for loc, _ in info.value.problems] == [f"{bad}:2", f"{bad}:3", f"{bad}:4"]
 
@@ -345,18 +344,18 @@ def test_rows_committed_by_a_concurrent_ingest_are_dropped_at_commit(
 
 
 def test_known_material_matches_digests_and_pdq_within_threshold() -> None:
-    from safelight.network.known import DigestListMatcher, FileDigests, ListEntry
+    from safelight.network.known import FileDigests
 
     pdq = "f" * 64
     near = "0" * 7 + "f" * 57  # 7 hex digits = 28 bits away
     far = "0" * 8 + "f" * 56  # 32 bits away
-    matcher = DigestListMatcher(
-        [
-            ListEntry("a", "md5", MD5, ("x",)),
-            ListEntry("b", "sha1", SHA1, ()),
-            ListEntry("c", "pdq", pdq, ("y",)),
-        ]
-    )
+    folder = Path(tempfile.mkdtemp())
+    for name, line in (("a", f"md5 {MD5} x"), ("b", f"sha1 {SHA1}"), ("c", f"pdq {pdq} y")):
+        kind, value, *labels = line.split()
+        (folder / f"{name}.csv").write_text(
+            f"hash,type,labels\n{value},{kind},{'|'.join(labels)}\n"
+        )
+    matcher = ListFileMaterial(sorted(folder.glob("*.csv")))
     found = matcher.lookup(
         [
             FileDigests("k1", md5=MD5, sha1=SHA1),

@@ -1,7 +1,10 @@
-"""Known-material matching: the vectorised matcher held against the entry-by-entry oracle."""
+"""Known material from list files: read as ``lists import`` reads them, searched through the
+Matcher's index classes, and held against an entry-by-entry oracle."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,19 +13,14 @@ from hypothesis import strategies as st
 
 from safelight.errors import ValidationError
 from safelight.network.known import (
-    DigestListMatcher,
     FileDigests,
-    ListEntry,
+    KnownMatch,
     NoKnownMaterial,
     file_columns,
     lookup_columns,
-    lookup_reference,
 )
-from safelight.network.known_sources import (
-    CombinedKnownMaterial,
-    read_list_file,
-    read_list_frame,
-)
+from safelight.network.known_sources import CombinedKnownMaterial
+from safelight.network.list_files import ListFileMaterial, read_list_entries
 
 # Few distinct digests, so that files and entries collide often (the interesting cases).
 DIGESTS = {
@@ -31,10 +29,10 @@ DIGESTS = {
     "sha256": ["0" * 64, "c" * 64],
     "pdq": ["f" * 64, "0" * 7 + "f" * 57, "0" * 8 + "f" * 56, "0" * 64],
 }
+Entry = tuple[str, str, str, tuple[str, ...]]  # list, algorithm, value, labels
 
 entry = st.sampled_from(sorted(DIGESTS)).flatmap(
-    lambda algorithm: st.builds(
-        ListEntry,
+    lambda algorithm: st.tuples(
         st.sampled_from(["a", "b", "c"]),
         st.just(algorithm),
         st.sampled_from(DIGESTS[algorithm]),
@@ -57,31 +55,85 @@ file_digests = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(entry, max_size=12), st.lists(file_digests, max_size=10), st.booleans())
-def test_matcher_agrees_with_reference(
-    entries: list[ListEntry], files: list[FileDigests], distinct: bool
+def lookup_reference(
+    entries: Iterable[Entry], files: Sequence[FileDigests], pdq_threshold: int = 31
+) -> dict[str, KnownMatch]:
+    """The oracle: every file against every entry."""
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    entries = list(entries)
+    for item in files:
+        for list_name, algorithm, value, labels in entries:
+            mine = getattr(item, algorithm)
+            if not mine:
+                continue
+            if algorithm == "pdq":
+                hit = bin(int(mine, 16) ^ int(value, 16)).count("1") <= pdq_threshold
+            else:
+                hit = mine == value
+            if hit:
+                lists, labs = found.setdefault(item.key, (set(), set()))
+                lists.add(list_name)
+                labs.update(labels)
+    return {k: KnownMatch(tuple(sorted(a)), tuple(sorted(b))) for k, (a, b) in found.items()}
+
+
+def write_lists(folder: Path, entries: Iterable[Entry]) -> list[Path]:
+    """One CSV list file per list name, as a partner would send them."""
+    rows: dict[str, list[str]] = {}
+    for list_name, algorithm, value, labels in entries:
+        rows.setdefault(list_name, []).append(f"{value},{algorithm},{'|'.join(labels)}\n")
+    paths = []
+    for list_name, lines in rows.items():
+        path = folder / f"{list_name}.csv"
+        path.write_text("hash,algorithm,labels\n" + "".join(lines))
+        paths.append(path)
+    return paths
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(entry, max_size=12), st.lists(file_digests, max_size=10))
+def test_list_files_agree_with_the_reference(
+    entries: list[Entry], files: list[FileDigests]
 ) -> None:
-    if distinct:  # the pipeline's case: each file key once
-        files = list({f.key: f for f in files}.values())
-    matcher = DigestListMatcher(entries)
-    assert matcher.lookup(files) == lookup_reference(entries, files)
-    # A second lookup reuses memoised matches and must not change them.
-    assert matcher.lookup(files) == lookup_reference(entries, files)
+    with tempfile.TemporaryDirectory() as folder:
+        material = ListFileMaterial(write_lists(Path(folder), entries))
+        expected = lookup_reference(entries, files)
+        assert material.lookup(files) == expected
+        assert lookup_columns(material, file_columns(files)) == expected
+        assert lookup_columns(NoKnownMaterial(), file_columns(files)) == {}
 
 
-def test_list_file_reader_is_case_and_space_insensitive(tmp_path: Path) -> None:
-    path = tmp_path / "list.csv"
+@settings(max_examples=50, deadline=None)
+@given(st.lists(entry, max_size=8), st.lists(entry, max_size=8), st.lists(file_digests, max_size=8))
+def test_combined_sources_answer_as_one_list(
+    first: list[Entry], second: list[Entry], files: list[FileDigests]
+) -> None:
+    files = list({f.key: f for f in files}.values())
+    second = [(f"{name}2", *rest) for name, *rest in second]  # type: ignore[misc]
+    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
+        parts = [
+            ListFileMaterial(write_lists(Path(one), first)),
+            ListFileMaterial(write_lists(Path(two), second)),
+        ]
+        combined = CombinedKnownMaterial(parts)
+        expected = lookup_reference(first + second, files)
+        assert combined.lookup(files) == expected
+        assert lookup_columns(combined, file_columns(files)) == expected
+
+
+def test_list_files_are_read_as_lists_import_reads_them(tmp_path: Path) -> None:
+    """Same columns, case rules, typing and label separator as ``lists import``."""
+    path = tmp_path / "partner.csv"
     path.write_text(
-        f"Hash,Algorithm,Labels\n {'A' * 32} ,,x;y\n{'b' * 40},SHA1,\n{'c' * 64},pdq,z\n"
+        f"Hash,Algorithm,Labels\n {'A' * 32} ,,x|y\n{'b' * 40},SHA1,\n{'c' * 64},pdq,z\n"
     )
-    frame = read_list_frame(path)
-    assert frame["algorithm"].tolist() == ["md5", "sha1", "pdq"]
-    assert frame["value"].tolist() == ["a" * 32, "b" * 40, "c" * 64]
-    assert frame["list_name"].tolist() == ["list"] * 3
-    entries = read_list_file(path, "mine")
-    assert entries[0] == ListEntry("mine", "md5", "a" * 32, ("x", "y"))
-    assert entries[1].labels == ()
+    assert read_list_entries(path) == [
+        ("md5", "a" * 32, frozenset({"x", "y"})),
+        ("sha1", "b" * 40, frozenset()),
+        ("pdq", "c" * 64, frozenset({"z"})),
+    ]
+    found = ListFileMaterial([path]).lookup([FileDigests("f", md5="a" * 32)])
+    assert found == {"f": KnownMatch(("partner",), ("x", "y"))}
 
 
 def test_a_bare_64_hex_hash_in_a_list_file_must_be_declared(tmp_path: Path) -> None:
@@ -90,44 +142,16 @@ def test_a_bare_64_hex_hash_in_a_list_file_must_be_declared(tmp_path: Path) -> N
     untyped = tmp_path / "untyped.csv"
     untyped.write_text(f"hash,labels\n{'a' * 32},x\n{'c' * 64},y\n")
     with pytest.raises(ValidationError) as caught:
-        read_list_frame(untyped)
-    assert caught.value.problems == [
-        (
-            f"{untyped}:3",
-            "a 64-character value could be pdq or sha256: add an algorithm column, "
-            "or name the column by type",
-        )
-    ]
+        ListFileMaterial([untyped])
+    [(where, why)] = caught.value.problems
+    assert where == f"{untyped}:3" and why.startswith("a 64-character value could be pdq or sha256")
     digests = tmp_path / "digests.csv"
     digests.write_text(f"digest\n{'c' * 64}\n")
-    assert read_list_frame(digests)["algorithm"].tolist() == ["sha256"]
+    assert read_list_entries(digests) == [("sha256", "c" * 64, frozenset())]
     named = tmp_path / "named.csv"
-    named.write_text(f"sha256\n{'c' * 64}\n")
-    assert read_list_frame(named)["algorithm"].tolist() == ["sha256"]
+    named.write_text(f"video_sha256\n{'c' * 64}\n")
+    assert read_list_entries(named) == [("sha256", "c" * 64, frozenset())]
     unknown = tmp_path / "unknown.csv"
     unknown.write_text(f"hash,algorithm\n{'c' * 64},photodna\n")
     with pytest.raises(ValidationError, match="1 invalid list lines"):
-        read_list_frame(unknown)
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(entry, max_size=8), st.lists(file_digests, max_size=8))
-def test_column_lookup_is_the_same_question(
-    entries: list[ListEntry], files: list[FileDigests]
-) -> None:
-    columns = file_columns(files)
-    matcher = DigestListMatcher(entries)
-    assert lookup_columns(matcher, columns) == lookup_reference(entries, files)
-    assert lookup_columns(NoKnownMaterial(), columns) == {}
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(entry, max_size=8), st.lists(entry, max_size=8), st.lists(file_digests, max_size=8))
-def test_combined_sources_answer_as_one_list(
-    first: list[ListEntry], second: list[ListEntry], files: list[FileDigests]
-) -> None:
-    files = list({f.key: f for f in files}.values())
-    combined = CombinedKnownMaterial([DigestListMatcher(first), DigestListMatcher(second)])
-    expected = lookup_reference(first + second, files)
-    assert combined.lookup(files) == expected
-    assert lookup_columns(combined, file_columns(files)) == expected
+        read_list_entries(unknown)

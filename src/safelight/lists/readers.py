@@ -81,9 +81,16 @@ def read_lines(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
             yield Problem.of(f"{name}:{number}", exc)
 
 
-def _resolve_columns(header: list[str], options: ParseOptions) -> dict[str, list[int]]:
-    """Column indexes per field, from the column map or the default names; ValueError if
-    unusable."""
+# A value column may be named after what it holds: a signal type ("sha256", "video_md5") types
+# its values; "digest" holds file digests, typed by length among them (64 hex: SHA-256).
+DIGEST_COLUMN = "digest"
+
+
+def _resolve_columns(
+    header: list[str], options: ParseOptions
+) -> tuple[dict[str, list[int]], str | None]:
+    """Column indexes per field, from the column map or the default names, and what a value
+    column named after a type says about its values; ValueError if unusable."""
     lowered = [name.strip().lower() for name in header]
     columns: dict[str, list[int]] = {}
     for field_name, mapped in options.column_map.items():
@@ -101,12 +108,19 @@ def _resolve_columns(header: list[str], options: ParseOptions) -> dict[str, list
             if candidate in lowered:
                 columns[field_name] = [lowered.index(candidate)]
                 break
+    value_kind = None
+    if "value" not in columns:
+        for index, name in enumerate(lowered):
+            if name == DIGEST_COLUMN or name in registry:
+                columns["value"] = [index]
+                value_kind = name if name == DIGEST_COLUMN else registry.get(name).name
+                break
     if "value" not in columns:
         raise ValueError(
             "no value column: map one (value=COLUMN) "
             f"(the header has: {', '.join(h.strip() for h in header)})"
         )
-    return columns
+    return columns, value_kind
 
 
 class _LineFeed:
@@ -173,7 +187,7 @@ def read_delimited(
         yield Problem(f"{name}:1", f"bad CSV header: {exc}")
         return
     try:
-        columns = _resolve_columns(header, options)
+        columns, value_kind = _resolve_columns(header, options)
     except ValueError as exc:
         yield Problem.of(f"{name}:1", exc)
         return
@@ -196,7 +210,7 @@ def read_delimited(
         span = range(feed.row_start, feed.row_end + 1)
         not_utf8 = sorted(bad_lines.intersection(span)) if bad_lines else []
         if not not_utf8:
-            item = _delimited_item(location, options, row, columns, width)
+            item = _delimited_item(location, options, row, columns, width, value_kind)
         elif not_utf8[0] == feed.row_start:
             item = Problem(location, NOT_UTF8)
         else:
@@ -216,12 +230,13 @@ def _delimited_item(
     row: list[str],
     columns: dict[str, list[int]],
     width: int,
+    value_kind: str | None,
 ) -> Item | None:
     if not row or all(not cell.strip() for cell in row):
         return None
     if len(row) != width:
         return Problem(location, f"has {len(row)} fields, the header has {width}")
-    return _delimited_record(location, options, row, columns)
+    return _delimited_record(location, options, row, columns, value_kind)
 
 
 def _delimited_record(
@@ -229,10 +244,13 @@ def _delimited_record(
     options: ParseOptions,
     row: list[str],
     columns: dict[str, list[int]],
+    value_kind: str | None = None,
 ) -> Item:
     def cell(field_name: str) -> str | None:
         indexes = columns.get(field_name)
         return row[indexes[0]] if indexes else None
+
+    declared = (cell("type") or "").strip() or None
 
     # Text cells come back as Safelight's export wrote them: without the formula guard.
     labels = [
@@ -242,10 +260,13 @@ def _delimited_record(
     ]
     note = cell("note")
     try:
+        value = cell("value") or ""
+        if declared is None and value_kind == DIGEST_COLUMN and value.strip():
+            declared = registry.infer(value, among=registry.file_digests()).name
         return make_record(
             options,
-            cell("value") or "",
-            signal_type=cell("type"),
+            value,
+            signal_type=declared or value_kind,
             labels=labels,
             note=unguard_cell(note) if note is not None else None,
             disabled_until=cell("disabled_until"),

@@ -23,7 +23,7 @@ from safelight.signals.types import registry
 FIELDS = ("value", "type", "labels", "note", "disabled_until")
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "value": ("value", "hash", "signal", "signal_value"),
-    "type": ("type", "signal_type", "kind"),
+    "type": ("type", "signal_type", "kind", "algorithm"),
     "labels": ("labels", "label", "tags"),
     "note": ("note", "notes", "comment"),
     "disabled_until": ("disabled_until",),
