@@ -49,6 +49,7 @@ def _simulate(args: argparse.Namespace, work: Path) -> dict[str, object]:
         files=args.files,
         seed=args.seed,
         sightings=args.sightings,
+        overwrite=True,  # a stale simulation of other parameters
     )
     stamp.write_text(json.dumps(params))
     return {"reused": False, "seconds": round(time.perf_counter() - start, 1), **params}

@@ -165,3 +165,34 @@ def test_enable_disable_and_rm(safelight_env: Path, hashes: Path) -> None:
     assert run("lists", "rm", "D", input="n\n").exit_code == 1  # declined: aborted
     assert run("lists", "rm", "D", input="y\n").output.endswith("deleted list D (2 entries)\n")
     assert run("lists", "show", "D").exit_code == 3
+
+
+def test_output_options_create_missing_folders(
+    safelight_env: Path, hashes: Path, tmp_path: Path
+) -> None:
+    run("lists", "create", "O")
+    run("lists", "import", "O", str(hashes))
+    exported = tmp_path / "new" / "deeper" / "o.jsonl"
+    result = run("lists", "export", "O", "-o", str(exported))
+    assert result.exit_code == 0, result.output
+    assert len(exported.read_text().splitlines()) == 2
+    problems = tmp_path / "other" / "problems.tsv"
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"{MD5}\nzz\n")
+    result = run("lists", "import", "O", str(bad), "--skip-invalid", "--problems", str(problems))
+    assert result.exit_code == 1  # a record was skipped
+    assert problems.read_text().startswith("location\treason\n")
+
+
+@pytest.mark.parametrize("option", [["export", "O", "-o"], ["import", "O", "-", "--problems"]])
+def test_an_output_path_that_cannot_be_made_is_named(
+    safelight_env: Path, tmp_path: Path, option: list[str]
+) -> None:
+    run("lists", "create", "O")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    target = blocker / "x.out"
+    result = run("lists", *option, str(target), input=f"md5 {MD5}\n")
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot create folder {blocker} for {target}: " in result.output
+    assert "Traceback" not in result.output

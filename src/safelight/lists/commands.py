@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,6 +19,7 @@ from safelight.lists.models import HashList, ImportReport, ListSummary, Problem
 from safelight.lists.records import ParseOptions, parse_column_map, parse_timestamp
 from safelight.lists.store import FOREVER, HashListStore
 from safelight.lists.values import validate_label
+from safelight.outputs import atomic_text, open_text
 from safelight.store import Database
 
 OUTPUT_FORMATS = click.Choice(["table", "json", "jsonl"])
@@ -219,7 +218,7 @@ def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | Non
     if path is None:
         yield None
         return
-    with path.open("w", encoding="utf-8") as out:
+    with open_text(path) as out:
         out.write("location\treason\n")
 
         def write(problem: Problem) -> None:
@@ -334,14 +333,8 @@ def _output(path: Path | None) -> Iterator[TextIO]:
     if path is None:
         yield sys.stdout
         return
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            yield out
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_text(path) as out:
+        yield out
 
 
 @lists_group.command("export")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
-from safelight.errors import EXIT_OK, EXIT_SOME_FAILED
+from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, ConflictError, OutputExistsError
 from safelight.store import Database
 
 existing = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -130,6 +130,8 @@ def analyze_command(
         f"{h['unknown_candidate_files']:,} unknown candidate files; "
         f"{h['first_seen']} to {h['last_seen']}"
     )
+    for note in run.report["notes"]:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"report: {out / 'report.html'} (contains IP addresses: handle as sensitive)")
 
 
@@ -140,7 +142,13 @@ def analyze_command(
 @click.option("--files", type=int, required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--sightings", type=int, help="Total good sightings (default 10 per connection).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The sightings file (.csv or .parquet); four companion files go beside it.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files an earlier simulation wrote.")
 def simulate_command(
     connections: int,
     countries: int,
@@ -149,22 +157,32 @@ def simulate_command(
     seed: int,
     sightings: int | None,
     out: Path,
+    force: bool,
 ) -> None:
-    """Synthetic sighting logs with a truth file, known list and geolocation database."""
-    from safelight.network.simulate import simulate
+    """Synthetic sighting logs with a truth file, known list and geolocation database.
 
-    truth = simulate(
-        out,
-        connections=connections,
-        countries=countries,
-        groups=groups,
-        files=files,
-        seed=seed,
-        sightings=sightings,
-    )
+    Writes OUT and, beside it, truth.json, truth_connections.csv, known.csv and geo.mmdb;
+    names every file written. Existing files are kept unless --force is given.
+    """
+    from safelight.network.simulate import simulate, simulation_files
+
+    try:
+        truth = simulate(
+            out,
+            connections=connections,
+            countries=countries,
+            groups=groups,
+            files=files,
+            seed=seed,
+            sightings=sightings,
+            overwrite=force,
+        )
+    except OutputExistsError as exc:
+        raise ConflictError(f"{exc.message} (--force overwrites them)") from None
     click.echo(
-        f"{out}: {truth.good_rows:,} good rows, {truth.bad_rows:,} bad, "
+        f"{truth.good_rows:,} good rows, {truth.bad_rows:,} bad, "
         f"{truth.duplicate_rows:,} duplicated; {truth.connections:,} connections in "
-        f"{truth.countries} countries, {truth.groups} planted groups; truth in "
-        f"{out.parent / 'truth.json'}"
+        f"{truth.countries} countries, {truth.groups} planted groups"
     )
+    for path in simulation_files(out):
+        click.echo(f"wrote {path}")

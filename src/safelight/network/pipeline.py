@@ -134,7 +134,15 @@ def run_demo_network(out: Path, *, seed: int = 7, db: Database | None = None) ->
 
     out.mkdir(parents=True, exist_ok=True)
     sim = out / "simulated"
-    simulate(sim / "sightings.csv", connections=600, countries=12, groups=8, files=800, seed=seed)
+    simulate(
+        sim / "sightings.csv",
+        connections=600,
+        countries=12,
+        groups=8,
+        files=800,
+        seed=seed,
+        overwrite=True,  # the demo's own folder: a rerun replaces it
+    )
     home = out / "home"
     own = db is None
     database = db or Database.open(f"sqlite:///{home / 'safelight.db'}")
