@@ -196,3 +196,15 @@ def test_an_output_path_that_cannot_be_made_is_named(
     assert result.exit_code == 2, result.output
     assert f"error: cannot create folder {blocker} for {target}: " in result.output
     assert "Traceback" not in result.output
+
+
+def test_disable_until_a_past_time_is_a_usage_error(safelight_env: Path, hashes: Path) -> None:
+    run("lists", "create", "P")
+    run("lists", "import", "P", str(hashes))
+    entry = json.loads(run("lists", "export", "P", "--type", "md5").stdout)["id"]
+    result = run("lists", "disable", "P", "--entry", str(entry), "--until", "2020-01-01T00:00Z")
+    assert result.exit_code == 2, result.output
+    assert "error: --until 2020-01-01T00:00:00+00:00 is in the past (now 20" in result.output
+    assert not result.output.startswith("disabled")
+    enabled = run("lists", "export", "P", "--format", "lines", "--enabled-only").stdout
+    assert f"md5 {MD5}" in enabled

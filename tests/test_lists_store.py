@@ -461,3 +461,20 @@ def test_imports_agree_with_a_dictionary_model(
                 state["du"],
             )
             assert ids.setdefault(key, entry.id) == entry.id  # ids never change
+
+
+@pytest.mark.parametrize("ago", [timedelta(0), timedelta(seconds=1), timedelta(days=400)])
+def test_disabling_until_a_time_not_in_the_future_is_refused(
+    store: HashListStore, clock: Clock, tmp_path: Path, ago: timedelta
+) -> None:
+    from safelight.lists.store import PastTimeError
+
+    store.create("L")
+    store.import_file("L", write(tmp_path / "h.txt", [f"md5 {MD5}"]))
+    entry = store.find_entries("L")[0]
+    with pytest.raises(PastTimeError) as raised:
+        store.set_enabled("L", False, entry_ids=[entry.id], until=clock.now - ago)
+    assert (raised.value.until, raised.value.now) == (clock.now - ago, clock.now)
+    assert isinstance(raised.value, UsageError)
+    assert store.find_entries("L")[0].disabled_until is None
+    assert store.get("L").generation == 1  # nothing changed

@@ -13,11 +13,11 @@ from typing import Any, TextIO
 import click
 
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
-from safelight.errors import EXIT_SOME_FAILED
+from safelight.errors import EXIT_SOME_FAILED, UsageError
 from safelight.lists.formats import EXPORT_FORMATS, IMPORT_FORMATS
 from safelight.lists.models import HashList, ImportReport, ListSummary, Problem
 from safelight.lists.records import ParseOptions, parse_column_map, parse_timestamp
-from safelight.lists.store import FOREVER, HashListStore
+from safelight.lists.store import FOREVER, HashListStore, PastTimeError
 from safelight.lists.values import validate_label
 from safelight.outputs import atomic_text, open_text
 from safelight.store import Database
@@ -417,7 +417,14 @@ def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
 def disable_command(name: str, entry_ids: tuple[int, ...], until: datetime | None) -> None:
     """Disable list NAME (nothing in it matches), or only the given entries of it."""
     with _store() as store:
-        hl = store.set_enabled(name, False, entry_ids=entry_ids or None, until=until)
+        try:
+            hl = store.set_enabled(name, False, entry_ids=entry_ids or None, until=until)
+        except PastTimeError as exc:
+            raise UsageError(
+                f"--until {_when(exc.until)} is in the past (now {_when(exc.now)}): the "
+                "entries would stay enabled; give a future time, or no --until to disable "
+                "them until enabled again"
+            ) from None
     what = f"{len(set(entry_ids))} entries of {name}" if entry_ids else f"list {name}"
     suffix = f" until {_when(until)}" if until else ""
     click.echo(f"disabled {what}{suffix} (generation {hl.generation})")

@@ -49,6 +49,20 @@ _ID_CHUNK = 500  # ids per IN (...) query: well under every database's parameter
 _STREAM_ROWS = 10_000
 
 
+class PastTimeError(UsageError):
+    """A "disabled until" time that has already passed: the entry would stay enabled."""
+
+    default_code = "past_time"
+
+    def __init__(self, until: datetime, now: datetime) -> None:
+        super().__init__(
+            f"until {until.isoformat(timespec='seconds')} is not in the future "
+            f"(now {now.isoformat(timespec='seconds')})"
+        )
+        self.until = until
+        self.now = now
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -167,6 +181,8 @@ class HashListStore:
             raise UsageError("'until' only applies when disabling")
         if until is not None and not entry_ids:
             raise UsageError("'until' applies to entries: name them (--entry)")
+        if until is not None and until <= (now := self.clock()):
+            raise PastTimeError(until, now)
         with self.db.begin() as conn:
             hash_list = self._get(conn, name)
             if entry_ids:
