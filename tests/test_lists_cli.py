@@ -208,3 +208,25 @@ def test_disable_until_a_past_time_is_a_usage_error(safelight_env: Path, hashes:
     assert not result.output.startswith("disabled")
     enabled = run("lists", "export", "P", "--format", "lines", "--enabled-only").stdout
     assert f"md5 {MD5}" in enabled
+
+
+def test_list_name_mistakes_are_explained(safelight_env: Path, tmp_path: Path) -> None:
+    run("lists", "create", "MY_LIST")
+    run("lists", "create", "OFF", "--disabled")
+    shown = run("lists", "show", "my_list")
+    assert shown.exit_code == 3
+    assert "error: list 'my_list' does not exist (did you mean 'MY_LIST'?)" in shown.output
+    matched = run("match", "--hash", MD5, "--list", "my_list")
+    assert matched.exit_code == 3
+    assert "error: list 'my_list' does not exist (did you mean 'MY_LIST'?)" in matched.output
+    log = tmp_path / "log.csv"
+    log.write_text(f"ts,ip,md5\n2024-01-01T00:00:00Z,192.0.2.1,{MD5}\n")
+    for args in (["match", "--hash", MD5], ["network", "ingest", str(log), "--case", "c"]):
+        result = run(*args, "--list", "OFF")
+        assert result.exit_code == 2, result.output
+        assert "error: list 'OFF' is disabled and matches nothing until enabled" in result.output
+        assert "enable it with: safelight lists enable OFF" in result.output
+    assert (
+        "no network case named 'c'"
+        in run("network", "analyze", "--case", "c", "--out", str(tmp_path / "r")).output
+    )

@@ -7,6 +7,7 @@ match results turn ids back into entries with ``entries_by_ids``.
 from __future__ import annotations
 
 import builtins
+import difflib
 import getpass
 import os
 import sys
@@ -47,6 +48,48 @@ from safelight.store.lists_tables import (
 FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _ID_CHUNK = 500  # ids per IN (...) query: well under every database's parameter limit
 _STREAM_ROWS = 10_000
+
+
+class ListNotFoundError(NotFoundError):
+    """Lists named that do not exist; ``suggestions`` maps each to the closest existing
+    name (the same name in upper case first, as list names are UPPER_WITH_UNDERSCORE)."""
+
+    default_code = "list_not_found"
+
+    def __init__(self, names: Sequence[str], known: Iterable[str]) -> None:
+        existing = sorted(known)
+        self.names = builtins.list(names)
+        self.suggestions = {n: s for n in self.names if (s := _closest(n, existing))}
+        quoted = ", ".join(repr(n) for n in self.names)
+        message = f"list {quoted} does not exist"
+        if len(self.names) > 1:
+            message = f"lists {quoted} do not exist"
+        if self.suggestions:
+            hints = [f"{s!r} for {n!r}" for n, s in self.suggestions.items()]
+            if len(self.names) == 1:
+                hints = [repr(self.suggestions[self.names[0]])]
+            message += f" (did you mean {', '.join(hints)}?)"
+        super().__init__(message)
+
+
+class ListDisabledError(UsageError):
+    """Lists named explicitly that are disabled: a disabled list matches nothing, so naming
+    one would report "no match" for anything. ``names`` lists them."""
+
+    default_code = "list_disabled"
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = builtins.list(names)
+        quoted = ", ".join(repr(n) for n in self.names)
+        verb = "is" if len(self.names) == 1 else "are"
+        super().__init__(f"list {quoted} {verb} disabled and matches nothing until enabled")
+
+
+def _closest(name: str, existing: Sequence[str]) -> str | None:
+    if name.upper() in existing:
+        return name.upper()
+    close = difflib.get_close_matches(name.upper(), existing, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 class PastTimeError(UsageError):
@@ -272,8 +315,20 @@ class HashListStore:
             return found
         missing = [n for n in names if n not in found]
         if missing:
-            raise NotFoundError(f"no such list: {', '.join(missing)}")
+            raise ListNotFoundError(missing, found)
         return {n: found[n] for n in names}
+
+    def require(self, names: Sequence[str]) -> builtins.list[HashList]:
+        """The lists named, each of which must exist and be enabled: what a caller that
+        names lists to match against needs (ListNotFoundError, ListDisabledError)."""
+        known = {hl.name: hl for hl in self.list()}
+        missing = [n for n in dict.fromkeys(names) if n not in known]
+        if missing:
+            raise ListNotFoundError(missing, known)
+        disabled = [n for n in dict.fromkeys(names) if not known[n].enabled]
+        if disabled:
+            raise ListDisabledError(disabled)
+        return [known[n] for n in dict.fromkeys(names)]
 
     # --- import / export -----------------------------------------------------------------
 
@@ -460,7 +515,7 @@ class HashListStore:
     def _get(self, conn: Connection, name: str) -> HashList:
         found = self._find(conn, name)
         if found is None:
-            raise NotFoundError(f"list {name!r} does not exist")
+            raise ListNotFoundError([name], conn.execute(select(hash_lists.c.name)).scalars())
         return found
 
     def _lists(self, conn: Connection, names: Sequence[str] | None) -> builtins.list[HashList]:
