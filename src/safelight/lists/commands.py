@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ import click
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
 from safelight.errors import EXIT_SOME_FAILED, UsageError
 from safelight.lists.formats import EXPORT_FORMATS, IMPORT_FORMATS
-from safelight.lists.models import HashList, ImportReport, ListSummary, Problem
+from safelight.lists.models import Entry, HashList, ImportReport, ListSummary, Problem
 from safelight.lists.records import ParseOptions, parse_column_map, parse_timestamp
 from safelight.lists.store import FOREVER, HashListStore, PastTimeError
 from safelight.lists.values import validate_label
@@ -211,6 +212,100 @@ def _print_summary(summary: ListSummary) -> None:
             f"({info.format}, sha256 {info.sha256}) records {info.records}, "
             f"added {info.added}, invalid {info.invalid}"
         )
+
+
+ENTRY_FORMATS = click.Choice(["table", "json", "jsonl", "csv"])
+ENTRY_CSV_COLUMNS = ["id", "list", "type", "value", "labels", "note", "disabled_until", "import_id"]
+
+
+@lists_group.command("entries")
+@click.argument("name")
+@click.option("--label", metavar="LABEL", help="Only entries carrying this label.")
+@click.option("--type", "signal_type", metavar="TYPE", help="Only entries of this signal type.")
+@click.option("--search", metavar="HEX", help="Only values starting with these hex digits.")
+@click.option(
+    "--disabled/--enabled",
+    "disabled",
+    default=None,
+    help="Only entries disabled now / enabled now (default: both).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="At most this many entries (0: all).",
+)
+@click.option("--after-id", type=int, metavar="ID", help="Only ids above this (next page).")
+@click.option(
+    "--format",
+    "output",
+    type=ENTRY_FORMATS,
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def entries_command(
+    name: str,
+    label: str | None,
+    signal_type: str | None,
+    search: str | None,
+    disabled: bool | None,
+    limit: int,
+    after_id: int | None,
+    output: str,
+) -> None:
+    """List or search the entries of list NAME in id order (ids are what --entry takes)."""
+    with _store() as store:
+        found = store.find_entries(
+            name,
+            label=label,
+            signal_type=signal_type,
+            prefix=search,
+            disabled=disabled,
+            after_id=after_id,
+            limit=limit + 1 if limit else None,
+        )
+        now = store.clock()
+    more = bool(limit) and len(found) > limit
+    shown = found[:limit] if limit else found
+    if output == "json":
+        _echo_json([entry.to_dict() for entry in shown])
+    elif output == "jsonl":
+        for entry in shown:
+            click.echo(json.dumps(entry.to_dict(), ensure_ascii=False))
+    elif output == "csv":
+        _entries_csv(shown)
+    elif not shown:
+        click.echo("no entries")
+    else:
+        rows = [["ID", "TYPE", "VALUE", "LABELS", "STATE"]]
+        rows += [_entry_row(entry, now) for entry in shown]
+        _table(rows)
+    if more:
+        click.echo(f"more entries: --after-id {shown[-1].id}", err=True)
+
+
+def _entries_csv(entries: list[Entry]) -> None:
+    writer = csv.DictWriter(sys.stdout, ENTRY_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for entry in entries:
+        row = entry.to_dict()
+        row["labels"] = "|".join(row["labels"])
+        writer.writerow(row)
+
+
+def _entry_row(entry: Entry, now: datetime) -> list[str]:
+    value = entry.value
+    if entry.signal_type == "vpdq":
+        value = f"({len(json.loads(value))} frames)"
+    if entry.is_enabled(now):
+        state = "enabled"
+    elif entry.disabled_until == FOREVER:
+        state = "disabled"
+    else:
+        state = f"disabled until {_when(entry.disabled_until)}"
+    return [str(entry.id), entry.signal_type, value, "|".join(sorted(entry.labels)), state]
 
 
 @contextmanager

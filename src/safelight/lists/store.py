@@ -489,19 +489,42 @@ class HashListStore:
         label: str | None = None,
         signal_type: str | None = None,
         value: str | None = None,
+        prefix: str | None = None,
+        disabled: bool | None = None,
+        after_id: int | None = None,
         limit: int | None = None,
     ) -> builtins.list[Entry]:
-        """Entries of a list by label, type and/or value (labels are queryable)."""
-        with self.db.connect() as conn:
-            hash_list = self._get(conn, name)
-            where = None
-            if value is not None:
-                where = or_(
+        """Entries of a list in id order, filtered (labels are queryable).
+
+        ``value`` is one exact value; ``prefix`` the start of the hex value (the key, for
+        vPDQ); ``disabled`` True/False keeps entries disabled / enabled now (the entry's
+        own state; the list's flag is separate); ``after_id`` and ``limit`` page through.
+        """
+        conditions: builtins.list[Any] = []
+        if value is not None:
+            conditions.append(
+                or_(
                     hash_entries.c.value_key == value.strip().lower(),
                     hash_entries.c.vpdq_features == value.strip(),
                 )
+            )
+        if prefix is not None:
+            conditions.append(hash_entries.c.value_key.startswith(_hex_prefix(prefix)))
+        if disabled is not None:
+            until, now = hash_entries.c.disabled_until, self.clock()
+            conditions.append(until > now if disabled else or_(until.is_(None), until <= now))
+        if after_id is not None:
+            conditions.append(hash_entries.c.id > after_id)
+        if limit is not None and limit < 0:
+            raise UsageError(f"limit must be 0 or more, got {limit}")
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
             entries = self._iter_entries(
-                conn, [hash_list], signal_type=signal_type, label=label, where=where
+                conn,
+                [hash_list],
+                signal_type=signal_type,
+                label=label,
+                where=and_(true(), *conditions),
             )
             with closing(entries):
                 return builtins.list(islice(entries, limit))
@@ -662,6 +685,14 @@ def _import_info(row: Row[Any]) -> ImportInfo:
         added=m["added"],
         invalid=m["invalid"],
     )
+
+
+def _hex_prefix(text: str) -> str:
+    """A value prefix to search by: hex digits only (so no LIKE wildcard), lower-cased."""
+    prefix = text.strip().lower()
+    if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+        raise UsageError(f"search prefix {text!r}: expected hex digits (0-9, a-f)")
+    return prefix
 
 
 def _signal_type(name: str) -> str:
