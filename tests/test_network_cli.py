@@ -106,3 +106,46 @@ def test_analyze_creates_missing_folders_and_names_a_blocked_one(unknown_case: P
     blocked = run("network", "analyze", "--case", "c1", "--out", str(blocker / "r"))
     assert blocked.exit_code == 2
     assert f"error: cannot create folder {blocker} for {blocker / 'r'}" in blocked.output
+
+
+def test_cases_lists_every_case_with_its_ingests(unknown_case: Path) -> None:
+    listed = run("network", "cases")
+    assert listed.exit_code == 0, listed.output
+    header, row = listed.output.splitlines()
+    assert header.split() == ["NAME", "INGESTS", "ROWS", "BAD", "LAST", "INGEST", "LISTS"]
+    assert row.split()[:4] == ["c1", "1", "801", "2"]
+    assert row.endswith("every enabled list")
+    [case] = json.loads(run("network", "cases", "--format", "json").output)
+    assert (case["name"], case["ingests"], case["rows_good"], case["lists"]) == ("c1", 1, 801, [])
+    assert case["created_at"].endswith("+00:00") and case["last_ingest_at"].endswith("+00:00")
+
+
+def test_no_cases_yet(safelight_env: Path) -> None:
+    assert run("network", "cases").output.startswith("no cases")
+    assert json.loads(run("network", "cases", "--format", "json").output) == []
+
+
+def test_a_failed_ingest_leaves_no_case_and_no_changed_lists(
+    safelight_env: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo,bar\n1,2\n")
+    failed = run("network", "ingest", str(bad), "--case", "new")
+    assert failed.exit_code == 2
+    assert "no column for timestamp, ip" in failed.output
+    assert json.loads(run("network", "cases", "--format", "json").output) == []
+    assert not (safelight_env / "network" / "case-1").exists()
+    assert (
+        "no network case named 'new'"
+        in run("network", "analyze", "--case", "new", "--out", str(tmp_path / "r")).output
+    )
+
+    good = tmp_path / "good.csv"
+    good.write_text("ts,ip,md5\n2024-01-01T00:00:00Z,192.0.2.1," + "a" * 32 + "\n")
+    known = tmp_path / "known.csv"
+    known.write_text("hash\n" + "a" * 32 + "\n")
+    assert run("network", "ingest", str(good), "--case", "old").exit_code == 0
+    again = run("network", "ingest", str(bad), "--case", "old", "--list-file", str(known))
+    assert again.exit_code == 2
+    [old] = json.loads(run("network", "cases", "--format", "json").output)
+    assert (old["name"], old["ingests"], old["lists"]) == ("old", 1, [])

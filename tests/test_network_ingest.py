@@ -333,3 +333,14 @@ def test_file_stats_of_one_batch_equal_the_merged_batches() -> None:
     split = _combine_stats([_file_stats(table.slice(0, 77)), _file_stats(table.slice(77))])
     assert whole.to_pylist() == split.sort_by("file_key").to_pylist()
     assert sum(whole.column("sightings").to_pylist()) == n
+
+
+def test_a_failed_ingest_creates_no_case(db: Database, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo,bar\n1,2\n")
+    home = tmp_path / "home"
+    with pytest.raises(UsageError, match="no column for timestamp, ip"):
+        ingest(db, "new", [bad], home=home)
+    with pytest.raises(NotFoundError):
+        get_case(db, "new", home)
+    assert not (home / "network").exists() or not any((home / "network").iterdir())

@@ -78,6 +78,50 @@ def ingest_command(
     sys.exit(EXIT_SOME_FAILED if any(s.rows_bad for s in summaries) else EXIT_OK)
 
 
+@network.command("cases")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def cases_command(output: str) -> None:
+    """One line per case: name, ingests, rows kept and rejected, lists, last ingest."""
+    from safelight.network.sightings import list_cases
+
+    db = Database.open()
+    try:
+        cases = list_cases(db)
+    finally:
+        db.dispose()
+    records = [case.to_dict() for case in cases]
+    if output == "json":
+        click.echo(json.dumps(records, indent=2))
+        return
+    if not records:
+        click.echo(
+            "no cases (ingest logs into one with: safelight network ingest FILE --case NAME)"
+        )
+        return
+    rows = [["NAME", "INGESTS", "ROWS", "BAD", "LAST INGEST", "LISTS"]]
+    for case, record in zip(cases, records, strict=True):
+        rows.append(
+            [
+                case.name,
+                str(case.ingests),
+                f"{case.rows_good:,}",
+                f"{case.rows_bad:,}",
+                str(record["last_ingest_at"] or "-"),
+                ", ".join(case.lists) or "every enabled list",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
 @network.command("analyze")
 @click.option("--case", "case_name", required=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))

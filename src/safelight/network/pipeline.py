@@ -23,7 +23,15 @@ from safelight.network.ingest import DIGEST_COLUMNS, FileSummary, ingest_files
 from safelight.network.known import KnownMatch, KnownMaterial, lookup_columns
 from safelight.network.known_sources import resolve_known
 from safelight.network.report import build_report, write_outputs
-from safelight.network.sightings import Case, get_case, open_case, part_paths
+from safelight.network.sightings import (
+    Case,
+    find_case,
+    get_case,
+    open_case,
+    part_paths,
+    registered,
+    undo_open,
+)
 from safelight.store import Database
 
 FILE_PREFIX = "file:"
@@ -51,10 +59,18 @@ def ingest(
     if lists or list_files:
         chosen = tuple(lists) + tuple(FILE_PREFIX + str(p.resolve()) for p in list_files)
     known = resolve_known(db, lists, list_files)  # fail on a bad list before touching the case
+    columns = ColumnMapping.load(mapping)
+    before = find_case(db, case_name, home)
+    ingests_before = len(registered(db, before)) if before else 0
     case = open_case(db, case_name, chosen, home)
-    if chosen is None:
-        known = case_known(db, case)
-    summaries = ingest_files(db, case, paths, ColumnMapping.load(mapping), known, cluster=cluster)
+    try:
+        if chosen is None:
+            known = case_known(db, case)
+        summaries = ingest_files(db, case, paths, columns, known, cluster=cluster)
+    except BaseException:
+        # A failed ingest leaves no new case and no changed lists behind.
+        undo_open(db, case, before, ingests_before)
+        raise
     return case, summaries
 
 
