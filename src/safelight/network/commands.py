@@ -29,6 +29,13 @@ def network() -> None:
 )
 @click.option("--mapping", type=existing, help="TOML file naming the log's columns.")
 @click.option("--cluster", help="Parse on Dask: 'local' or tcp://scheduler:8786.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes on this machine (a Dask LocalCluster; as scan's --jobs).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(
     files: tuple[Path, ...],
@@ -37,6 +44,7 @@ def ingest_command(
     list_files: tuple[Path, ...],
     mapping: Path | None,
     cluster: str | None,
+    jobs: int,
     as_json: bool,
 ) -> None:
     """Ingest sighting logs (CSV, JSON lines, Parquet) into a case.
@@ -56,6 +64,7 @@ def ingest_command(
             list_files=list_files,
             mapping=mapping,
             cluster=cluster,
+            jobs=jobs,
         )
     finally:
         db.dispose()
@@ -137,6 +146,13 @@ def cases_command(output: str) -> None:
 )
 @click.option("--cluster", help="Aggregate on Dask: 'local' or tcp://scheduler:8786.")
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes on this machine (a Dask LocalCluster; as scan's --jobs).",
+)
+@click.option(
     "--resolution",
     type=float,
     default=NETWORK_LOUVAIN_RESOLUTION,
@@ -149,6 +165,7 @@ def analyze_command(
     entity: str,
     geo_paths: tuple[Path, ...],
     cluster: str | None,
+    jobs: int,
     resolution: float,
 ) -> None:
     """Groups, countries, leads and candidate files of a case, as JSON, CSV and HTML."""
@@ -163,6 +180,7 @@ def analyze_command(
             mode=entity,
             geo_paths=list(geo_paths),
             cluster=cluster,
+            jobs=jobs,
             resolution=resolution,
         )
     finally:

@@ -6,7 +6,8 @@ The command line and the demo both call these functions; each takes an open ``Da
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pandas as pd
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.errors import UsageError
-from safelight.network.aggregate import EntityOptions, aggregate, local_map
+from safelight.network.aggregate import EntityOptions, Mapper, aggregate, local_map
 from safelight.network.analysis import Analysis, analyze
 from safelight.network.columns import ColumnMapping
 from safelight.network.geo import open_geo
@@ -44,6 +45,23 @@ def case_known(db: Database, case: Case) -> KnownMaterial:
     return resolve_known(db, names, files)
 
 
+@contextmanager
+def mapper_for(cluster: str | None, shared_dir: Path, jobs: int = 1) -> Iterator[Mapper]:
+    """Where the maps run, with scan's settings: ``--cluster`` (``local`` or a scheduler)
+    with ``jobs`` local workers; ``jobs`` above 1 without a cluster starts a local one."""
+    if jobs < 1:
+        raise UsageError(f"jobs must be 1 or more, got {jobs}")
+    if cluster is None and jobs > 1:
+        cluster = "local"
+    if cluster is None:
+        yield local_map
+        return
+    from safelight.network.distributed import dask_mapper
+
+    with dask_mapper(cluster, shared_dir, jobs) as mapper:
+        yield mapper
+
+
 def ingest(
     db: Database,
     case_name: str,
@@ -53,6 +71,7 @@ def ingest(
     list_files: Sequence[Path] = (),
     mapping: Path | None = None,
     cluster: str | None = None,
+    jobs: int = 1,
     home: Path | None = None,
 ) -> tuple[Case, list[FileSummary]]:
     chosen: tuple[str, ...] | None = None
@@ -66,7 +85,8 @@ def ingest(
     try:
         if chosen is None:
             known = case_known(db, case)
-        summaries = ingest_files(db, case, paths, columns, known, cluster=cluster)
+        with mapper_for(cluster, case.folder, jobs) as mapper:
+            summaries = ingest_files(db, case, paths, columns, known, mapper=mapper)
     except BaseException:
         # A failed ingest leaves no new case and no changed lists behind.
         undo_open(db, case, before, ingests_before)
@@ -100,6 +120,7 @@ def analyze_case(
     mode: str = "ip",
     geo_paths: Sequence[Path] = (),
     cluster: str | None = None,
+    jobs: int = 1,
     home: Path | None = None,
     resolution: float = NETWORK_LOUVAIN_RESOLUTION,
 ) -> AnalysisRun:
@@ -115,13 +136,8 @@ def analyze_case(
     options = EntityOptions(mode)
     geo = open_geo(geo_paths)
     parts = part_paths(db, case)
-    if cluster:
-        from safelight.network.distributed import dask_mapper
-
-        with dask_mapper(cluster, case.folder) as mapper:
-            agg, matches = aggregate(parts, options, _matcher(known), mapper)
-    else:
-        agg, matches = aggregate(parts, options, _matcher(known), local_map)
+    with mapper_for(cluster, case.folder, jobs) as mapper:
+        agg, matches = aggregate(parts, options, _matcher(known), mapper)
     analysis = analyze(agg, matches, geo, resolution=resolution)
     source = geo.source
     report = build_report(
