@@ -221,7 +221,12 @@ def test_list_name_mistakes_are_explained(safelight_env: Path, tmp_path: Path) -
     assert "error: list 'my_list' does not exist (did you mean 'MY_LIST'?)" in matched.output
     log = tmp_path / "log.csv"
     log.write_text(f"ts,ip,md5\n2024-01-01T00:00:00Z,192.0.2.1,{MD5}\n")
-    for args in (["match", "--hash", MD5], ["network", "ingest", str(log), "--case", "c"]):
+    commands = (
+        ["match", "--hash", MD5],
+        ["scan", str(tmp_path)],
+        ["network", "ingest", str(log), "--case", "c"],
+    )
+    for args in commands:
         result = run(*args, "--list", "OFF")
         assert result.exit_code == 2, result.output
         assert "error: list 'OFF' is disabled and matches nothing until enabled" in result.output
