@@ -188,3 +188,73 @@ def test_the_cli_names_its_own_flags_for_library_errors(safelight_env: Path, has
     refused = run("lists", "import", "M", str(untyped))
     assert "hint: declare the type" in refused.stderr
     assert "--skip-invalid imports the valid records" in refused.stderr
+
+
+def test_output_options_create_missing_folders(
+    safelight_env: Path, hashes: Path, tmp_path: Path
+) -> None:
+    run("lists", "create", "O")
+    run("lists", "import", "O", str(hashes))
+    exported = tmp_path / "new" / "deeper" / "o.jsonl"
+    result = run("lists", "export", "O", "-o", str(exported))
+    assert result.exit_code == 0, result.output
+    assert len(exported.read_text().splitlines()) == 2
+    problems = tmp_path / "other" / "problems.tsv"
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"{MD5}\nzz\n")
+    result = run("lists", "import", "O", str(bad), "--skip-invalid", "--problems", str(problems))
+    assert result.exit_code == 1  # a record was skipped
+    assert problems.read_text().startswith("location\treason\n")
+
+
+@pytest.mark.parametrize("option", [["export", "O", "-o"], ["import", "O", "-", "--problems"]])
+def test_an_output_path_that_cannot_be_made_is_named(
+    safelight_env: Path, tmp_path: Path, option: list[str]
+) -> None:
+    run("lists", "create", "O")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    target = blocker / "x.out"
+    result = run("lists", *option, str(target), input=f"md5 {MD5}\n")
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot create folder {blocker} for {target}: " in result.output
+    assert "Traceback" not in result.output
+
+
+def test_disable_until_a_past_time_is_a_usage_error(safelight_env: Path, hashes: Path) -> None:
+    run("lists", "create", "P")
+    run("lists", "import", "P", str(hashes))
+    entry = json.loads(run("lists", "export", "P", "--type", "md5").stdout)["id"]
+    result = run("lists", "disable", "P", "--entry", str(entry), "--until", "2020-01-01T00:00Z")
+    assert result.exit_code == 2, result.output
+    assert "error: --until 2020-01-01T00:00:00+00:00 is in the past (now 20" in result.output
+    assert not result.output.startswith("disabled")
+    enabled = run("lists", "export", "P", "--format", "lines", "--enabled-only").stdout
+    assert f"md5 {MD5}" in enabled
+
+
+def test_list_name_mistakes_are_explained(safelight_env: Path, tmp_path: Path) -> None:
+    run("lists", "create", "MY_LIST")
+    run("lists", "create", "OFF", "--disabled")
+    shown = run("lists", "show", "my_list")
+    assert shown.exit_code == 3
+    assert "error: list 'my_list' does not exist (did you mean 'MY_LIST'?)" in shown.output
+    matched = run("match", "--hash", MD5, "--list", "my_list")
+    assert matched.exit_code == 3
+    assert "error: list 'my_list' does not exist (did you mean 'MY_LIST'?)" in matched.output
+    log = tmp_path / "log.csv"
+    log.write_text(f"ts,ip,md5\n2024-01-01T00:00:00Z,192.0.2.1,{MD5}\n")
+    commands = (
+        ["match", "--hash", MD5],
+        ["scan", str(tmp_path)],
+        ["network", "ingest", str(log), "--case", "c"],
+    )
+    for args in commands:
+        result = run(*args, "--list", "OFF")
+        assert result.exit_code == 2, result.output
+        assert "error: list 'OFF' is disabled and matches nothing until enabled" in result.output
+        assert "enable it with: safelight lists enable OFF" in result.output
+    assert (
+        "no network case named 'c'"
+        in run("network", "analyze", "--case", "c", "--out", str(tmp_path / "r")).output
+    )

@@ -243,7 +243,7 @@ def test_iter_entries_and_entries_by_ids_for_indexes_and_matches(
     assert found[both[0].id].labels == {"cat A"}
     assert store.generations() == {"A": 1, "B": 1}
     assert store.generations(["B"]) == {"B": 1}
-    with pytest.raises(NotFoundError, match="no such list: C"):
+    with pytest.raises(NotFoundError, match="list 'C' does not exist"):
         store.generations(["C"])
     with pytest.raises(NotFoundError):
         list(store.iter_entries(["C"], "pdq"))
@@ -483,3 +483,61 @@ def test_imports_agree_with_a_dictionary_model(
                 state["du"],
             )
             assert ids.setdefault(key, entry.id) == entry.id  # ids never change
+
+
+@pytest.mark.parametrize("ago", [timedelta(0), timedelta(seconds=1), timedelta(days=400)])
+def test_disabling_until_a_time_not_in_the_future_is_refused(
+    store: HashListStore, clock: Clock, tmp_path: Path, ago: timedelta
+) -> None:
+    from safelight.lists.store import PastTimeError
+
+    store.create("L")
+    store.import_file("L", write(tmp_path / "h.txt", [f"md5 {MD5}"]))
+    entry = store.find_entries("L")[0]
+    with pytest.raises(PastTimeError) as raised:
+        store.set_enabled("L", False, entry_ids=[entry.id], until=clock.now - ago)
+    assert (raised.value.until, raised.value.now) == (clock.now - ago, clock.now)
+    assert isinstance(raised.value, UsageError)
+    assert store.find_entries("L")[0].disabled_until is None
+    assert store.get("L").generation == 1  # nothing changed
+
+
+def test_a_missing_list_has_one_message_with_the_closest_name(store: HashListStore) -> None:
+    from safelight.lists import ListNotFoundError
+    from safelight.match import Matcher
+
+    store.create("MY_LIST")
+    store.create("NCMEC")
+    with pytest.raises(ListNotFoundError) as by_get:
+        store.get("my_list")
+    assert by_get.value.message == "list 'my_list' does not exist (did you mean 'MY_LIST'?)"
+    assert (by_get.value.names, by_get.value.suggestions) == (["my_list"], {"my_list": "MY_LIST"})
+    with pytest.raises(ListNotFoundError) as by_matcher:
+        Matcher(store, ["my_list"])
+    assert by_matcher.value.message == by_get.value.message
+    with pytest.raises(
+        ListNotFoundError, match=r"^list 'NCMC' does not exist \(did you mean 'NCMEC'\?\)$"
+    ):
+        store.generations(["NCMC"])
+    with pytest.raises(
+        ListNotFoundError,
+        match=r"^lists 'ZZZ', 'ncmec' do not exist \(did you mean 'NCMEC' for 'ncmec'\?\)$",
+    ):
+        store.require(["ZZZ", "ncmec", "NCMEC"])
+    with pytest.raises(ListNotFoundError, match=r"^list 'ZZZ' does not exist$"):
+        store.summary("ZZZ")
+
+
+def test_naming_a_disabled_list_to_match_is_an_error(store: HashListStore) -> None:
+    from safelight.lists import ListDisabledError
+    from safelight.match import Matcher
+
+    store.create("ON")
+    store.create("OFF", enabled=False)
+    with pytest.raises(ListDisabledError) as raised:
+        Matcher(store, ["ON", "OFF"])
+    assert raised.value.names == ["OFF"] and isinstance(raised.value, UsageError)
+    assert raised.value.message == "list 'OFF' is disabled and matches nothing until enabled"
+    assert list(Matcher(store).lists) == ["ON"]  # unnamed: every enabled list, quietly
+    store.set_enabled("OFF", True)
+    assert list(Matcher(store, ["OFF"]).lists) == ["OFF"]

@@ -228,7 +228,7 @@ def test_list_file_reader_names_bad_lines(tmp_path: Path) -> None:
 
 def test_store_lists_are_the_known_material(db: Database, tmp_path: Path) -> None:
     """Named lists come from HashListStore; no list named means every enabled list."""
-    from safelight.lists import HashListStore, ParseOptions
+    from safelight.lists import HashListStore, ListDisabledError, ParseOptions
     from safelight.network.pipeline import analyze_case
 
     store = HashListStore(db)
@@ -248,8 +248,11 @@ def test_store_lists_are_the_known_material(db: Database, tmp_path: Path) -> Non
     home = tmp_path / "home"
     _, [named] = ingest(db, "named", [log], lists=["NCMEC"], home=home)
     assert (named.known_files, named.unknown_files) == (1, 1)
-    _, [paused] = ingest(db, "paused", [log], lists=["PAUSED"], home=home)
-    assert paused.known_files == 0  # a disabled list matches nothing, even when named
+    # A disabled list matches nothing: naming one is an error, not a silent "0 known".
+    with pytest.raises(ListDisabledError, match="'PAUSED' is disabled"):
+        ingest(db, "paused", [log], lists=["PAUSED"], home=home)
+    with pytest.raises(NotFoundError):
+        get_case(db, "paused", home)
     _, [default] = ingest(db, "default", [log], home=home)
     assert (default.known_files, default.known_sightings) == (1, 2)  # enabled lists only
     run = analyze_case(db, "default", tmp_path / "out", home=home)
@@ -267,7 +270,7 @@ def test_unknown_case_and_unknown_lists(db: Database, tmp_path: Path) -> None:
         get_case(db, "nope")
     log = tmp_path / "a.csv"
     log.write_text(f"ts,ip,sha1\n2024-01-01T00:00:00Z,192.0.2.1,{SHA1}\n")
-    with pytest.raises(NotFoundError, match="no such list: NCMEC"):
+    with pytest.raises(NotFoundError, match="list 'NCMEC' does not exist"):
         ingest(db, "c", [log], lists=["NCMEC"], home=tmp_path / "home")
 
 
@@ -389,3 +392,14 @@ def test_file_stats_of_one_batch_equal_the_merged_batches() -> None:
     split = _combine_stats([_file_stats(table.slice(0, 77)), _file_stats(table.slice(77))])
     assert whole.to_pylist() == split.sort_by("file_key").to_pylist()
     assert sum(whole.column("sightings").to_pylist()) == n
+
+
+def test_a_failed_ingest_creates_no_case(db: Database, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo,bar\n1,2\n")
+    home = tmp_path / "home"
+    with pytest.raises(UsageError, match="no column for timestamp, ip"):
+        ingest(db, "new", [bad], home=home)
+    with pytest.raises(NotFoundError):
+        get_case(db, "new", home)
+    assert not (home / "network").exists() or not any((home / "network").iterdir())

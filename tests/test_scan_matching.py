@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from safelight.errors import NotFoundError
-from safelight.lists import HashListStore
+from safelight.lists import HashListStore, ListDisabledError
 from safelight.scan.corpus import jpeg_bytes, png_bytes
 from safelight.scan.hashing import PipelineHasher
 from safelight.scan.matching import (
@@ -168,11 +168,13 @@ def test_matcher_follows_the_store_and_disabled_lists(
     assert len(opened[-1].match(_record(None, md5="b" * 32))) == 1
     before = _config(db, tmp_path, "GEN")
     HashListStore(db).set_enabled("GEN", False)
-    # Disabling bumps the generation: a new worker cache key, a new matcher that serves nothing.
+    # Disabling bumps the generation: a new worker cache key, and a new matcher refuses the
+    # list by name (a disabled list named explicitly would silently match nothing).
     after = _config(db, tmp_path, "GEN")
     assert after != before
-    opened.append(make_matcher(after))
-    assert opened[-1].match(_record(None, md5="a" * 32)) == ()
+    with pytest.raises(ListDisabledError) as refused:
+        make_matcher(after)
+    assert refused.value.names == ["GEN"]
     with pytest.raises(NotFoundError):
         make_matcher(_config_unknown(db, tmp_path))
     assert isinstance(make_matcher(MatchConfig()), NoMatcher)

@@ -44,7 +44,18 @@ class SafelightGroup(click.Group):
                 click.echo(redact(f"  {location}: {reason}"), err=True)
             if exc.hint:
                 click.echo(f"hint: {redact(exc.hint)}", err=True)
+            for hint in _hints(exc):
+                click.echo(f"hint: {hint}", err=True)
             sys.exit(exc.exit_code)
+
+
+def _hints(exc: SafelightError) -> list[str]:
+    """What the user can type next, for errors the library raises without naming commands."""
+    from safelight.lists.store import ListDisabledError
+
+    if isinstance(exc, ListDisabledError):
+        return [f"enable it with: safelight lists enable {name}" for name in exc.names]
+    return []
 
 
 @click.group(cls=SafelightGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,6 +7,7 @@
     │   └── ValidationError             exit 1, HTTP 422   rows/lines of an import that fail
     ├── NotFoundError                   exit 3, HTTP 404   a list, entry, run or case is missing
     ├── ConflictError                   exit 4, HTTP 409   already exists / concurrent change
+    │   └── OutputExistsError           exit 4, HTTP 409   output files exist (no overwrite)
     ├── PermissionDeniedError           exit 5, HTTP 403   role does not allow it
     ├── StoreError                      exit 6, HTTP 503   the database failed or is unreachable
     └── IndexCorruptError               exit 7, HTTP 500   an on-disk index failed its checks
@@ -96,6 +97,16 @@ class ConflictError(SafelightError):
     exit_code = 4
     http_status = 409
     default_code = "conflict"
+
+
+class OutputExistsError(ConflictError):
+    """Files a command would overwrite without being told to; ``paths`` names them."""
+
+    default_code = "output_exists"
+
+    def __init__(self, message: str, paths: list[str]) -> None:
+        super().__init__(message)
+        self.paths = paths
 
 
 class PermissionDeniedError(SafelightError):

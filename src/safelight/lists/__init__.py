@@ -14,7 +14,13 @@ from safelight.lists.models import (
     Problem,
 )
 from safelight.lists.records import ParseOptions, parse_column_map
-from safelight.lists.store import FOREVER, HashListStore
+from safelight.lists.store import (
+    FOREVER,
+    HashListStore,
+    ListDisabledError,
+    ListNotFoundError,
+    PastTimeError,
+)
 
 __all__ = [
     "FOREVER",
@@ -24,8 +30,11 @@ __all__ = [
     "ImportInfo",
     "ImportReport",
     "IndexEntry",
+    "ListDisabledError",
+    "ListNotFoundError",
     "ListSummary",
     "ParseOptions",
+    "PastTimeError",
     "Problem",
     "parse_column_map",
 ]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,12 +15,13 @@ import click
 
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
 from safelight.csvguard import guard_cell
-from safelight.errors import EXIT_SOME_FAILED, ValidationError
+from safelight.errors import EXIT_SOME_FAILED, UsageError, ValidationError
 from safelight.lists.formats import EXPORT_FORMATS, IMPORT_FORMATS
-from safelight.lists.models import HashList, ImportReport, ListSummary, Problem
+from safelight.lists.models import Entry, HashList, ImportReport, ListSummary, Problem
 from safelight.lists.records import ParseOptions, parse_column_map, parse_timestamp
-from safelight.lists.store import FOREVER, HashListStore
+from safelight.lists.store import FOREVER, HashListStore, PastTimeError
 from safelight.lists.values import validate_label
+from safelight.outputs import atomic_text, open_text
 from safelight.store import Database
 
 OUTPUT_FORMATS = click.Choice(["table", "json", "jsonl"])
@@ -229,12 +229,106 @@ def _print_summary(summary: ListSummary) -> None:
         )
 
 
+ENTRY_FORMATS = click.Choice(["table", "json", "jsonl", "csv"])
+ENTRY_CSV_COLUMNS = ["id", "list", "type", "value", "labels", "note", "disabled_until", "import_id"]
+
+
+@lists_group.command("entries")
+@click.argument("name")
+@click.option("--label", metavar="LABEL", help="Only entries carrying this label.")
+@click.option("--type", "signal_type", metavar="TYPE", help="Only entries of this signal type.")
+@click.option("--search", metavar="HEX", help="Only values starting with these hex digits.")
+@click.option(
+    "--disabled/--enabled",
+    "disabled",
+    default=None,
+    help="Only entries disabled now / enabled now (default: both).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="At most this many entries (0: all).",
+)
+@click.option("--after-id", type=int, metavar="ID", help="Only ids above this (next page).")
+@click.option(
+    "--format",
+    "output",
+    type=ENTRY_FORMATS,
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def entries_command(
+    name: str,
+    label: str | None,
+    signal_type: str | None,
+    search: str | None,
+    disabled: bool | None,
+    limit: int,
+    after_id: int | None,
+    output: str,
+) -> None:
+    """List or search the entries of list NAME in id order (ids are what --entry takes)."""
+    with _store() as store:
+        found = store.find_entries(
+            name,
+            label=label,
+            signal_type=signal_type,
+            prefix=search,
+            disabled=disabled,
+            after_id=after_id,
+            limit=limit + 1 if limit else None,
+        )
+        now = store.clock()
+    more = bool(limit) and len(found) > limit
+    shown = found[:limit] if limit else found
+    if output == "json":
+        _echo_json([entry.to_dict() for entry in shown])
+    elif output == "jsonl":
+        for entry in shown:
+            click.echo(json.dumps(entry.to_dict(), ensure_ascii=False))
+    elif output == "csv":
+        _entries_csv(shown)
+    elif not shown:
+        click.echo("no entries")
+    else:
+        rows = [["ID", "TYPE", "VALUE", "LABELS", "STATE"]]
+        rows += [_entry_row(entry, now) for entry in shown]
+        _table(rows)
+    if more:
+        click.echo(f"more entries: --after-id {shown[-1].id}", err=True)
+
+
+def _entries_csv(entries: list[Entry]) -> None:
+    writer = csv.DictWriter(sys.stdout, ENTRY_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for entry in entries:
+        row = entry.to_dict()
+        row["labels"] = "|".join(row["labels"])
+        writer.writerow(row)
+
+
+def _entry_row(entry: Entry, now: datetime) -> list[str]:
+    value = entry.value
+    if entry.signal_type == "vpdq":
+        value = f"({len(json.loads(value))} frames)"
+    if entry.is_enabled(now):
+        state = "enabled"
+    elif entry.disabled_until == FOREVER:
+        state = "disabled"
+    else:
+        state = f"disabled until {_when(entry.disabled_until)}"
+    return [str(entry.id), entry.signal_type, value, "|".join(sorted(entry.labels)), state]
+
+
 @contextmanager
 def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | None]:
     if path is None:
         yield None
         return
-    with path.open("w", encoding="utf-8") as out:
+    with open_text(path) as out:
         out.write("location\treason\n")
 
         def write(problem: Problem) -> None:
@@ -365,14 +459,8 @@ def _output(path: Path | None) -> Iterator[TextIO]:
     if path is None:
         yield sys.stdout
         return
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            yield out
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_text(path) as out:
+        yield out
 
 
 @lists_group.command("export")
@@ -455,7 +543,14 @@ def enable_command(name: str, entry_ids: tuple[int, ...]) -> None:
 def disable_command(name: str, entry_ids: tuple[int, ...], until: datetime | None) -> None:
     """Disable list NAME (nothing in it matches), or only the given entries of it."""
     with _store() as store:
-        hl = store.set_enabled(name, False, entry_ids=entry_ids or None, until=until)
+        try:
+            hl = store.set_enabled(name, False, entry_ids=entry_ids or None, until=until)
+        except PastTimeError as exc:
+            raise UsageError(
+                f"--until {_when(exc.until)} is in the past (now {_when(exc.now)}): the "
+                "entries would stay enabled; give a future time, or no --until to disable "
+                "them until enabled again"
+            ) from None
     what = f"{len(set(entry_ids))} entries of {name}" if entry_ids else f"list {name}"
     suffix = f" until {_when(until)}" if until else ""
     click.echo(f"disabled {what}{suffix} (generation {hl.generation})")

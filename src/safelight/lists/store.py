@@ -7,6 +7,7 @@ match results turn ids back into entries with ``entries_by_ids``.
 from __future__ import annotations
 
 import builtins
+import difflib
 import getpass
 import os
 import sys
@@ -49,6 +50,62 @@ from safelight.store.lists_tables import (
 FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _ID_CHUNK = 500  # ids per IN (...) query: well under every database's parameter limit
 _STREAM_ROWS = 10_000
+
+
+class ListNotFoundError(NotFoundError):
+    """Lists named that do not exist; ``suggestions`` maps each to the closest existing
+    name (the same name in upper case first, as list names are UPPER_WITH_UNDERSCORE)."""
+
+    default_code = "list_not_found"
+
+    def __init__(self, names: Sequence[str], known: Iterable[str]) -> None:
+        existing = sorted(known)
+        self.names = builtins.list(names)
+        self.suggestions = {n: s for n in self.names if (s := _closest(n, existing))}
+        quoted = ", ".join(repr(n) for n in self.names)
+        message = f"list {quoted} does not exist"
+        if len(self.names) > 1:
+            message = f"lists {quoted} do not exist"
+        if self.suggestions:
+            hints = [f"{s!r} for {n!r}" for n, s in self.suggestions.items()]
+            if len(self.names) == 1:
+                hints = [repr(self.suggestions[self.names[0]])]
+            message += f" (did you mean {', '.join(hints)}?)"
+        super().__init__(message)
+
+
+class ListDisabledError(UsageError):
+    """Lists named explicitly that are disabled: a disabled list matches nothing, so naming
+    one would report "no match" for anything. ``names`` lists them."""
+
+    default_code = "list_disabled"
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = builtins.list(names)
+        quoted = ", ".join(repr(n) for n in self.names)
+        verb = "is" if len(self.names) == 1 else "are"
+        super().__init__(f"list {quoted} {verb} disabled and matches nothing until enabled")
+
+
+def _closest(name: str, existing: Sequence[str]) -> str | None:
+    if name.upper() in existing:
+        return name.upper()
+    close = difflib.get_close_matches(name.upper(), existing, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+class PastTimeError(UsageError):
+    """A "disabled until" time that has already passed: the entry would stay enabled."""
+
+    default_code = "past_time"
+
+    def __init__(self, until: datetime, now: datetime) -> None:
+        super().__init__(
+            f"until {until.isoformat(timespec='seconds')} is not in the future "
+            f"(now {now.isoformat(timespec='seconds')})"
+        )
+        self.until = until
+        self.now = now
 
 
 def utc_now() -> datetime:
@@ -175,6 +232,8 @@ class HashListStore:
             raise UsageError("'until' only applies when disabling")
         if until is not None and not entry_ids:
             raise UsageError("a time applies to entries: name the entries", field="until")
+        if until is not None and until <= (now := self.clock()):
+            raise PastTimeError(until, now)
         with self.db.begin() as conn:
             hash_list = self._get(conn, name)
             if entry_ids:
@@ -264,8 +323,20 @@ class HashListStore:
             return found
         missing = [n for n in names if n not in found]
         if missing:
-            raise NotFoundError(f"no such list: {', '.join(missing)}")
+            raise ListNotFoundError(missing, found)
         return {n: found[n] for n in names}
+
+    def require(self, names: Sequence[str]) -> builtins.list[HashList]:
+        """The lists named, each of which must exist and be enabled: what a caller that
+        names lists to match against needs (ListNotFoundError, ListDisabledError)."""
+        known = {hl.name: hl for hl in self.list()}
+        missing = [n for n in dict.fromkeys(names) if n not in known]
+        if missing:
+            raise ListNotFoundError(missing, known)
+        disabled = [n for n in dict.fromkeys(names) if not known[n].enabled]
+        if disabled:
+            raise ListDisabledError(disabled)
+        return [known[n] for n in dict.fromkeys(names)]
 
     # --- import / export -----------------------------------------------------------------
 
@@ -423,19 +494,42 @@ class HashListStore:
         label: str | None = None,
         signal_type: str | None = None,
         value: str | None = None,
+        prefix: str | None = None,
+        disabled: bool | None = None,
+        after_id: int | None = None,
         limit: int | None = None,
     ) -> builtins.list[Entry]:
-        """Entries of a list by label, type and/or value (labels are queryable)."""
-        with self.db.connect() as conn:
-            hash_list = self._get(conn, name)
-            where = None
-            if value is not None:
-                where = or_(
+        """Entries of a list in id order, filtered (labels are queryable).
+
+        ``value`` is one exact value; ``prefix`` the start of the hex value (the key, for
+        vPDQ); ``disabled`` True/False keeps entries disabled / enabled now (the entry's
+        own state; the list's flag is separate); ``after_id`` and ``limit`` page through.
+        """
+        conditions: builtins.list[Any] = []
+        if value is not None:
+            conditions.append(
+                or_(
                     hash_entries.c.value_key == value.strip().lower(),
                     hash_entries.c.vpdq_features == value.strip(),
                 )
+            )
+        if prefix is not None:
+            conditions.append(hash_entries.c.value_key.startswith(_hex_prefix(prefix)))
+        if disabled is not None:
+            until, now = hash_entries.c.disabled_until, self.clock()
+            conditions.append(until > now if disabled else or_(until.is_(None), until <= now))
+        if after_id is not None:
+            conditions.append(hash_entries.c.id > after_id)
+        if limit is not None and limit < 0:
+            raise UsageError(f"limit must be 0 or more, got {limit}")
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
             entries = self._iter_entries(
-                conn, [hash_list], signal_type=signal_type, label=label, where=where
+                conn,
+                [hash_list],
+                signal_type=signal_type,
+                label=label,
+                where=and_(true(), *conditions),
             )
             with closing(entries):
                 return builtins.list(islice(entries, limit))
@@ -449,7 +543,7 @@ class HashListStore:
     def _get(self, conn: Connection, name: str) -> HashList:
         found = self._find(conn, name)
         if found is None:
-            raise NotFoundError(f"list {name!r} does not exist")
+            raise ListNotFoundError([name], conn.execute(select(hash_lists.c.name)).scalars())
         return found
 
     def _lists(self, conn: Connection, names: Sequence[str] | None) -> builtins.list[HashList]:
@@ -596,6 +690,14 @@ def _import_info(row: Row[Any]) -> ImportInfo:
         added=m["added"],
         invalid=m["invalid"],
     )
+
+
+def _hex_prefix(text: str) -> str:
+    """A value prefix to search by: hex digits only (so no LIKE wildcard), lower-cased."""
+    prefix = text.strip().lower()
+    if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+        raise UsageError(f"search prefix {text!r}: expected hex digits (0-9, a-f)")
+    return prefix
 
 
 def _signal_type(name: str) -> str:

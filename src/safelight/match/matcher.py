@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from safelight.constants import MATCH_MIN_QUALITY
-from safelight.errors import IndexCorruptError, ItemError, NotFoundError, UsageError
+from safelight.errors import IndexCorruptError, ItemError, UsageError
 from safelight.index import SearchResult, check_threshold, parse_hex
 from safelight.lists.models import Entry, HashList
 from safelight.lists.store import HashListStore
@@ -101,13 +101,17 @@ class Matcher:
         return cls(HashListStore(db), lists, threshold, **options)
 
     def refresh(self) -> None:
-        """Re-read the lists; indexes catch up with the store on their next use."""
-        known = {hl.name: hl for hl in self.store.list()}
-        names = self.selected if self.selected is not None else list(known)
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise NotFoundError(f"no such list: {', '.join(missing)}")
-        self.lists: dict[str, HashList] = {n: known[n] for n in names if known[n].enabled}
+        """Re-read the lists; indexes catch up with the store on their next use.
+
+        Lists named explicitly must exist and be enabled (ListNotFoundError,
+        ListDisabledError): a disabled one would silently match nothing. Without names,
+        every enabled list is used.
+        """
+        if self.selected is not None:
+            chosen = self.store.require(self.selected)
+        else:
+            chosen = [hl for hl in self.store.list() if hl.enabled]
+        self.lists: dict[str, HashList] = {hl.name: hl for hl in chosen}
         self._indexes.clear()
         self._vpdq = None
 

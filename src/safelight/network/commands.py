@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
-from safelight.errors import EXIT_OK, EXIT_SOME_FAILED
+from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, ConflictError, OutputExistsError
 from safelight.store import Database
 
 existing = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -29,6 +29,13 @@ def network() -> None:
 )
 @click.option("--mapping", type=existing, help="TOML file naming the log's columns.")
 @click.option("--cluster", help="Parse on Dask: 'local' or tcp://scheduler:8786.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes on this machine (a Dask LocalCluster; as scan's --jobs).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(
     files: tuple[Path, ...],
@@ -37,6 +44,7 @@ def ingest_command(
     list_files: tuple[Path, ...],
     mapping: Path | None,
     cluster: str | None,
+    jobs: int,
     as_json: bool,
 ) -> None:
     """Ingest sighting logs (CSV, JSON lines, Parquet) into a case.
@@ -56,6 +64,7 @@ def ingest_command(
             list_files=list_files,
             mapping=mapping,
             cluster=cluster,
+            jobs=jobs,
         )
     finally:
         db.dispose()
@@ -78,6 +87,50 @@ def ingest_command(
     sys.exit(EXIT_SOME_FAILED if any(s.rows_bad for s in summaries) else EXIT_OK)
 
 
+@network.command("cases")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def cases_command(output: str) -> None:
+    """One line per case: name, ingests, rows kept and rejected, lists, last ingest."""
+    from safelight.network.sightings import list_cases
+
+    db = Database.open()
+    try:
+        cases = list_cases(db)
+    finally:
+        db.dispose()
+    records = [case.to_dict() for case in cases]
+    if output == "json":
+        click.echo(json.dumps(records, indent=2))
+        return
+    if not records:
+        click.echo(
+            "no cases (ingest logs into one with: safelight network ingest FILE --case NAME)"
+        )
+        return
+    rows = [["NAME", "INGESTS", "ROWS", "BAD", "LAST INGEST", "LISTS"]]
+    for case, record in zip(cases, records, strict=True):
+        rows.append(
+            [
+                case.name,
+                str(case.ingests),
+                f"{case.rows_good:,}",
+                f"{case.rows_bad:,}",
+                str(record["last_ingest_at"] or "-"),
+                ", ".join(case.lists) or "every enabled list",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
 @network.command("analyze")
 @click.option("--case", "case_name", required=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
@@ -93,6 +146,13 @@ def ingest_command(
 )
 @click.option("--cluster", help="Aggregate on Dask: 'local' or tcp://scheduler:8786.")
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes on this machine (a Dask LocalCluster; as scan's --jobs).",
+)
+@click.option(
     "--resolution",
     type=float,
     default=NETWORK_LOUVAIN_RESOLUTION,
@@ -105,6 +165,7 @@ def analyze_command(
     entity: str,
     geo_paths: tuple[Path, ...],
     cluster: str | None,
+    jobs: int,
     resolution: float,
 ) -> None:
     """Groups, countries, leads and candidate files of a case, as JSON, CSV and HTML."""
@@ -119,6 +180,7 @@ def analyze_command(
             mode=entity,
             geo_paths=list(geo_paths),
             cluster=cluster,
+            jobs=jobs,
             resolution=resolution,
         )
     finally:
@@ -130,6 +192,8 @@ def analyze_command(
         f"{h['unknown_candidate_files']:,} unknown candidate files; "
         f"{h['first_seen']} to {h['last_seen']}"
     )
+    for note in run.report["notes"]:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"report: {out / 'report.html'} (contains IP addresses: handle as sensitive)")
 
 
@@ -140,7 +204,13 @@ def analyze_command(
 @click.option("--files", type=int, required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--sightings", type=int, help="Total good sightings (default 10 per connection).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The sightings file (.csv or .parquet); four companion files go beside it.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files an earlier simulation wrote.")
 def simulate_command(
     connections: int,
     countries: int,
@@ -149,22 +219,32 @@ def simulate_command(
     seed: int,
     sightings: int | None,
     out: Path,
+    force: bool,
 ) -> None:
-    """Synthetic sighting logs with a truth file, known list and geolocation database."""
-    from safelight.network.simulate import simulate
+    """Synthetic sighting logs with a truth file, known list and geolocation database.
 
-    truth = simulate(
-        out,
-        connections=connections,
-        countries=countries,
-        groups=groups,
-        files=files,
-        seed=seed,
-        sightings=sightings,
-    )
+    Writes OUT and, beside it, truth.json, truth_connections.csv, known.csv and geo.mmdb;
+    names every file written. Existing files are kept unless --force is given.
+    """
+    from safelight.network.simulate import simulate, simulation_files
+
+    try:
+        truth = simulate(
+            out,
+            connections=connections,
+            countries=countries,
+            groups=groups,
+            files=files,
+            seed=seed,
+            sightings=sightings,
+            overwrite=force,
+        )
+    except OutputExistsError as exc:
+        raise ConflictError(f"{exc.message} (--force overwrites them)") from None
     click.echo(
-        f"{out}: {truth.good_rows:,} good rows, {truth.bad_rows:,} bad, "
+        f"{truth.good_rows:,} good rows, {truth.bad_rows:,} bad, "
         f"{truth.duplicate_rows:,} duplicated; {truth.connections:,} connections in "
-        f"{truth.countries} countries, {truth.groups} planted groups; truth in "
-        f"{out.parent / 'truth.json'}"
+        f"{truth.countries} countries, {truth.groups} planted groups"
     )
+    for path in simulation_files(out):
+        click.echo(f"wrote {path}")

@@ -16,26 +16,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from safelight.errors import UsageError
-from safelight.network.columns import ColumnMapping
-from safelight.network.ingest import ParsedFile, parse_file
 
 
 @contextmanager
-def dask_client(cluster: str) -> Iterator[Any]:
-    from distributed import Client, LocalCluster
+def dask_client(cluster: str, workers: int = 1) -> Iterator[Any]:
+    """A client of ``cluster``: ``local`` starts scan's LocalCluster with ``workers``
+    processes (``--jobs``); a ``tcp://`` scheduler keeps its own workers."""
+    from distributed import Client
 
+    from safelight.scan.executors import CONNECT_TIMEOUT, start_local_cluster
+
+    if workers < 1:
+        raise UsageError(f"workers must be 1 or more, got {workers}")
     if cluster == "local":
-        # Loopback only, and a free port for the scheduler's HTTP routes (8787 may be taken).
-        local = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        )
+        local = start_local_cluster(workers)
         client = Client(local)  # type: ignore[no-untyped-call]
         try:
             yield client
@@ -46,7 +41,7 @@ def dask_client(cluster: str) -> Iterator[Any]:
     if not cluster.startswith("tcp://"):
         raise UsageError(f"--cluster {cluster!r}: use 'local' or a scheduler 'tcp://host:port'")
     try:
-        client = Client(cluster, timeout="10s")  # type: ignore[no-untyped-call]
+        client = Client(cluster, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise UsageError(f"cannot reach Dask scheduler {cluster}: {exc}") from exc
     try:
@@ -67,11 +62,13 @@ def _call_shared(item: Any, *, fn: Callable[..., Any], shared: str) -> Any:
 
 
 @contextmanager
-def dask_mapper(cluster: str, shared_dir: Path) -> Iterator[Callable[..., list[Any]]]:
-    """A mapper running on Dask. Arguments shared by every task (dictionaries, known files)
-    travel as one file in ``shared_dir``, which workers must see like the parts: more robust
-    than scattering them, and each worker process reads them once."""
-    with dask_client(cluster) as client:
+def dask_mapper(
+    cluster: str, shared_dir: Path, workers: int = 1
+) -> Iterator[Callable[..., list[Any]]]:
+    """A mapper running on Dask. Arguments shared by every task (dictionaries, row hashes
+    seen) travel as one file in ``shared_dir``, which workers must see like the parts: more
+    robust than scattering them, and each worker process reads them once."""
+    with dask_client(cluster, workers) as client:
         written: list[Path] = []
 
         def mapper(fn: Callable[..., Any], items: Sequence[Any], **kwargs: Any) -> list[Any]:
@@ -87,20 +84,3 @@ def dask_mapper(cluster: str, shared_dir: Path) -> Iterator[Callable[..., list[A
         finally:
             for path in written:
                 path.unlink(missing_ok=True)
-
-
-def parse_files_on_dask(
-    cluster: str,
-    todo: Sequence[tuple[Path, str]],
-    mapping: ColumnMapping,
-    work_dir: Path,
-    seen: np.ndarray,
-    parts_seen: list[str],
-) -> list[ParsedFile]:
-    with dask_client(cluster) as client:
-        shared = client.scatter(seen, broadcast=True)
-        futures = [
-            client.submit(parse_file, path, mapping, work_dir, sha, shared, parts_seen, pure=False)
-            for path, sha in todo
-        ]
-        return list(client.gather(futures))

@@ -245,6 +245,7 @@ def render_html(report: dict[str, Any]) -> str:
 {escape(report["entity_mode"])} &middot; group resolution {_fmt(report.get("resolution", 1.0))}
 &middot; generated {escape(report["generated_at"])}</p></header>
 <main><p class="notice">{escape(report["notice"])}</p>
+{"".join(f'<p class="notice note">{escape(note)}</p>' for note in report.get("notes", []))}
 <div class="cards">{cards}</div>
 <p>A network of <b>{_fmt(h.get("connections"))}</b> internet connections in
 <b>{_fmt(h.get("countries"))}</b> countries, exchanging known files in

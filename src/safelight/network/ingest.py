@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from safelight import csvguard
 from safelight.errors import InputError
+from safelight.network.aggregate import Mapper, group, local_map
 from safelight.network.columns import ColumnMapping
 from safelight.network.fastparse import HashSet
 from safelight.network.known import KnownMaterial, lookup_columns
@@ -125,10 +126,21 @@ def parse_file(
     return parsed
 
 
+def parse_item(
+    item: tuple[Path, str],
+    *,
+    mapping: ColumnMapping,
+    work_dir: Path,
+    seen: np.ndarray,
+    parts_seen: list[str],
+) -> ParsedFile:
+    """``parse_file`` of one (path, content SHA-256), in the shape a ``Mapper`` calls."""
+    path, sha = item
+    return parse_file(path, mapping, work_dir, sha, seen, parts_seen)
+
+
 def _file_stats(table: pa.Table) -> pa.Table:
     """Sightings per file key, with every digest seen for it (for enrichment)."""
-    from safelight.network.aggregate import group
-
     return group(table, ["file_key"], [*((c, "max") for c in DIGEST_COLUMNS), ("ts", "count")])
 
 
@@ -281,9 +293,12 @@ def ingest_files(
     mapping: ColumnMapping,
     known: KnownMaterial,
     *,
-    cluster: str | None = None,
+    mapper: Mapper = local_map,
 ) -> list[FileSummary]:
-    """Ingest each file; files whose content is already in the case are skipped."""
+    """Ingest each file; files whose content is already in the case are skipped.
+
+    ``mapper`` runs the parse phase (``parse_item`` per file): here by default, or on Dask
+    (``safelight.network.distributed.dask_mapper``); commits stay in this process."""
     records = registered(db, case)
     done = {r.content_sha256 for r in records}
     parts_seen = [r.part_name for r in records]
@@ -296,14 +311,14 @@ def ingest_files(
             summaries[path] = FileSummary(str(path), "already ingested")
         else:
             todo.append((path, sha))
-    if cluster:
-        from safelight.network.distributed import parse_files_on_dask
-
-        parsed_files = parse_files_on_dask(cluster, todo, mapping, case.parts_dir, seen, parts_seen)
-    else:
-        parsed_files = [
-            parse_file(p, mapping, case.parts_dir, sha, seen, parts_seen) for p, sha in todo
-        ]
+    parsed_files: list[ParsedFile] = mapper(
+        parse_item,
+        todo,
+        mapping=mapping,
+        work_dir=case.parts_dir,
+        seen=seen,
+        parts_seen=parts_seen,
+    )
     for (path, _), parsed in zip(todo, parsed_files, strict=True):
         summary = commit_parsed(db, case, parsed)
         if summary.status == "ingested":

@@ -6,7 +6,8 @@ The command line and the demo both call these functions; each takes an open ``Da
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pandas as pd
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.errors import UsageError
-from safelight.network.aggregate import EntityOptions, aggregate, local_map
+from safelight.network.aggregate import EntityOptions, Mapper, aggregate, local_map
 from safelight.network.analysis import Analysis, analyze
 from safelight.network.columns import ColumnMapping
 from safelight.network.geo import open_geo
@@ -23,7 +24,15 @@ from safelight.network.ingest import DIGEST_COLUMNS, FileSummary, ingest_files
 from safelight.network.known import KnownMatch, KnownMaterial, lookup_columns
 from safelight.network.known_sources import resolve_known
 from safelight.network.report import build_report, write_outputs
-from safelight.network.sightings import Case, get_case, open_case, part_paths
+from safelight.network.sightings import (
+    Case,
+    find_case,
+    get_case,
+    open_case,
+    part_paths,
+    registered,
+    undo_open,
+)
 from safelight.store import Database
 
 FILE_PREFIX = "file:"
@@ -36,6 +45,23 @@ def case_known(db: Database, case: Case) -> KnownMaterial:
     return resolve_known(db, names, files)
 
 
+@contextmanager
+def mapper_for(cluster: str | None, shared_dir: Path, jobs: int = 1) -> Iterator[Mapper]:
+    """Where the maps run, with scan's settings: ``--cluster`` (``local`` or a scheduler)
+    with ``jobs`` local workers; ``jobs`` above 1 without a cluster starts a local one."""
+    if jobs < 1:
+        raise UsageError(f"jobs must be 1 or more, got {jobs}")
+    if cluster is None and jobs > 1:
+        cluster = "local"
+    if cluster is None:
+        yield local_map
+        return
+    from safelight.network.distributed import dask_mapper
+
+    with dask_mapper(cluster, shared_dir, jobs) as mapper:
+        yield mapper
+
+
 def ingest(
     db: Database,
     case_name: str,
@@ -45,16 +71,26 @@ def ingest(
     list_files: Sequence[Path] = (),
     mapping: Path | None = None,
     cluster: str | None = None,
+    jobs: int = 1,
     home: Path | None = None,
 ) -> tuple[Case, list[FileSummary]]:
     chosen: tuple[str, ...] | None = None
     if lists or list_files:
         chosen = tuple(lists) + tuple(FILE_PREFIX + str(p.resolve()) for p in list_files)
     known = resolve_known(db, lists, list_files)  # fail on a bad list before touching the case
+    columns = ColumnMapping.load(mapping)
+    before = find_case(db, case_name, home)
+    ingests_before = len(registered(db, before)) if before else 0
     case = open_case(db, case_name, chosen, home)
-    if chosen is None:
-        known = case_known(db, case)
-    summaries = ingest_files(db, case, paths, ColumnMapping.load(mapping), known, cluster=cluster)
+    try:
+        if chosen is None:
+            known = case_known(db, case)
+        with mapper_for(cluster, case.folder, jobs) as mapper:
+            summaries = ingest_files(db, case, paths, columns, known, mapper=mapper)
+    except BaseException:
+        # A failed ingest leaves no new case and no changed lists behind.
+        undo_open(db, case, before, ingests_before)
+        raise
     return case, summaries
 
 
@@ -84,6 +120,7 @@ def analyze_case(
     mode: str = "ip",
     geo_paths: Sequence[Path] = (),
     cluster: str | None = None,
+    jobs: int = 1,
     home: Path | None = None,
     resolution: float = NETWORK_LOUVAIN_RESOLUTION,
 ) -> AnalysisRun:
@@ -99,13 +136,8 @@ def analyze_case(
     options = EntityOptions(mode)
     geo = open_geo(geo_paths)
     parts = part_paths(db, case)
-    if cluster:
-        from safelight.network.distributed import dask_mapper
-
-        with dask_mapper(cluster, case.folder) as mapper:
-            agg, matches = aggregate(parts, options, _matcher(known), mapper)
-    else:
-        agg, matches = aggregate(parts, options, _matcher(known), local_map)
+    with mapper_for(cluster, case.folder, jobs) as mapper:
+        agg, matches = aggregate(parts, options, _matcher(known), mapper)
     analysis = analyze(agg, matches, geo, resolution=resolution)
     source = geo.source
     report = build_report(
@@ -134,7 +166,15 @@ def run_demo_network(out: Path, *, seed: int = 7, db: Database | None = None) ->
 
     out.mkdir(parents=True, exist_ok=True)
     sim = out / "simulated"
-    simulate(sim / "sightings.csv", connections=600, countries=12, groups=8, files=800, seed=seed)
+    simulate(
+        sim / "sightings.csv",
+        connections=600,
+        countries=12,
+        groups=8,
+        files=800,
+        seed=seed,
+        overwrite=True,  # the demo's own folder: a rerun replaces it
+    )
     home = out / "home"
     own = db is None
     database = db or Database.open(f"sqlite:///{home / 'safelight.db'}")

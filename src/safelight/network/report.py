@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ import pyarrow as pa
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.csvguard import write_table
+from safelight.errors import UsageError
 from safelight.network.analysis import Analysis
+from safelight.outputs import cannot_write, prepare_parent
 
 SCHEMA = "safelight.network.report/1"
 TOP_ROWS = 100
@@ -78,6 +82,7 @@ def build_report(
         "resolution": resolution,
         "notice": NOTICE,
         "headline": analysis.headline,
+        "notes": report_notes(analysis.headline, known_description),
         "sources": {"geolocation": geo_source, "known_material": known_description},
         "tables": {name: f"{name}.csv" for name in analysis.tables},
         **{name: _records(frame) for name, frame in analysis.tables.items()},
@@ -85,25 +90,85 @@ def build_report(
     }
 
 
+def report_notes(headline: dict[str, Any], known_description: str) -> list[str]:
+    """Plain-language caveats a reader must see before the numbers (empty when none)."""
+    notes: list[str] = []
+    if not headline.get("connections_total"):
+        notes.append("the case holds no sightings: nothing to analyze")
+    elif not headline.get("known_files"):
+        notes.append(
+            f"no sighted file is known (known material: {known_description}), so there is "
+            "no network, no group and no lead; ingest the logs against a hash list or a "
+            "hash-list file to find known files"
+        )
+    return notes
+
+
 def write_outputs(analysis: Analysis, report: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Write every output into a new folder beside ``out``, then put it in place of ``out``:
+    a failure leaves the earlier report (or nothing), never a half-written one."""
+    _check_replaceable(out)
+    prepare_parent(out)
+    try:
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
+    try:
+        _write_all(analysis, report, staging)
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    names = [*analysis.tables, "report.json", "report.html"]
+    written = {n: out / (n if n.startswith("report.") else f"{n}.csv") for n in names}
+    for country in sorted(p.name for p in (out / "referrals").iterdir()):
+        written[f"referrals/{country}"] = out / "referrals" / country
+    return written
+
+
+def _check_replaceable(out: Path) -> None:
+    """``out`` is replaced whole: only a new or empty folder or an earlier report."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "report.json").is_file():
+        raise UsageError(
+            f"{out} is not empty and holds no earlier report: the report replaces its folder "
+            "whole, so choose a new or empty folder"
+        )
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    if not out.exists():  # a new folder stays private to its owner (mkdtemp's 0700)
+        staging.replace(out)
+        return
+    shutil.copymode(out, staging)
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    old.rmdir()
+    out.replace(old)
+    try:
+        staging.replace(out)
+    except BaseException:
+        old.replace(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_all(analysis: Analysis, report: dict[str, Any], out: Path) -> None:
     from safelight.network.html import render_html
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = write_tables(analysis.tables, out)
-    report_path = out / "report.json"
-    report_path.write_text(json.dumps(report, indent=2, default=_plain), encoding="utf-8")
-    written["report.json"] = report_path
-    html_path = out / "report.html"
-    html_path.write_text(render_html(report), encoding="utf-8")
-    written["report.html"] = html_path
-    written.update(write_referrals(analysis, report, out / "referrals"))
-    return written
+    write_tables(analysis.tables, out)
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=_plain), encoding="utf-8")
+    (out / "report.html").write_text(render_html(report), encoding="utf-8")
+    write_referrals(analysis, report, out / "referrals")
 
 
 def write_referrals(analysis: Analysis, report: dict[str, Any], folder: Path) -> dict[str, Path]:
     """One folder per country: its leads as CSV and JSON, with the sources and notice."""
     leads = analysis.tables["leads"]
     written: dict[str, Path] = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    if leads.empty:  # nothing to refer (no known file was sighted)
+        return written
     # Leads in country order (stable: each country keeps the leads' order), then one Arrow
     # table and contiguous slices: per-country conversions and row gathers cost a fixed
     # overhead each, and there may be ~200 countries.

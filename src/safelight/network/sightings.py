@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from safelight.errors import NotFoundError, StoreError, UsageError
@@ -80,16 +81,78 @@ def _case(row: object, home: Path | None) -> Case:
     return Case(int(case_id), str(name), tuple(json.loads(lists)), folder)
 
 
-def get_case(db: Database, name: str, home: Path | None = None) -> Case:
+def find_case(db: Database, name: str, home: Path | None = None) -> Case | None:
     with db.connect() as conn:
         row = conn.execute(
             select(network_cases.c.id, network_cases.c.name, network_cases.c.lists).where(
                 network_cases.c.name == name
             )
         ).first()
-    if row is None:
+    return None if row is None else _case(row, home)
+
+
+def get_case(db: Database, name: str, home: Path | None = None) -> Case:
+    case = find_case(db, name, home)
+    if case is None:
         raise NotFoundError(f"no network case named {name!r}: ingest logs into it first")
-    return _case(row, home)
+    return case
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """A case as ``network cases`` lists it: what it holds and when it last changed."""
+
+    name: str
+    lists: tuple[str, ...]
+    created_at: datetime
+    ingests: int
+    rows_good: int
+    rows_bad: int
+    last_ingest_at: datetime | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "lists": list(self.lists),
+            "created_at": _iso(self.created_at),
+            "ingests": self.ingests,
+            "rows_good": self.rows_good,
+            "rows_bad": self.rows_bad,
+            "last_ingest_at": _iso(self.last_ingest_at),
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite hands back naive values of what was stored as UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+def list_cases(db: Database) -> list[CaseInfo]:
+    """Every case by name, with its ingest counts (one query)."""
+    ingests = network_ingests.c
+    query = (
+        select(
+            network_cases.c.name,
+            network_cases.c.lists,
+            network_cases.c.created_at,
+            func.count(ingests.id),
+            func.coalesce(func.sum(ingests.rows_good), 0),
+            func.coalesce(func.sum(ingests.rows_bad), 0),
+            func.max(ingests.ingested_at),
+        )
+        .select_from(network_cases.outerjoin(network_ingests))
+        .group_by(network_cases.c.id, network_cases.c.name)
+        .order_by(network_cases.c.name)
+    )
+    with db.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        CaseInfo(str(name), tuple(json.loads(lists)), created, int(n), int(good), int(bad), last)
+        for name, lists, created, n, good, bad, last in rows
+    ]
 
 
 def open_case(
@@ -121,6 +184,31 @@ def open_case(
     case.parts_dir.mkdir(parents=True, exist_ok=True)
     case.rejects_dir.mkdir(parents=True, exist_ok=True)
     return case
+
+
+def undo_open(db: Database, case: Case, before: Case | None, ingests_before: int) -> None:
+    """Undo ``open_case`` after a failed ingest, unless an ingest has committed into the
+    case since (``ingests_before`` were there): a case it created goes again (row and
+    folder), an existing case gets back the lists it had."""
+    with case_lock(case):
+        with db.begin() as conn:
+            ingests = conn.execute(
+                select(func.count())
+                .select_from(network_ingests)
+                .where(network_ingests.c.case_id == case.id)
+            ).scalar_one()
+            if ingests != ingests_before:
+                return
+            if before is None:
+                conn.execute(delete(network_cases).where(network_cases.c.id == case.id))
+                # Before the delete commits: a case created next may reuse the id (SQLite).
+                shutil.rmtree(case.folder, ignore_errors=True)
+            elif before.lists != case.lists:
+                conn.execute(
+                    network_cases.update()
+                    .where(network_cases.c.id == case.id)
+                    .values(lists=json.dumps(list(before.lists)))
+                )
 
 
 def _now() -> datetime:

@@ -26,8 +26,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from safelight import csvguard
-from safelight.errors import UsageError
+from safelight.errors import OutputExistsError, UsageError
 from safelight.network.mmdb import write_mmdb
+from safelight.outputs import prepare_parent
 
 # Countries drawn in this order (ISO 3166-1 alpha-2); simulated only, no meaning attached.
 SIM_COUNTRIES = (
@@ -115,6 +116,28 @@ V4_BLOCKS = [
 ]
 
 
+# The files written beside the sightings file, by role (``SimulationTruth.files``).
+COMPANION_FILES = {
+    "connections": "truth_connections.csv",
+    "known_list": "known.csv",
+    "geo": "geo.mmdb",
+    "truth": "truth.json",
+}
+
+
+def simulation_files(out: Path) -> list[Path]:
+    """Every file ``simulate(out, ...)`` writes: the sightings, then its companions."""
+    return [out, *(out.parent / name for name in COMPANION_FILES.values())]
+
+
+def _check_outputs(out: Path, overwrite: bool) -> None:
+    if out.name in COMPANION_FILES.values():
+        raise UsageError(f"{out}: that name is taken by a companion file; name it otherwise")
+    existing = [str(p) for p in simulation_files(out) if p.exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(f"would overwrite {', '.join(existing)}", existing)
+
+
 @dataclass(frozen=True)
 class SimulationTruth:
     connections: int
@@ -155,7 +178,10 @@ def simulate(
     sightings: int | None = None,
     days: int = 30,
     bad_fraction: float = 0.002,
+    overwrite: bool = False,
 ) -> SimulationTruth:
+    """Simulate into ``out`` and its companions (``simulation_files``); existing files
+    raise OutputExistsError unless ``overwrite``."""
     if not 1 <= countries <= len(SIM_COUNTRIES):
         raise UsageError(f"--countries must be 1..{len(SIM_COUNTRIES)}")
     if groups < 1 or connections < 8 * groups:
@@ -164,6 +190,7 @@ def simulate(
         raise UsageError("need at least 20 files per group (--files >= 20 x --groups)")
     if connections < countries:
         raise UsageError("need at least one connection per country")
+    _check_outputs(out, overwrite)
     rng = np.random.default_rng(seed)
     n_ips = connections
     n_churn = n_ips // 11  # these actors have a second IP in the second half of the period
@@ -252,14 +279,14 @@ def simulate(
     bad = _bad_rows(rng, table, n_bad)
     full = pa.concat_tables([table, table.take(pa.array(dup_rows)), bad])
     full = full.take(pa.array(rng.permutation(full.num_rows)))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    prepare_parent(out)
     if out.suffix.lower() == ".parquet":
         pq.write_table(full, out)
     else:
         csvguard.write_table(full, out)
 
-    _write_geo(out.parent / "geo.mmdb", countries)
-    _write_known(out.parent / "known.csv", digests[:n_known], algos[:n_known])
+    _write_geo(out.parent / COMPANION_FILES["geo"], countries)
+    _write_known(out.parent / COMPANION_FILES["known_list"], digests[:n_known], algos[:n_known])
     sighted = np.unique(file_idx)
     in_groups = np.unique(row_ip[~noise_rows])
     heavy_ips = sorted(ip_text[i] for i in range(n_ips) if heavy[ip_actor[i]])
@@ -276,15 +303,10 @@ def simulate(
         duplicate_rows=n_dup,
         known_files_sighted=int((sighted < n_known).sum()),
         heavy_sharers=heavy_ips,
-        files={
-            "sightings": out.name,
-            "connections": "truth_connections.csv",
-            "known_list": "known.csv",
-            "geo": "geo.mmdb",
-        },
+        files={"sightings": out.name, **COMPANION_FILES},
     )
-    (out.parent / "truth.json").write_text(json.dumps(truth.to_dict(), indent=2))
-    with (out.parent / "truth_connections.csv").open("w", newline="") as fh:
+    (out.parent / COMPANION_FILES["truth"]).write_text(json.dumps(truth.to_dict(), indent=2))
+    with (out.parent / COMPANION_FILES["connections"]).open("w", newline="") as fh:
         writer = csvguard.writer(fh)
         writer.writerow(["ip", "actor", "peer_id", "group", "country", "heavy"])
         for i in range(n_ips):

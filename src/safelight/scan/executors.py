@@ -168,6 +168,25 @@ def _worker_settings() -> dict[str, Any]:
     }
 
 
+def start_local_cluster(workers: int) -> Any:
+    """A LocalCluster of ``workers`` single-threaded processes with the settings in
+    ``LOCAL_CLUSTER_CONFIG``: what ``--cluster local`` starts, for scan and network alike."""
+    distributed = _distributed()
+    import dask
+
+    with dask.config.set(LOCAL_CLUSTER_CONFIG), _environ_without(_MALLOC_TRIM):
+        return distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # The scheduler's HTTP routes (/health, /metrics) still listen: on a free local
+            # port, not on 0.0.0.0:8787 (which another cluster may hold).
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+        )
+
+
 class DaskExecutor:
     """Batches as tasks on a Dask cluster: ``local`` starts a LocalCluster of processes.
 
@@ -177,21 +196,9 @@ class DaskExecutor:
 
     def __init__(self, address: str, workers: int) -> None:
         distributed = _distributed()
-        import dask
-
         self.cluster: Any = None
         if address == "local":
-            with dask.config.set(LOCAL_CLUSTER_CONFIG), _environ_without(_MALLOC_TRIM):
-                self.cluster = distributed.LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    # The scheduler's HTTP routes (/health, /metrics) still listen: on a free
-                    # local port, not on 0.0.0.0:8787 (which another cluster may hold).
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                    silence_logs=logging.ERROR,
-                )
+            self.cluster = start_local_cluster(workers)
             # The client can reach the workers it started: results come straight from them
             # rather than through the scheduler (which, here, is this process too).
             self.client = distributed.Client(self.cluster, direct_to_workers=True)
