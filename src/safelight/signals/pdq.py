@@ -29,7 +29,7 @@ from safelight.constants import (
     PDQ_MIN_DIMENSION,
     PDQ_MIN_QUALITY,
 )
-from safelight.signals import pdq_grey, pdq_kernels, pdq_separable
+from safelight.signals import luma_bound, pdq_grey, pdq_kernels, pdq_separable
 
 # The eight orientations PDQ can derive from one DCT, in pdqhash.compute_dihedral's order.
 DIHEDRAL_NAMES = (
@@ -111,14 +111,10 @@ _SAMPLED_ERROR_PIXELS = 24_000_000
 def bits_settled(dct: npt.NDArray[np.float32], error: float) -> bool:
     """Whether moving every coefficient by up to ``error`` leaves every bit as it is.
 
-    True when the median coefficient is more than ``2 * error`` from both neighbours in sorted
-    order: then nothing can cross it, and the same coefficient stays the (lower) median.
+    The rank test of ``luma_bound.bits_certain`` with a uniform bound: in effect, no coefficient
+    within ``2 * error`` of the median from above, and the median's own bit is safe too.
     """
-    ordered = np.sort(dct.ravel())
-    middle = (ordered.size - 1) // 2
-    below = float(ordered[middle] - ordered[middle - 1])
-    above = float(ordered[middle + 1] - ordered[middle])
-    return min(below, above) > 2 * error
+    return luma_bound.bits_certain(dct, error)
 
 
 def _sampled_dct(
