@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from safelight.signals import luma_bound, pdq
+from safelight.signals import luma_bound, pdq, pdq_separable
 from safelight.signals.pdq_kernels import DCT_MATRIX
 from safelight.signals.pdq_separable import jarosz_oracle_64
 
@@ -172,3 +172,38 @@ def test_the_guard_says_uncertain_when_a_bit_can_move() -> None:
     bounds = np.zeros(256)
     bounds[:10] = 500.0
     assert luma_bound.bits_certain(far, bounds.reshape(16, 16))
+
+
+@st.composite
+def rgb_images(draw: st.DrawFn) -> np.ndarray:
+    """RGB noise, saturated blocks, flat fields and ramps, 5-300 x 5-400 (64 px edges too)."""
+    height = draw(st.sampled_from([5, 63, 64, 65, 97, 300]))
+    width = draw(st.sampled_from([5, 64, 65, 130, 400]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["noise", "saturated", "flat", "ramp"]))
+    if kind == "noise":
+        return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    if kind == "saturated":
+        return (rng.integers(0, 2, (height, width, 3)) * 255).astype(np.uint8)
+    if kind == "flat":
+        return np.broadcast_to(rng.integers(0, 256, 3, dtype=np.uint8), (height, width, 3)).copy()
+    ramp = np.linspace(0, 255, width).astype(np.uint8)
+    return np.stack([np.broadcast_to(ramp, (height, width))] * 3, axis=2).copy()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rgb_images())
+def test_the_fused_rgb_route_gives_the_exact_routes_hashes(rgb: np.ndarray) -> None:
+    assert pdq.hashes_from_rgb(rgb) == [pdq.pdq_from_rgb(rgb)]
+    assert pdq.hashes_from_rgb(rgb, dihedral=True) == pdq.pdq_dihedral_from_rgb(rgb)
+
+
+@SLOW
+@given(st.integers(65, 300), st.integers(65, 300), st.integers(0, 2**32 - 1))
+def test_the_fused_rgb_filter_is_the_luma_filter(height: int, width: int, seed: int) -> None:
+    rgb = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    luma = pdq.luma_from_rgb(rgb).astype(np.float64)
+    fused, quality = pdq_separable.pdq_sampled_rgb(rgb)
+    oracle = oracle_dct(luma)
+    assert np.abs(fused - oracle).max() < pdq.SAMPLED_DCT_ERROR / 2
+    assert abs(quality - pdq.pdq_from_rgb(rgb).quality) <= 1

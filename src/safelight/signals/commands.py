@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from safelight.constants import DEFAULT_MAX_PIXELS
+from safelight.constants import DEFAULT_MAX_PIXELS, FAST_MODE_MAX_BITS
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.signals.options import (
     DEFAULT_SIGNALS,
@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     show_default=True,
     help=f"Comma-separated signals to compute, from: {', '.join(SIGNAL_NAMES)}.",
 )
-@click.option("--fast", is_flag=True, help="Reduced JPEG decode: faster, within 10 bits of HMA.")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help=(
+        "Decode large JPEGs at reduced scale: faster, but PDQ is no longer bit-exact with "
+        f"HMA (up to {FAST_MODE_MAX_BITS} bits measured; the default is exact)."
+    ),
+)
 @click.option(
     "--exact-reference",
     is_flag=True,

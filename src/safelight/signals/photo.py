@@ -102,6 +102,12 @@ def _hash_luma(luma: Luma, options: HashOptions) -> Hashes:
     return pdq.pdq_from_luma(luma, exact=False), None
 
 
+def _hash_rgb(rgb: npt.NDArray[np.uint8], options: HashOptions) -> Hashes:
+    """As ``_hash_luma`` on pdqhash's luma of ``rgb``, without building that luma first."""
+    hashes = pdq.hashes_from_rgb(rgb, dihedral=options.wants_pdq8)
+    return hashes[0], (tuple(hashes) if options.wants_pdq8 else None)
+
+
 def _hash_reduced(luma: Luma, options: HashOptions) -> Hashes | None:
     """PDQ of a reduced decode, or None when its coefficients crowd the median too closely
     for a reduced decode's error (the caller then takes the exact route)."""
@@ -117,14 +123,17 @@ def _reduced(width: int, height: int) -> bool:
     return min(width, height) >= _MIN_SIDE_FOR_REDUCTION
 
 
-def _decode_jpeg(data: bytes, colorspace: str, reduce: bool) -> Luma:
-    """The luma of a YCbCr or grey JPEG via libjpeg-turbo; raises ValueError on damage."""
+def _decode_jpeg(data: bytes, colorspace: str, reduce: bool) -> npt.NDArray[np.uint8]:
+    """A YCbCr JPEG's RGB or a grey JPEG's plane via libjpeg-turbo; ValueError on damage."""
     side = FAST_DECODE_MIN_SIDE if reduce else 0
     if colorspace == "Gray":
         grey = simplejpeg.decode_jpeg(data, "GRAY", min_height=side, min_width=side)
         plane: npt.NDArray[np.uint8] = grey.reshape(grey.shape[:2])
         return plane
-    return luma_from_rgb_flat(simplejpeg.decode_jpeg(data, "RGB", min_height=side, min_width=side))
+    rgb: npt.NDArray[np.uint8] = simplejpeg.decode_jpeg(
+        data, "RGB", min_height=side, min_width=side
+    )
+    return rgb
 
 
 def _jpeg_fast_path(data: bytes, name: str, options: HashOptions) -> PhotoHashes | None:
@@ -143,18 +152,24 @@ def _jpeg_fast_path(data: bytes, name: str, options: HashOptions) -> PhotoHashes
     decoder = "jpeg-luma" if colorspace == "Gray" else "jpeg-rgb"
     try:
         if options.mode == "fast" and _reduced(width, height):
-            luma = _decode_jpeg(data, colorspace, reduce=True)
-            reduced = _hash_reduced(orient(luma, orientation), options)
+            pixels = _decode_jpeg(data, colorspace, reduce=True)
+            reduced = _hash_reduced(orient(_luma(pixels), orientation), options)
             if reduced is not None:
-                shape = luma.shape
+                shape = (pixels.shape[0], pixels.shape[1])
                 return PhotoHashes("jpeg", width, height, decoder + "-reduced", shape, *reduced)
-        luma = _decode_jpeg(data, colorspace, reduce=False)
+        pixels = _decode_jpeg(data, colorspace, reduce=False)
     except ValueError:
         # strict mode: libjpeg-turbo reported damage (truncation, corrupt data). Pillow
         # tolerates what the reference tolerates and reports the rest.
         return None
-    digest, variants = _hash_luma(orient(luma, orientation), options)
-    return PhotoHashes("jpeg", width, height, decoder, luma.shape, digest, variants)
+    digest, variants = _hash_exact_pixels(orient(pixels, orientation), options)
+    shape = (pixels.shape[0], pixels.shape[1])
+    return PhotoHashes("jpeg", width, height, decoder, shape, digest, variants)
+
+
+def _hash_exact_pixels(pixels: npt.NDArray[np.uint8], options: HashOptions) -> Hashes:
+    """PDQ of exactly decoded grey (HxW) or RGB (HxWx3) pixels: the reference's bits."""
+    return _hash_luma(pixels, options) if pixels.ndim == 2 else _hash_rgb(pixels, options)
 
 
 def _draft_for_fast(image: Image.Image) -> bool:
@@ -214,11 +229,11 @@ def _pillow_path(source: bytes | str, fmt: str, name: str, options: HashOptions)
             first, array_orientation = reference_transpose(image), 1
         pixels = pixels_for_pdq(first, reference=reference)
         hashed_shape = (pixels.shape[0], pixels.shape[1])
-        luma = orient(_luma(pixels, reference=reference), array_orientation)
         if reference:
+            luma = orient(_luma(pixels, reference=True), array_orientation)
             digest, variants = _hash_luma_exact(luma, options)
         else:
-            digest, variants = _hash_luma(luma, options)
+            digest, variants = _hash_exact_pixels(orient(pixels, array_orientation), options)
         frames, complete = None, True
         if options.all_frames:
             frames, complete = _all_frames(image, digest, orientation, options)
