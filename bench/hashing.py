@@ -3,8 +3,8 @@
 Every variant is measured in the same run on the same generated benign corpus, interleaved
 round-robin so load from other users of the machine hits them alike:
 
-* ``safelight_default``: ``hash_file`` (one read, MD5+SHA-1+SHA-256, sniff, luma-only JPEG
-  decode, PDQ), the default of ``safelight hash``;
+* ``safelight_default``: ``hash_file`` (one read, MD5+SHA-1+SHA-256, sniff, exact RGB JPEG
+  decode, PDQ bit-identical to the HMA path), the default of ``safelight hash``;
 * ``safelight_fast``: the same with ``--fast`` (DCT-domain reduced JPEG decode);
 * ``safelight_default_pdq_only`` / ``safelight_fast_pdq_only``: the same with ``--signals pdq``,
   the like-for-like comparison (the HMA path computes PDQ only, no digests);

@@ -73,15 +73,19 @@ CSV_FORMULA_PREFIXES: Final = "=+-@\t\r"
 CSV_FORMULA_GUARD: Final = "'"
 
 # --- File hashing (safelight hash) -----------------------------------------------------------
-# JPEGs with fewer pixels than this take the RGB decode instead of the luma-only decode: on small
-# images PDQ's tent filter averages only a few pixels per cell, so the rounding difference between
-# the decoder's Y plane and luma recomputed from rounded RGB shows up in the hash (8 bits measured
-# on a 256x256 conformance image); at these sizes the RGB decode costs under a millisecond anyway.
-# Chosen so VGA (640x480) and larger take the luma path; see docs/signals.md for the measurements.
-LUMA_DECODE_MIN_PIXELS: Final = 640 * 480
-# Default exactness bound of the default mode against the HMA path (Pillow RGB + pdqhash);
-# asserted by tests on the conformance set and a generated corpus (Safelight issue 2).
-DEFAULT_MODE_MAX_BITS: Final = 4
+# The default mode gives the HMA path's bits (Pillow RGB + pdqhash) on every image, by
+# construction: an exact decode, and the sampled filter only where its bits are certain
+# (docs/signals.md; tests/test_pdq_exactness.py holds it on an adversarial corpus).
+DEFAULT_MODE_MAX_BITS: Final = 0
+# --fast keeps a reduced (DCT-scaled) decode's hash only when the median absolute deviation of
+# its DCT coefficients from their median is at least this (DCT units): on the adversarial
+# corpus every reduced decode that drifted from the reference (near-flat, isoluminant, chroma
+# gradients, fine stripes: 16-100 bits) had a spread under 1.5; photos spread 25-45.
+FAST_MIN_DCT_SPREAD: Final = 8.0
+# --fast's documented bound: the most bits measured from the HMA path, on the adversarial corpus
+# of tests/exactness_corpus.py (32 images, every PDQ quality: 6 bits, saturated colour blocks)
+# and on the conformance images (../shared/conformance/pdq: 8 bits, bridge rotations).
+FAST_MODE_MAX_BITS: Final = 8
 
 # --- Hash index (src/safelight/index/; design and figures in docs/index-format.md) ----------
 # Multi-index hashing (Norouzi, Punjani, Fleet, "Fast Search in Hamming Space with Multi-Index

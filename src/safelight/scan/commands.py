@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from safelight.constants import (
+    FAST_MODE_MAX_BITS,
     SCAN_BATCH_ITEMS,
     SCAN_MAX_ARCHIVE_BYTES,
     SCAN_MAX_ARCHIVE_DEPTH,
@@ -85,7 +86,14 @@ def format_summary(summary: dict[str, Any]) -> str:
 @click.option("--resume", type=int, default=None, help="Finish an interrupted run.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--fast", is_flag=True, help="Reduced JPEG decode: faster, within 10 bits of HMA.")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help=(
+        "Decode large JPEGs at reduced scale: faster, but PDQ is no longer bit-exact with "
+        f"HMA (up to {FAST_MODE_MAX_BITS} bits measured; the default is exact)."
+    ),
+)
 @click.option(
     "--exact-reference",
     is_flag=True,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from safelight.constants import DEFAULT_MAX_PIXELS
+from safelight.constants import DEFAULT_MAX_PIXELS, FAST_MODE_MAX_BITS
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.signals.options import HashOptions, Mode, default_signals, parse_signals
 
@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     "vpdq and the file digests md5, sha1, sha256 and any registered type "
     "[default: all but pdq8].",
 )
-@click.option("--fast", is_flag=True, help="Reduced JPEG decode: faster, within 10 bits of HMA.")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help=(
+        "Decode large JPEGs at reduced scale: faster, but PDQ is no longer bit-exact with "
+        f"HMA (up to {FAST_MODE_MAX_BITS} bits measured; the default is exact)."
+    ),
+)
 @click.option(
     "--exact-reference",
     is_flag=True,

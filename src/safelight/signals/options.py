@@ -39,8 +39,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# default: luma-only JPEG decode (within DEFAULT_MODE_MAX_BITS of the HMA path);
-# fast: DCT-domain reduced JPEG decode (within PDQ_UPSTREAM_TOLERANCE);
+# default: exact decodes, PDQ bit-identical to the HMA path (DEFAULT_MODE_MAX_BITS = 0);
+# fast: DCT-domain reduced JPEG decode where safe (within FAST_MODE_MAX_BITS, measured);
 # reference: Pillow full RGB decode, bit-identical to Pillow + pdqhash (the HMA flavour).
 Mode = Literal["default", "fast", "reference"]
 

@@ -29,7 +29,7 @@ from safelight.constants import (
     PDQ_MIN_DIMENSION,
     PDQ_MIN_QUALITY,
 )
-from safelight.signals import pdq_grey, pdq_kernels, pdq_separable
+from safelight.signals import luma_bound, pdq_grey, pdq_kernels, pdq_separable
 
 # The eight orientations PDQ can derive from one DCT, in pdqhash.compute_dihedral's order.
 DIHEDRAL_NAMES = (
@@ -111,14 +111,10 @@ _SAMPLED_ERROR_PIXELS = 24_000_000
 def bits_settled(dct: npt.NDArray[np.float32], error: float) -> bool:
     """Whether moving every coefficient by up to ``error`` leaves every bit as it is.
 
-    True when the median coefficient is more than ``2 * error`` from both neighbours in sorted
-    order: then nothing can cross it, and the same coefficient stays the (lower) median.
+    The rank test of ``luma_bound.bits_certain`` with a uniform bound: in effect, no coefficient
+    within ``2 * error`` of the median from above, and the median's own bit is safe too.
     """
-    ordered = np.sort(dct.ravel())
-    middle = (ordered.size - 1) // 2
-    below = float(ordered[middle] - ordered[middle - 1])
-    above = float(ordered[middle + 1] - ordered[middle])
-    return min(below, above) > 2 * error
+    return luma_bound.bits_certain(dct, error)
 
 
 def _sampled_dct(
@@ -135,11 +131,48 @@ def _sampled_dct(
     if min(luma.shape) <= PDQ_DOWNSAMPLE:
         return None
     dct, quality = pdq_separable.pdq_sampled(luma)
-    error = SAMPLED_DCT_ERROR * max(1.0, luma.size / _SAMPLED_ERROR_PIXELS)
+    return (dct, quality) if _certain(dct, _sampled_error(luma.size), dihedral) else None
+
+
+def _sampled_error(pixels: int) -> float:
+    return SAMPLED_DCT_ERROR * max(1.0, pixels / _SAMPLED_ERROR_PIXELS)
+
+
+def _certain(dct: npt.NDArray[np.float32], bounds: luma_bound.Bounds, dihedral: bool) -> bool:
+    # Bounds are symmetric (|D| on both sides), so they hold for transposed orientations too.
     blocks = dihedral_dcts(dct) if dihedral else [dct]
-    if all(bits_settled(block, error) for block in blocks):
-        return dct, quality
-    return None
+    return all(luma_bound.bits_certain(block, bounds) for block in blocks)
+
+
+# pdqhash rounds each luma to float32 (values < 256: at most half an ulp, 2**-17 levels); the
+# fused RGB filter never rounds it, so its luma may differ by that much per pixel.
+RGB_LUMA_ROUNDING = 2.0**-17 * 1.01
+
+
+def pdq_dct_from_rgb(
+    rgb: npt.NDArray[np.uint8], *, skip_at_64: bool = True, dihedral: bool = False
+) -> tuple[npt.NDArray[np.float32], int]:
+    """``pdq_dct(luma_from_rgb(rgb))``'s bits: the fused sampled filter where certain.
+
+    The guard's bound is the sampled filter's plus the luma rounding's (through
+    ``luma_bound.uniform_coefficient_bounds``); otherwise the exact route runs on pdqhash's luma.
+    """
+    height, width = rgb.shape[0], rgb.shape[1]
+    if min(height, width) > PDQ_DOWNSAMPLE:
+        dct, quality = pdq_separable.pdq_sampled_rgb(rgb)
+        rounding = luma_bound.uniform_coefficient_bounds(RGB_LUMA_ROUNDING)
+        if _certain(dct, _sampled_error(height * width) + rounding, dihedral):
+            return dct, quality
+    return pdq_dct(luma_bound.luma_from_rgb_flat(rgb), skip_at_64=skip_at_64)
+
+
+def hashes_from_rgb(rgb: npt.NDArray[np.uint8], *, dihedral: bool = False) -> list[PdqHash]:
+    """``pdq_from_rgb`` (or the 8 of ``pdq_dihedral_from_rgb``), through the fused filter."""
+    if _too_small(rgb.shape):
+        return [ZERO_HASH] * (len(DIHEDRAL_NAMES) if dihedral else 1)
+    dct, quality = pdq_dct_from_rgb(rgb, skip_at_64=not dihedral, dihedral=dihedral)
+    blocks = dihedral_dcts(dct) if dihedral else [dct]
+    return [PdqHash(bits_to_digest(bits_from_dct(block)), quality) for block in blocks]
 
 
 def pdq_dct(

@@ -1,22 +1,27 @@
-"""Hash one photo: pick the fastest decode that stays within the documented exactness.
+"""Hash one photo: the reference's exact bits by default, a cheaper reduced decode with --fast.
 
-Three decodes, chosen per file (see docs/signals.md for the measurements behind them):
+Decodes, chosen per file (measurements and the construction in docs/signals.md):
 
-* ``jpeg-luma``: JPEG (YCbCr or grey) decoded straight to its luma plane with libjpeg-turbo
-  (simplejpeg, GRAY), skipping colour conversion and chroma; PDQ hashes the plane as is. The
-  decoder's Y differs from luma recomputed from rounded RGB by under one level per pixel, which
-  PDQ's tent filter averages away on images of ``LUMA_DECODE_MIN_PIXELS`` and up. As the decode
-  is approximate anyway, PDQ runs its filter as the sampled separable operator
-  (``pdq_separable.py``, within ~1e-4 levels of the exact filter).
-* ``jpeg-rgb``: smaller YCbCr JPEGs decode to RGB with the same libjpeg-turbo settings Pillow
-  uses (measured bit-identical), then luma as pdqhash computes it: exact and still fast.
+* ``jpeg-rgb``: YCbCr JPEGs decode to RGB with libjpeg-turbo (simplejpeg) with the settings
+  Pillow uses (bit-identical RGB, tested), then luma as pdqhash computes it: the reference's
+  luma exactly, so the decode's error bound is 0. (The decoder's Y plane alone is cheaper but
+  cannot be certified: see ``luma_bound.py``.)
+* ``jpeg-luma``: greyscale JPEGs decode to their one plane, which is the reference's luma
+  (Pillow's ``L`` converted to RGB and back gives the same values).
 * ``pillow``: everything else (PNG, GIF, WebP, BMP, TIFF, HEIF, AVIF, CMYK/YCCK/RGB-coded JPEGs,
   JPEGs libjpeg-turbo flags as damaged, and ``reference`` mode): Pillow decodes, converts like
   ``Image.convert("RGB")``, and PDQ hashes that, exactly as the HMA path does.
 
-``fast`` mode adds DCT-domain reduced decoding (libjpeg-turbo scaling, or Pillow ``draft``)
-while the short side stays at least ``FAST_DECODE_MIN_SIDE``; reduced decodes also take the
-sampled filter. Exact decodes (``jpeg-rgb``, full-size ``pillow``) keep the exact filter.
+After an exact decode PDQ runs the sampled separable filter and keeps its hash only when the
+settled-bits guard shows no bit can differ from the exact filter's (``pdq.pdq_dct``); otherwise
+the exact filter runs. So the default mode gives pdqhash's bits on every image.
+
+``fast`` mode decodes at reduced scale (libjpeg-turbo DCT scaling, or Pillow ``draft``) while
+the short side stays at least ``FAST_DECODE_MIN_SIDE`` (``jpeg-rgb-reduced``,
+``jpeg-luma-reduced``, ``pillow-reduced``). That error has no sound bound, so the reduced hash
+is kept only when its DCT coefficients spread at least ``FAST_MIN_DCT_SPREAD`` from their
+median (the images where reduced decodes drifted all fell below it); otherwise the default
+route hashes the file. ``FAST_MODE_MAX_BITS`` is the most measured on the adversarial corpus.
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ import numpy.typing as npt
 import simplejpeg
 from PIL import Image
 
-from safelight.constants import FAST_DECODE_MIN_SIDE, LUMA_DECODE_MIN_PIXELS
+from safelight.constants import FAST_DECODE_MIN_SIDE, FAST_MIN_DCT_SPREAD
 from safelight.signals import pdq
+from safelight.signals.luma_bound import dct_spread, luma_from_rgb_flat
 from safelight.signals.options import HashOptions
 from safelight.signals.pdq import PdqHash
 from safelight.signals.pillow_decode import (
@@ -74,26 +80,60 @@ class PhotoHashes:
     frames_complete: bool = True
 
 
-def _luma(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | npt.NDArray[np.float32]:
-    return pixels if pixels.ndim == 2 else pdq.luma_from_rgb(pixels)
+def _luma(
+    pixels: npt.NDArray[np.uint8], *, reference: bool = False
+) -> npt.NDArray[np.uint8] | npt.NDArray[np.float32]:
+    if pixels.ndim == 2:
+        return pixels
+    # Same floats either way (tested); --exact-reference keeps the literal kernel.
+    return pdq.luma_from_rgb(pixels) if reference else luma_from_rgb_flat(pixels)
 
 
-def _hash_luma(
-    luma: npt.NDArray[np.uint8] | npt.NDArray[np.float32],
-    options: HashOptions,
-    *,
-    exact: bool = True,
-) -> tuple[PdqHash, tuple[PdqHash, ...] | None]:
-    # exact=False (the sampled separable filter) only after a decode that is itself
-    # approximate: an exact decode keeps a hash bit-identical to the HMA path's.
+Luma = npt.NDArray[np.uint8] | npt.NDArray[np.float32]
+Hashes = tuple[PdqHash, tuple[PdqHash, ...] | None]
+
+
+def _hash_luma(luma: Luma, options: HashOptions) -> Hashes:
+    """PDQ (and the dihedral set) of an exactly decoded luma: the sampled filter where its
+    bits are certain, else the exact filter; either way the reference's bits."""
     if options.wants_pdq8:
-        variants = tuple(pdq.pdq_dihedral_from_luma(luma, exact=exact))
+        variants = tuple(pdq.pdq_dihedral_from_luma(luma, exact=False))
         return variants[0], variants
-    return pdq.pdq_from_luma(luma, exact=exact), None
+    return pdq.pdq_from_luma(luma, exact=False), None
+
+
+def _hash_rgb(rgb: npt.NDArray[np.uint8], options: HashOptions) -> Hashes:
+    """As ``_hash_luma`` on pdqhash's luma of ``rgb``, without building that luma first."""
+    hashes = pdq.hashes_from_rgb(rgb, dihedral=options.wants_pdq8)
+    return hashes[0], (tuple(hashes) if options.wants_pdq8 else None)
+
+
+def _hash_reduced(luma: Luma, options: HashOptions) -> Hashes | None:
+    """PDQ of a reduced decode, or None when its coefficients crowd the median too closely
+    for a reduced decode's error (the caller then takes the exact route)."""
+    dct, quality = pdq.pdq_dct(luma, exact=False, dihedral=options.wants_pdq8)
+    if dct_spread(dct) < FAST_MIN_DCT_SPREAD:
+        return None
+    blocks = pdq.dihedral_dcts(dct) if options.wants_pdq8 else [dct]
+    hashes = [PdqHash(pdq.bits_to_digest(pdq.bits_from_dct(block)), quality) for block in blocks]
+    return hashes[0], (tuple(hashes) if options.wants_pdq8 else None)
 
 
 def _reduced(width: int, height: int) -> bool:
     return min(width, height) >= _MIN_SIDE_FOR_REDUCTION
+
+
+def _decode_jpeg(data: bytes, colorspace: str, reduce: bool) -> npt.NDArray[np.uint8]:
+    """A YCbCr JPEG's RGB or a grey JPEG's plane via libjpeg-turbo; ValueError on damage."""
+    side = FAST_DECODE_MIN_SIDE if reduce else 0
+    if colorspace == "Gray":
+        grey = simplejpeg.decode_jpeg(data, "GRAY", min_height=side, min_width=side)
+        plane: npt.NDArray[np.uint8] = grey.reshape(grey.shape[:2])
+        return plane
+    rgb: npt.NDArray[np.uint8] = simplejpeg.decode_jpeg(
+        data, "RGB", min_height=side, min_width=side
+    )
+    return rgb
 
 
 def _jpeg_fast_path(data: bytes, name: str, options: HashOptions) -> PhotoHashes | None:
@@ -109,27 +149,31 @@ def _jpeg_fast_path(data: bytes, name: str, options: HashOptions) -> PhotoHashes
     if options.exif_transpose:
         with pillow_errors(name, "jpeg"):
             orientation = exif_orientation(Image.open(io.BytesIO(data), formats=["JPEG", "MPO"]))
+    decoder = "jpeg-luma" if colorspace == "Gray" else "jpeg-rgb"
     try:
         if options.mode == "fast" and _reduced(width, height):
-            side = FAST_DECODE_MIN_SIDE
-            grey = simplejpeg.decode_jpeg(data, "GRAY", min_height=side, min_width=side)
-            luma, decoder = grey.reshape(grey.shape[:2]), "jpeg-luma-reduced"
-        elif colorspace == "Gray" or width * height >= LUMA_DECODE_MIN_PIXELS:
-            grey = simplejpeg.decode_jpeg(data, "GRAY")
-            luma, decoder = grey.reshape(grey.shape[:2]), "jpeg-luma"
-        else:
-            rgb = simplejpeg.decode_jpeg(data, "RGB")
-            luma, decoder = pdq.luma_from_rgb(rgb), "jpeg-rgb"
+            pixels = _decode_jpeg(data, colorspace, reduce=True)
+            reduced = _hash_reduced(orient(_luma(pixels), orientation), options)
+            if reduced is not None:
+                shape = (pixels.shape[0], pixels.shape[1])
+                return PhotoHashes("jpeg", width, height, decoder + "-reduced", shape, *reduced)
+        pixels = _decode_jpeg(data, colorspace, reduce=False)
     except ValueError:
         # strict mode: libjpeg-turbo reported damage (truncation, corrupt data). Pillow
         # tolerates what the reference tolerates and reports the rest.
         return None
-    exact = decoder == "jpeg-rgb"
-    digest, variants = _hash_luma(orient(luma, orientation), options, exact=exact)
-    return PhotoHashes("jpeg", width, height, decoder, luma.shape, digest, variants)
+    digest, variants = _hash_exact_pixels(orient(pixels, orientation), options)
+    shape = (pixels.shape[0], pixels.shape[1])
+    return PhotoHashes("jpeg", width, height, decoder, shape, digest, variants)
 
 
-def _draft_for_fast(image: Image.Image) -> None:
+def _hash_exact_pixels(pixels: npt.NDArray[np.uint8], options: HashOptions) -> Hashes:
+    """PDQ of exactly decoded grey (HxW) or RGB (HxWx3) pixels: the reference's bits."""
+    return _hash_luma(pixels, options) if pixels.ndim == 2 else _hash_rgb(pixels, options)
+
+
+def _draft_for_fast(image: Image.Image) -> bool:
+    """Ask Pillow for a DCT-scaled decode; whether it will reduce the image."""
     # Pillow picks the largest DCT scale whose result is at least the requested size.
     width, height = image.size
     if image.format in ("JPEG", "MPO") and _reduced(width, height):
@@ -139,22 +183,44 @@ def _draft_for_fast(image: Image.Image) -> None:
             -(-height * FAST_DECODE_MIN_SIDE // short),
         )
         image.draft(None, target)
+        return image.size != (width, height)
+    return False
 
 
 def _frame_hash(image: Image.Image, orientation: int, options: HashOptions) -> PdqHash:
-    pixels = pixels_for_pdq(image, reference=options.mode == "reference")
-    return pdq.pdq_from_luma(orient(_luma(pixels), orientation))
+    reference = options.mode == "reference"
+    pixels = pixels_for_pdq(image, reference=reference)
+    return pdq.pdq_from_luma(orient(_luma(pixels, reference=reference), orientation))
+
+
+def _pillow_reduced(
+    source: bytes | str, fmt: str, name: str, options: HashOptions
+) -> PhotoHashes | None:
+    """--fast for JPEGs Pillow decodes (CMYK, YCCK, RGB-coded): a drafted decode, if kept."""
+    with pillow_errors(name, fmt), open_image(source, fmt, name, options.max_pixels) as image:
+        width, height = image.size
+        if not _draft_for_fast(image):
+            return None
+        orientation = exif_orientation(image) if options.exif_transpose else 1
+        pixels = pixels_for_pdq(image, reference=False)
+        reduced = _hash_reduced(orient(_luma(pixels), orientation), options)
+    if reduced is None:
+        return None
+    shape = (pixels.shape[0], pixels.shape[1])
+    return PhotoHashes(fmt, width, height, "pillow-reduced", shape, *reduced)
 
 
 def _pillow_path(source: bytes | str, fmt: str, name: str, options: HashOptions) -> PhotoHashes:
     reference = options.mode == "reference"
+    if options.mode == "fast" and fmt == "jpeg" and options.wants_pdq and not options.all_frames:
+        kept = _pillow_reduced(source, fmt, name, options)
+        if kept is not None:
+            return kept
     with pillow_errors(name, fmt), open_image(source, fmt, name, options.max_pixels) as image:
         width, height = image.size
         if not options.wants_pdq and not options.all_frames:
             return PhotoHashes(fmt, width, height, "header")
         orientation = exif_orientation(image) if options.exif_transpose else 1
-        if options.mode == "fast":
-            _draft_for_fast(image)
         image.load()
         first: Image.Image = image
         array_orientation = orientation
@@ -163,16 +229,25 @@ def _pillow_path(source: bytes | str, fmt: str, name: str, options: HashOptions)
             first, array_orientation = reference_transpose(image), 1
         pixels = pixels_for_pdq(first, reference=reference)
         hashed_shape = (pixels.shape[0], pixels.shape[1])
-        reduced = image.size != (width, height)
-        luma = orient(_luma(pixels), array_orientation)
-        digest, variants = _hash_luma(luma, options, exact=not reduced)
+        if reference:
+            luma = orient(_luma(pixels, reference=True), array_orientation)
+            digest, variants = _hash_luma_exact(luma, options)
+        else:
+            digest, variants = _hash_exact_pixels(orient(pixels, array_orientation), options)
         frames, complete = None, True
         if options.all_frames:
             frames, complete = _all_frames(image, digest, orientation, options)
-        decoder = "pillow-reduced" if reduced else "pillow"
     return PhotoHashes(
-        fmt, width, height, decoder, hashed_shape, digest, variants, frames, complete
+        fmt, width, height, "pillow", hashed_shape, digest, variants, frames, complete
     )
+
+
+def _hash_luma_exact(luma: Luma, options: HashOptions) -> Hashes:
+    """The exact filter only (``--exact-reference``): the route kept literal."""
+    if options.wants_pdq8:
+        variants = tuple(pdq.pdq_dihedral_from_luma(luma))
+        return variants[0], variants
+    return pdq.pdq_from_luma(luma), None
 
 
 def _all_frames(
