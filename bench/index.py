@@ -23,7 +23,8 @@ wrapper made it 2.4-6.5x faster, performance-notes.md).
 
 Usage:  python bench/index.py [--sizes 1000000,10000000] [--quick] [--datasets uniform,clustered]
 Also: DigestIndex (SHA-256) against a Python dict of hex digests (HMA's MD5/SHA-256 index).
-Writes bench/results/index.json (or --out) and prints ratios. Every repeated timing is a median.
+Writes bench/results/index.json (``--quick``: index-smoke.json, git-ignored; or --out) and
+prints ratios. Every repeated timing is a median.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from safelight.index.kernels import _popcount
 
 THRESHOLD = PDQ_MATCH_THRESHOLD
 RESULTS = Path(__file__).resolve().parent / "results" / "index.json"
+SMOKE = Path(__file__).resolve().parent / "results" / "index-smoke.json"
 
 
 def proc_status_bytes(field: str) -> int:
@@ -600,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--add", type=int, default=100_000, help="hashes added incrementally")
     parser.add_argument("--rounds", type=int, default=5, help="timed passes over the queries")
     parser.add_argument("--quick", action="store_true", help="100k hashes, 200 queries, 3 rounds")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--out", help="results file (default index.json; --quick: smoke)")
     parser.add_argument("--anchor-worker", help=argparse.SUPPRESS)  # internal: HMA's side
     args = parser.parse_args(argv)
     if args.anchor_worker:
@@ -612,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(s) for s in args.sizes.split(",")]
         queries, extra, rounds = args.queries, args.add, args.rounds
     report = run(sizes, args.datasets.split(","), queries, extra, rounds)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else SMOKE if args.quick else RESULTS
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")
