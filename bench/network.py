@@ -33,6 +33,7 @@ import ipaddress
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -391,6 +392,7 @@ def stage_communities(work: Path, truth: Path, name: str, rounds: int) -> dict[s
             ).membership
         ),
     }
+    random.seed(0)  # igraph draws its node orders from Python's random module
     for run in methods.values():  # the same warm-up for all three: one untimed run each
         run()
     times: dict[str, list[float]] = {method: [] for method in methods}
