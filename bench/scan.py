@@ -6,12 +6,14 @@ Baselines measured in the same run: the hash-only scan (for the cost of matching
 has opened the list) before timing, as a long-running deployment would have them; the times
 still include listing, archive reading, the store's transactions and the JSONL output.
 
-    .venv/bin/python bench/scan.py            # ~4 minutes on 2 cores
-    .venv/bin/python bench/scan.py --quick    # a smoke run
+    .venv/bin/python bench/scan.py            # ~6 minutes on 2 cores (5 rounds)
+    .venv/bin/python bench/scan.py --quick    # a smoke run: bench/results/scan-smoke.json
     .venv/bin/python bench/scan.py --out bench/results/scan-dev.json   # a busy machine
 
 Writes bench/results/scan.json. Besides items/s it records CPU per item (client + workers):
 on a machine shared with other work the wall ratios say little, the CPU ratios still hold.
+Every figure is a median of the interleaved rounds; every ratio is the median of the ratios
+of its rounds (the two configurations compared ran in the same round, minutes apart at most).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from safelight.store import Database
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / ".corpus" / "scan"
 RESULTS = HERE / "results" / "scan.json"
+SMOKE = HERE / "results" / "scan-smoke.json"
 
 
 def build_corpus(images: int, width: int, height: int) -> dict[str, Path]:
@@ -121,23 +124,30 @@ def timed_scan(
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    rates = sorted(row["items_per_s"] for row in rows)
-    cpus = sorted(row["client_cpu_ms_per_item"] for row in rows)
-    best = max(rows, key=lambda row: row["items_per_s"])
-    totals = sorted(row["total_cpu_ms_per_item"] for row in rows)
+    """Medians over the rounds of one configuration."""
+
+    def median(key: str) -> float:
+        return round(statistics.median(row[key] for row in rows), 2)
+
     return {
         "items": rows[0]["items"],
         "runs": len(rows),
-        "best_items_per_s": round(rates[-1], 2),
-        "median_items_per_s": round(statistics.median(rates), 2),
-        "median_client_cpu_ms_per_item": round(statistics.median(cpus), 2),
-        "min_client_cpu_ms_per_item": round(cpus[0], 2),
-        "best_run_cores_used": round(best["cores_used"], 2),
-        "best_run_worker_cpu_ms_per_item": round(best["worker_cpu_ms_per_item"], 2),
+        "median_items_per_s": median("items_per_s"),
+        "rounds_items_per_s": [round(row["items_per_s"], 2) for row in rows],
+        "median_client_cpu_ms_per_item": median("client_cpu_ms_per_item"),
+        "median_worker_cpu_ms_per_item": median("worker_cpu_ms_per_item"),
         # Client + workers: what an item costs the machine, whatever else runs on it.
-        "median_total_cpu_ms_per_item": round(statistics.median(totals), 2),
-        "min_total_cpu_ms_per_item": round(totals[0], 2),
+        "median_total_cpu_ms_per_item": median("total_cpu_ms_per_item"),
+        "median_cores_used": median("cores_used"),
     }
+
+
+def median_ratio(
+    numerators: list[dict[str, Any]], denominators: list[dict[str, Any]], key: str
+) -> float:
+    """The median over rounds of numerator[key] / denominator[key], round by round."""
+    pairs = zip(numerators, denominators, strict=True)
+    return round(statistics.median(top[key] / bottom[key] for top, bottom in pairs), 3)
 
 
 def main() -> None:
@@ -146,14 +156,15 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=768)
     parser.add_argument("--list-size", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="40 images, 20k list, 2 rounds")
     parser.add_argument(
-        "--out", type=Path, default=RESULTS, help="results file (a busy machine: scan-dev.json)"
+        "--out", type=Path, help="results file (scan.json; a busy machine: scan-dev.json)"
     )
     args = parser.parse_args()
     if args.quick:
-        args.images, args.list_size, args.rounds = 40, 20_000, 1
+        args.images, args.list_size, args.rounds = 40, 20_000, 2
+    out = args.out or (SMOKE if args.quick else RESULTS)
     load_start = os.getloadavg()
     sources = build_corpus(args.images, args.width, args.height)
     list_file = build_list_file(args.list_size)
@@ -213,28 +224,34 @@ def main() -> None:
     for (source_name, name, mode), rows in raw.items():
         results.setdefault(source_name, {}).setdefault(name, {})[mode] = summarise(rows)
     ratios: dict[str, Any] = {}
-    for source_name, by_executor in results.items():
-        for name, by_mode in by_executor.items():
-            only, match = by_mode["hash_only"], by_mode["hash_match"]
-            ratios[f"{source_name}/{name}/match_vs_hash_only"] = round(
-                match["best_items_per_s"] / only["best_items_per_s"], 3
+    for source_name in sources:
+        for name in ("single", "jobs2", "dask_local2"):
+            ratios[f"{source_name}/{name}/match_vs_hash_only"] = median_ratio(
+                raw[(source_name, name, "hash_match")],
+                raw[(source_name, name, "hash_only")],
+                "items_per_s",
             )
-        single_only = by_executor["single"]["hash_only"]["min_client_cpu_ms_per_item"]
-        single_match = by_executor["single"]["hash_match"]["min_client_cpu_ms_per_item"]
-        ratios[f"{source_name}/single/match_vs_hash_only_cpu"] = round(
-            single_only / single_match, 3
+        # CPU per item is a cost: the ratio of rates is the inverse ratio of costs.
+        ratios[f"{source_name}/single/match_vs_hash_only_cpu"] = median_ratio(
+            raw[(source_name, "single", "hash_only")],
+            raw[(source_name, "single", "hash_match")],
+            "client_cpu_ms_per_item",
         )
         for mode in modes:
-            single = by_executor["single"][mode]["best_items_per_s"]
-            jobs2 = by_executor["jobs2"][mode]["best_items_per_s"]
-            dask_rate = by_executor["dask_local2"][mode]["best_items_per_s"]
-            ratios[f"{source_name}/{mode}/jobs2_vs_single"] = round(jobs2 / single, 3)
-            ratios[f"{source_name}/{mode}/dask_vs_jobs2"] = round(dask_rate / jobs2, 3)
+            single = raw[(source_name, "single", mode)]
+            jobs2 = raw[(source_name, "jobs2", mode)]
+            dask_rows = raw[(source_name, "dask_local2", mode)]
+            ratios[f"{source_name}/{mode}/jobs2_vs_single"] = median_ratio(
+                jobs2, single, "items_per_s"
+            )
+            ratios[f"{source_name}/{mode}/dask_vs_jobs2"] = median_ratio(
+                dask_rows, jobs2, "items_per_s"
+            )
             # On 2 busy cores, items/s ~ 2 / (CPU per item): the ratio of CPU per item says
             # what the wall ratio would be on a quiet machine, less any idle tail.
-            jobs2_cpu = by_executor["jobs2"][mode]["median_total_cpu_ms_per_item"]
-            dask_cpu = by_executor["dask_local2"][mode]["median_total_cpu_ms_per_item"]
-            ratios[f"{source_name}/{mode}/dask_vs_jobs2_cpu"] = round(jobs2_cpu / dask_cpu, 3)
+            ratios[f"{source_name}/{mode}/dask_vs_jobs2_cpu"] = median_ratio(
+                jobs2, dask_rows, "total_cpu_ms_per_item"
+            )
     worst_match = min(v for k, v in ratios.items() if k.endswith("match_vs_hash_only"))
     worst_match_cpu = min(v for k, v in ratios.items() if k.endswith("match_vs_hash_only_cpu"))
     worst_dask = min(v for k, v in ratios.items() if k.endswith("dask_vs_jobs2"))
@@ -245,11 +262,14 @@ def main() -> None:
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "method": (
-            "interleaved rounds; items/s is the best round (least disturbed by other users "
-            "of the shared machine), medians beside it; workers started and warmed before "
-            "timing; *_cpu ratio = CPU time per item of the single-process scan; cores_used = "
-            "(client + worker CPU seconds) / wall seconds, what the shared machine gave the scan"
+            "interleaved rounds; every figure is the median of the rounds and every ratio the "
+            "median of its rounds' ratios (both sides of a ratio ran in the same round); "
+            "workers started and warmed before timing; *_cpu ratio = CPU time per item; "
+            "cores_used = (client + worker CPU seconds) / wall seconds, what the shared "
+            "machine gave the scan"
         ),
+        "rounds": args.rounds,
+        "quick_smoke_run": args.quick,
         "corpus": {
             "images": args.images,
             "size": f"{args.width}x{args.height}",
@@ -279,10 +299,9 @@ def main() -> None:
     for key, value in ratios.items():
         print(f"{key:45} {value:6.3f}")
     print(json.dumps(report["targets"], indent=2))
-    if not args.quick:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@ Tolerance rules (conformance README): exact to the directly hashable python-thre
 (Pillow + pdqhash at full resolution) in reference mode and in the default mode
 (DEFAULT_MODE_MAX_BITS = 0); <= 10 bits to the C++ (CImg, 512x512 resize), Java (ImageIO) and
 PHP (libgd) rows, whose decoders and pre-resizing differ; <= 16 to the pure-Python rows
-(upstream's own test tolerance). Rows that need python-threatexchange pre-processing are
-skipped with a reason.
+(upstream's own test tolerance). Rows made with python-threatexchange pre-processing
+(un-letterboxing, PIL rotations) get that pre-processing from python-threatexchange itself (a
+dev dependency) and are then held to the same rules as the plain pytx rows.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -40,25 +42,46 @@ def _rows() -> list[dict[str, str]]:
 
 
 PYTX = "pytx(Pillow+pdqhash,full-res)"
-# python-threatexchange's "rotations" pre-processing with the identity transform is plain hashing.
-PYTX_PLAIN = (PYTX, PYTX + "+PIL-transform:ORIGINAL")
 
 
-def _tolerance(implementation: str) -> int | None:
-    """Allowed bits for a row, or None when the row needs pre-processing we do not do.
-
-    Pixel-domain rotations (pytx ``--photo-preprocess=rotations``) are not pdq8: on LA.png the
-    DCT-domain variants are 64-92 bits from them (docs/signals.md), so they are skipped too.
-    """
-    if implementation in PYTX_PLAIN:
-        return DEFAULT_MODE_MAX_BITS
-    if "+unletterbox" in implementation or "+PIL-transform" in implementation:
-        return None
+def _tolerance(implementation: str) -> int:
+    """Allowed bits for a row in the default mode."""
     if implementation.startswith("pytx("):
         return DEFAULT_MODE_MAX_BITS
     if implementation.startswith("pure-python-ref"):
         return 16
     return PDQ_UPSTREAM_TOLERANCE  # cpp-ref, java-ref, php-ref: other decoders and resizing
+
+
+def _is_plain_or_preprocessed_pytx(implementation: str) -> bool:
+    """pytx rows hashed by Pillow + pdqhash at full resolution: reference mode is exact."""
+    return implementation.startswith(PYTX)
+
+
+_UNLETTERBOX = re.compile(r"\+unletterbox\(black_threshold=(\d+)\)$")
+_TRANSFORM = re.compile(r"\+PIL-transform:([A-Z0-9]+)$")
+
+
+def _preprocessed(image: Path, implementation: str, workdir: Path) -> Path:
+    """The file python-threatexchange's ``hash --photo-preprocess`` would hash for this row.
+
+    Pixel-domain rotations (pytx ``--photo-preprocess=rotations``) are re-encoded files, not
+    pdq8's DCT-domain dihedral hashes (64-92 bits apart on LA.png, docs/signals.md), so they are
+    made the way pytx makes them and hashed as files.
+    """
+    unletterbox, transform = _UNLETTERBOX.search(implementation), _TRANSFORM.search(implementation)
+    if unletterbox is None and transform is None:
+        return image
+    photo = pytest.importorskip("threatexchange.content_type.photo")
+    if unletterbox is not None:
+        data = photo.PhotoContent.unletterbox(image, int(unletterbox.group(1)))
+    else:
+        assert transform is not None
+        rotations = photo.PhotoContent.all_simple_rotations(image.read_bytes())
+        data = {kind.name: value for kind, value in rotations.items()}[transform.group(1)]
+    out = workdir / f"preprocessed{image.suffix}"  # pytx's hash command keeps the suffix too
+    out.write_bytes(data)
+    return out
 
 
 ROWS = _rows()
@@ -68,18 +91,15 @@ ROWS = _rows()
 @pytest.mark.parametrize(
     "row", ROWS, ids=[f"{r['image']}|{r.get('implementation', '')[:14]}" for r in ROWS]
 )
-def test_upstream_expected_hash(row: dict[str, str]) -> None:
+def test_upstream_expected_hash(row: dict[str, str], tmp_path: Path) -> None:
     images = conformance_dir("pdq", "images")
     implementation = row["implementation"]
-    tolerance = _tolerance(implementation)
-    if tolerance is None:
-        pytest.skip(f"{implementation}: needs python-threatexchange pre-processing")
-    path = str(images / row["image"])
+    path = str(_preprocessed(images / row["image"], implementation, tmp_path))
     default = hash_file(path, HashOptions(signals=PDQ_ONLY))
     assert default.error is None and default.pdq is not None
     expected = bytes.fromhex(row["pdq_hex"])
-    assert pdq.hamming_distance(default.pdq.digest, expected) <= tolerance, implementation
-    if implementation in PYTX_PLAIN:
+    assert pdq.hamming_distance(default.pdq.digest, expected) <= _tolerance(implementation)
+    if _is_plain_or_preprocessed_pytx(implementation):
         reference = hash_file(path, HashOptions(signals=PDQ_ONLY, mode="reference"))
         assert reference.pdq is not None and reference.pdq.hex == row["pdq_hex"]
         if row["quality"]:
