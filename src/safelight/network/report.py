@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.network.analysis import Analysis
+from safelight.timestamps import utc_timestamp
 
 SCHEMA = "safelight.network.report/1"
 TOP_ROWS = 100
@@ -67,7 +68,7 @@ def build_report(
     return {
         "schema": SCHEMA,
         "case": case,
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": utc_timestamp(datetime.now(UTC)),
         "entity_mode": entity_mode,
         "resolution": resolution,
         "notice": NOTICE,
