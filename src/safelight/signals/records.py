@@ -128,20 +128,30 @@ def to_csv_line(record: HashRecord, with_pdq8: bool = False) -> str:
     return _csv_line(["" if v is None else v for v in values])
 
 
-TABLE_HEADER = f"{'media':<6} {'format':<6} {'size':>10} {'q':>3}  {'pdq / error':<64}  path"
+TABLE_HEADER = (
+    f"{'media':<6} {'format':<6} {'size':>10} {'q':>3}  {'signal':<6}  {'value':<64}  path"
+)
+
+
+def table_signal(record: HashRecord) -> tuple[str, str]:
+    """The (signal name, value) a table row shows: the PDQ of a photo, the vPDQ frame count of
+    a video, otherwise the strongest digest computed; an error shows its code."""
+    if record.error:
+        return "error", record.error.code
+    if record.pdq is not None:
+        return "pdq", record.pdq.hex
+    if record.vpdq is not None:
+        return "vpdq", f"{len(record.vpdq)} frames"
+    for name in ("sha256", "sha1", "md5"):
+        if name in record.digests:
+            return name, record.digests[name]
+    return "-", "-"
 
 
 def to_table_line(record: HashRecord) -> str:
     """A fixed-width line for people: the path last so long names do not break columns."""
     size = "-" if record.size is None else str(record.size)
     quality = "-" if record.pdq is None else str(record.pdq.quality)
-    if record.error:
-        detail = f"ERROR {record.error.code}"
-    elif record.pdq is not None:
-        detail = record.pdq.hex
-    elif record.vpdq is not None:
-        detail = f"vpdq: {len(record.vpdq)} frames"
-    else:
-        detail = record.digests.get("sha256", "-")
-    line = f"{record.media:<6} {record.format or '-':<6} {size:>10} {quality:>3}  {detail:<64}"
-    return f"{line}  {printable(record.path)}"
+    signal, value = table_signal(record)
+    line = f"{record.media:<6} {record.format or '-':<6} {size:>10} {quality:>3}  "
+    return f"{line}{signal:<6}  {value:<64}  {printable(record.path)}"
