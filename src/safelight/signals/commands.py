@@ -19,6 +19,7 @@ from safelight.signals.options import (
 )
 
 if TYPE_CHECKING:
+    from safelight.scan.progress import Progress
     from safelight.signals.records import HashRecord
 
 
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     default="jsonl",
     show_default=True,
 )
+@click.option("--quiet", is_flag=True, help="No progress line (shown on a terminal's stderr).")
 def hash_command(
     paths: tuple[str, ...],
     recursive: bool,
@@ -75,6 +77,7 @@ def hash_command(
     max_pixels: int,
     jobs: int | None,
     output_format: str,
+    quiet: bool,
 ) -> None:
     """Hash photos, videos and other files: MD5/SHA-1/SHA-256, PDQ, vPDQ.
 
@@ -95,15 +98,25 @@ def hash_command(
     )
     # Imported here, not at the top: numba and the decoders cost half a second to import,
     # which every other command (and --help) should not pay.
+    from safelight.scan.progress import NullProgress, terminal_progress
     from safelight.signals.batch import default_jobs, hash_paths
 
     records = hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive)
-    total, failed = _write(records, output_format, options.wants_pdq8)
+    progress = NullProgress() if quiet else terminal_progress("hash")
+    progress.start(0, list(paths), already=0)
+    try:
+        total, failed = _write(records, output_format, options.wants_pdq8, progress)
+    finally:
+        progress.stop()
     click.echo(f"hashed {total - failed} of {total} files; {failed} failed", err=True)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
-def _write(records: Iterable[HashRecord], output_format: str, with_pdq8: bool) -> tuple[int, int]:
+def _write(
+    records: Iterable[HashRecord], output_format: str, with_pdq8: bool, progress: Progress
+) -> tuple[int, int]:
+    from safelight.scan.progress import count
+    from safelight.scan.runs import Tally
     from safelight.signals.records import (
         TABLE_HEADER,
         csv_header,
@@ -114,6 +127,7 @@ def _write(records: Iterable[HashRecord], output_format: str, with_pdq8: bool) -
     )
 
     total = failed = 0
+    tally = Tally()
     if output_format == "csv":
         click.echo(csv_header(with_pdq8))
     elif output_format == "table":
@@ -130,4 +144,6 @@ def _write(records: Iterable[HashRecord], output_format: str, with_pdq8: bool) -
             click.echo(to_csv_line(record, with_pdq8))
         else:
             click.echo(to_table_line(record))
+        count(tally, record.size, matched=False, failed=record.error is not None)
+        progress.update(tally)
     return total, failed
