@@ -4,7 +4,12 @@ Ctrl-C, resuming into the run's own output file, option ranges and timestamps.""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -190,3 +195,54 @@ def test_run_timestamps_carry_their_offset(safelight_env: Path, corpus: Corpus) 
     text = runner.invoke(main, ["scans", "show", "1"]).output
     started = re.search(r"started (\S+)  finished (\S+)", text)
     assert started and UTC_STAMP.match(started[1]) and UTC_STAMP.match(started[2])
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_real_ctrl_c_mid_run_then_resume_without_out(
+    safelight_env: Path, tmp_path: Path, jobs: str
+) -> None:
+    """SIGINT to the whole process group, as a terminal sends it: exit 130, the resume
+    command, no traceback from the scan or its workers; the resume completes the JSONL."""
+    corpus = build_corpus(tmp_path, images=6, size=(96, 72))
+    # The second SOURCE is a FIFO manifest: the scan blocks on it after the corpus items are
+    # listed. Opening its write end succeeds only once the scan has it open for reading, so
+    # the interrupt comes at a known point (no race against the clock); the write end stays
+    # open, so the scan stays blocked reading it.
+    manifest = tmp_path / "more.txt"
+    os.mkfifo(manifest)
+    out = tmp_path / "run.jsonl"
+    command = [sys.executable, "-c", "from safelight.cli import main; main()", "scan"]
+    command += [str(corpus.root), f"@{manifest}", "--out", str(out), "--batch-items", "1"]
+    command += ["--jobs", jobs, "--quiet"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    writer = None
+    try:
+        deadline = time.monotonic() + 120  # a hang guard, not a timing assertion
+        while writer is None and process.poll() is None and time.monotonic() < deadline:
+            try:
+                writer = os.open(manifest, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet
+                time.sleep(0.05)
+        assert writer is not None and process.poll() is None
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = (text.decode() for text in process.communicate(timeout=120))
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "scan run 1: interrupted" in stdout
+    assert "finish it with `safelight scan --resume 1`" in stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr
+    manifest.unlink()
+    extra = tmp_path / "extra.txt"
+    extra.write_text("found later")
+    manifest.write_text(f"{extra}\n")
+    resumed = CliRunner().invoke(main, ["scan", "--resume", "1", "--json"])
+    assert json.loads(resumed.output)["status"] == "finished"
+    assert set(results_by_path(out)) == corpus.all_paths | {str(extra)}
+    assert len(lines(out)) == len(corpus.all_paths) + 1
