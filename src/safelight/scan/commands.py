@@ -216,7 +216,7 @@ def scans_group() -> None:
 
 
 @scans_group.command("ls")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def scans_ls(limit: int, as_json: bool) -> None:
     """The most recent scan runs."""
@@ -265,7 +265,6 @@ def scans_show(run_id: int, as_json: bool, show_matches: bool) -> None:
         return
     click.echo(format_summary(report))
     click.echo(f"  sources {' '.join(run.sources)}")
-    click.echo(f"  lists   {', '.join(entry['name'] for entry in run.lists) or '-'}")
     finished = utc_timestamp(run.finished_at) if run.finished_at else "-"
     click.echo(f"  started {utc_timestamp(run.started_at)}  finished {finished}")
     for item in matched:
