@@ -14,8 +14,6 @@ from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, ItemError, SafelightErro
 
 if TYPE_CHECKING:
     from safelight.match.matcher import Matcher, QueryResult
-    from safelight.scan.progress import Progress
-    from safelight.scan.runs import Tally
 
 # The path (and --hash value) that means standard input, as in sqlite-utils and most tools.
 STDIN = "-"
@@ -120,6 +118,7 @@ def match_command(
     queries = hash_queries(_with_stdin_hashes(hashes, stdin), hash_type)
     # Imported here: numba and the decoders cost half a second, which --help should not pay.
     from safelight.match.matcher import Matcher
+    from safelight.scan.progress import StreamProgress
     from safelight.store import Database
 
     def warn(message: str) -> None:
@@ -127,7 +126,7 @@ def match_command(
 
     db = Database.open()
     total = failed = matched = low = 0
-    progress = _progress(quiet)
+    files = [path for path in paths if path != STDIN]
     try:
         matcher = Matcher.open(db, lists or None, threshold, min_quality=min_quality, warn=warn)
         if output_format == "table":
@@ -136,20 +135,20 @@ def match_command(
             results = _stdin_results(matcher, stdin, rotations)
         else:
             results = _results(matcher, paths, queries, rotations, recursive, fast, jobs)
-        tally = _start(progress, paths)
-        for result in results:
-            total += 1
-            failed += result.error is not None
-            matched += bool(result.matches)
-            low += result.low_quality
-            if output_format == "jsonl":
-                line = json.dumps(result.to_dict(), ensure_ascii=True, separators=(",", ":"))
-                click.echo(line)
-            else:
-                _table(result, min_quality)
-            _advance(progress, tally, result)
+        with StreamProgress("match", files, quiet=quiet) as progress:
+            for result in results:
+                total += 1
+                failed += result.error is not None
+                matched += bool(result.matches)
+                low += result.low_quality
+                if output_format == "jsonl":
+                    line = json.dumps(result.to_dict(), ensure_ascii=True, separators=(",", ":"))
+                    click.echo(line)
+                else:
+                    _table(result, min_quality)
+                size = result.record.size if result.record is not None else None
+                progress.add(size, matched=bool(result.matches), failed=result.error is not None)
     finally:
-        progress.stop()
         db.dispose()
     summary = f"matched {matched} of {total} queries; {failed} failed"
     if low:
@@ -172,28 +171,6 @@ def _with_stdin_hashes(hashes: tuple[str, ...], stdin: TextIO) -> list[str]:
         else:
             out.append(value)
     return out
-
-
-def _progress(quiet: bool) -> Progress:
-    # Imported here: rich and the scan package are not needed unless progress is shown.
-    from safelight.scan.progress import NullProgress, terminal_progress
-
-    return NullProgress() if quiet else terminal_progress("match")
-
-
-def _start(progress: Progress, paths: tuple[str, ...]) -> Tally:
-    from safelight.scan.runs import Tally
-
-    progress.start(0, [p for p in paths if p != STDIN], already=0)
-    return Tally()
-
-
-def _advance(progress: Progress, tally: Tally, result: QueryResult) -> None:
-    from safelight.scan.progress import count
-
-    size = result.record.size if result.record is not None else None
-    count(tally, size, matched=bool(result.matches), failed=result.error is not None)
-    progress.update(tally)
 
 
 def _stdin_results(matcher: Matcher, stdin: TextIO, rotations: bool) -> Iterator[QueryResult]:

@@ -5,7 +5,7 @@ archive expansion), so the scan starts at once and the ETA appears when the coun
 ETA is from bytes: source bytes left at the current byte rate (archive members count their
 expanded size, so for archive-heavy sources it is a rough guide).
 
-``hash`` and ``match`` reuse the live line (``terminal_progress``): on stderr, and only when
+``hash`` and ``match`` reuse the live line (``StreamProgress``): on stderr, and only when
 stderr is a terminal, since their stdout carries the records.
 """
 
@@ -141,17 +141,30 @@ def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def terminal_progress(label: str) -> Progress:
-    """A live line on stderr for ``hash`` and ``match`` when stderr is a terminal, else none
-    (their stdout is data, and a log line per interval would only add noise to pipelines)."""
-    if not stderr_is_terminal():
-        return NullProgress()
-    return LiveProgress(Console(stderr=True, force_terminal=True), label=label)
+class StreamProgress:
+    """Progress of items outside a scan run (``hash``, ``match``): the live line on stderr
+    when it is a terminal, nothing otherwise (their stdout carries the records, and a log
+    line per interval would only add noise to a pipeline). A context manager."""
 
+    def __init__(self, label: str, sources: list[str], *, quiet: bool = False) -> None:
+        self.label = label
+        self.sources = sources
+        self.tally = Tally()
+        self.display: Progress = NullProgress()
+        if not quiet and stderr_is_terminal():
+            self.display = LiveProgress(Console(stderr=True, force_terminal=True), label=label)
 
-def count(tally: Tally, size: int | None, *, matched: bool, failed: bool) -> None:
-    """Add one item outside a scan run (no per-list counts) to ``tally``."""
-    tally.items += 1
-    tally.bytes += size or 0
-    tally.matched_items += matched
-    tally.errors += failed
+    def __enter__(self) -> StreamProgress:
+        self.display.start(0, self.sources, already=0)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.display.stop()
+
+    def add(self, size: int | None, *, matched: bool, failed: bool) -> None:
+        """Count one item (no per-list counts outside a scan run)."""
+        self.tally.items += 1
+        self.tally.bytes += size or 0
+        self.tally.matched_items += matched
+        self.tally.errors += failed
+        self.display.update(self.tally)

@@ -19,7 +19,7 @@ from safelight.signals.options import (
 )
 
 if TYPE_CHECKING:
-    from safelight.scan.progress import Progress
+    from safelight.scan.progress import StreamProgress
     from safelight.signals.records import HashRecord
 
 
@@ -98,25 +98,19 @@ def hash_command(
     )
     # Imported here, not at the top: numba and the decoders cost half a second to import,
     # which every other command (and --help) should not pay.
-    from safelight.scan.progress import NullProgress, terminal_progress
+    from safelight.scan.progress import StreamProgress
     from safelight.signals.batch import default_jobs, hash_paths
 
     records = hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive)
-    progress = NullProgress() if quiet else terminal_progress("hash")
-    progress.start(0, list(paths), already=0)
-    try:
+    with StreamProgress("hash", list(paths), quiet=quiet) as progress:
         total, failed = _write(records, output_format, options.wants_pdq8, progress)
-    finally:
-        progress.stop()
     click.echo(f"hashed {total - failed} of {total} files; {failed} failed", err=True)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
 def _write(
-    records: Iterable[HashRecord], output_format: str, with_pdq8: bool, progress: Progress
+    records: Iterable[HashRecord], output_format: str, with_pdq8: bool, progress: StreamProgress
 ) -> tuple[int, int]:
-    from safelight.scan.progress import count
-    from safelight.scan.runs import Tally
     from safelight.signals.records import (
         TABLE_HEADER,
         csv_header,
@@ -127,7 +121,6 @@ def _write(
     )
 
     total = failed = 0
-    tally = Tally()
     if output_format == "csv":
         click.echo(csv_header(with_pdq8))
     elif output_format == "table":
@@ -144,6 +137,5 @@ def _write(
             click.echo(to_csv_line(record, with_pdq8))
         else:
             click.echo(to_table_line(record))
-        count(tally, record.size, matched=False, failed=record.error is not None)
-        progress.update(tally)
+        progress.add(record.size, matched=False, failed=record.error is not None)
     return total, failed
