@@ -160,7 +160,9 @@ def _start(
     if run.status == FINISHED:
         raise ConflictError(f"scan run {resume} already finished; nothing to resume")
     if options.lists is not None:
-        raise UsageError(f"scan run {resume} keeps the lists it started with; give no --list")
+        raise UsageError(
+            f"scan run {resume} keeps the lists it started with; give no --list or --no-match"
+        )
     if options.sources and options.sources != run.sources:
         raise UsageError(f"scan run {resume} scanned {run.sources}; give no SOURCE to resume it")
     options.sources = run.sources
@@ -251,18 +253,19 @@ def run_scan(
     progress = progress or NullProgress()
     out = _JsonlOut(options.out)
     recorded: set[str] = set()
-    if resume is not None:
-        recorded = store.recorded_keys(run_id)
-        out.rebuild(store.iter_results(run_id))
-    else:
-        out.open_fresh()
     batcher = Batcher(recorded, options.batch_items, options.batch_bytes, executor.workers)
     walker = SourceWalker(options.limits)
     session = Tally()
     started = time.monotonic()
     status = FAILED
     interrupted: KeyboardInterrupt | None = None
+    # From here on the run exists: whatever stops it, it is left resumable (finally below).
     try:
+        if resume is not None:
+            recorded |= store.recorded_keys(run_id)  # the batcher's set: skipped, not hashed
+            out.rebuild(store.iter_results(run_id))
+        else:
+            out.open_fresh()
         executor.prepare(config)
         progress.start(run_id, options.sources, already=len(recorded))
         batches = batcher.batches(walker.items(options.sources))
