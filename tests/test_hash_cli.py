@@ -139,8 +139,24 @@ def test_csv_and_table_formats(photos: Path, tmp_path: Path) -> None:
     lines = table.stdout.splitlines()
     assert lines[0].startswith("media") and len(lines) == 3
     assert lines[1].startswith("photo  jpeg") and lines[1].endswith(str(photos / "a.jpg"))
-    assert "ERROR empty_file" in lines[2]
+    assert lines[0].split()[4:] == ["signal", "value", "path"]
+    assert lines[1].split()[4] == "pdq"
+    assert lines[2].split()[4:6] == ["error", "empty_file"]
     assert f"error: {bad}: empty file" in table.stderr
+
+
+def test_table_names_the_signal_it_shows(photos: Path) -> None:
+    # A non-photo's SHA-256 is shown as sha256, never under a PDQ heading.
+    text = photos / "sub" / "readme.txt"
+    row = run(str(text), "--format", "table", "--jobs", "1").stdout.splitlines()[1].split()
+    assert row[4:6] == ["sha256", hashlib.sha256(b"hello").hexdigest()]
+    only_md5 = run(str(text), "--format", "table", "--signals", "md5", "--jobs", "1")
+    assert only_md5.stdout.splitlines()[1].split()[4:6] == [
+        "md5",
+        hashlib.md5(b"hello").hexdigest(),
+    ]
+    nothing = run(str(text), "--format", "table", "--signals", "pdq", "--jobs", "1")
+    assert nothing.stdout.splitlines()[1].split()[4:6] == ["-", "-"]
 
 
 def test_undecodable_file_names_do_not_break_output(tmp_path: Path) -> None:

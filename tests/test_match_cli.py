@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner, Result
 
 from safelight.cli import main
@@ -170,3 +171,101 @@ def test_hash_query_does_not_load_the_media_decoders(safelight_env: Path, tmp_pa
     assert json.loads(done.stdout)["matches"][0]["distance"] == 0
     at_start, at_end = done.stderr.splitlines()[0], done.stderr.splitlines()[-1]
     assert at_start == "" and at_end == "numba"
+
+
+def run_input(stdin: str, *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+
+
+def test_hash_jsonl_piped_into_match_gives_the_same_results(
+    safelight_env: Path, tmp_path: Path
+) -> None:
+    """``safelight hash ... | safelight match -`` matches the records' digests, PDQ and
+    rotations without hashing again: the results equal ``match`` on the files."""
+    pixels = photo_like(31, 240, 180)
+    photo = save(tmp_path / "p.png", pixels)
+    rotated = save(tmp_path / "r.png", np.ascontiguousarray(np.rot90(pixels)))
+    text = tmp_path / "note.txt"
+    text.write_text("benign")
+    paths = [str(photo), str(rotated), str(text), str(tmp_path / "missing.png")]
+    direct = lines(run("match", *paths, "--jobs", "1", "--rotations"))
+    make_list(tmp_path, "K", [
+        {"type": "pdq", "value": direct[0]["pdq"]},
+        {"type": "sha256", "value": hashlib.sha256(b"benign").hexdigest()},
+    ])  # fmt: skip
+    direct = lines(run("match", *paths, "--jobs", "1", "--rotations"))
+    hashed = run("hash", *paths, "--jobs", "1", "--signals", "pdq,pdq8,md5,sha1,sha256")
+    piped = run_input(hashed.stdout, "match", "-", "--rotations")
+    assert piped.exit_code == 1  # the missing file's record carries its error
+    assert lines(piped) == direct
+    assert [len(r["matches"]) for r in direct] == [1, 1, 1, 0]  # type: ignore[arg-type]
+    assert "matched 3 of 4 queries; 1 failed" in piped.stderr
+
+
+def test_piped_records_with_bad_lines_name_them(safelight_env: Path, tmp_path: Path) -> None:
+    make_list(tmp_path, "K", [{"type": "md5", "value": "0f" * 16}])
+    good = {"path": "x.bin", "media": "other", "size": 3, "md5": "0f" * 16}
+    stdin = "\n".join([
+        json.dumps(good),
+        "{not json",
+        json.dumps({**good, "md5": "XYZ"}),
+        "",
+        json.dumps({"media": "other"}),
+        json.dumps({**good, "pdq": "00" * 32}),  # a PDQ hash without its quality
+    ]) + "\n"  # fmt: skip
+    result = run_input(stdin, "match", "-")
+    assert result.exit_code == 1
+    first, *bad = lines(result)
+    assert first["query"] == "x.bin" and len(first["matches"]) == 1  # type: ignore[arg-type]
+    assert [r["query"] for r in bad] == ["<stdin>:2", "<stdin>:3", "<stdin>:5", "<stdin>:6"]
+    messages = [r["error"]["message"] for r in bad]  # type: ignore[index]
+    assert messages[0].startswith("<stdin>:2: not a JSON line")
+    assert "md5" in messages[1] and "path: missing" in messages[2]
+    assert "pdq_quality" in messages[3]
+    assert run_input("", "match", "-", "x.png").exit_code == 2
+
+
+def test_hash_values_from_stdin(safelight_env: Path, tmp_path: Path) -> None:
+    values = [random_pdq() for _ in range(3)]
+    make_list(tmp_path, "L", [{"type": "pdq", "value": values[1]}])
+    stdin = f"{values[0]}\n\n  pdq:{values[1]}  \n"
+    result = run_input(stdin, "match", "--hash", "-", "--hash-type", "pdq")
+    assert result.exit_code == 0, result.output
+    assert [r["query"] for r in lines(result)] == values[:2]
+    assert [len(r["matches"]) for r in lines(result)] == [0, 1]  # type: ignore[arg-type]
+    mixed = run_input(f"pdq:{values[0]}\n", "match", "--hash", f"pdq:{values[2]}", "--hash", "-")
+    assert [r["query"] for r in lines(mixed)] == [values[2], values[0]]
+    bad = run_input("abc\n", "match", "--hash", "-")
+    assert bad.exit_code == 2 and "abc" in bad.stderr
+
+
+def test_table_gives_the_error_reason_and_the_quality_hint(
+    safelight_env: Path, tmp_path: Path
+) -> None:
+    make_list(tmp_path, "L", [{"type": "md5", "value": "0f" * 16}])
+    flat = save(tmp_path / "flat.png", np.full((120, 120, 3), 128, np.uint8))
+    missing = tmp_path / "missing.png"
+    result = run("match", str(flat), str(missing), "--format", "table", "--jobs", "1")
+    rows = result.stdout.splitlines()
+    [error] = [row for row in rows if "ERROR unreadable" in row]
+    assert f"{missing}: cannot read: no such file" in error
+    [low] = [row for row in rows if "low quality" in row]
+    assert "--min-quality 50" in low and str(flat) in low
+    assert "1 photos below --min-quality 50 were not matched" in result.stderr
+    relaxed = run("match", str(flat), "--min-quality", "0", "--jobs", "1")
+    assert "--min-quality" not in relaxed.stderr
+
+
+def test_progress_on_a_terminal_only(
+    safelight_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_list(tmp_path, "L", [{"type": "md5", "value": "0f" * 16}])
+    photo = save(tmp_path / "p.png", photo_like(5, 64, 48))
+    for command in ("hash", "match"):
+        quiet = run(command, str(photo), "--jobs", "1")
+        assert f"{command}: " not in quiet.stderr  # stderr is no terminal here
+    monkeypatch.setattr("safelight.scan.progress.stderr_is_terminal", lambda: True)
+    for command in ("hash", "match"):
+        shown = run(command, str(photo), "--jobs", "1")
+        assert f"{command}: 1 items" in shown.stderr and shown.stdout.count("\n") == 1
+        assert f"{command}: " not in run(command, str(photo), "--quiet", "--jobs", "1").stderr

@@ -15,7 +15,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from safelight.cli import main
 from safelight.lists.store import HashListStore, utc_now
 from safelight.match import Matcher
 from safelight.signals.synthetic import photo_like
@@ -165,3 +167,18 @@ def test_matcher_refresh_sees_a_new_vpdq_entry(db: object, videos: dict[str, Pat
     matcher.refresh()
     [hit] = matcher.match_vpdq(query)
     assert (hit.query_percent, hit.compared_percent, hit.distance) == (100.0, 100.0, 0)
+
+
+def test_hash_records_piped_into_match_find_the_video(
+    safelight_env: Path, videos: dict[str, Path]
+) -> None:
+    """``hash`` JSONL on stdin is matched by its vPDQ features, not hashed again."""
+    assert run("lists", "create", "VID").exit_code == 0
+    assert run("lists", "import", "VID", str(videos["hashes"])).exit_code == 0
+    paths = [str(videos[k]) for k in ("original", "copy", "other")]
+    direct = lines(run("match", *paths, "--jobs", "1"))
+    hashed = run("hash", *paths, "--jobs", "1")
+    piped = CliRunner().invoke(main, ["match", "-"], input=hashed.stdout)
+    assert piped.exit_code == 0, piped.output
+    assert lines(piped) == direct
+    assert [len(r["matches"]) for r in direct] == [1, 1, 0]  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,17 @@ def test_exact_counts_of_connections_and_countries(simulated: dict[str, Any]) ->
     expected = planted.groupby("country").size().sort_index()
     got = countries.set_index("country")["connections_total"].sort_index()
     assert got.to_dict() == expected.to_dict()
+
+
+def test_timestamps_are_utc_with_an_explicit_offset(simulated: dict[str, Any]) -> None:
+    # One rule for every timestamp Safelight writes (docs/scan.md): ISO 8601, +00:00.
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+    report = simulated["run"].report
+    headline = report["headline"]
+    for value in (report["generated_at"], headline["first_seen"], headline["last_seen"]):
+        assert stamp.match(value), value
+    leads = simulated["run"].analysis.tables["leads"]
+    assert leads["first_seen"].map(lambda v: bool(stamp.match(v))).all()
 
 
 def test_planted_groups_are_recovered(simulated: dict[str, Any]) -> None:

@@ -144,6 +144,8 @@ MEDIA_ERROR_CODES: dict[str, str] = {
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+# Stopped by Ctrl-C (SIGINT), as shells report it (128 + 2); a scan run stays resumable.
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True, slots=True)

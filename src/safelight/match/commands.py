@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -15,6 +15,10 @@ from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, ItemError, SafelightErro
 
 if TYPE_CHECKING:
     from safelight.match.matcher import Matcher, QueryResult
+
+# The path (and --hash value) that means standard input, as in sqlite-utils and most tools.
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 
 
 def hash_queries(values: Iterable[str], hash_type: str) -> list[tuple[str, str]]:
@@ -47,7 +51,12 @@ def hash_queries(values: Iterable[str], hash_type: str) -> list[tuple[str, str]]
 
 @click.command("match")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--hash", "hashes", multiple=True, help="Match this hex hash (repeatable).")
+@click.option(
+    "--hash",
+    "hashes",
+    multiple=True,
+    help="Match this hex hash (repeatable); '-' reads one per line from stdin.",
+)
 @click.option(
     "--hash-type",
     type=SignalTypeParam(indexed_only=True, allow_auto=True),
@@ -88,6 +97,7 @@ def hash_queries(values: Iterable[str], hash_type: str) -> list[tuple[str, str]]
     help="Hashing processes (default: all CPUs).",
 )
 @click.option("--fast", is_flag=True, help="Reduced JPEG decode when hashing (as hash --fast).")
+@click.option("--quiet", is_flag=True, help="No progress line (shown on a terminal's stderr).")
 def match_command(
     paths: tuple[str, ...],
     hashes: tuple[str, ...],
@@ -100,44 +110,104 @@ def match_command(
     output_format: str,
     jobs: int | None,
     fast: bool,
+    quiet: bool,
 ) -> None:
     """Match files or hashes against the hash lists (default: every enabled list).
 
     Writes one result per query, with every matching entry (list, id, value, distance,
-    labels). Exit status: 0 when every query was processed, 1 when some failed (each failure
-    is in its result), 2 on a usage error.
+    labels). PATH '-' reads `safelight hash` JSONL records from stdin and matches their
+    hashes without hashing again. Exit status: 0 when every query was processed, 1 when
+    some failed (each failure is in its result), 2 on a usage error.
     """
     if not paths and not hashes:
         raise UsageError("nothing to match: pass files or folders, or --hash HEX (see --help)")
     if paths and hashes:
         raise UsageError("pass files or --hash values, not both")
-    queries = hash_queries(hashes, hash_type)
+    if STDIN in paths and len(paths) > 1:
+        raise UsageError("'-' (hash records on stdin) cannot be mixed with other paths")
+    stdin = sys.stdin
+    queries = hash_queries(_with_stdin_hashes(hashes, stdin), hash_type)
     # Imported here: numba and the decoders cost half a second, which --help should not pay.
     from safelight.match.matcher import Matcher
+    from safelight.scan.progress import StreamProgress
     from safelight.store import Database
 
     def warn(message: str) -> None:
         click.echo(f"warning: {message}", err=True)
 
     db = Database.open()
-    total = failed = matched = 0
+    total = failed = matched = low = 0
+    files = [path for path in paths if path != STDIN]
     try:
         matcher = Matcher.open(db, lists or None, threshold, min_quality=min_quality, warn=warn)
         if output_format == "table":
             click.echo(f"{'dist':>4}  {'list':<20} {'entry':>10}  {'type':<6}  query")
-        for result in _results(matcher, paths, queries, rotations, recursive, fast, jobs):
-            total += 1
-            failed += result.error is not None
-            matched += bool(result.matches)
-            if output_format == "jsonl":
-                line = json.dumps(result.to_dict(), ensure_ascii=True, separators=(",", ":"))
-                click.echo(line)
-            else:
-                _table(result)
+        if paths == (STDIN,):
+            results = _stdin_results(matcher, stdin, rotations)
+        else:
+            results = _results(matcher, paths, queries, rotations, recursive, fast, jobs)
+        with StreamProgress("match", files, quiet=quiet) as progress:
+            for result in results:
+                total += 1
+                failed += result.error is not None
+                matched += bool(result.matches)
+                low += result.low_quality
+                if output_format == "jsonl":
+                    line = json.dumps(result.to_dict(), ensure_ascii=True, separators=(",", ":"))
+                    click.echo(line)
+                else:
+                    _table(result, min_quality)
+                size = result.record.size if result.record is not None else None
+                progress.add(size, matched=bool(result.matches), failed=result.error is not None)
     finally:
         db.dispose()
-    click.echo(f"matched {matched} of {total} queries; {failed} failed", err=True)
+    summary = f"matched {matched} of {total} queries; {failed} failed"
+    if low:
+        summary += (
+            f"; {low} photos below --min-quality {min_quality} were not matched by PDQ "
+            "(lower --min-quality to match them)"
+        )
+    click.echo(summary, err=True)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _with_stdin_hashes(hashes: tuple[str, ...], stdin: TextIO) -> list[str]:
+    """--hash values, with '-' replaced by the non-blank lines of stdin."""
+    if STDIN not in hashes:
+        return list(hashes)
+    out: list[str] = []
+    for value in hashes:
+        if value == STDIN:
+            out.extend(line.strip() for line in stdin if line.strip())
+        else:
+            out.append(value)
+    return out
+
+
+def _stdin_results(matcher: Matcher, stdin: TextIO, rotations: bool) -> Iterator[QueryResult]:
+    """One result per `safelight hash` JSONL line on stdin; a bad line is that line's error
+    (named ``<stdin>:N``) and the batch goes on."""
+    from safelight.match.matcher import QueryResult
+    from safelight.signals.records import HashRecord
+
+    for number, line in enumerate(stdin, start=1):
+        if not line.strip():
+            continue
+        where = f"{STDIN_NAME}:{number}"
+        try:
+            record = HashRecord.from_dict(json.loads(line))
+        except json.JSONDecodeError as exc:
+            error = ItemError("invalid_input", f"{where}: not a JSON line ({exc.msg})")
+            yield QueryResult(where, "file", [], error=error)
+            continue
+        except SafelightError as exc:
+            yield QueryResult(where, "file", [], error=ItemError(exc.code, f"{where}: {exc}"))
+            continue
+        try:
+            yield matcher.match_record(record, rotations=rotations)
+        except SafelightError as exc:
+            error = ItemError(exc.code, f"{where}: {exc.message}")
+            yield QueryResult(record.path, "file", [], record, error=error)
 
 
 def _results(
@@ -169,14 +239,20 @@ def _results(
             yield QueryResult(record.path, "file", [], record, error=error)
 
 
-def _table(result: QueryResult) -> None:
+def _table(result: QueryResult, min_quality: int) -> None:
     from safelight.signals.records import printable
 
     query = printable(result.query)
     if result.error is not None:
-        click.echo(f"{'-':>4}  {'ERROR ' + result.error.code:<20} {'':>10}  {'':<6}  {query}")
+        # The reason, naming the query once (most messages start with the path already).
+        message = printable(result.error.message)
+        reason = message if message.startswith(query) else f"{query}: {message}"
+        click.echo(f"{'-':>4}  {'ERROR ' + result.error.code:<20} {'':>10}  {'':<6}  {reason}")
     if result.low_quality:
-        click.echo(f"{'-':>4}  {'low quality (pdq)':<20} {'':>10}  {'':<6}  {query}")
+        pdq = result.record.pdq if result.record is not None else None
+        quality = f"quality {pdq.quality}" if pdq is not None else "low quality"
+        hint = f"{quality} < --min-quality {min_quality}: PDQ not matched"
+        click.echo(f"{'-':>4}  {'low quality (pdq)':<20} {'':>10}  {'pdq':<6}  {query}: {hint}")
     for m in result.matches:
         line = f"{m.distance:>4}  {m.list_name:<20} {m.entry_id:>10}  {m.signal_type:<6}"
         click.echo(f"{line}  {query}")

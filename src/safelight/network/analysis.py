@@ -27,6 +27,7 @@ from safelight.network.fastparse import group_ids, reduce_groups
 from safelight.network.geo import GeoDatabase
 from safelight.network.graph import bipartite_graph, greedy_removal, pagerank_projected
 from safelight.network.known import KnownMatch
+from safelight.timestamps import TIMESTAMP_FORMAT
 
 
 @dataclass
@@ -38,11 +39,11 @@ class Analysis:
 
 def _iso(us: np.ndarray) -> np.ndarray:
     text = np.datetime_as_string(np.asarray(us).astype("datetime64[us]"), unit="s")
-    return np.char.add(text.astype(str), "Z")
+    return np.char.add(text.astype(str), "+00:00")  # the timestamp rule: docs/scan.md
 
 
 def _iso_one(us: int) -> str:
-    return pd.Timestamp(us, unit="us", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    return pd.Timestamp(us, unit="us", tz="UTC").strftime(TIMESTAMP_FORMAT)
 
 
 def analyze(

@@ -25,6 +25,7 @@ from safelight.csvguard import write_table
 from safelight.errors import UsageError
 from safelight.network.analysis import Analysis
 from safelight.outputs import cannot_write, prepare_parent
+from safelight.timestamps import utc_timestamp
 
 SCHEMA = "safelight.network.report/1"
 TOP_ROWS = 100
@@ -77,7 +78,7 @@ def build_report(
     return {
         "schema": SCHEMA,
         "case": case,
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": utc_timestamp(datetime.now(UTC)),
         "entity_mode": entity_mode,
         "resolution": resolution,
         "notice": NOTICE,

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -19,7 +19,7 @@ from safelight.constants import (
     SCAN_MAX_COMPRESSION_RATIO,
     SCAN_MAX_MEMBER_BYTES,
 )
-from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
+from safelight.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.runs import RunStore
 from safelight.signals.options import Mode
@@ -27,6 +27,7 @@ from safelight.signals.options import Mode
 if TYPE_CHECKING:
     from safelight.scan.progress import Progress
 from safelight.store import Database
+from safelight.timestamps import utc_timestamp
 
 
 def _progress(quiet: bool) -> Progress:
@@ -43,8 +44,10 @@ def _progress(quiet: bool) -> Progress:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
+    lists = summary.get("lists")
     lines = [
         f"scan run {summary['run']}: {summary['status']}",
+        *([f"  lists   {', '.join(lists) or 'none (hashed only)'}"] if lists is not None else []),
         f"  items   {summary['items']} ({summary['bytes']} bytes)"
         + (
             f", {summary['skipped_already_recorded']} recorded before resuming"
@@ -74,16 +77,25 @@ def format_summary(summary: dict[str, Any]) -> str:
     "--list",
     "lists",
     multiple=True,
-    help="Hash list in the store to match against (repeat for several).",
+    help="Hash list to match against (repeatable; default: every enabled list).",
 )
-@click.option("--jobs", default=1, show_default=True, help="Worker processes on this machine.")
+@click.option("--no-match", is_flag=True, help="Hash only: match against no list.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes on this machine.",
+)
 @click.option(
     "--cluster", default=None, help="Dask scheduler address (tcp://host:8786) or 'local'."
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write one JSON line per item."
 )
-@click.option("--resume", type=int, default=None, help="Finish an interrupted run.")
+@click.option(
+    "--resume", type=click.IntRange(min=1), default=None, help="Finish an interrupted run."
+)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
@@ -101,36 +113,42 @@ def format_summary(summary: dict[str, Any]) -> str:
 )
 @click.option(
     "--batch-items",
+    type=click.IntRange(min=1),
     default=SCAN_BATCH_ITEMS,
     show_default=True,
     help="Items per work batch and store transaction (a parallel run ends on smaller ones).",
 )
 @click.option(
     "--max-ratio",
+    type=click.FloatRange(min=1.0),
     default=SCAN_MAX_COMPRESSION_RATIO,
     show_default=True,
     help="Largest compression ratio of an archive member.",
 )
 @click.option(
     "--max-member-bytes",
+    type=click.IntRange(min=1),
     default=SCAN_MAX_MEMBER_BYTES,
     show_default=True,
     help="Largest archive member or file read whole.",
 )
 @click.option(
     "--max-archive-bytes",
+    type=click.IntRange(min=1),
     default=SCAN_MAX_ARCHIVE_BYTES,
     show_default=True,
     help="Largest total an archive may expand to.",
 )
 @click.option(
     "--max-depth",
+    type=click.IntRange(min=0),
     default=SCAN_MAX_ARCHIVE_DEPTH,
     show_default=True,
-    help="Deepest archive nesting opened.",
+    help="Archive levels opened: 0 opens none (hashed as files), 1 only top-level ones.",
 )
 @click.option(
     "--max-members",
+    type=click.IntRange(min=1),
     default=SCAN_MAX_ARCHIVE_MEMBERS,
     show_default=True,
     help="Most members read from one archive.",
@@ -138,6 +156,7 @@ def format_summary(summary: dict[str, Any]) -> str:
 def scan_command(
     sources: tuple[str, ...],
     lists: tuple[str, ...],
+    no_match: bool,
     jobs: int,
     cluster: str | None,
     out: Path | None,
@@ -156,17 +175,20 @@ def scan_command(
     """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.
 
     Exit status: 0 all items hashed, 1 some items failed (recorded per item), 2 usage
-    error, 3 unknown list or run, 4 resuming a finished run.
+    error, 3 unknown list or run, 4 resuming a finished run, 130 interrupted (Ctrl-C;
+    the run is resumable).
     """
     if fast and exact_reference:
         raise UsageError("--fast and --exact-reference exclude each other: choose one")
+    if no_match and lists:
+        raise UsageError("--no-match and --list exclude each other: choose one")
     mode: Mode = "fast" if fast else "reference" if exact_reference else "default"
-    from safelight.scan.runner import ScanOptions, run_scan
+    from safelight.scan.runner import ScanInterrupted, ScanOptions, run_scan
 
     limits = ArchiveLimits(max_ratio, max_member_bytes, max_archive_bytes, max_depth, max_members)
     options = ScanOptions(
         sources=list(sources),
-        lists=list(lists),
+        lists=[] if no_match else list(lists) or None,
         jobs=jobs,
         cluster=cluster,
         out=out,
@@ -177,11 +199,23 @@ def scan_command(
     db = Database.open()
     try:
         summary = run_scan(db, options, resume=resume, progress=_progress(quiet))
+    except ScanInterrupted as stop:
+        _interrupted(stop.summary.to_dict(), as_json)
+    except KeyboardInterrupt:
+        click.echo("interrupted before the scan run started; nothing was recorded", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         db.dispose()
     report = summary.to_dict()
     click.echo(json.dumps(report, indent=2) if as_json else format_summary(report))
     sys.exit(EXIT_SOME_FAILED if summary.total.errors else EXIT_OK)
+
+
+def _interrupted(report: dict[str, Any], as_json: bool) -> NoReturn:
+    click.echo(json.dumps(report, indent=2) if as_json else format_summary(report))
+    # The run keeps its sources, lists, limits and --out file: this is the whole command.
+    click.echo(f"interrupted: finish it with `safelight scan --resume {report['run']}`", err=True)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 @click.group("scans")
@@ -190,7 +224,7 @@ def scans_group() -> None:
 
 
 @scans_group.command("ls")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def scans_ls(limit: int, as_json: bool) -> None:
     """The most recent scan runs."""
@@ -203,12 +237,12 @@ def scans_ls(limit: int, as_json: bool) -> None:
         click.echo(json.dumps([run.to_dict() for run in runs], indent=2))
         return
     click.echo(
-        f"{'id':>5}  {'status':<11}  {'started':<19}  {'items':>8}  {'matched':>7}  "
+        f"{'id':>5}  {'status':<11}  {'started':<25}  {'items':>8}  {'matched':>7}  "
         f"{'errors':>6}  sources"
     )
     for run in runs:
         click.echo(
-            f"{run.id:>5}  {run.status:<11}  {run.started_at:%Y-%m-%d %H:%M:%S}  {run.items:>8}  "
+            f"{run.id:>5}  {run.status:<11}  {utc_timestamp(run.started_at):<25}  {run.items:>8}  "
             f"{run.matched_items:>7}  {run.errors:>6}  {' '.join(run.sources)}"
         )
 
@@ -239,9 +273,8 @@ def scans_show(run_id: int, as_json: bool, show_matches: bool) -> None:
         return
     click.echo(format_summary(report))
     click.echo(f"  sources {' '.join(run.sources)}")
-    click.echo(f"  lists   {', '.join(entry['name'] for entry in run.lists) or '-'}")
-    finished = run.finished_at.isoformat() if run.finished_at else "-"
-    click.echo(f"  started {run.started_at.isoformat()}  finished {finished}")
+    finished = utc_timestamp(run.finished_at) if run.finished_at else "-"
+    click.echo(f"  started {utc_timestamp(run.started_at)}  finished {finished}")
     for item in matched:
         hits = ", ".join(
             f"{m['list']}#{m['entry_id']} {m['signal_type']} d={m['distance']}"

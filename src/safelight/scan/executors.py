@@ -13,6 +13,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -64,6 +65,13 @@ def _warm(config: PipelineConfig) -> None:
     pipeline_for(config)
 
 
+def _start_worker(config: PipelineConfig) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone handles it (records the run
+    # as interrupted, cancels what is queued); workers finish their batch quietly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _warm(config)
+
+
 class InlineExecutor:
     workers = 1
 
@@ -112,7 +120,10 @@ class ProcessExecutor:
         # Each worker opens the lists as it starts, before taking its first batch.
         context = multiprocessing.get_context("forkserver")
         self.pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_warm, initargs=(config,)
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(config,),
         )
         self.config = config
 

@@ -4,12 +4,16 @@ The total is estimated by a background thread that walks local folders (sizes on
 archive expansion), so the scan starts at once and the ETA appears when the count is known.
 ETA is from bytes: source bytes left at the current byte rate (archive members count their
 expanded size, so for archive-heavy sources it is a rough guide).
+
+``hash`` and ``match`` reuse the live line (``StreamProgress``): on stderr, and only when
+stderr is a terminal, since their stdout carries the records.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from typing import Protocol
@@ -106,24 +110,61 @@ class LogProgress:
 
 
 class LiveProgress:
-    """A status line redrawn in place on a terminal (rich)."""
+    """A status line redrawn in place on a terminal (rich). ``label`` names the work (default:
+    the scan run)."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, label: str | None = None) -> None:
         self.console = console or Console(stderr=True)
+        self.label = label
         self.started = time.monotonic()
         self.live: Live | None = None
         self.estimate: _Estimate | None = None
 
     def start(self, run_id: int, sources: list[str], *, already: int) -> None:
         self.estimate = _Estimate(sources)
-        self.live = Live(Text(f"scan run {run_id}: starting"), console=self.console)
+        title = self.label or f"scan run {run_id}"
+        self.live = Live(Text(f"{title}: starting"), console=self.console)
         self.live.start()
 
     def update(self, tally: Tally) -> None:
         if self.live is not None:
             total = self.estimate.total if self.estimate else None
-            self.live.update(Text(describe(tally, time.monotonic() - self.started, total)))
+            text = describe(tally, time.monotonic() - self.started, total)
+            self.live.update(Text(f"{self.label}: {text}" if self.label else text))
 
     def stop(self) -> None:
         if self.live is not None:
             self.live.stop()
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+class StreamProgress:
+    """Progress of items outside a scan run (``hash``, ``match``): the live line on stderr
+    when it is a terminal, nothing otherwise (their stdout carries the records, and a log
+    line per interval would only add noise to a pipeline). A context manager."""
+
+    def __init__(self, label: str, sources: list[str], *, quiet: bool = False) -> None:
+        self.label = label
+        self.sources = sources
+        self.tally = Tally()
+        self.display: Progress = NullProgress()
+        if not quiet and stderr_is_terminal():
+            self.display = LiveProgress(Console(stderr=True, force_terminal=True), label=label)
+
+    def __enter__(self) -> StreamProgress:
+        self.display.start(0, self.sources, already=0)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.display.stop()
+
+    def add(self, size: int | None, *, matched: bool, failed: bool) -> None:
+        """Count one item (no per-list counts outside a scan run)."""
+        self.tally.items += 1
+        self.tally.bytes += size or 0
+        self.tally.matched_items += matched
+        self.tally.errors += failed
+        self.display.update(self.tally)

@@ -3,8 +3,10 @@
 Order of writes is what makes a run crash-safe: a batch's rows are committed in one
 transaction first, and only then appended to the JSONL file. After a kill -9 the store holds
 every committed item and the JSONL holds a prefix of them (perhaps with a torn last line);
-``--resume`` rewrites the JSONL from the store, skips every recorded item without reading its
-bytes again into a hasher, and carries on.
+``--resume`` rewrites the JSONL from the store (to the run's own output file unless another
+is given), skips every recorded item without reading its bytes again into a hasher, and
+carries on. An interrupt (Ctrl-C) leaves the run resumable and raises ``ScanInterrupted``
+with the run's summary so far.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from safelight.store.database import default_home
 @dataclass(slots=True)
 class ScanOptions:
     sources: list[str] = field(default_factory=list)
-    lists: list[str] = field(default_factory=list)
+    # None: every enabled list in the store (as ``match`` does); [] hashes only.
+    lists: list[str] | None = None
     jobs: int = 1
     cluster: str | None = None
     out: Path | None = None
@@ -59,6 +62,7 @@ class ScanSummary:
     this_session: Tally  # what this invocation hashed
     skipped: int  # items already recorded before a resume
     seconds: float
+    lists: tuple[str, ...] = ()  # the lists matched against (none: hashed only)
 
     def to_dict(self) -> dict[str, Any]:
         rate = self.this_session.items / self.seconds if self.seconds > 0 else 0.0
@@ -66,12 +70,25 @@ class ScanSummary:
         return {
             "run": self.run_id,
             "status": self.status,
+            "lists": list(self.lists),
             **self.total.to_dict(),
             "skipped_already_recorded": self.skipped,
             "seconds": round(self.seconds, 3),
             "items_per_second": round(rate, 2),
             "bytes_per_second": round(byte_rate, 1),
         }
+
+
+class ScanInterrupted(KeyboardInterrupt):
+    """A run stopped by an interrupt: it is recorded as interrupted and can be resumed.
+
+    A ``KeyboardInterrupt``, so code that does not know it still stops; ``summary`` is the
+    run's state at the interrupt.
+    """
+
+    def __init__(self, summary: ScanSummary) -> None:
+        super().__init__(f"scan run {summary.run_id} interrupted")
+        self.summary = summary
 
 
 def _limits_to_dict(limits: ArchiveLimits) -> dict[str, Any]:
@@ -127,11 +144,12 @@ def _start(
         options.sources = [_absolute(source) for source in options.sources]
         # Unknown lists stop the scan here, before a run exists; indexes are synced here once
         # (not by every worker at the same time).
-        match = _match_config(db, home, options.lists)
+        match = _match_config(db, home, _lists_to_match(db, options.lists))
         stored = {
             "limits": _limits_to_dict(options.limits),
             "batch_items": options.batch_items,
             "mode": options.mode,
+            "out": str(options.out.resolve()) if options.out is not None else None,
         }
         lists = [
             {"name": name, "generation": generation}
@@ -141,18 +159,35 @@ def _start(
     run = store.get(resume)
     if run.status == FINISHED:
         raise ConflictError(f"scan run {resume} already finished; nothing to resume")
-    if options.lists:
-        raise UsageError(f"scan run {resume} keeps the lists it started with; give no --list")
+    if options.lists is not None:
+        raise UsageError(
+            f"scan run {resume} keeps the lists it started with; give no --list or --no-match"
+        )
     if options.sources and options.sources != run.sources:
         raise UsageError(f"scan run {resume} scanned {run.sources}; give no SOURCE to resume it")
     options.sources = run.sources
     options.lists = [str(entry["name"]) for entry in run.lists]
     options.limits = ArchiveLimits(**run.options["limits"])
     options.mode = run.options.get("mode", "default")
+    if options.out is None and run.options.get("out"):
+        # The run's own output file is rewritten whole, so it ends complete.
+        options.out = Path(run.options["out"])
+        _check_out(options.out)
     # A resumed run matches against each list as it is now (its current generation).
     match = _match_config(db, home, options.lists)
     store.set_status(resume, RUNNING)
     return resume, options, match
+
+
+def _lists_to_match(db: Database, names: list[str] | None) -> list[str]:
+    if names is not None:
+        return names
+    return [hash_list.name for hash_list in HashListStore(db).list() if hash_list.enabled]
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and not out.parent.is_dir():
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
 
 
 def _match_config(db: Database, home: Path, names: list[str]) -> MatchConfig:
@@ -202,8 +237,7 @@ def run_scan(
     by default one is made from ``options.jobs`` / ``options.cluster`` and closed at the end.
     """
     store = RunStore(db)
-    if options.out is not None and not options.out.parent.is_dir():
-        raise UsageError(f"--out {options.out}: folder {options.out.parent} does not exist")
+    _check_out(options.out)
     # Connect to the cluster first: an unreachable scheduler must not leave a run behind.
     own_executor = executor is None
     executor = executor or make_executor(options.jobs, options.cluster)
@@ -219,17 +253,19 @@ def run_scan(
     progress = progress or NullProgress()
     out = _JsonlOut(options.out)
     recorded: set[str] = set()
-    if resume is not None:
-        recorded = store.recorded_keys(run_id)
-        out.rebuild(store.iter_results(run_id))
-    else:
-        out.open_fresh()
     batcher = Batcher(recorded, options.batch_items, options.batch_bytes, executor.workers)
     walker = SourceWalker(options.limits)
     session = Tally()
     started = time.monotonic()
     status = FAILED
+    interrupted: KeyboardInterrupt | None = None
+    # From here on the run exists: whatever stops it, it is left resumable (finally below).
     try:
+        if resume is not None:
+            recorded |= store.recorded_keys(run_id)  # the batcher's set: skipped, not hashed
+            out.rebuild(store.iter_results(run_id))
+        else:
+            out.open_fresh()
         executor.prepare(config)
         progress.start(run_id, options.sources, already=len(recorded))
         batches = batcher.batches(walker.items(options.sources))
@@ -240,17 +276,19 @@ def run_scan(
                 session.add(result)
             progress.update(session)
         status = FINISHED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         status = INTERRUPTED
-        raise
+        interrupted = exc
     finally:
         if own_executor:
             executor.close()
         out.close()
         progress.stop()
         total = store.tally(run_id)
-        if status == FINISHED:
-            store.finish(run_id, status, total)
-        else:
-            store.set_status(run_id, status)  # resumable: --resume picks it up
-    return ScanSummary(run_id, status, total, session, batcher.skipped, time.monotonic() - started)
+        # Not finished: resumable, --resume picks it up.
+        store.finish(run_id, status, total)
+    seconds = time.monotonic() - started
+    summary = ScanSummary(run_id, status, total, session, batcher.skipped, seconds, match.lists)
+    if interrupted is not None:
+        raise ScanInterrupted(summary) from interrupted
+    return summary

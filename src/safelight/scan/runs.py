@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, func, select, update
+from sqlalchemy import Connection, Insert, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from safelight.errors import ItemError, NotFoundError
@@ -23,6 +23,7 @@ from safelight.match.results import Match
 from safelight.scan.model import ItemResult
 from safelight.store import Database
 from safelight.store.scan_tables import scan_items, scan_runs
+from safelight.timestamps import utc_timestamp
 
 RUNNING, FINISHED, INTERRUPTED, FAILED = "running", "finished", "interrupted", "failed"
 
@@ -51,8 +52,8 @@ class RunInfo:
             "status": self.status,
             "sources": self.sources,
             "lists": [entry["name"] for entry in self.lists],
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "started_at": utc_timestamp(self.started_at),
+            "finished_at": utc_timestamp(self.finished_at) if self.finished_at else None,
             "items": self.items,
             "bytes": self.bytes,
             "matched_items": self.matched_items,
@@ -138,27 +139,29 @@ class RunStore:
     def get(self, run_id: int) -> RunInfo:
         with self.db.connect() as conn:
             row = conn.execute(select(scan_runs).where(scan_runs.c.id == run_id)).first()
-        if row is None:
-            raise NotFoundError(f"scan run {run_id} not found", code="run_not_found")
-        return _run_info(row._mapping)
+            if row is None:
+                raise NotFoundError(f"scan run {run_id} not found", code="run_not_found")
+            return _run_info(conn, row._mapping)
 
     def list_runs(self, limit: int = 50) -> list[RunInfo]:
         query = select(scan_runs).order_by(scan_runs.c.id.desc()).limit(limit)
         with self.db.connect() as conn:
-            return [_run_info(row._mapping) for row in conn.execute(query)]
+            return [_run_info(conn, row._mapping) for row in conn.execute(query).all()]
 
     def set_status(self, run_id: int, status: str) -> None:
         with self.db.begin() as conn:
             conn.execute(update(scan_runs).where(scan_runs.c.id == run_id).values(status=status))
 
     def finish(self, run_id: int, status: str, tally: Tally) -> None:
+        """End a run with its totals; ``finished_at`` is set only when it finished."""
+        finished_at = datetime.now(UTC) if status == FINISHED else None
         with self.db.begin() as conn:
             conn.execute(
                 update(scan_runs)
                 .where(scan_runs.c.id == run_id)
                 .values(
                     status=status,
-                    finished_at=datetime.now(UTC),
+                    finished_at=finished_at,
                     items=tally.items,
                     bytes=tally.bytes,
                     matched_items=tally.matched_items,
@@ -212,7 +215,24 @@ class RunStore:
         return tally
 
 
-def _run_info(row: Any) -> RunInfo:
+def _live_counts(conn: Connection, run_id: int) -> dict[str, int]:
+    """Counts of a run from its item rows (a run that did not finish has no stored totals,
+    or totals from before its last resume)."""
+    items = scan_items.c
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(items.size), 0),
+        func.count(case((items.match_count > 0, 1))),
+        func.count(items.error_code),
+    ).where(items.run_id == run_id)
+    count, size, matched, errors = conn.execute(query).one()
+    return {"items": count, "bytes": size, "matched_items": matched, "errors": errors}
+
+
+def _run_info(conn: Connection, row: Any) -> RunInfo:
+    counts = {name: row[name] for name in ("items", "bytes", "matched_items", "errors")}
+    if row["status"] != FINISHED:
+        counts = _live_counts(conn, row["id"])
     return RunInfo(
         id=row["id"],
         status=row["status"],
@@ -221,10 +241,10 @@ def _run_info(row: Any) -> RunInfo:
         options=json.loads(row["options"]),
         started_at=row["started_at"],
         finished_at=row["finished_at"],
-        items=row["items"],
-        bytes=row["bytes"],
-        matched_items=row["matched_items"],
-        errors=row["errors"],
+        items=int(counts["items"]),
+        bytes=int(counts["bytes"]),
+        matched_items=int(counts["matched_items"]),
+        errors=int(counts["errors"]),
     )
 
 

@@ -133,7 +133,7 @@ class SourceWalker:
         except OSError as exc:
             yield WorkItem.failed(path, "unreadable", f"{path}: cannot read: {exc}")
             return
-        fmt = sniff(head)
+        fmt = sniff(head) if self.limits.max_depth > 0 else None  # depth 0: archives are files
         if fmt is None:
             yield WorkItem(path, "file", location=path, size=info.st_size)
             return
@@ -158,7 +158,7 @@ class SourceWalker:
             if detail.get("type") == "directory":
                 continue
             item_uri = fs.unstrip_protocol(key)
-            fmt = _archive_by_name(key)
+            fmt = _archive_by_name(key) if self.limits.max_depth > 0 else None
             if fmt is None:
                 yield WorkItem(item_uri, "uri", location=item_uri, size=detail.get("size"))
                 continue

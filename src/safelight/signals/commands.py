@@ -13,6 +13,7 @@ from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.signals.options import HashOptions, Mode, default_signals, parse_signals
 
 if TYPE_CHECKING:
+    from safelight.scan.progress import StreamProgress
     from safelight.signals.records import HashRecord
 
 
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     default="jsonl",
     show_default=True,
 )
+@click.option("--quiet", is_flag=True, help="No progress line (shown on a terminal's stderr).")
 def hash_command(
     paths: tuple[str, ...],
     recursive: bool,
@@ -77,6 +79,7 @@ def hash_command(
     max_pixels: int,
     jobs: int | None,
     output_format: str,
+    quiet: bool,
 ) -> None:
     """Hash photos, videos and other files: MD5/SHA-1/SHA-256, PDQ, vPDQ.
 
@@ -97,15 +100,19 @@ def hash_command(
     )
     # Imported here, not at the top: numba and the decoders cost half a second to import,
     # which every other command (and --help) should not pay.
+    from safelight.scan.progress import StreamProgress
     from safelight.signals.batch import default_jobs, hash_paths
 
     records = hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive)
-    total, failed = _write(records, output_format, options.wants_pdq8)
+    with StreamProgress("hash", list(paths), quiet=quiet) as progress:
+        total, failed = _write(records, output_format, options.wants_pdq8, progress)
     click.echo(f"hashed {total - failed} of {total} files; {failed} failed", err=True)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
-def _write(records: Iterable[HashRecord], output_format: str, with_pdq8: bool) -> tuple[int, int]:
+def _write(
+    records: Iterable[HashRecord], output_format: str, with_pdq8: bool, progress: StreamProgress
+) -> tuple[int, int]:
     from safelight.signals.records import (
         TABLE_HEADER,
         csv_header,
@@ -132,4 +139,5 @@ def _write(records: Iterable[HashRecord], output_format: str, with_pdq8: bool) -
             click.echo(to_csv_line(record, with_pdq8))
         else:
             click.echo(to_table_line(record))
+        progress.add(record.size, matched=False, failed=record.error is not None)
     return total, failed

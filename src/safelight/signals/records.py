@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safelight import csvguard
-from safelight.errors import ItemError
+from safelight.errors import InputError, ItemError
 from safelight.signals.digests import DIGEST_NAMES
 from safelight.signals.pdq import DIHEDRAL_NAMES, PdqHash
 from safelight.signals.photo import FrameHash
@@ -78,6 +78,135 @@ class HashRecord:
         out["error"] = self.error.to_dict() if self.error else None
         return out
 
+    @classmethod
+    def from_dict(cls, data: Any) -> HashRecord:
+        """The record ``to_dict`` wrote (a ``hash`` JSONL line, parsed), checked field by
+        field; InputError names the first bad field. Unknown keys are ignored."""
+        if not isinstance(data, dict):
+            raise InputError(f"a hash record is a JSON object, not {type(data).__name__}")
+        media = _field(data, "media", str, required=True)
+        if media not in MEDIA_NAMES:
+            raise InputError(f"media: {media!r} is not one of {', '.join(MEDIA_NAMES)}")
+        quality = _quality(data.get("pdq_quality"), "pdq_quality")
+        pdq = _pdq(data, "pdq", quality)
+        pdq8 = data.get("pdq8")
+        if pdq8 is not None:
+            if not isinstance(pdq8, dict) or set(pdq8) != set(DIHEDRAL_NAMES):
+                raise InputError(f"pdq8: an object with the keys {', '.join(DIHEDRAL_NAMES)}")
+        frames = data.get("pdq_frames")
+        if frames is not None and not isinstance(frames, list):
+            raise InputError("pdq_frames: a list of {frame, pdq, quality}")
+        vpdq = data.get("vpdq")
+        if vpdq is not None and not isinstance(vpdq, list):
+            raise InputError("vpdq: a list of {frame, timestamp, pdq, quality}")
+        return cls(
+            path=_field(data, "path", str, required=True),
+            media=media,
+            size=_field(data, "size", int),
+            digests={
+                name: _hex(data[name], f"{name}", width)
+                for name, width in DIGEST_HEX.items()
+                if data.get(name) is not None
+            },
+            format=_field(data, "format", str),
+            width=_field(data, "width", int),
+            height=_field(data, "height", int),
+            pdq=pdq,
+            pdq8=None
+            if pdq8 is None
+            else tuple(_pdq_required(pdq8, name, quality, "pdq8.") for name in DIHEDRAL_NAMES),
+            frames=None if frames is None else tuple(_frame(f, i) for i, f in enumerate(frames)),
+            frames_complete=bool(data.get("pdq_frames_complete", True)),
+            vpdq=None if vpdq is None else tuple(_video_frame(v, i) for i, v in enumerate(vpdq)),
+            error=_error(data.get("error")),
+        )
+
+
+MEDIA_NAMES = ("photo", "video", "other")
+DIGEST_HEX = {"md5": 32, "sha1": 40, "sha256": 64}
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = False) -> Any:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise InputError(f"{name}: missing")
+        return None
+    # bool is an int in Python; a JSON true is never a size or a width.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InputError(f"{name}: {value!r} is not a {kind.__name__}")
+    return value
+
+
+def _hex(value: Any, name: str, width: int) -> str:
+    if not isinstance(value, str) or len(value) != width or not set(value) <= _HEX_DIGITS:
+        raise InputError(f"{name}: {value!r} is not {width} lower-case hex digits")
+    return value
+
+
+def _quality(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise InputError(f"{name}: {value!r} is not a quality 0-100")
+    return value
+
+
+def _pdq(
+    data: dict[str, Any], name: str, quality: int | None, where: str = "", of: str = "pdq_quality"
+) -> PdqHash | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if quality is None:
+        raise InputError(f"{where}{name}: a PDQ hash needs its quality ({of})")
+    return PdqHash(bytes.fromhex(_hex(value, where + name, 64)), quality)
+
+
+def _pdq_required(
+    data: dict[str, Any], name: str, quality: int | None, where: str, of: str = "pdq_quality"
+) -> PdqHash:
+    pdq = _pdq(data, name, quality, where, of)
+    if pdq is None:
+        raise InputError(f"{where}{name}: missing")
+    return pdq
+
+
+def _frame(data: Any, position: int) -> FrameHash:
+    where = f"pdq_frames[{position}]"
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: not an object")
+    frame = _field(data, "frame", int, required=True)
+    quality = _quality(data.get("quality"), f"{where}.quality")
+    return FrameHash(frame, _pdq_required(data, "pdq", quality, f"{where}.", f"{where}.quality"))
+
+
+def _video_frame(data: Any, position: int) -> VideoFrameHash:
+    where = f"vpdq[{position}]"
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: not an object")
+    timestamp = data.get("timestamp")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+        raise InputError(f"{where}.timestamp: {timestamp!r} is not a number of seconds")
+    quality = _quality(data.get("quality"), f"{where}.quality")
+    if quality is None:
+        raise InputError(f"{where}.quality: missing")
+    return VideoFrameHash(
+        _field(data, "frame", int, required=True),
+        float(timestamp),
+        _hex(data.get("pdq"), f"{where}.pdq", 64),
+        quality,
+    )
+
+
+def _error(data: Any) -> ItemError | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise InputError("error: null or {code, message}")
+    return ItemError(_field(data, "code", str, required=True), str(data.get("message", "")))
+
 
 def _digest_keys(digests: dict[str, str]) -> list[str]:
     """The built-in digests always (null when not computed), then any registered ones."""
@@ -132,20 +261,30 @@ def to_csv_line(record: HashRecord, with_pdq8: bool = False) -> str:
     return _csv_line(["" if v is None else v for v in values])
 
 
-TABLE_HEADER = f"{'media':<6} {'format':<6} {'size':>10} {'q':>3}  {'pdq / error':<64}  path"
+TABLE_HEADER = (
+    f"{'media':<6} {'format':<6} {'size':>10} {'q':>3}  {'signal':<6}  {'value':<64}  path"
+)
+
+
+def table_signal(record: HashRecord) -> tuple[str, str]:
+    """The (signal name, value) a table row shows: the PDQ of a photo, the vPDQ frame count of
+    a video, otherwise the strongest digest computed; an error shows its code."""
+    if record.error:
+        return "error", record.error.code
+    if record.pdq is not None:
+        return "pdq", record.pdq.hex
+    if record.vpdq is not None:
+        return "vpdq", f"{len(record.vpdq)} frames"
+    for name in ("sha256", "sha1", "md5"):
+        if name in record.digests:
+            return name, record.digests[name]
+    return "-", "-"
 
 
 def to_table_line(record: HashRecord) -> str:
     """A fixed-width line for people: the path last so long names do not break columns."""
     size = "-" if record.size is None else str(record.size)
     quality = "-" if record.pdq is None else str(record.pdq.quality)
-    if record.error:
-        detail = f"ERROR {record.error.code}"
-    elif record.pdq is not None:
-        detail = record.pdq.hex
-    elif record.vpdq is not None:
-        detail = f"vpdq: {len(record.vpdq)} frames"
-    else:
-        detail = record.digests.get("sha256", "-")
-    line = f"{record.media:<6} {record.format or '-':<6} {size:>10} {quality:>3}  {detail:<64}"
-    return f"{line}  {printable(record.path)}"
+    signal, value = table_signal(record)
+    line = f"{record.media:<6} {record.format or '-':<6} {size:>10} {quality:>3}  "
+    return f"{line}{signal:<6}  {value:<64}  {printable(record.path)}"

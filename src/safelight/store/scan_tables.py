@@ -8,7 +8,6 @@ deep the archive path. Matches are kept as JSON on the item row (usually empty).
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from safelight.store.lists_tables import UTCDateTime
 from safelight.store.metadata import metadata
 
 scan_runs = Table(
@@ -28,8 +28,9 @@ scan_runs = Table(
     Column("sources", Text, nullable=False),  # JSON list
     Column("lists", Text, nullable=False),  # JSON list of {name, path, generation}
     Column("options", Text, nullable=False),  # JSON object: limits, batch sizes
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    # Aware UTC on both databases (SQLite hands back naive values from a plain DateTime).
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
     Column("items", BigInteger, nullable=False, default=0),
     Column("bytes", BigInteger, nullable=False, default=0),
     Column("matched_items", BigInteger, nullable=False, default=0),
@@ -56,7 +57,7 @@ scan_items = Table(
     Column("matches", Text),  # JSON list, NULL when there are none
     Column("error_code", String(32)),
     Column("error_message", Text),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
     UniqueConstraint("run_id", "path_key", name="uq_scan_items_run_path"),
     Index("ix_scan_items_run_matched", "run_id", "match_count"),
 )
