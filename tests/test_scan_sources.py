@@ -63,12 +63,15 @@ def test_symlink_loop_is_an_error_and_the_walk_ends(tmp_path: Path) -> None:
     }
 
 
-def test_symlinked_folder_elsewhere_is_followed(tmp_path: Path) -> None:
+def test_symlinked_folder_elsewhere_is_followed_only_on_request(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "x.txt").write_bytes(b"x")
     (tmp_path / "scan").mkdir()
     (tmp_path / "scan" / "link").symlink_to(tmp_path / "elsewhere")
-    assert codes(walk(str(tmp_path / "scan"))) == {f"{tmp_path}/scan/link/x.txt": None}
+    source = [str(tmp_path / "scan")]
+    assert codes(walk(*source)) == {f"{tmp_path}/scan/link": "link_outside_root"}
+    followed = list(SourceWalker(ArchiveLimits(), follow_links=True).items(source))
+    assert codes(followed) == {f"{tmp_path}/scan/link/x.txt": None}
 
 
 def test_fifo_is_not_opened(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from safelight.constants import (
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.runs import RunStore
+from safelight.signals.commands import follow_links_option
 from safelight.signals.options import Mode
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     show_default=True,
     help="Deepest archive nesting opened.",
 )
+@follow_links_option
 @click.option(
     "--max-members",
     default=SCAN_MAX_ARCHIVE_MEMBERS,
@@ -141,6 +143,7 @@ def scan_command(
     max_archive_bytes: int,
     max_depth: int,
     max_members: int,
+    follow_links: bool,
     batch_items: int,
     fast: bool,
     exact_reference: bool,
@@ -165,6 +168,7 @@ def scan_command(
         limits=limits,
         batch_items=batch_items,
         mode=mode,
+        follow_links=follow_links,
     )
     db = Database.open()
     try:

@@ -49,6 +49,7 @@ class ScanOptions:
     batch_items: int = SCAN_BATCH_ITEMS
     batch_bytes: int = SCAN_BATCH_BYTES
     mode: Mode = "default"
+    follow_links: bool = False  # links leaving a folder (see safelight.signals.walk)
 
 
 @dataclass(slots=True)
@@ -132,6 +133,7 @@ def _start(
             "limits": _limits_to_dict(options.limits),
             "batch_items": options.batch_items,
             "mode": options.mode,
+            "follow_links": options.follow_links,
         }
         lists = [
             {"name": name, "generation": generation}
@@ -149,6 +151,7 @@ def _start(
     options.lists = [str(entry["name"]) for entry in run.lists]
     options.limits = ArchiveLimits(**run.options["limits"])
     options.mode = run.options.get("mode", "default")
+    options.follow_links = bool(run.options.get("follow_links", False))
     # A resumed run matches against each list as it is now (its current generation).
     match = _match_config(db, home, options.lists)
     store.set_status(resume, RUNNING)
@@ -225,7 +228,7 @@ def run_scan(
     else:
         out.open_fresh()
     batcher = Batcher(recorded, options.batch_items, options.batch_bytes, executor.workers)
-    walker = SourceWalker(options.limits)
+    walker = SourceWalker(options.limits, follow_links=options.follow_links)
     session = Tally()
     started = time.monotonic()
     status = FAILED

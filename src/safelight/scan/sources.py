@@ -1,7 +1,8 @@
 """SOURCE arguments to work items: folders, files, archives, manifests and fsspec URIs.
 
-* a folder is walked recursively in sorted order; symbolic links are followed, but a link
-  back into a directory already being scanned is a recorded ``symlink_loop`` error;
+* a folder is walked recursively in sorted order by ``safelight.signals.walk``, the walker
+  ``hash -r`` uses too, with its one rule for links: every file is visited once per scan
+  whatever the links, and links leaving the folder are followed only with ``follow_links``;
 * a file whose first bytes are a zip, tar or compressed stream is read as an archive;
 * ``@FILE`` is a manifest: one path or URI per line (``#`` comments), relative paths taken
   from the manifest's folder;
@@ -13,7 +14,6 @@ Listing runs in the scanning process and reads only file heads; workers read the
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -25,6 +25,7 @@ from safelight.constants import SCAN_SNIFF_BYTES
 from safelight.errors import UsageError
 from safelight.scan.archives import ArchiveLimits, ArchiveReader, sniff
 from safelight.scan.model import WorkItem
+from safelight.signals.walk import Walker
 
 _ARCHIVE_SUFFIXES = {
     ".zip": "zip",
@@ -53,9 +54,10 @@ def check_sources(sources: list[str]) -> None:
 
 
 class SourceWalker:
-    def __init__(self, limits: ArchiveLimits) -> None:
+    def __init__(self, limits: ArchiveLimits, *, follow_links: bool = False) -> None:
         self.limits = limits
         self.archives = ArchiveReader(limits)
+        self.walker = Walker(follow_links=follow_links)
 
     def items(self, sources: list[str]) -> Iterator[WorkItem]:
         for source in sources:
@@ -75,8 +77,13 @@ class SourceWalker:
             yield WorkItem.failed(path, "unreadable", f"{where}: cannot open {path}: {exc}")
             return
         if stat.S_ISDIR(info.st_mode):
-            yield from self._folder(path, {(info.st_dev, info.st_ino): path})
+            for found in self.walker.tree(path, info):
+                if found.error is not None:
+                    yield WorkItem.failed(found.path, found.error.code, found.error.message)
+                elif found.info is not None:
+                    yield from self._file(found.path, found.info)
         else:
+            self.walker.claim(info)
             yield from self._file(path, info)
 
     def _manifest(self, manifest: str) -> Iterator[WorkItem]:
@@ -94,34 +101,6 @@ class SourceWalker:
             if not is_uri(entry) and not os.path.isabs(entry):
                 entry = os.path.join(base, entry)
             yield from self._source(entry, where=f"{manifest}:{number}")
-
-    def _folder(self, folder: str, ancestors: dict[tuple[int, int], str]) -> Iterator[WorkItem]:
-        try:
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
-        except OSError as exc:
-            yield WorkItem.failed(folder, "unreadable", f"{folder}: cannot list folder: {exc}")
-            return
-        for entry in entries:
-            path = os.path.join(folder, entry.name)
-            try:
-                info = os.stat(path)  # follows links
-            except OSError as exc:
-                code = "symlink_loop" if exc.errno == errno.ELOOP else "unreadable"
-                yield WorkItem.failed(path, code, f"{path}: cannot open: {exc}")
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                key = (info.st_dev, info.st_ino)
-                if key in ancestors:
-                    yield WorkItem.failed(
-                        path,
-                        "symlink_loop",
-                        f"{path}: link back to {ancestors[key]}, which is being scanned",
-                    )
-                    continue
-                yield from self._folder(path, {**ancestors, key: path})
-            else:
-                yield from self._file(path, info)
 
     def _file(self, path: str, info: os.stat_result) -> Iterator[WorkItem]:
         if not stat.S_ISREG(info.st_mode):

@@ -22,9 +22,19 @@ if TYPE_CHECKING:
     from safelight.signals.records import HashRecord
 
 
+# One meaning wherever folders are walked (hash, scan): see safelight.signals.walk.
+follow_links_option = click.option(
+    "--follow-links",
+    is_flag=True,
+    help="Follow symbolic links that leave the folder being walked (default: report them, "
+    "do not follow). Each file is read once whatever the links.",
+)
+
+
 @click.command("hash")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("-r", "--recursive", is_flag=True, help="Hash the files inside folders, recursively.")
+@follow_links_option
 @click.option(
     "--signals",
     default=",".join(s for s in SIGNAL_NAMES if s in DEFAULT_SIGNALS),
@@ -67,6 +77,7 @@ if TYPE_CHECKING:
 def hash_command(
     paths: tuple[str, ...],
     recursive: bool,
+    follow_links: bool,
     signals: str,
     fast: bool,
     exact_reference: bool,
@@ -97,7 +108,13 @@ def hash_command(
     # which every other command (and --help) should not pay.
     from safelight.signals.batch import default_jobs, hash_paths
 
-    records = hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive)
+    records = hash_paths(
+        paths,
+        options,
+        jobs=jobs or default_jobs(),
+        recursive=recursive,
+        follow_links=follow_links,
+    )
     total, failed = _write(records, output_format, options.wants_pdq8)
     click.echo(f"hashed {total - failed} of {total} files; {failed} failed", err=True)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
