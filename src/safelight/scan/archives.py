@@ -35,6 +35,9 @@ from safelight.scan.model import MemberRef, WorkItem
 
 # Members smaller than this are never called bombs: a megabyte of zeros is harmless.
 RATIO_FLOOR_BYTES = 1 << 20
+# Most bytes decompressed in one step before the limits are checked again: a bomb is stopped
+# within this much of crossing a limit, so a member costs at most the ratio floor plus this.
+GUARD_CHUNK_BYTES = 1 << 20
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
 
 
@@ -101,7 +104,11 @@ def _decompressor(fmt: str, raw: IO[bytes]) -> IO[bytes]:
         return bz2.BZ2File(raw, mode="rb")
     if fmt == "xz":
         return lzma.LZMAFile(raw, mode="rb")
-    reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(raw, closefd=False)
+    # Every frame: ``zstd`` writes several for large inputs, and stopping after the first
+    # would hide whatever follows it.
+    reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(
+        raw, closefd=False, read_across_frames=True
+    )
     return reader
 
 
@@ -143,11 +150,51 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
+class _RatioGuard(io.RawIOBase):
+    """The decompressed side of a stream, with the ratio limit checked on every step.
+
+    Each read decompresses at most ``GUARD_CHUNK_BYTES``; past ``RATIO_FLOOR_BYTES`` the bytes
+    produced so far are held to ``max_ratio`` times the compressed bytes consumed
+    (``counting``). So a bomb stops a chunk after crossing the ratio, whatever reads it: a
+    single-file member, tar headers, or a tar member being read or skipped.
+    """
+
+    def __init__(self, plain: IO[bytes], counting: _Counting, max_ratio: float) -> None:
+        self.plain = plain
+        self.counting = counting
+        self.max_ratio = max_ratio
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.plain.read(min(len(buffer), GUARD_CHUNK_BYTES))
+        buffer[: len(data)] = data
+        self.produced += len(data)
+        _check_ratio(self.produced, self.counting.count, self.max_ratio)
+        return len(data)
+
+
+def _check_ratio(expanded: int, compressed: int, max_ratio: float) -> None:
+    if expanded > RATIO_FLOOR_BYTES and expanded / max(compressed, 1) > max_ratio:
+        raise ArchiveStop(
+            "archive_bomb",
+            f"expanded {expanded} bytes from {compressed} compressed "
+            f"(over {max_ratio:.0f}:1); stopped reading",
+        )
+
+
 def _read_capped(stream: IO[bytes], cap: int) -> bytes:
-    data = stream.read(cap + 1)
-    if len(data) > cap:
-        raise ArchiveStop("too_large", f"expands beyond the member limit of {cap} bytes")
-    return data
+    """At most ``cap`` bytes of ``stream``, read a chunk at a time (a reader's limits then
+    apply between chunks, never after one huge read); more is a ``too_large`` stop."""
+    data = bytearray()
+    while len(data) <= cap:
+        chunk = stream.read(min(GUARD_CHUNK_BYTES, cap + 1 - len(data)))
+        if not chunk:
+            return bytes(data)
+        data += chunk
+    raise ArchiveStop("too_large", f"expands beyond the member limit of {cap} bytes")
 
 
 class ArchiveReader:
@@ -291,20 +338,19 @@ class ArchiveReader:
         counting = _Counting(raw)
         plain: IO[bytes] = io.BufferedReader(counting)
         if fmt in COMPRESSED_FORMATS:
-            plain = _decompressor(fmt, plain)
+            guard = _RatioGuard(_decompressor(fmt, plain), counting, self.limits.max_ratio)
+            plain = io.BufferedReader(guard, buffer_size=GUARD_CHUNK_BYTES)
         head = plain.read(512)
         if fmt != "tar" and sniff(head) != "tar":
             # A single compressed file (photo.jpg.gz): one member named without the suffix.
             name = posixpath.splitext(logical.rsplit("/", 1)[-1])[0] or "data"
             path = self._member_path(logical, name, budget)
             data = head + _read_capped(plain, self.limits.max_member_bytes - len(head))
-            self._check_ratio(len(data), counting.count)
             self._account(budget, len(data))
             yield from self._member(path, data, depth, budget)
             return
         prefixed = io.BufferedReader(_Prefixed(head, plain))
         with tarfile.open(fileobj=prefixed, mode="r|") as archive:
-            expanded = 0
             for info in archive:
                 if not info.isfile():
                     continue
@@ -321,15 +367,5 @@ class ArchiveReader:
                     raise ArchiveStop("too_large", "stopped at an oversized member")
                 self._account(budget, info.size)
                 member = archive.extractfile(info)
-                data = member.read() if member is not None else b""
-                expanded += len(data)
-                self._check_ratio(expanded, counting.count)
+                data = _read_capped(member, info.size) if member is not None else b""
                 yield from self._member(path, data, depth, budget)
-
-    def _check_ratio(self, expanded: int, compressed: int) -> None:
-        if expanded > RATIO_FLOOR_BYTES and expanded / max(compressed, 1) > self.limits.max_ratio:
-            raise ArchiveStop(
-                "archive_bomb",
-                f"expanded {expanded} bytes from {compressed} compressed "
-                f"(over {self.limits.max_ratio:.0f}:1); stopped reading",
-            )
