@@ -120,5 +120,5 @@ def test_every_zstd_frame_is_read(tmp_path: Path) -> None:
     from safelight.scan.archives import ArchiveLimits
     from safelight.scan.sources import SourceWalker
 
-    (item,) = SourceWalker(ArchiveLimits()).items([str(two)])
-    assert item.data == b"first frame, second frame"
+    member, archive = SourceWalker(ArchiveLimits()).items([str(two)])
+    assert member.data == b"first frame, second frame" and archive.logical_path == str(two)

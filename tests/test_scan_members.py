@@ -53,10 +53,12 @@ def test_references_give_the_results_of_inline_bytes(tmp_path: Path) -> None:
     path.write_bytes(zip_bytes(members))
     items = walk(path)
     kinds = {item.logical_path.rsplit("!/", 1)[-1]: item.kind for item in items}
-    # The nested tar is opened by the listing (inline); the rest travel as references.
-    expected = {"a.jpg": "member", "b/c.txt": "member", "d.jpg": "inline"}
-    assert kinds == {**expected, "empty.txt": "member"}
-    assert process_batch(PipelineConfig(), items) == inline_results(path)
+    # The nested tar is opened by the listing (inline, and an item itself); the rest travel
+    # as references; the zip itself comes last, read by the worker as a file.
+    expected = {"a.jpg": "member", "b/c.txt": "member", "d.jpg": "inline", "inner.tar": "inline"}
+    assert kinds == {**expected, "empty.txt": "member", str(path): "file"}
+    assert items[-1].logical_path == str(path)
+    assert process_batch(PipelineConfig(), items[:-1]) == inline_results(path)
 
 
 def test_a_name_twice_reads_each_copy(tmp_path: Path) -> None:
@@ -64,7 +66,7 @@ def test_a_name_twice_reads_each_copy(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as archive, pytest.warns(UserWarning):
         archive.writestr("same.txt", b"first")
         archive.writestr("same.txt", b"second")
-    first, second = walk(path)
+    first, second, _zip = walk(path)
     assert second.logical_path.endswith("#2")
     assert (read_member(first, 100), read_member(second, 100)) == (b"first", b"second")
 
@@ -97,7 +99,7 @@ def test_member_missing_corrupt_or_too_large_is_a_per_item_error(tmp_path: Path)
     spot = raw.index(payload, raw.index(payload) + 1) + 5000
     raw[spot] ^= 0xFF
     path.write_bytes(bytes(raw))
-    ok, bad = walk(path)
+    ok, bad, _zip = walk(path)
     assert ok.kind == bad.kind == "member"
     found = errors([ok, bad])
     assert found[0] is None

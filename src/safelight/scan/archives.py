@@ -1,16 +1,24 @@
 """Reading zip and tar archives (plain, gz, bz2, xz, zst) member by member, in memory.
 
-Nothing is ever extracted to disk, so hostile member names cannot write anywhere; they are
-still recorded as per-item errors because no honest archive carries them. Zip bombs are
-stopped by limits on compression ratio, member size, total expanded size, member count and
-nesting depth (``ArchiveLimits``). Each problem becomes a failed ``WorkItem`` and the scan goes
-on; a stream that cannot be read further ends that archive with one failed item for it.
+Every container is an item too, at every level: the archive file, each nested archive, and
+the tar inside a compressed stream (its digests taken as it streams by), so an archive whose
+own hash is known matches. Its item comes after its members and carries the error that
+stopped its expansion, if any.
+
+Nothing is ever extracted to disk, so hostile member names cannot write anywhere: a member
+named ``../x.jpg`` or ``/abs/x.jpg``, or a zip directory entry holding data, is hashed and
+matched like any member and flagged (``unsafe_name``, ``directory_name``), so no name can hide
+its bytes. Zip bombs are stopped by limits on compression ratio, member size, total expanded
+size, member count and nesting depth (``ArchiveLimits``), enforced while decompressing. Each
+problem becomes a per-item error and the scan goes on.
 """
 
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
+import hashlib
 import io
 import lzma
 import os
@@ -31,7 +39,8 @@ from safelight.constants import (
     SCAN_MAX_MEMBER_BYTES,
     SCAN_SNIFF_BYTES,
 )
-from safelight.scan.model import MemberRef, WorkItem
+from safelight.errors import ItemError
+from safelight.scan.model import DIRECTORY_NAME, UNSAFE_NAME, HashRecord, MemberRef, WorkItem
 
 # Members smaller than this are never called bombs: a megabyte of zeros is harmless.
 RATIO_FLOOR_BYTES = 1 << 20
@@ -130,24 +139,40 @@ class _Counting(io.RawIOBase):
 
 
 class _Prefixed(io.RawIOBase):
-    """``head`` followed by the rest of ``inner``: un-reads a sniffed prefix."""
+    """``head`` followed by the rest of ``inner``: un-reads a sniffed prefix. With ``digest``,
+    it also takes the digests of every byte that passes (the tar inside a compressed stream)."""
 
-    def __init__(self, head: bytes, inner: IO[bytes]) -> None:
+    def __init__(self, head: bytes, inner: IO[bytes], *, digest: bool = False) -> None:
         self.head = head
         self.inner = inner
+        self.size = 0
+        self.hashes = []
+        if digest:
+            md5, sha1 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False)
+            self.hashes = [md5, sha1, hashlib.sha256()]
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         if self.head:
-            n = min(len(buffer), len(self.head))
-            buffer[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.inner.read(len(buffer))
+            data = self.head[: len(buffer)]
+            self.head = self.head[len(data) :]
+        else:
+            data = self.inner.read(len(buffer))
         buffer[: len(data)] = data
+        self.size += len(data)
+        for digest in self.hashes:
+            digest.update(data)
         return len(data)
+
+    def record(self) -> HashRecord:
+        md5, sha1, sha256 = (digest.hexdigest() for digest in self.hashes)
+        return HashRecord(self.size, md5, sha1, sha256, "other")
+
+
+def _name_flags(name: str) -> tuple[str, ...]:
+    return (UNSAFE_NAME,) if unsafe_name(name) else ()
 
 
 class _RatioGuard(io.RawIOBase):
@@ -209,12 +234,15 @@ class ArchiveReader:
         fmt: str,
         open_stream: Callable[[], IO[bytes]],
         location: str | None = None,
+        container: WorkItem | None = None,
     ) -> Iterator[WorkItem]:
-        """Members of the archive ``open_stream`` opens. ``location``, the local path of a zip
-        file, lets workers read its members themselves (kind ``member``): only references
-        travel to them, not bytes."""
+        """Members of the archive ``open_stream`` opens, then ``container``, the archive's own
+        item, carrying the error that stopped the expansion if one did (without a container,
+        that error is an item of its own). ``location``, the local path of a zip file, lets
+        workers read its members themselves (kind ``member``): only references travel to
+        them, not bytes."""
         budget = _Budget(self.limits)
-        yield from self._expand(logical, fmt, open_stream, 1, budget, location)
+        yield from self._expand(logical, fmt, open_stream, 1, budget, location, container)
 
     def _expand(
         self,
@@ -224,7 +252,9 @@ class ArchiveReader:
         depth: int,
         budget: _Budget,
         location: str | None = None,
+        container: WorkItem | None = None,
     ) -> Iterator[WorkItem]:
+        error: ItemError | None = None
         try:
             with open_stream() as stream:
                 if fmt == "zip":
@@ -232,12 +262,16 @@ class ArchiveReader:
                 else:
                     yield from self._stream(logical, fmt, stream, depth, budget)
         except ArchiveStop as stop:
-            yield WorkItem.failed(logical, stop.code, f"{logical}: {stop}")
+            error = ItemError(stop.code, f"{logical}: {stop}")
         except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError) as exc:
             code = "truncated" if isinstance(exc, EOFError) else "corrupt_archive"
-            yield WorkItem.failed(logical, code, f"{logical}: cannot read archive: {exc}")
+            error = ItemError(code, f"{logical}: cannot read archive: {exc}")
         except zstandard.ZstdError as exc:
-            yield WorkItem.failed(logical, "corrupt_archive", f"{logical}: cannot read: {exc}")
+            error = ItemError("corrupt_archive", f"{logical}: cannot read: {exc}")
+        if container is not None:
+            yield dataclasses.replace(container, error=error) if error else container
+        elif error is not None:
+            yield WorkItem.failed(logical, error.code, error.message)
 
     def _member_path(self, logical: str, name: str, budget: _Budget) -> str:
         path = f"{logical}!/{name}"
@@ -259,12 +293,19 @@ class ArchiveReader:
                 f"expands beyond {self.limits.max_archive_bytes} bytes in total; stopped reading",
             )
 
-    def _member(self, path: str, data: bytes, depth: int, budget: _Budget) -> Iterator[WorkItem]:
+    def _member(
+        self, path: str, data: bytes, depth: int, budget: _Budget, flags: tuple[str, ...] = ()
+    ) -> Iterator[WorkItem]:
+        item = WorkItem(path, "inline", data=data, size=len(data), flags=flags)
         fmt = sniff(data[:512])
         if fmt is not None and depth < self.limits.max_depth:
-            yield from self._expand(path, fmt, lambda: io.BytesIO(data), depth + 1, budget)
+            # A nested archive: its members, then itself (hashed and matched as a file too).
+            def opener() -> IO[bytes]:
+                return io.BytesIO(data)
+
+            yield from self._expand(path, fmt, opener, depth + 1, budget, container=item)
         else:
-            yield WorkItem(path, "inline", data=data, size=len(data))
+            yield item
 
     def _zip(
         self,
@@ -277,13 +318,12 @@ class ArchiveReader:
         stamp = os.fstat(stream.fileno()) if location is not None else None
         with zipfile.ZipFile(stream) as archive:
             for info in archive.infolist():
+                flags = _name_flags(info.filename)
                 if info.is_dir():
-                    continue
+                    if info.file_size == 0:
+                        continue  # a folder: nothing to read
+                    flags += (DIRECTORY_NAME,)  # "hidden.jpg/" holding bytes
                 path = self._member_path(logical, info.filename, budget)
-                reason = unsafe_name(info.filename)
-                if reason:
-                    yield WorkItem.failed(path, "unsafe_path", f"{path}: member name has {reason}")
-                    continue
                 if info.flag_bits & 0x1:
                     yield WorkItem.failed(path, "encrypted", f"{path}: member is encrypted")
                     continue
@@ -304,7 +344,12 @@ class ArchiveReader:
                                 info.filename, info.header_offset, stamp.st_size, stamp.st_mtime_ns
                             )
                             reference = WorkItem(
-                                path, "member", location, size=info.file_size, member=ref
+                                path,
+                                "member",
+                                location,
+                                size=info.file_size,
+                                member=ref,
+                                flags=flags,
                             )
                         else:
                             rest = self.limits.max_member_bytes - len(head)
@@ -318,7 +363,7 @@ class ArchiveReader:
                 if reference is not None:
                     yield reference
                     continue
-                yield from self._member(path, data, depth, budget)
+                yield from self._member(path, data, depth, budget, flags)
 
     def _zip_bomb(self, info: zipfile.ZipInfo) -> tuple[str, str] | None:
         if info.file_size > self.limits.max_member_bytes:
@@ -349,16 +394,16 @@ class ArchiveReader:
             self._account(budget, len(data))
             yield from self._member(path, data, depth, budget)
             return
-        prefixed = io.BufferedReader(_Prefixed(head, plain))
+        # The tar inside a compressed stream is a container too: its digests are taken as
+        # tarfile reads it, so a known .tar compressed to hide its hash still matches.
+        replay = _Prefixed(head, plain, digest=fmt in COMPRESSED_FORMATS)
+        prefixed = io.BufferedReader(replay)
         with tarfile.open(fileobj=prefixed, mode="r|") as archive:
             for info in archive:
                 if not info.isfile():
                     continue
                 path = self._member_path(logical, info.name, budget)
-                reason = unsafe_name(info.name)
-                if reason:
-                    yield WorkItem.failed(path, "unsafe_path", f"{path}: member name has {reason}")
-                    continue
+                flags = _name_flags(info.name)
                 if info.size > self.limits.max_member_bytes:
                     # Skipping it would still mean decompressing all of it: stop here.
                     yield WorkItem.failed(
@@ -368,4 +413,14 @@ class ArchiveReader:
                 self._account(budget, info.size)
                 member = archive.extractfile(info)
                 data = _read_capped(member, info.size) if member is not None else b""
-                yield from self._member(path, data, depth, budget)
+                yield from self._member(path, data, depth, budget, flags)
+        if replay.hashes:
+            while prefixed.read(GUARD_CHUNK_BYTES):
+                pass  # the tar's end padding: its digests cover every byte
+            yield self._decompressed_tar(logical, replay.record(), budget)
+
+    def _decompressed_tar(self, logical: str, record: HashRecord, budget: _Budget) -> WorkItem:
+        stem = posixpath.splitext(logical.rsplit("/", 1)[-1])[0] or "data"
+        name = stem if stem.endswith(".tar") else f"{stem}.tar"
+        path = self._member_path(logical, name, budget)
+        return WorkItem(path, "digested", size=record.size, record=record)

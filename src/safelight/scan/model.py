@@ -15,8 +15,16 @@ from safelight.errors import ItemError
 
 # How a worker gets an item's bytes: read a local path, open a URI with fsspec, read a member
 # of a local zip file itself (``member``), take the bytes carried inline (other archive
-# members), or nothing (the item failed while being listed).
-ItemKind = Literal["file", "uri", "member", "inline", "failed"]
+# members), take the record computed while listing (``digested``: a tar decompressed on the
+# way, whose digests were taken as it streamed by), or nothing (the item failed while being
+# listed).
+ItemKind = Literal["file", "uri", "member", "inline", "digested", "failed"]
+
+# Flags: facts about an item worth a reviewer's eye that do not stop it being hashed and
+# matched (docs/scan.md). An archive member's name that would escape an extraction folder
+# (``..``, absolute, a drive letter, NUL), or a directory entry that holds data.
+UNSAFE_NAME = "unsafe_name"
+DIRECTORY_NAME = "directory_name"
 
 
 def clean_text(text: str) -> str:
@@ -51,6 +59,10 @@ class WorkItem:
     size: int | None = None
     error: ItemError | None = None
     member: MemberRef | None = None  # kind "member": ``location`` is the zip file's path
+    # Kind "digested": the record itself. An error on any other kind than "failed" belongs to
+    # a container whose members could not all be read: it is hashed and matched all the same.
+    record: HashRecord | None = None
+    flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The logical path is what is stored and shown; ``location`` keeps the real name.
@@ -140,6 +152,7 @@ class ItemResult:
     vpdq: str | None = None
     matches: tuple[Match, ...] = field(default_factory=tuple)
     error: ItemError | None = None
+    flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "logical_path", clean_text(self.logical_path))
@@ -149,8 +162,15 @@ class ItemResult:
 
     @classmethod
     def from_record(
-        cls, logical_path: str, record: HashRecord, matches: tuple[Match, ...]
+        cls,
+        logical_path: str,
+        record: HashRecord,
+        matches: tuple[Match, ...],
+        *,
+        error: ItemError | None = None,
+        flags: tuple[str, ...] = (),
     ) -> ItemResult:
+        """The result of a hashed item; ``error`` (a container's) when hashing found none."""
         return cls(
             logical_path,
             record.size,
@@ -163,7 +183,8 @@ class ItemResult:
             record.quality,
             record.vpdq,
             matches,
-            record.error,
+            record.error or error,
+            flags,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,4 +201,5 @@ class ItemResult:
             "vpdq": json.loads(self.vpdq) if self.vpdq else None,
             "matches": [match.to_dict() for match in self.matches],
             "error": self.error.to_dict() if self.error else None,
+            "flags": list(self.flags),
         }

@@ -246,6 +246,7 @@ def _item_row(run_id: int, result: ItemResult, now: datetime) -> dict[str, Any]:
         "matches": json.dumps(matches) if matches else None,
         "error_code": result.error.code if result.error else None,
         "error_message": result.error.message if result.error else None,
+        "flags": ",".join(result.flags) or None,
         "recorded_at": now,
     }
 
@@ -266,4 +267,5 @@ def _item_result(row: Any) -> ItemResult:
         row["vpdq"],
         matches,
         error,
+        tuple(row["flags"].split(",")) if row["flags"] else (),
     )

@@ -3,7 +3,9 @@
 * a folder is walked recursively in sorted order by ``safelight.signals.walk``, the walker
   ``hash -r`` uses too, with its one rule for links: every file is visited once per scan
   whatever the links, and links leaving the folder are followed only with ``follow_links``;
-* a file whose first bytes are a zip, tar or compressed stream is read as an archive;
+* a file whose first bytes are a zip, tar or compressed stream is read as an archive (up to
+  ``max_depth`` levels of nesting; 0 opens none): its members are items, and so is the
+  archive itself, after them, so that an archive whose own hash is listed matches;
 * ``@FILE`` is a manifest: one path or URI per line (``#`` comments), relative paths taken
   from the manifest's folder;
 * ``scheme://...`` (``s3://bucket/prefix``, ``file://``, ``memory://``) is opened with fsspec;
@@ -112,15 +114,17 @@ class SourceWalker:
         except OSError as exc:
             yield WorkItem.failed(path, "unreadable", f"{path}: cannot read: {exc}")
             return
+        item = WorkItem(path, "file", location=path, size=info.st_size)
         fmt = sniff(head)
-        if fmt is None:
-            yield WorkItem(path, "file", location=path, size=info.st_size)
+        if fmt is None or self.limits.max_depth < 1:
+            yield item
             return
 
         def opener() -> IO[bytes]:
             return open(path, "rb")
 
-        yield from self.archives.expand(path, fmt, opener, location=path)
+        # The archive's members, then the archive itself: it is matched as a file too.
+        yield from self.archives.expand(path, fmt, opener, location=path, container=item)
 
     def _uri(self, uri: str) -> Iterator[WorkItem]:
         try:
@@ -137,16 +141,17 @@ class SourceWalker:
             if detail.get("type") == "directory":
                 continue
             item_uri = fs.unstrip_protocol(key)
+            item = WorkItem(item_uri, "uri", location=item_uri, size=detail.get("size"))
             fmt = _archive_by_name(key)
-            if fmt is None:
-                yield WorkItem(item_uri, "uri", location=item_uri, size=detail.get("size"))
+            if fmt is None or self.limits.max_depth < 1:
+                yield item
                 continue
 
             def opener(key: str = key) -> IO[bytes]:
                 handle: IO[bytes] = fs.open(key, "rb")
                 return handle
 
-            yield from self.archives.expand(item_uri, fmt, opener)
+            yield from self.archives.expand(item_uri, fmt, opener, container=item)
 
 
 def _archive_by_name(name: str) -> str | None:
