@@ -13,6 +13,7 @@ import bz2
 import gzip
 import json
 import lzma
+import struct
 import subprocess
 import sys
 import tarfile
@@ -110,6 +111,36 @@ def test_zip_bombs_direct_and_nested_are_bounded(tmp_path: Path) -> None:
     codes = dict(_assert_bounded_and_caught(bomb))  # type: ignore[arg-type]
     assert codes[f"{bomb}!/zeros.bin"] == "archive_bomb"
     assert codes[f"{bomb}!/inner.gz"] == "archive_bomb"
+
+
+def _lying_zip(path: Path) -> None:
+    """A deflated member of ``BOMB_BYTES`` zeros (about 1000:1) whose headers overstate its
+    compressed size so that it reads as 85:1: zipfile inflates to the end of the deflate
+    stream whatever size is declared."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("zeros.bin", "w") as member:
+            block = bytes(BLOCK_BYTES)
+            for _ in range(BOMB_BYTES // BLOCK_BYTES):
+                member.write(block)
+    raw = bytearray(path.read_bytes())
+    overstated = BOMB_BYTES // 85
+    struct.pack_into("<I", raw, raw.index(b"PK\x03\x04") + 18, overstated)
+    struct.pack_into("<I", raw, raw.rindex(b"PK\x01\x02") + 20, overstated)
+    path.write_bytes(bytes(raw))
+    assert zipfile.ZipFile(path).infolist()[0].compress_size == overstated
+
+
+def test_zip_with_lying_sizes_is_refused_before_reading(tmp_path: Path) -> None:
+    liar = tmp_path / "liar.zip"
+    _lying_zip(liar)
+    codes = dict(_assert_bounded_and_caught(liar))  # type: ignore[arg-type]
+    assert codes[f"{liar}!/zeros.bin"] == "archive_bomb"
+    # Nested, the listing itself would read it: still refused, memory still bounded.
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as archive:
+        archive.write(liar, "liar.zip")
+    codes = dict(_assert_bounded_and_caught(outer))  # type: ignore[arg-type]
+    assert codes[f"{outer}!/liar.zip!/zeros.bin"] == "archive_bomb"
 
 
 def test_every_zstd_frame_is_read(tmp_path: Path) -> None:

@@ -171,6 +171,16 @@ class _Prefixed(io.RawIOBase):
         return HashRecord(self.size, md5, sha1, sha256, "other")
 
 
+def _entry_spans(archive: zipfile.ZipFile) -> dict[int, int]:
+    """Bytes from each local header to the next one (or to the central directory): the most
+    that entry's compressed data can really occupy."""
+    offsets = sorted({info.header_offset for info in archive.infolist()})
+    if not offsets:
+        return {}
+    ends = [*offsets[1:], max(archive.start_dir, offsets[-1])]
+    return {offset: end - offset for offset, end in zip(offsets, ends, strict=True)}
+
+
 def _name_flags(name: str) -> tuple[str, ...]:
     return (UNSAFE_NAME,) if unsafe_name(name) else ()
 
@@ -317,6 +327,7 @@ class ArchiveReader:
     ) -> Iterator[WorkItem]:
         stamp = os.fstat(stream.fileno()) if location is not None else None
         with zipfile.ZipFile(stream) as archive:
+            spans = _entry_spans(archive)
             for info in archive.infolist():
                 flags = _name_flags(info.filename)
                 if info.is_dir():
@@ -327,7 +338,7 @@ class ArchiveReader:
                 if info.flag_bits & 0x1:
                     yield WorkItem.failed(path, "encrypted", f"{path}: member is encrypted")
                     continue
-                problem = self._zip_bomb(info)
+                problem = self._zip_bomb(info, spans[info.header_offset])
                 if problem:
                     yield WorkItem.failed(path, problem[0], f"{path}: {problem[1]}")
                     continue
@@ -365,9 +376,17 @@ class ArchiveReader:
                     continue
                 yield from self._member(path, data, depth, budget, flags)
 
-    def _zip_bomb(self, info: zipfile.ZipInfo) -> tuple[str, str] | None:
+    def _zip_bomb(self, info: zipfile.ZipInfo, span: int) -> tuple[str, str] | None:
         if info.file_size > self.limits.max_member_bytes:
             return "too_large", f"declares {info.file_size} bytes, over the member limit"
+        if info.compress_size > span:
+            # zipfile stops inflating at the end of the deflate stream, not at the declared
+            # compressed size: an overstated size would let a 1000:1 member pass as 85:1,
+            # and entries overlapping one another are the "overlapped" zip bomb.
+            return "archive_bomb", (
+                f"declares {info.compress_size} compressed bytes, but its entry holds at most "
+                f"{span} (lying or overlapping headers)"
+            )
         if info.file_size > RATIO_FLOOR_BYTES:
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > self.limits.max_ratio:
