@@ -9,6 +9,7 @@ import io
 import lzma
 import shutil
 import subprocess
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -103,6 +104,35 @@ def test_traversal_and_absolute_names_are_read_and_flagged_in_zip_and_tar(name: 
         assert bad.kind == "inline" and bad.error is None and bad.data == b"x"
         assert bad.flags == ("unsafe_name",)
         assert items["arc!/ok.txt"].data == b"y" and items["arc!/ok.txt"].flags == ()
+
+
+def test_tar_member_of_unknown_type_is_read_as_a_file_and_flagged() -> None:
+    # GNU tar extracts an unknown type as a regular file; tarfile would skip its bytes.
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, kind in (
+            ("odd.jpg", b"Z"),
+            ("dir", tarfile.DIRTYPE),
+            ("ok.txt", tarfile.REGTYPE),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            data = b"" if kind == tarfile.DIRTYPE else b"bytes of " + name.encode()
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    items = by_path(expand(buffer.getvalue(), name="t"))
+    assert set(items) == {"t!/odd.jpg", "t!/ok.txt"}
+    assert items["t!/odd.jpg"].data == b"bytes of odd.jpg"
+    assert items["t!/odd.jpg"].flags == ("unknown_type",) and items["t!/ok.txt"].flags == ()
+
+
+def test_max_depth_zero_opens_nothing() -> None:
+    data = zip_bytes({"a.txt": b"a"})
+    container = WorkItem("z.zip", "inline", data=data, size=len(data))
+    reader = ArchiveReader(ArchiveLimits(max_depth=0))
+    assert list(reader.expand("z.zip", "zip", lambda: io.BytesIO(data))) == []
+    found = list(reader.expand("z.zip", "zip", lambda: io.BytesIO(data), container=container))
+    assert found == [container]
 
 
 def test_unsafe_name_rules() -> None:

@@ -109,7 +109,7 @@ def test_hard_links_and_sources_named_twice_are_read_once(tmp_path: Path) -> Non
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "one.txt").write_bytes(b"1")
     os.link(tmp_path / "d" / "one.txt", tmp_path / "d" / "two.txt")
-    found = scan_codes(str(tmp_path), str(tmp_path / "d"))
+    found = scan_codes(str(tmp_path), str(tmp_path / "d"), str(tmp_path / "d" / "two.txt"))
     assert found == {f"{tmp_path}/d/one.txt": None}
 
 

@@ -8,9 +8,11 @@ stopped its expansion, if any.
 Nothing is ever extracted to disk, so hostile member names cannot write anywhere: a member
 named ``../x.jpg`` or ``/abs/x.jpg``, or a zip directory entry holding data, is hashed and
 matched like any member and flagged (``unsafe_name``, ``directory_name``), so no name can hide
-its bytes. Zip bombs are stopped by limits on compression ratio, member size, total expanded
-size, member count and nesting depth (``ArchiveLimits``), enforced while decompressing. Each
-problem becomes a per-item error and the scan goes on.
+its bytes; nor can a tar type GNU tar would extract as a file (``unknown_type``).
+
+Zip bombs are stopped by limits on compression ratio, member size, total expanded size, member
+count and nesting depth (``ArchiveLimits``), enforced while decompressing. Each problem becomes
+a per-item error and the scan goes on.
 """
 
 from __future__ import annotations
@@ -40,7 +42,14 @@ from safelight.constants import (
     SCAN_SNIFF_BYTES,
 )
 from safelight.errors import ItemError
-from safelight.scan.model import DIRECTORY_NAME, UNSAFE_NAME, HashRecord, MemberRef, WorkItem
+from safelight.scan.model import (
+    DIRECTORY_NAME,
+    UNKNOWN_TYPE,
+    UNSAFE_NAME,
+    HashRecord,
+    MemberRef,
+    WorkItem,
+)
 
 # Members smaller than this are never called bombs: a megabyte of zeros is harmless.
 RATIO_FLOOR_BYTES = 1 << 20
@@ -251,6 +260,10 @@ class ArchiveReader:
         that error is an item of its own). ``location``, the local path of a zip file, lets
         workers read its members themselves (kind ``member``): only references travel to
         them, not bytes."""
+        if self.limits.max_depth < 1:  # no archive level may be opened
+            if container is not None:
+                yield container
+            return
         budget = _Budget(self.limits)
         yield from self._expand(logical, fmt, open_stream, 1, budget, location, container)
 
@@ -419,10 +432,13 @@ class ArchiveReader:
         prefixed = io.BufferedReader(replay)
         with tarfile.open(fileobj=prefixed, mode="r|") as archive:
             for info in archive:
-                if not info.isfile():
-                    continue
-                path = self._member_path(logical, info.name, budget)
                 flags = _name_flags(info.name)
+                if not info.isfile():
+                    if info.type in tarfile.SUPPORTED_TYPES or not info.size:
+                        continue  # folders, links, devices: no bytes of their own
+                    # GNU tar extracts an unknown type as a regular file: so do we.
+                    flags += (UNKNOWN_TYPE,)
+                path = self._member_path(logical, info.name, budget)
                 if info.size > self.limits.max_member_bytes:
                     # Skipping it would still mean decompressing all of it: stop here.
                     yield WorkItem.failed(

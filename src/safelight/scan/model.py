@@ -22,9 +22,11 @@ ItemKind = Literal["file", "uri", "member", "inline", "digested", "failed"]
 
 # Flags: facts about an item worth a reviewer's eye that do not stop it being hashed and
 # matched (docs/scan.md). An archive member's name that would escape an extraction folder
-# (``..``, absolute, a drive letter, NUL), or a directory entry that holds data.
+# (``..``, absolute, a drive letter, NUL), a zip directory entry that holds data, a tar member
+# of a type tarfile does not know (GNU tar extracts those as regular files).
 UNSAFE_NAME = "unsafe_name"
 DIRECTORY_NAME = "directory_name"
+UNKNOWN_TYPE = "unknown_type"
 
 
 def clean_text(text: str) -> str:

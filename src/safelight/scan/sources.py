@@ -84,8 +84,7 @@ class SourceWalker:
                     yield WorkItem.failed(found.path, found.error.code, found.error.message)
                 elif found.info is not None:
                     yield from self._file(found.path, found.info)
-        else:
-            self.walker.claim(info)
+        elif self.walker.claim(info):  # a file named twice, or in a folder already walked
             yield from self._file(path, info)
 
     def _manifest(self, manifest: str) -> Iterator[WorkItem]:
@@ -116,7 +115,7 @@ class SourceWalker:
             return
         item = WorkItem(path, "file", location=path, size=info.st_size)
         fmt = sniff(head)
-        if fmt is None or self.limits.max_depth < 1:
+        if fmt is None:
             yield item
             return
 
@@ -143,7 +142,7 @@ class SourceWalker:
             item_uri = fs.unstrip_protocol(key)
             item = WorkItem(item_uri, "uri", location=item_uri, size=detail.get("size"))
             fmt = _archive_by_name(key)
-            if fmt is None or self.limits.max_depth < 1:
+            if fmt is None:
                 yield item
                 continue
 
