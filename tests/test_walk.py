@@ -86,6 +86,17 @@ def test_links_leaving_the_root_are_reported_not_followed_unless_asked(tmp_path:
         assert found == {f"{root}/file_link": None, f"{root}/mine.txt": None}
 
 
+def test_file_uris_follow_the_same_rule(tmp_path: Path) -> None:
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_bytes(b"s")
+    root = amplifier(tmp_path / "root")
+    (root / "out").symlink_to(tmp_path / "outside" / "secret.txt")
+    assert scan_codes(root.as_uri()) == {
+        f"{root}/l{LEVELS:02d}/f.txt": None,
+        f"{root}/out": "link_outside_root",
+    }
+
+
 def test_loops_end_in_both_modes(tmp_path: Path) -> None:
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "x.txt").write_bytes(b"x")

@@ -8,7 +8,8 @@
   archive itself, after them, so that an archive whose own hash is listed matches;
 * ``@FILE`` is a manifest: one path or URI per line (``#`` comments), relative paths taken
   from the manifest's folder;
-* ``scheme://...`` (``s3://bucket/prefix``, ``file://``, ``memory://``) is opened with fsspec;
+* ``scheme://...`` (``s3://bucket/prefix``, ``memory://``) is opened with fsspec; ``file://``
+  names a local path and is walked as one (fsspec's listing would read through links);
   a prefix is listed recursively, archives are recognised by their name.
 
 Listing runs in the scanning process and reads only file heads; workers read the contents.
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from typing import IO
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 
 from safelight.constants import SCAN_SNIFF_BYTES
 from safelight.errors import UsageError
@@ -70,8 +72,11 @@ class SourceWalker:
 
     def _source(self, source: str, *, where: str) -> Iterator[WorkItem]:
         if is_uri(source):
-            yield from self._uri(source)
-            return
+            local = _local_path(source)
+            if local is None:
+                yield from self._uri(source)
+                return
+            source = local  # file://: the local walker and its rule for links, not fsspec's
         path = os.path.abspath(source)
         try:
             info = os.stat(path)
@@ -151,6 +156,15 @@ class SourceWalker:
                 return handle
 
             yield from self.archives.expand(item_uri, fmt, opener, container=item)
+
+
+def _local_path(uri: str) -> str | None:
+    """The local path a ``file://`` URI names, or None for other file systems."""
+    try:
+        fs, root = fsspec.core.url_to_fs(uri)
+    except (ValueError, ImportError):
+        return None
+    return str(root) if isinstance(fs, LocalFileSystem) else None
 
 
 def _archive_by_name(name: str) -> str | None:
