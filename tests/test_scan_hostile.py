@@ -67,6 +67,10 @@ def test_hostile_member_names_are_hashed_matched_and_flagged(db: Database, tmp_p
         assert rows[path]["flags"] == expected and rows[path]["error"] is None
     assert rows[f"{bundle}!/plain.txt"]["flags"] == []
     assert not any("folder/" in path for path in rows)
+    # The run's summary counts them, live and from the store alike.
+    summary = RunStore(db).tally(RunStore(db).list_runs(1)[0].id).to_dict()
+    assert summary["flagged_items"] == len(hostile)
+    assert summary["flags_per_name"] == {"directory_name": 1, "unsafe_name": len(hostile) - 1}
 
 
 def test_archives_are_matched_as_files_at_every_level(db: Database, tmp_path: Path) -> None:
