@@ -135,6 +135,14 @@ def test_max_depth_zero_opens_nothing() -> None:
     assert found == [container]
 
 
+def test_a_flagged_name_keeps_its_flag_when_the_member_fails() -> None:
+    data = tar_bytes({"../big": b"x" * 2000}, "w:gz")
+    items = by_path(expand(data, ArchiveLimits(max_member_bytes=1000), name="t"))
+    failed = items["t!/../big"]
+    assert failed.error is not None and failed.error.code == "too_large"
+    assert failed.flags == ("unsafe_name",)
+
+
 def test_unsafe_name_rules() -> None:
     assert unsafe_name("a/b/c.jpg") is None
     assert unsafe_name("a/..b/c") is None

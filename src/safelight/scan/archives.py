@@ -17,10 +17,7 @@ a per-item error and the scan goes on.
 
 from __future__ import annotations
 
-import bz2
 import dataclasses
-import gzip
-import hashlib
 import io
 import lzma
 import os
@@ -29,7 +26,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO
 
 import zstandard
 
@@ -50,12 +47,17 @@ from safelight.scan.model import (
     MemberRef,
     WorkItem,
 )
+from safelight.scan.streams import (
+    GUARD_CHUNK_BYTES,
+    RATIO_FLOOR_BYTES,
+    ArchiveStop,
+    Counting,
+    RatioGuard,
+    Replay,
+    decompressor,
+    read_capped,
+)
 
-# Members smaller than this are never called bombs: a megabyte of zeros is harmless.
-RATIO_FLOOR_BYTES = 1 << 20
-# Most bytes decompressed in one step before the limits are checked again: a bomb is stopped
-# within this much of crossing a limit, so a member costs at most the ratio floor plus this.
-GUARD_CHUNK_BYTES = 1 << 20
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
 
 
@@ -76,14 +78,6 @@ class _Budget:
     expanded: int = 0
     members: int = 0
     names: dict[str, int] = field(default_factory=dict)
-
-
-class ArchiveStop(Exception):
-    """Reading this archive cannot go on safely; carries the error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def sniff(head: bytes) -> str | None:
@@ -115,71 +109,6 @@ def unsafe_name(name: str) -> str | None:
     return None
 
 
-def _decompressor(fmt: str, raw: IO[bytes]) -> IO[bytes]:
-    if fmt == "gzip":
-        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
-    if fmt == "bzip2":
-        return bz2.BZ2File(raw, mode="rb")
-    if fmt == "xz":
-        return lzma.LZMAFile(raw, mode="rb")
-    # Every frame: ``zstd`` writes several for large inputs, and stopping after the first
-    # would hide whatever follows it.
-    reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(
-        raw, closefd=False, read_across_frames=True
-    )
-    return reader
-
-
-class _Counting(io.RawIOBase):
-    """Counts bytes read through it (compressed bytes consumed, for the ratio check)."""
-
-    def __init__(self, inner: IO[bytes]) -> None:
-        self.inner = inner
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(len(buffer))
-        buffer[: len(data)] = data
-        self.count += len(data)
-        return len(data)
-
-
-class _Prefixed(io.RawIOBase):
-    """``head`` followed by the rest of ``inner``: un-reads a sniffed prefix. With ``digest``,
-    it also takes the digests of every byte that passes (the tar inside a compressed stream)."""
-
-    def __init__(self, head: bytes, inner: IO[bytes], *, digest: bool = False) -> None:
-        self.head = head
-        self.inner = inner
-        self.size = 0
-        self.hashes = []
-        if digest:
-            md5, sha1 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False)
-            self.hashes = [md5, sha1, hashlib.sha256()]
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self.head:
-            data = self.head[: len(buffer)]
-            self.head = self.head[len(data) :]
-        else:
-            data = self.inner.read(len(buffer))
-        buffer[: len(data)] = data
-        self.size += len(data)
-        for digest in self.hashes:
-            digest.update(data)
-        return len(data)
-
-    def record(self) -> HashRecord:
-        md5, sha1, sha256 = (digest.hexdigest() for digest in self.hashes)
-        return HashRecord(self.size, md5, sha1, sha256, "other")
-
-
 def _entry_spans(archive: zipfile.ZipFile) -> dict[int, int]:
     """Bytes from each local header to the next one (or to the central directory): the most
     that entry's compressed data can really occupy."""
@@ -192,53 +121,6 @@ def _entry_spans(archive: zipfile.ZipFile) -> dict[int, int]:
 
 def _name_flags(name: str) -> tuple[str, ...]:
     return (UNSAFE_NAME,) if unsafe_name(name) else ()
-
-
-class _RatioGuard(io.RawIOBase):
-    """The decompressed side of a stream, with the ratio limit checked on every step.
-
-    Each read decompresses at most ``GUARD_CHUNK_BYTES``; past ``RATIO_FLOOR_BYTES`` the bytes
-    produced so far are held to ``max_ratio`` times the compressed bytes consumed
-    (``counting``). So a bomb stops a chunk after crossing the ratio, whatever reads it: a
-    single-file member, tar headers, or a tar member being read or skipped.
-    """
-
-    def __init__(self, plain: IO[bytes], counting: _Counting, max_ratio: float) -> None:
-        self.plain = plain
-        self.counting = counting
-        self.max_ratio = max_ratio
-        self.produced = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.plain.read(min(len(buffer), GUARD_CHUNK_BYTES))
-        buffer[: len(data)] = data
-        self.produced += len(data)
-        _check_ratio(self.produced, self.counting.count, self.max_ratio)
-        return len(data)
-
-
-def _check_ratio(expanded: int, compressed: int, max_ratio: float) -> None:
-    if expanded > RATIO_FLOOR_BYTES and expanded / max(compressed, 1) > max_ratio:
-        raise ArchiveStop(
-            "archive_bomb",
-            f"expanded {expanded} bytes from {compressed} compressed "
-            f"(over {max_ratio:.0f}:1); stopped reading",
-        )
-
-
-def _read_capped(stream: IO[bytes], cap: int) -> bytes:
-    """At most ``cap`` bytes of ``stream``, read a chunk at a time (a reader's limits then
-    apply between chunks, never after one huge read); more is a ``too_large`` stop."""
-    data = bytearray()
-    while len(data) <= cap:
-        chunk = stream.read(min(GUARD_CHUNK_BYTES, cap + 1 - len(data)))
-        if not chunk:
-            return bytes(data)
-        data += chunk
-    raise ArchiveStop("too_large", f"expands beyond the member limit of {cap} bytes")
 
 
 class ArchiveReader:
@@ -349,11 +231,11 @@ class ArchiveReader:
                     flags += (DIRECTORY_NAME,)  # "hidden.jpg/" holding bytes
                 path = self._member_path(logical, info.filename, budget)
                 if info.flag_bits & 0x1:
-                    yield WorkItem.failed(path, "encrypted", f"{path}: member is encrypted")
+                    yield WorkItem.failed(path, "encrypted", f"{path}: member is encrypted", flags)
                     continue
                 problem = self._zip_bomb(info, spans[info.header_offset])
                 if problem:
-                    yield WorkItem.failed(path, problem[0], f"{path}: {problem[1]}")
+                    yield WorkItem.failed(path, problem[0], f"{path}: {problem[1]}", flags)
                     continue
                 self._account(budget, info.file_size)
                 reference: WorkItem | None = None
@@ -377,12 +259,13 @@ class ArchiveReader:
                             )
                         else:
                             rest = self.limits.max_member_bytes - len(head)
-                            data = head + _read_capped(member, rest)
+                            data = head + read_capped(member, rest)
                 except ArchiveStop as stop:
-                    yield WorkItem.failed(path, stop.code, f"{path}: {stop}")
+                    yield WorkItem.failed(path, stop.code, f"{path}: {stop}", flags)
                     continue
                 except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                    yield WorkItem.failed(path, "unreadable", f"{path}: cannot read member: {exc}")
+                    message = f"{path}: cannot read member: {exc}"
+                    yield WorkItem.failed(path, "unreadable", message, flags)
                     continue
                 if reference is not None:
                     yield reference
@@ -412,23 +295,23 @@ class ArchiveReader:
     def _stream(
         self, logical: str, fmt: str, raw: IO[bytes], depth: int, budget: _Budget
     ) -> Iterator[WorkItem]:
-        counting = _Counting(raw)
+        counting = Counting(raw)
         plain: IO[bytes] = io.BufferedReader(counting)
         if fmt in COMPRESSED_FORMATS:
-            guard = _RatioGuard(_decompressor(fmt, plain), counting, self.limits.max_ratio)
+            guard = RatioGuard(decompressor(fmt, plain), counting, self.limits.max_ratio)
             plain = io.BufferedReader(guard, buffer_size=GUARD_CHUNK_BYTES)
         head = plain.read(512)
         if fmt != "tar" and sniff(head) != "tar":
             # A single compressed file (photo.jpg.gz): one member named without the suffix.
             name = posixpath.splitext(logical.rsplit("/", 1)[-1])[0] or "data"
             path = self._member_path(logical, name, budget)
-            data = head + _read_capped(plain, self.limits.max_member_bytes - len(head))
+            data = head + read_capped(plain, self.limits.max_member_bytes - len(head))
             self._account(budget, len(data))
             yield from self._member(path, data, depth, budget)
             return
         # The tar inside a compressed stream is a container too: its digests are taken as
         # tarfile reads it, so a known .tar compressed to hide its hash still matches.
-        replay = _Prefixed(head, plain, digest=fmt in COMPRESSED_FORMATS)
+        replay = Replay(head, plain, digest=fmt in COMPRESSED_FORMATS)
         prefixed = io.BufferedReader(replay)
         with tarfile.open(fileobj=prefixed, mode="r|") as archive:
             for info in archive:
@@ -441,13 +324,12 @@ class ArchiveReader:
                 path = self._member_path(logical, info.name, budget)
                 if info.size > self.limits.max_member_bytes:
                     # Skipping it would still mean decompressing all of it: stop here.
-                    yield WorkItem.failed(
-                        path, "too_large", f"{path}: declares {info.size} bytes, over the limit"
-                    )
+                    message = f"{path}: declares {info.size} bytes, over the limit"
+                    yield WorkItem.failed(path, "too_large", message, flags)
                     raise ArchiveStop("too_large", "stopped at an oversized member")
                 self._account(budget, info.size)
                 member = archive.extractfile(info)
-                data = _read_capped(member, info.size) if member is not None else b""
+                data = read_capped(member, info.size) if member is not None else b""
                 yield from self._member(path, data, depth, budget, flags)
         if replay.hashes:
             while prefixed.read(GUARD_CHUNK_BYTES):

@@ -74,8 +74,10 @@ class WorkItem:
             object.__setattr__(self, "error", error)
 
     @classmethod
-    def failed(cls, logical_path: str, code: str, message: str) -> WorkItem:
-        return cls(logical_path, "failed", error=ItemError(code, message))
+    def failed(
+        cls, logical_path: str, code: str, message: str, flags: tuple[str, ...] = ()
+    ) -> WorkItem:
+        return cls(logical_path, "failed", error=ItemError(code, message), flags=flags)
 
     @property
     def payload_bytes(self) -> int:
