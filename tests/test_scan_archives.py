@@ -136,10 +136,11 @@ def test_max_depth_zero_opens_nothing() -> None:
 
 
 def test_a_flagged_name_keeps_its_flag_when_the_member_fails() -> None:
-    data = tar_bytes({"../big": b"x" * 2000}, "w:gz")
-    items = by_path(expand(data, ArchiveLimits(max_member_bytes=1000), name="t"))
-    failed = items["t!/../big"]
-    assert failed.error is not None and failed.error.code == "too_large"
+    data = bytearray(zip_bytes({"../secret.jpg": b"ciphertext"}))
+    data[6] |= 0x1  # encrypted, as in the test below
+    data[data.index(b"PK\x01\x02") + 8] |= 0x1
+    failed = by_path(expand(bytes(data), name="e.zip"))["e.zip!/../secret.jpg"]
+    assert failed.error is not None and failed.error.code == "encrypted"
     assert failed.flags == ("unsafe_name",)
 
 
@@ -194,7 +195,9 @@ def test_zip_bomb_by_ratio_is_refused_before_reading() -> None:
 def test_member_and_total_size_limits() -> None:
     data = zip_bytes({"a": b"1" * 1000, "b": b"2" * 100}, compression=zipfile.ZIP_STORED)
     items = by_path(expand(data, ArchiveLimits(max_member_bytes=500), name="z"))
-    assert items["z!/a"].error is not None and items["z!/a"].error.code == "too_large"
+    # Over the member limit: never held whole, its digests taken as it streams by.
+    assert items["z!/a"].kind == "digested" and items["z!/a"].record is not None
+    assert items["z!/a"].record.md5 == hashlib.md5(b"1" * 1000).hexdigest()
     assert items["z!/b"].data == b"2" * 100
     many = zip_bytes({f"m{i}": b"x" * 100 for i in range(10)}, compression=zipfile.ZIP_STORED)
     items = expand(many, ArchiveLimits(max_archive_bytes=450), name="z")
@@ -211,11 +214,17 @@ def test_tar_gz_bomb_stops_the_archive() -> None:
     assert "b.tgz!/zeros.bin" not in items
 
 
-def test_tar_member_over_the_size_limit_stops_the_stream() -> None:
-    data = tar_bytes({"big": b"x" * 2000, "after": b"y"}, "w:gz")
+@pytest.mark.parametrize("mode", ["w", "w:gz"])
+def test_a_member_over_the_size_limit_is_digested_and_hides_nothing_after_it(mode: str) -> None:
+    # It once stopped the tar: one oversized member first hid every member after it.
+    data = tar_bytes({"big": b"x" * 2000, "after": b"y"}, mode)
     items = by_path(expand(data, ArchiveLimits(max_member_bytes=1000), name="t"))
-    assert items["t!/big"].error is not None and items["t!/big"].error.code == "too_large"
-    assert items["t"].error is not None
+    big = items["t!/big"]
+    assert big.kind == "digested" and big.error is None and big.record is not None
+    assert (big.record.size, big.record.sha256) == (2000, hashlib.sha256(b"x" * 2000).hexdigest())
+    assert items["t!/after"].data == b"y" and "t" not in items
+    single = expand(gzip.compress(b"z" * 2000), ArchiveLimits(max_member_bytes=1000), name="z.gz")
+    assert [(i.logical_path, i.kind) for i in single] == [("z.gz!/z", "digested")]
 
 
 def test_member_count_limit() -> None:

@@ -52,10 +52,11 @@ from safelight.scan.streams import (
     RATIO_FLOOR_BYTES,
     ArchiveStop,
     Counting,
+    Digests,
     RatioGuard,
     Replay,
     decompressor,
-    read_capped,
+    read_or_digest,
 )
 
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
@@ -199,8 +200,17 @@ class ArchiveReader:
             )
 
     def _member(
-        self, path: str, data: bytes, depth: int, budget: _Budget, flags: tuple[str, ...] = ()
+        self,
+        path: str,
+        content: bytes | HashRecord,
+        depth: int,
+        budget: _Budget,
+        flags: tuple[str, ...] = (),
     ) -> Iterator[WorkItem]:
+        if isinstance(content, HashRecord):  # over the member limit: its digests only
+            yield WorkItem(path, "digested", size=content.size, record=content, flags=flags)
+            return
+        data = content
         item = WorkItem(path, "inline", data=data, size=len(data), flags=flags)
         fmt = sniff(data[:512])
         if fmt is not None and depth < self.limits.max_depth:
@@ -258,8 +268,7 @@ class ArchiveReader:
                                 flags=flags,
                             )
                         else:
-                            rest = self.limits.max_member_bytes - len(head)
-                            data = head + read_capped(member, rest)
+                            content = read_or_digest(member, self.limits.max_member_bytes, head)
                 except ArchiveStop as stop:
                     yield WorkItem.failed(path, stop.code, f"{path}: {stop}", flags)
                     continue
@@ -270,11 +279,9 @@ class ArchiveReader:
                 if reference is not None:
                     yield reference
                     continue
-                yield from self._member(path, data, depth, budget, flags)
+                yield from self._member(path, content, depth, budget, flags)
 
     def _zip_bomb(self, info: zipfile.ZipInfo, span: int) -> tuple[str, str] | None:
-        if info.file_size > self.limits.max_member_bytes:
-            return "too_large", f"declares {info.file_size} bytes, over the member limit"
         if info.compress_size > span:
             # zipfile stops inflating at the end of the deflate stream, not at the declared
             # compressed size: an overstated size would let a 1000:1 member pass as 85:1,
@@ -305,14 +312,15 @@ class ArchiveReader:
             # A single compressed file (photo.jpg.gz): one member named without the suffix.
             name = posixpath.splitext(logical.rsplit("/", 1)[-1])[0] or "data"
             path = self._member_path(logical, name, budget)
-            data = head + read_capped(plain, self.limits.max_member_bytes - len(head))
-            self._account(budget, len(data))
-            yield from self._member(path, data, depth, budget)
+            content = read_or_digest(plain, self.limits.max_member_bytes, head)
+            size = content.size if isinstance(content, HashRecord) else len(content)
+            self._account(budget, size)
+            yield from self._member(path, content, depth, budget)
             return
         # The tar inside a compressed stream is a container too: its digests are taken as
         # tarfile reads it, so a known .tar compressed to hide its hash still matches.
-        replay = Replay(head, plain, digest=fmt in COMPRESSED_FORMATS)
-        prefixed = io.BufferedReader(replay)
+        tar_digests = Digests() if fmt in COMPRESSED_FORMATS else None
+        prefixed = io.BufferedReader(Replay(head, plain, tar_digests))
         with tarfile.open(fileobj=prefixed, mode="r|") as archive:
             for info in archive:
                 flags = _name_flags(info.name)
@@ -322,19 +330,15 @@ class ArchiveReader:
                     # GNU tar extracts an unknown type as a regular file: so do we.
                     flags += (UNKNOWN_TYPE,)
                 path = self._member_path(logical, info.name, budget)
-                if info.size > self.limits.max_member_bytes:
-                    # Skipping it would still mean decompressing all of it: stop here.
-                    message = f"{path}: declares {info.size} bytes, over the limit"
-                    yield WorkItem.failed(path, "too_large", message, flags)
-                    raise ArchiveStop("too_large", "stopped at an oversized member")
                 self._account(budget, info.size)
                 member = archive.extractfile(info)
-                data = read_capped(member, info.size) if member is not None else b""
-                yield from self._member(path, data, depth, budget, flags)
-        if replay.hashes:
+                cap = self.limits.max_member_bytes
+                body = read_or_digest(member, cap) if member is not None else b""
+                yield from self._member(path, body, depth, budget, flags)
+        if tar_digests is not None:
             while prefixed.read(GUARD_CHUNK_BYTES):
                 pass  # the tar's end padding: its digests cover every byte
-            yield self._decompressed_tar(logical, replay.record(), budget)
+            yield self._decompressed_tar(logical, tar_digests.record(), budget)
 
     def _decompressed_tar(self, logical: str, record: HashRecord, budget: _Budget) -> WorkItem:
         stem = posixpath.splitext(logical.rsplit("/", 1)[-1])[0] or "data"

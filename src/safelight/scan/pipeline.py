@@ -79,8 +79,10 @@ class Pipeline:
         if item.kind == "inline":
             return self.hasher.hash_bytes(item.data or b"", item.logical_path)
         if item.kind == "member":
-            data = read_member(item, self.config.max_file_bytes)
-            return self.hasher.hash_bytes(data, item.logical_path)
+            content = read_member(item, self.config.max_file_bytes)
+            if isinstance(content, HashRecord):  # over the member limit: digests only
+                return content
+            return self.hasher.hash_bytes(content, item.logical_path)
         location = item.location or item.logical_path
         if item.kind == "file":
             return self.hasher.hash_file(location, item.logical_path)

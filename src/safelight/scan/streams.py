@@ -66,18 +66,32 @@ class Counting(io.RawIOBase):
         return len(data)
 
 
+class Digests:
+    """MD5, SHA-1 and SHA-256 of bytes fed in pieces: a record of data never held whole."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        md5, sha1 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False)
+        self.hashes = (md5, sha1, hashlib.sha256())
+
+    def update(self, data: bytes | bytearray) -> None:
+        self.size += len(data)
+        for digest in self.hashes:
+            digest.update(data)
+
+    def record(self) -> HashRecord:
+        md5, sha1, sha256 = (digest.hexdigest() for digest in self.hashes)
+        return HashRecord(self.size, md5, sha1, sha256, "other")
+
+
 class Replay(io.RawIOBase):
-    """``head`` followed by the rest of ``inner``: un-reads a sniffed prefix. With ``digest``,
+    """``head`` followed by the rest of ``inner``: un-reads a sniffed prefix. With ``digests``,
     it also takes the digests of every byte that passes (the tar inside a compressed stream)."""
 
-    def __init__(self, head: bytes, inner: IO[bytes], *, digest: bool = False) -> None:
+    def __init__(self, head: bytes, inner: IO[bytes], digests: Digests | None = None) -> None:
         self.head = head
         self.inner = inner
-        self.size = 0
-        self.hashes = []
-        if digest:
-            md5, sha1 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False)
-            self.hashes = [md5, sha1, hashlib.sha256()]
+        self.digests = digests
 
     def readable(self) -> bool:
         return True
@@ -89,14 +103,9 @@ class Replay(io.RawIOBase):
         else:
             data = self.inner.read(len(buffer))
         buffer[: len(data)] = data
-        self.size += len(data)
-        for digest in self.hashes:
-            digest.update(data)
+        if self.digests is not None:
+            self.digests.update(data)
         return len(data)
-
-    def record(self) -> HashRecord:
-        md5, sha1, sha256 = (digest.hexdigest() for digest in self.hashes)
-        return HashRecord(self.size, md5, sha1, sha256, "other")
 
 
 class RatioGuard(io.RawIOBase):
@@ -134,13 +143,18 @@ def check_ratio(expanded: int, compressed: int, max_ratio: float) -> None:
         )
 
 
-def read_capped(stream: IO[bytes], cap: int) -> bytes:
-    """At most ``cap`` bytes of ``stream``, read a chunk at a time (a reader's limits then
-    apply between chunks, never after one huge read); more is a ``too_large`` stop."""
-    data = bytearray()
-    while len(data) <= cap:
-        chunk = stream.read(min(GUARD_CHUNK_BYTES, cap + 1 - len(data)))
-        if not chunk:
-            return bytes(data)
+def read_or_digest(stream: IO[bytes], cap: int, head: bytes = b"") -> bytes | HashRecord:
+    """``head`` and the rest of ``stream``: its bytes when they number at most ``cap``, else
+    only its digests, taken as it streams by. Read a chunk at a time, so a reader's limits
+    apply between chunks, and never more than ``cap`` bytes (plus a chunk) are held."""
+    data = bytearray(head)
+    while chunk := stream.read(GUARD_CHUNK_BYTES):
         data += chunk
-    raise ArchiveStop("too_large", f"expands beyond the member limit of {cap} bytes")
+        if len(data) > cap:
+            digests = Digests()
+            digests.update(data)
+            del data
+            while chunk := stream.read(GUARD_CHUNK_BYTES):
+                digests.update(chunk)
+            return digests.record()
+    return bytes(data)
