@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from safelight.cli import main
@@ -145,3 +146,33 @@ def test_hash_and_scan_take_follow_links(tmp_path: Path) -> None:
     followed = runner.invoke(main, ["hash", "-r", "--follow-links", str(root), "--jobs", "1"])
     assert followed.exit_code == 0 and f'"{root}/link"' in followed.stdout
     assert "--follow-links" in runner.invoke(main, ["scan", "--help"]).stdout
+
+
+def test_named_paths_files_missing_and_unlistable_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "f.txt").write_bytes(b"f")
+    os.mkfifo(tmp_path / "pipe")
+    walker = Walker()
+    assert [(f.path, f.error) for f in walker.walk(str(tmp_path / "f.txt"))] == [
+        (str(tmp_path / "f.txt"), None)
+    ]
+    (missing,) = walker.walk(str(tmp_path / "nope"))
+    assert missing.error is not None and missing.error.code == "unreadable"
+    (pipe,) = walker.walk(str(tmp_path / "pipe"))
+    assert pipe.error is not None and pipe.error.code == "not_regular_file"
+    (tmp_path / "locked").mkdir()
+    listdir = os.listdir
+
+    def refuse(path: str) -> list[str]:
+        if path.endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return listdir(path)
+
+    monkeypatch.setattr("safelight.signals.walk.os.listdir", refuse)
+    found = {f.path: f.error.code if f.error else None for f in Walker().walk(str(tmp_path))}
+    assert found == {
+        str(tmp_path / "f.txt"): None,
+        str(tmp_path / "locked"): "unreadable",
+        str(tmp_path / "pipe"): "not_regular_file",
+    }
