@@ -12,10 +12,13 @@ from click.testing import CliRunner
 
 from safelight.cli import main
 from safelight.scan.archives import ArchiveLimits
+from safelight.scan.runner import ScanOptions, run_scan
+from safelight.scan.runs import RunStore
 from safelight.scan.sources import SourceWalker
 from safelight.signals.batch import expand_paths
 from safelight.signals.records import HashRecord
 from safelight.signals.walk import Walker
+from safelight.store import Database
 
 LEVELS = 12  # 2**12 = 4096 visits of one file if links multiplied the walk
 
@@ -176,3 +179,15 @@ def test_named_paths_files_missing_and_unlistable_folders(
         str(tmp_path / "locked"): "unreadable",
         str(tmp_path / "pipe"): "not_regular_file",
     }
+
+
+def test_a_scan_run_keeps_its_link_rule_for_resume(db: Database, tmp_path: Path) -> None:
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_bytes(b"s")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path / "outside" / "secret.txt")
+    for follow in (False, True):
+        summary = run_scan(db, ScanOptions([str(root)], follow_links=follow))
+        assert RunStore(db).get(summary.run_id).options["follow_links"] is follow
+        assert summary.total.errors == (0 if follow else 1)
