@@ -75,6 +75,10 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
         f"{zip_path}!/photos/a.jpg",
         f"{zip_path}!/nested/b.tar.gz!/deep/inner.jpg",
         f"{zip_path}!/nested/b.tar.gz!/deep/readme.txt",
+        # Every container is an item too: the zip, the tar.gz in it, the tar in the gzip.
+        zip_path,
+        f"{zip_path}!/nested/b.tar.gz",
+        f"{zip_path}!/nested/b.tar.gz!/b.tar",
     }
     clip = make_video("mp4", frames=12, fps=6)
     (root / "clip.mp4").write_bytes(clip)

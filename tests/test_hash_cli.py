@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,10 @@ def test_recursive_folder_in_order_and_jobs_agree(photos: Path) -> None:
     names = [Path(str(r["path"])).relative_to(photos).as_posix() for r in records(serial)]
     assert names == ["a.jpg", "b.png", "sub/c.jpg", "sub/readme.txt"]
     assert records(serial)[-1]["media"] == "other" and records(serial)[-1]["pdq"] is None
-    many = [str(photos)] * 3  # enough files for the process pool to start
+    # Enough files for the process pool to start (a folder named twice is walked once).
+    many = [str(photos)]
+    for copy in range(2):
+        many.append(str(shutil.copytree(photos, photos.parent / f"copy{copy}")))
     assert run("-r", *many, "--jobs", "2").stdout == run("-r", *many, "--jobs", "1").stdout
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import lzma
 import shutil
 import subprocess
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -46,11 +48,25 @@ MEMBERS = {"a/one.jpg": jpeg_bytes(1, 64, 48), "two.txt": b"hello"}
     ids=["tar", "gz", "bz2", "xz", "zst"],
 )
 def test_tar_in_every_compression_yields_members_inline(compress: object) -> None:
-    data = compress(tar_bytes(MEMBERS))  # type: ignore[operator]
-    items = by_path(expand(data, name="t"))
-    assert set(items) == {"t!/a/one.jpg", "t!/two.txt"}
-    assert items["t!/a/one.jpg"].data == MEMBERS["a/one.jpg"]
+    tar = tar_bytes(MEMBERS)
+    data = compress(tar)  # type: ignore[operator]
+    items = by_path(expand(data, name="t.tgz"))
+    decompressed = items.pop("t.tgz!/t.tar", None)
+    assert set(items) == {"t.tgz!/a/one.jpg", "t.tgz!/two.txt"}
+    assert items["t.tgz!/a/one.jpg"].data == MEMBERS["a/one.jpg"]
     assert all(item.kind == "inline" and item.error is None for item in items.values())
+    if data == tar:
+        assert decompressed is None  # a plain tar is the archive item itself
+        return
+    # The tar inside the compression is a container too, its digests taken as it streamed.
+    assert decompressed is not None and decompressed.kind == "digested"
+    record = decompressed.record
+    assert record is not None and (record.size, record.media) == (len(tar), "other")
+    assert (record.md5, record.sha1, record.sha256) == (
+        hashlib.md5(tar).hexdigest(),
+        hashlib.sha1(tar).hexdigest(),
+        hashlib.sha256(tar).hexdigest(),
+    )
 
 
 def test_zip_members_and_nested_archives_to_the_depth_limit() -> None:
@@ -58,7 +74,15 @@ def test_zip_members_and_nested_archives_to_the_depth_limit() -> None:
     level2 = tar_bytes({"b.zip": level3}, "w:gz")
     level1 = zip_bytes({"a.tar.gz": level2, "top.txt": b"top"})
     deep = by_path(expand(level1, ArchiveLimits(max_depth=3), name="o.zip"))
-    assert set(deep) == {"o.zip!/a.tar.gz!/b.zip!/c.txt", "o.zip!/top.txt"}
+    # Every nested container is an item too, after its members.
+    assert list(deep) == [
+        "o.zip!/a.tar.gz!/b.zip!/c.txt",
+        "o.zip!/a.tar.gz!/b.zip",
+        "o.zip!/a.tar.gz!/a.tar",
+        "o.zip!/a.tar.gz",
+        "o.zip!/top.txt",
+    ]
+    assert deep["o.zip!/a.tar.gz"].data == level2 and deep["o.zip!/a.tar.gz!/b.zip"].data == level3
     shallow = by_path(expand(level1, ArchiveLimits(max_depth=2), name="o.zip"))
     # Past the depth limit an archive is an ordinary item: its digests are still matched.
     assert shallow["o.zip!/a.tar.gz!/b.zip"].data == level3
@@ -72,13 +96,52 @@ def test_single_compressed_file_is_one_member_named_without_suffix() -> None:
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "a/../../b", "C:\\evil.exe"])
-def test_traversal_and_absolute_names_are_errors_in_zip_and_tar(name: str) -> None:
+def test_traversal_and_absolute_names_are_read_and_flagged_in_zip_and_tar(name: str) -> None:
+    # Nothing is extracted, so the name cannot hurt; hiding the bytes behind it must not work.
     for data in (zip_bytes({name: b"x", "ok.txt": b"y"}), tar_bytes({name: b"x", "ok.txt": b"y"})):
         items = by_path(expand(data, name="arc"))
         bad = items[f"arc!/{name}"]
-        assert bad.kind == "failed" and bad.error is not None
-        assert bad.error.code == "unsafe_path"
-        assert items["arc!/ok.txt"].data == b"y"
+        assert bad.kind == "inline" and bad.error is None and bad.data == b"x"
+        assert bad.flags == ("unsafe_name",)
+        assert items["arc!/ok.txt"].data == b"y" and items["arc!/ok.txt"].flags == ()
+
+
+def test_tar_member_of_unknown_type_is_read_as_a_file_and_flagged() -> None:
+    # GNU tar extracts an unknown type as a regular file; tarfile would skip its bytes.
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, kind in (
+            ("odd.jpg", b"Z"),
+            ("dir", tarfile.DIRTYPE),
+            ("ok.txt", tarfile.REGTYPE),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            data = b"" if kind == tarfile.DIRTYPE else b"bytes of " + name.encode()
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    items = by_path(expand(buffer.getvalue(), name="t"))
+    assert set(items) == {"t!/odd.jpg", "t!/ok.txt"}
+    assert items["t!/odd.jpg"].data == b"bytes of odd.jpg"
+    assert items["t!/odd.jpg"].flags == ("unknown_type",) and items["t!/ok.txt"].flags == ()
+
+
+def test_max_depth_zero_opens_nothing() -> None:
+    data = zip_bytes({"a.txt": b"a"})
+    container = WorkItem("z.zip", "inline", data=data, size=len(data))
+    reader = ArchiveReader(ArchiveLimits(max_depth=0))
+    assert list(reader.expand("z.zip", "zip", lambda: io.BytesIO(data))) == []
+    found = list(reader.expand("z.zip", "zip", lambda: io.BytesIO(data), container=container))
+    assert found == [container]
+
+
+def test_a_flagged_name_keeps_its_flag_when_the_member_fails() -> None:
+    data = bytearray(zip_bytes({"../secret.jpg": b"ciphertext"}))
+    data[6] |= 0x1  # encrypted, as in the test below
+    data[data.index(b"PK\x01\x02") + 8] |= 0x1
+    failed = by_path(expand(bytes(data), name="e.zip"))["e.zip!/../secret.jpg"]
+    assert failed.error is not None and failed.error.code == "encrypted"
+    assert failed.flags == ("unsafe_name",)
 
 
 def test_unsafe_name_rules() -> None:
@@ -132,7 +195,9 @@ def test_zip_bomb_by_ratio_is_refused_before_reading() -> None:
 def test_member_and_total_size_limits() -> None:
     data = zip_bytes({"a": b"1" * 1000, "b": b"2" * 100}, compression=zipfile.ZIP_STORED)
     items = by_path(expand(data, ArchiveLimits(max_member_bytes=500), name="z"))
-    assert items["z!/a"].error is not None and items["z!/a"].error.code == "too_large"
+    # Over the member limit: never held whole, its digests taken as it streams by.
+    assert items["z!/a"].kind == "digested" and items["z!/a"].record is not None
+    assert items["z!/a"].record.md5 == hashlib.md5(b"1" * 1000).hexdigest()
     assert items["z!/b"].data == b"2" * 100
     many = zip_bytes({f"m{i}": b"x" * 100 for i in range(10)}, compression=zipfile.ZIP_STORED)
     items = expand(many, ArchiveLimits(max_archive_bytes=450), name="z")
@@ -149,11 +214,17 @@ def test_tar_gz_bomb_stops_the_archive() -> None:
     assert "b.tgz!/zeros.bin" not in items
 
 
-def test_tar_member_over_the_size_limit_stops_the_stream() -> None:
-    data = tar_bytes({"big": b"x" * 2000, "after": b"y"}, "w:gz")
+@pytest.mark.parametrize("mode", ["w", "w:gz"])
+def test_a_member_over_the_size_limit_is_digested_and_hides_nothing_after_it(mode: str) -> None:
+    # It once stopped the tar: one oversized member first hid every member after it.
+    data = tar_bytes({"big": b"x" * 2000, "after": b"y"}, mode)
     items = by_path(expand(data, ArchiveLimits(max_member_bytes=1000), name="t"))
-    assert items["t!/big"].error is not None and items["t!/big"].error.code == "too_large"
-    assert items["t"].error is not None
+    big = items["t!/big"]
+    assert big.kind == "digested" and big.error is None and big.record is not None
+    assert (big.record.size, big.record.sha256) == (2000, hashlib.sha256(b"x" * 2000).hexdigest())
+    assert items["t!/after"].data == b"y" and "t" not in items
+    single = expand(gzip.compress(b"z" * 2000), ArchiveLimits(max_member_bytes=1000), name="z.gz")
+    assert [(i.logical_path, i.kind) for i in single] == [("z.gz!/z", "digested")]
 
 
 def test_member_count_limit() -> None:

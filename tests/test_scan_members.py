@@ -3,6 +3,7 @@ and every way a member can go missing is that item's error, never a crash."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 from collections.abc import Iterator
@@ -13,8 +14,8 @@ import pytest
 
 from safelight.scan.archives import ArchiveLimits, ArchiveReader
 from safelight.scan.corpus import jpeg_bytes
-from safelight.scan.members import MemberError, forget_archives, read_member
-from safelight.scan.model import ItemResult, MemberRef, WorkItem
+from safelight.scan.members import forget_archives, read_member
+from safelight.scan.model import HashRecord, ItemResult, MemberRef, WorkItem
 from safelight.scan.pipeline import PipelineConfig, process_batch
 from safelight.scan.sources import SourceWalker
 from tests.scan_support import tar_bytes, zip_bytes
@@ -53,10 +54,12 @@ def test_references_give_the_results_of_inline_bytes(tmp_path: Path) -> None:
     path.write_bytes(zip_bytes(members))
     items = walk(path)
     kinds = {item.logical_path.rsplit("!/", 1)[-1]: item.kind for item in items}
-    # The nested tar is opened by the listing (inline); the rest travel as references.
-    expected = {"a.jpg": "member", "b/c.txt": "member", "d.jpg": "inline"}
-    assert kinds == {**expected, "empty.txt": "member"}
-    assert process_batch(PipelineConfig(), items) == inline_results(path)
+    # The nested tar is opened by the listing (inline, and an item itself); the rest travel
+    # as references; the zip itself comes last, read by the worker as a file.
+    expected = {"a.jpg": "member", "b/c.txt": "member", "d.jpg": "inline", "inner.tar": "inline"}
+    assert kinds == {**expected, "empty.txt": "member", str(path): "file"}
+    assert items[-1].logical_path == str(path)
+    assert process_batch(PipelineConfig(), items[:-1]) == inline_results(path)
 
 
 def test_a_name_twice_reads_each_copy(tmp_path: Path) -> None:
@@ -64,7 +67,7 @@ def test_a_name_twice_reads_each_copy(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as archive, pytest.warns(UserWarning):
         archive.writestr("same.txt", b"first")
         archive.writestr("same.txt", b"second")
-    first, second = walk(path)
+    first, second, _zip = walk(path)
     assert second.logical_path.endswith("#2")
     assert (read_member(first, 100), read_member(second, 100)) == (b"first", b"second")
 
@@ -97,7 +100,7 @@ def test_member_missing_corrupt_or_too_large_is_a_per_item_error(tmp_path: Path)
     spot = raw.index(payload, raw.index(payload) + 1) + 5000
     raw[spot] ^= 0xFF
     path.write_bytes(bytes(raw))
-    ok, bad = walk(path)
+    ok, bad, _zip = walk(path)
     assert ok.kind == bad.kind == "member"
     found = errors([ok, bad])
     assert found[0] is None
@@ -106,11 +109,12 @@ def test_member_missing_corrupt_or_too_large_is_a_per_item_error(tmp_path: Path)
     moved = MemberRef(bad.member.name, bad.member.header_offset + 1, *_stamp(bad.member))
     gone = WorkItem(bad.logical_path, "member", bad.location, size=bad.size, member=moved)
     assert errors([gone]) == [("unreadable", f"{bad.logical_path}: member is no longer there")]
-    with pytest.raises(MemberError) as info:
-        read_member(ok, 10)
-    assert info.value.error.code == "too_large"
+    # Over the limit, the worker streams the member through its digests: never held whole.
+    streamed = read_member(ok, 10)
+    assert isinstance(streamed, HashRecord) and streamed.size == len(payload)
+    assert streamed.sha256 == hashlib.sha256(payload).hexdigest()
     small = process_batch(PipelineConfig(max_file_bytes=10), [ok])[0]
-    assert small.error is not None and small.error.code == "too_large"
+    assert small.error is None and (small.md5, small.media) == (streamed.md5, "other")
 
 
 def _stamp(ref: MemberRef) -> tuple[int, int]:

@@ -62,6 +62,10 @@ def test_scan_an_s3_prefix_with_archives(s3_endpoint: str, db: Database, tmp_pat
         "s3://uploads/2026/b.jpg",
         "s3://uploads/batch.zip!/in/c.jpg",
         "s3://uploads/batch.tar.gz!/d.jpg",
+        # Archives are items too (matched by their own digests), and so is the gzipped tar.
+        "s3://uploads/batch.zip",
+        "s3://uploads/batch.tar.gz",
+        "s3://uploads/batch.tar.gz!/batch.tar",
     }
     matched = {path for path, row in rows.items() if row["matches"]}
     assert matched == {"s3://uploads/2026/a.jpg", "s3://uploads/batch.tar.gz!/d.jpg"}

@@ -33,6 +33,7 @@ def test_folder_walk_is_recursive_sorted_and_reads_archives(tmp_path: Path) -> N
         f"{tmp_path}/a.txt",
         f"{tmp_path}/b/z.jpg",
         f"{tmp_path}/c.zip!/m.txt",
+        f"{tmp_path}/c.zip",  # the archive is an item too, after its members
     ]
     assert items[0].kind == "file" and items[0].size == 1 and items[0].data is None
     # A local zip's members travel as references; the worker reads the bytes itself.
@@ -45,7 +46,10 @@ def test_folder_walk_is_recursive_sorted_and_reads_archives(tmp_path: Path) -> N
 
 def test_archive_recognised_by_content_not_name(tmp_path: Path) -> None:
     (tmp_path / "holiday.jpg").write_bytes(zip_bytes({"hidden.txt": b"h"}))
-    assert [i.logical_path for i in walk(str(tmp_path))] == [f"{tmp_path}/holiday.jpg!/hidden.txt"]
+    assert [i.logical_path for i in walk(str(tmp_path))] == [
+        f"{tmp_path}/holiday.jpg!/hidden.txt",
+        f"{tmp_path}/holiday.jpg",
+    ]
 
 
 def test_symlink_loop_is_an_error_and_the_walk_ends(tmp_path: Path) -> None:
@@ -63,12 +67,15 @@ def test_symlink_loop_is_an_error_and_the_walk_ends(tmp_path: Path) -> None:
     }
 
 
-def test_symlinked_folder_elsewhere_is_followed(tmp_path: Path) -> None:
+def test_symlinked_folder_elsewhere_is_followed_only_on_request(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "x.txt").write_bytes(b"x")
     (tmp_path / "scan").mkdir()
     (tmp_path / "scan" / "link").symlink_to(tmp_path / "elsewhere")
-    assert codes(walk(str(tmp_path / "scan"))) == {f"{tmp_path}/scan/link/x.txt": None}
+    source = [str(tmp_path / "scan")]
+    assert codes(walk(*source)) == {f"{tmp_path}/scan/link": "link_outside_root"}
+    followed = list(SourceWalker(ArchiveLimits(), follow_links=True).items(source))
+    assert codes(followed) == {f"{tmp_path}/scan/link/x.txt": None}
 
 
 def test_fifo_is_not_opened(tmp_path: Path) -> None:

@@ -43,26 +43,31 @@ def tree(tmp_path: Path) -> Path:
 def test_recursive_expansion_is_sorted_and_follows_links_once(tree: Path) -> None:
     (tree / "b" / "deep" / "loop").symlink_to(tree)  # a link back up the tree
     items = list(expand_paths([str(tree)], recursive=True))
-    names = [os.path.relpath(str(i), tree) for i in items]
-    # A folder's files (sorted) come before its sub-folders (sorted); the loop is not entered.
+    names = [os.path.relpath(i.path if isinstance(i, HashRecord) else i, tree) for i in items]
+    # Names sorted, depth first (safelight.signals.walk); the loop is recorded, not entered.
     assert names == [
-        "z.jpg",
         "a/1.jpg",
         "a/2.png",
         "b/3.jpg",
         "b/broken.jpg",
-        "b/notes.txt",
         "b/deep/4.jpg",
+        "b/deep/loop",
+        "b/notes.txt",
+        "z.jpg",
     ]
+    loop = items[5]
+    assert isinstance(loop, HashRecord) and loop.error is not None
+    assert loop.error.code == "symlink_loop"
 
 
 def test_jobs_two_gives_the_same_records_in_the_same_order(tree: Path) -> None:
     paths = [str(tree), str(tree / "missing.jpg"), str(tree / "z.jpg")] * 3
     serial = list(hash_paths(paths, jobs=1, recursive=True))
     parallel = list(hash_paths(paths, jobs=2, recursive=True))
-    assert len(serial) == 3 * 9
+    # The folder is walked once per call; files named directly are hashed each time.
+    assert len(serial) == 7 + 2 * 3
     assert [r.to_dict() for r in parallel] == [r.to_dict() for r in serial]
-    assert sum(1 for r in serial if r.error) == 3 * 2  # broken.jpg and missing.jpg
+    assert sum(1 for r in serial if r.error) == 1 + 3  # broken.jpg once, missing.jpg thrice
 
 
 def test_a_worker_dying_costs_only_its_file(tree: Path) -> None:

@@ -1,16 +1,23 @@
 """Reading zip and tar archives (plain, gz, bz2, xz, zst) member by member, in memory.
 
-Nothing is ever extracted to disk, so hostile member names cannot write anywhere; they are
-still recorded as per-item errors because no honest archive carries them. Zip bombs are
-stopped by limits on compression ratio, member size, total expanded size, member count and
-nesting depth (``ArchiveLimits``). Each problem becomes a failed ``WorkItem`` and the scan goes
-on; a stream that cannot be read further ends that archive with one failed item for it.
+Every container is an item too, at every level: the archive file, each nested archive, and
+the tar inside a compressed stream (its digests taken as it streams by), so an archive whose
+own hash is known matches. Its item comes after its members and carries the error that
+stopped its expansion, if any.
+
+Nothing is ever extracted to disk, so hostile member names cannot write anywhere: a member
+named ``../x.jpg`` or ``/abs/x.jpg``, or a zip directory entry holding data, is hashed and
+matched like any member and flagged (``unsafe_name``, ``directory_name``), so no name can hide
+its bytes; nor can a tar type GNU tar would extract as a file (``unknown_type``).
+
+Zip bombs are stopped by limits on compression ratio, member size, total expanded size, member
+count and nesting depth (``ArchiveLimits``), enforced while decompressing. Each problem becomes
+a per-item error and the scan goes on.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
+import dataclasses
 import io
 import lzma
 import os
@@ -19,7 +26,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO
 
 import zstandard
 
@@ -31,10 +38,27 @@ from safelight.constants import (
     SCAN_MAX_MEMBER_BYTES,
     SCAN_SNIFF_BYTES,
 )
-from safelight.scan.model import MemberRef, WorkItem
+from safelight.errors import ItemError
+from safelight.scan.model import (
+    DIRECTORY_NAME,
+    UNKNOWN_TYPE,
+    UNSAFE_NAME,
+    HashRecord,
+    MemberRef,
+    WorkItem,
+)
+from safelight.scan.streams import (
+    GUARD_CHUNK_BYTES,
+    RATIO_FLOOR_BYTES,
+    ArchiveStop,
+    Counting,
+    Digests,
+    RatioGuard,
+    Replay,
+    decompressor,
+    read_or_digest,
+)
 
-# Members smaller than this are never called bombs: a megabyte of zeros is harmless.
-RATIO_FLOOR_BYTES = 1 << 20
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
 
 
@@ -55,14 +79,6 @@ class _Budget:
     expanded: int = 0
     members: int = 0
     names: dict[str, int] = field(default_factory=dict)
-
-
-class ArchiveStop(Exception):
-    """Reading this archive cannot go on safely; carries the error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def sniff(head: bytes) -> str | None:
@@ -94,60 +110,18 @@ def unsafe_name(name: str) -> str | None:
     return None
 
 
-def _decompressor(fmt: str, raw: IO[bytes]) -> IO[bytes]:
-    if fmt == "gzip":
-        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
-    if fmt == "bzip2":
-        return bz2.BZ2File(raw, mode="rb")
-    if fmt == "xz":
-        return lzma.LZMAFile(raw, mode="rb")
-    reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(raw, closefd=False)
-    return reader
+def _entry_spans(archive: zipfile.ZipFile) -> dict[int, int]:
+    """Bytes from each local header to the next one (or to the central directory): the most
+    that entry's compressed data can really occupy."""
+    offsets = sorted({info.header_offset for info in archive.infolist()})
+    if not offsets:
+        return {}
+    ends = [*offsets[1:], max(archive.start_dir, offsets[-1])]
+    return {offset: end - offset for offset, end in zip(offsets, ends, strict=True)}
 
 
-class _Counting(io.RawIOBase):
-    """Counts bytes read through it (compressed bytes consumed, for the ratio check)."""
-
-    def __init__(self, inner: IO[bytes]) -> None:
-        self.inner = inner
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(len(buffer))
-        buffer[: len(data)] = data
-        self.count += len(data)
-        return len(data)
-
-
-class _Prefixed(io.RawIOBase):
-    """``head`` followed by the rest of ``inner``: un-reads a sniffed prefix."""
-
-    def __init__(self, head: bytes, inner: IO[bytes]) -> None:
-        self.head = head
-        self.inner = inner
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self.head:
-            n = min(len(buffer), len(self.head))
-            buffer[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.inner.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _read_capped(stream: IO[bytes], cap: int) -> bytes:
-    data = stream.read(cap + 1)
-    if len(data) > cap:
-        raise ArchiveStop("too_large", f"expands beyond the member limit of {cap} bytes")
-    return data
+def _name_flags(name: str) -> tuple[str, ...]:
+    return (UNSAFE_NAME,) if unsafe_name(name) else ()
 
 
 class ArchiveReader:
@@ -162,12 +136,19 @@ class ArchiveReader:
         fmt: str,
         open_stream: Callable[[], IO[bytes]],
         location: str | None = None,
+        container: WorkItem | None = None,
     ) -> Iterator[WorkItem]:
-        """Members of the archive ``open_stream`` opens. ``location``, the local path of a zip
-        file, lets workers read its members themselves (kind ``member``): only references
-        travel to them, not bytes."""
+        """Members of the archive ``open_stream`` opens, then ``container``, the archive's own
+        item, carrying the error that stopped the expansion if one did (without a container,
+        that error is an item of its own). ``location``, the local path of a zip file, lets
+        workers read its members themselves (kind ``member``): only references travel to
+        them, not bytes."""
+        if self.limits.max_depth < 1:  # no archive level may be opened
+            if container is not None:
+                yield container
+            return
         budget = _Budget(self.limits)
-        yield from self._expand(logical, fmt, open_stream, 1, budget, location)
+        yield from self._expand(logical, fmt, open_stream, 1, budget, location, container)
 
     def _expand(
         self,
@@ -177,7 +158,9 @@ class ArchiveReader:
         depth: int,
         budget: _Budget,
         location: str | None = None,
+        container: WorkItem | None = None,
     ) -> Iterator[WorkItem]:
+        error: ItemError | None = None
         try:
             with open_stream() as stream:
                 if fmt == "zip":
@@ -185,12 +168,16 @@ class ArchiveReader:
                 else:
                     yield from self._stream(logical, fmt, stream, depth, budget)
         except ArchiveStop as stop:
-            yield WorkItem.failed(logical, stop.code, f"{logical}: {stop}")
+            error = ItemError(stop.code, f"{logical}: {stop}")
         except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError) as exc:
             code = "truncated" if isinstance(exc, EOFError) else "corrupt_archive"
-            yield WorkItem.failed(logical, code, f"{logical}: cannot read archive: {exc}")
+            error = ItemError(code, f"{logical}: cannot read archive: {exc}")
         except zstandard.ZstdError as exc:
-            yield WorkItem.failed(logical, "corrupt_archive", f"{logical}: cannot read: {exc}")
+            error = ItemError("corrupt_archive", f"{logical}: cannot read: {exc}")
+        if container is not None:
+            yield dataclasses.replace(container, error=error) if error else container
+        elif error is not None:
+            yield WorkItem.failed(logical, error.code, error.message)
 
     def _member_path(self, logical: str, name: str, budget: _Budget) -> str:
         path = f"{logical}!/{name}"
@@ -212,12 +199,28 @@ class ArchiveReader:
                 f"expands beyond {self.limits.max_archive_bytes} bytes in total; stopped reading",
             )
 
-    def _member(self, path: str, data: bytes, depth: int, budget: _Budget) -> Iterator[WorkItem]:
+    def _member(
+        self,
+        path: str,
+        content: bytes | HashRecord,
+        depth: int,
+        budget: _Budget,
+        flags: tuple[str, ...] = (),
+    ) -> Iterator[WorkItem]:
+        if isinstance(content, HashRecord):  # over the member limit: its digests only
+            yield WorkItem(path, "digested", size=content.size, record=content, flags=flags)
+            return
+        data = content
+        item = WorkItem(path, "inline", data=data, size=len(data), flags=flags)
         fmt = sniff(data[:512])
         if fmt is not None and depth < self.limits.max_depth:
-            yield from self._expand(path, fmt, lambda: io.BytesIO(data), depth + 1, budget)
+            # A nested archive: its members, then itself (hashed and matched as a file too).
+            def opener() -> IO[bytes]:
+                return io.BytesIO(data)
+
+            yield from self._expand(path, fmt, opener, depth + 1, budget, container=item)
         else:
-            yield WorkItem(path, "inline", data=data, size=len(data))
+            yield item
 
     def _zip(
         self,
@@ -229,20 +232,20 @@ class ArchiveReader:
     ) -> Iterator[WorkItem]:
         stamp = os.fstat(stream.fileno()) if location is not None else None
         with zipfile.ZipFile(stream) as archive:
+            spans = _entry_spans(archive)
             for info in archive.infolist():
+                flags = _name_flags(info.filename)
                 if info.is_dir():
-                    continue
+                    if info.file_size == 0:
+                        continue  # a folder: nothing to read
+                    flags += (DIRECTORY_NAME,)  # "hidden.jpg/" holding bytes
                 path = self._member_path(logical, info.filename, budget)
-                reason = unsafe_name(info.filename)
-                if reason:
-                    yield WorkItem.failed(path, "unsafe_path", f"{path}: member name has {reason}")
-                    continue
                 if info.flag_bits & 0x1:
-                    yield WorkItem.failed(path, "encrypted", f"{path}: member is encrypted")
+                    yield WorkItem.failed(path, "encrypted", f"{path}: member is encrypted", flags)
                     continue
-                problem = self._zip_bomb(info)
+                problem = self._zip_bomb(info, spans[info.header_offset])
                 if problem:
-                    yield WorkItem.failed(path, problem[0], f"{path}: {problem[1]}")
+                    yield WorkItem.failed(path, problem[0], f"{path}: {problem[1]}", flags)
                     continue
                 self._account(budget, info.file_size)
                 reference: WorkItem | None = None
@@ -257,25 +260,36 @@ class ArchiveReader:
                                 info.filename, info.header_offset, stamp.st_size, stamp.st_mtime_ns
                             )
                             reference = WorkItem(
-                                path, "member", location, size=info.file_size, member=ref
+                                path,
+                                "member",
+                                location,
+                                size=info.file_size,
+                                member=ref,
+                                flags=flags,
                             )
                         else:
-                            rest = self.limits.max_member_bytes - len(head)
-                            data = head + _read_capped(member, rest)
+                            content = read_or_digest(member, self.limits.max_member_bytes, head)
                 except ArchiveStop as stop:
-                    yield WorkItem.failed(path, stop.code, f"{path}: {stop}")
+                    yield WorkItem.failed(path, stop.code, f"{path}: {stop}", flags)
                     continue
                 except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                    yield WorkItem.failed(path, "unreadable", f"{path}: cannot read member: {exc}")
+                    message = f"{path}: cannot read member: {exc}"
+                    yield WorkItem.failed(path, "unreadable", message, flags)
                     continue
                 if reference is not None:
                     yield reference
                     continue
-                yield from self._member(path, data, depth, budget)
+                yield from self._member(path, content, depth, budget, flags)
 
-    def _zip_bomb(self, info: zipfile.ZipInfo) -> tuple[str, str] | None:
-        if info.file_size > self.limits.max_member_bytes:
-            return "too_large", f"declares {info.file_size} bytes, over the member limit"
+    def _zip_bomb(self, info: zipfile.ZipInfo, span: int) -> tuple[str, str] | None:
+        if info.compress_size > span:
+            # zipfile stops inflating at the end of the deflate stream, not at the declared
+            # compressed size: an overstated size would let a 1000:1 member pass as 85:1,
+            # and entries overlapping one another are the "overlapped" zip bomb.
+            return "archive_bomb", (
+                f"declares {info.compress_size} compressed bytes, but its entry holds at most "
+                f"{span} (lying or overlapping headers)"
+            )
         if info.file_size > RATIO_FLOOR_BYTES:
             ratio = info.file_size / max(info.compress_size, 1)
             if ratio > self.limits.max_ratio:
@@ -288,48 +302,46 @@ class ArchiveReader:
     def _stream(
         self, logical: str, fmt: str, raw: IO[bytes], depth: int, budget: _Budget
     ) -> Iterator[WorkItem]:
-        counting = _Counting(raw)
+        counting = Counting(raw)
         plain: IO[bytes] = io.BufferedReader(counting)
         if fmt in COMPRESSED_FORMATS:
-            plain = _decompressor(fmt, plain)
+            guard = RatioGuard(decompressor(fmt, plain), counting, self.limits.max_ratio)
+            plain = io.BufferedReader(guard, buffer_size=GUARD_CHUNK_BYTES)
         head = plain.read(512)
         if fmt != "tar" and sniff(head) != "tar":
             # A single compressed file (photo.jpg.gz): one member named without the suffix.
             name = posixpath.splitext(logical.rsplit("/", 1)[-1])[0] or "data"
             path = self._member_path(logical, name, budget)
-            data = head + _read_capped(plain, self.limits.max_member_bytes - len(head))
-            self._check_ratio(len(data), counting.count)
-            self._account(budget, len(data))
-            yield from self._member(path, data, depth, budget)
+            content = read_or_digest(plain, self.limits.max_member_bytes, head)
+            size = content.size if isinstance(content, HashRecord) else len(content)
+            self._account(budget, size)
+            yield from self._member(path, content, depth, budget)
             return
-        prefixed = io.BufferedReader(_Prefixed(head, plain))
+        # The tar inside a compressed stream is a container too: its digests are taken as
+        # tarfile reads it, so a known .tar compressed to hide its hash still matches.
+        tar_digests = Digests() if fmt in COMPRESSED_FORMATS else None
+        prefixed = io.BufferedReader(Replay(head, plain, tar_digests))
         with tarfile.open(fileobj=prefixed, mode="r|") as archive:
-            expanded = 0
             for info in archive:
+                flags = _name_flags(info.name)
                 if not info.isfile():
-                    continue
+                    if info.type in tarfile.SUPPORTED_TYPES or not info.size:
+                        continue  # folders, links, devices: no bytes of their own
+                    # GNU tar extracts an unknown type as a regular file: so do we.
+                    flags += (UNKNOWN_TYPE,)
                 path = self._member_path(logical, info.name, budget)
-                reason = unsafe_name(info.name)
-                if reason:
-                    yield WorkItem.failed(path, "unsafe_path", f"{path}: member name has {reason}")
-                    continue
-                if info.size > self.limits.max_member_bytes:
-                    # Skipping it would still mean decompressing all of it: stop here.
-                    yield WorkItem.failed(
-                        path, "too_large", f"{path}: declares {info.size} bytes, over the limit"
-                    )
-                    raise ArchiveStop("too_large", "stopped at an oversized member")
                 self._account(budget, info.size)
                 member = archive.extractfile(info)
-                data = member.read() if member is not None else b""
-                expanded += len(data)
-                self._check_ratio(expanded, counting.count)
-                yield from self._member(path, data, depth, budget)
+                cap = self.limits.max_member_bytes
+                body = read_or_digest(member, cap) if member is not None else b""
+                yield from self._member(path, body, depth, budget, flags)
+        if tar_digests is not None:
+            while prefixed.read(GUARD_CHUNK_BYTES):
+                pass  # the tar's end padding: its digests cover every byte
+            yield self._decompressed_tar(logical, tar_digests.record(), budget)
 
-    def _check_ratio(self, expanded: int, compressed: int) -> None:
-        if expanded > RATIO_FLOOR_BYTES and expanded / max(compressed, 1) > self.limits.max_ratio:
-            raise ArchiveStop(
-                "archive_bomb",
-                f"expanded {expanded} bytes from {compressed} compressed "
-                f"(over {self.limits.max_ratio:.0f}:1); stopped reading",
-            )
+    def _decompressed_tar(self, logical: str, record: HashRecord, budget: _Budget) -> WorkItem:
+        stem = posixpath.splitext(logical.rsplit("/", 1)[-1])[0] or "data"
+        name = stem if stem.endswith(".tar") else f"{stem}.tar"
+        path = self._member_path(logical, name, budget)
+        return WorkItem(path, "digested", size=record.size, record=record)

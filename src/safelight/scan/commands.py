@@ -22,6 +22,7 @@ from safelight.constants import (
 from safelight.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.runs import RunStore
+from safelight.signals.commands import follow_links_option
 from safelight.signals.options import Mode
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     show_default=True,
     help="Archive levels opened: 0 opens none (hashed as files), 1 only top-level ones.",
 )
+@follow_links_option
 @click.option(
     "--max-members",
     type=click.IntRange(min=1),
@@ -168,6 +170,7 @@ def scan_command(
     max_archive_bytes: int,
     max_depth: int,
     max_members: int,
+    follow_links: bool,
     batch_items: int,
     fast: bool,
     exact_reference: bool,
@@ -195,6 +198,7 @@ def scan_command(
         limits=limits,
         batch_items=batch_items,
         mode=mode,
+        follow_links=follow_links,
     )
     db = Database.open()
     try:

@@ -3,7 +3,8 @@
 ``run_demo_scan`` builds a folder of photo-like images, a zip partner upload holding a nested
 tar.gz, and a demo hash list naming three of the images ("known"). One known image is planted
 as an exact copy, one resized and re-encoded (found only by PDQ), one deep inside the nested
-archive; a path-traversal member shows how hostile archives are recorded. It scans the corpus
+archive; a path-traversal member shows how hostile archives are recorded (hashed, matched
+and flagged ``unsafe_name``, never extracted). It scans the corpus
 and reports what it found. ``safelight demo`` calls it.
 """
 

@@ -17,7 +17,8 @@ import zlib
 from collections import OrderedDict
 
 from safelight.errors import ItemError
-from safelight.scan.model import MemberRef, WorkItem
+from safelight.scan.model import HashRecord, MemberRef, WorkItem
+from safelight.scan.streams import read_or_digest
 
 # Archives kept open per process: a scan reads one archive's members in order, so a few
 # suffice; each holds one file descriptor and its central directory.
@@ -54,8 +55,9 @@ def _archive(path: str, ref: MemberRef) -> _Open:
         return found
 
 
-def read_member(item: WorkItem, max_bytes: int) -> bytes:
-    """The bytes of zip member ``item`` (kind ``member``), at most ``max_bytes`` of them."""
+def read_member(item: WorkItem, max_bytes: int) -> bytes | HashRecord:
+    """The bytes of zip member ``item`` (kind ``member``) when they number at most
+    ``max_bytes``; else only its digests, taken as it streams by (never held whole)."""
     ref, path = item.member, item.location
     assert ref is not None and path is not None
     logical = item.logical_path
@@ -70,13 +72,9 @@ def read_member(item: WorkItem, max_bytes: int) -> bytes:
         if member is None or member.filename != ref.name:
             raise MemberError(ItemError("unreadable", f"{logical}: member is no longer there"))
         with opened.archive.open(member) as stream:
-            data = stream.read(max_bytes + 1)
+            return read_or_digest(stream, max_bytes)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error) as exc:
         raise MemberError(ItemError("unreadable", f"{logical}: cannot read member: {exc}")) from exc
-    if len(data) > max_bytes:
-        message = f"{logical}: expands beyond the member limit of {max_bytes} bytes"
-        raise MemberError(ItemError("too_large", message))
-    return data
 
 
 def forget_archives() -> None:

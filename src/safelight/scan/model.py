@@ -16,8 +16,18 @@ from safelight.match.results import Match
 
 # How a worker gets an item's bytes: read a local path, open a URI with fsspec, read a member
 # of a local zip file itself (``member``), take the bytes carried inline (other archive
-# members), or nothing (the item failed while being listed).
-ItemKind = Literal["file", "uri", "member", "inline", "failed"]
+# members), take the record computed while listing (``digested``: a tar decompressed on the
+# way, whose digests were taken as it streamed by), or nothing (the item failed while being
+# listed).
+ItemKind = Literal["file", "uri", "member", "inline", "digested", "failed"]
+
+# Flags: facts about an item worth a reviewer's eye that do not stop it being hashed and
+# matched (docs/scan.md). An archive member's name that would escape an extraction folder
+# (``..``, absolute, a drive letter, NUL), a zip directory entry that holds data, a tar member
+# of a type tarfile does not know (GNU tar extracts those as regular files).
+UNSAFE_NAME = "unsafe_name"
+DIRECTORY_NAME = "directory_name"
+UNKNOWN_TYPE = "unknown_type"
 
 
 def clean_text(text: str) -> str:
@@ -52,6 +62,10 @@ class WorkItem:
     size: int | None = None
     error: ItemError | None = None
     member: MemberRef | None = None  # kind "member": ``location`` is the zip file's path
+    # Kind "digested": the record itself. An error on any other kind than "failed" belongs to
+    # a container whose members could not all be read: it is hashed and matched all the same.
+    record: HashRecord | None = None
+    flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The logical path is what is stored and shown; ``location`` keeps the real name.
@@ -61,8 +75,10 @@ class WorkItem:
             object.__setattr__(self, "error", error)
 
     @classmethod
-    def failed(cls, logical_path: str, code: str, message: str) -> WorkItem:
-        return cls(logical_path, "failed", error=ItemError(code, message))
+    def failed(
+        cls, logical_path: str, code: str, message: str, flags: tuple[str, ...] = ()
+    ) -> WorkItem:
+        return cls(logical_path, "failed", error=ItemError(code, message), flags=flags)
 
     @property
     def payload_bytes(self) -> int:
@@ -102,6 +118,7 @@ class ItemResult:
     vpdq: str | None = None
     matches: tuple[Match, ...] = field(default_factory=tuple)
     error: ItemError | None = None
+    flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "logical_path", clean_text(self.logical_path))
@@ -111,8 +128,15 @@ class ItemResult:
 
     @classmethod
     def from_record(
-        cls, logical_path: str, record: HashRecord, matches: tuple[Match, ...]
+        cls,
+        logical_path: str,
+        record: HashRecord,
+        matches: tuple[Match, ...],
+        *,
+        error: ItemError | None = None,
+        flags: tuple[str, ...] = (),
     ) -> ItemResult:
+        """The result of a hashed item; ``error`` (a container's) when hashing found none."""
         return cls(
             logical_path,
             record.size,
@@ -125,7 +149,8 @@ class ItemResult:
             record.quality,
             record.vpdq,
             matches,
-            record.error,
+            record.error or error,
+            flags,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,4 +167,5 @@ class ItemResult:
             "vpdq": json.loads(self.vpdq) if self.vpdq else None,
             "matches": [match.to_dict() for match in self.matches],
             "error": self.error.to_dict() if self.error else None,
+            "flags": list(self.flags),
         }

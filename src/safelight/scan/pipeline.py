@@ -54,28 +54,35 @@ class Pipeline:
         hashed: list[tuple[int, HashRecord]] = []
         for position, item in enumerate(items):
             if item.kind == "failed":
-                done[position] = ItemResult(item.logical_path, size=item.size, error=item.error)
+                done[position] = _unhashed(item, item.error)
                 continue
             try:
                 hashed.append((position, self._signals(item)))
             except MemberError as exc:
-                done[position] = ItemResult(item.logical_path, size=item.size, error=exc.error)
+                done[position] = _unhashed(item, exc.error)
             except OSError as exc:
                 error = ItemError("unreadable", f"{item.logical_path}: cannot read: {exc}")
-                done[position] = ItemResult(item.logical_path, size=item.size, error=error)
+                done[position] = _unhashed(item, error)
             except Exception as exc:  # noqa: BLE001 - one item's bug must not sink the batch
                 done[position] = _internal(item, exc)
         matches = self.matcher.match_many([record for _, record in hashed])
         for (position, record), found in zip(hashed, matches, strict=True):
-            done[position] = ItemResult.from_record(items[position].logical_path, record, found)
+            item = items[position]
+            done[position] = ItemResult.from_record(
+                item.logical_path, record, found, error=item.error, flags=item.flags
+            )
         return [done[position] for position in range(len(items))]
 
     def _signals(self, item: WorkItem) -> HashRecord:
+        if item.kind == "digested" and item.record is not None:
+            return item.record
         if item.kind == "inline":
             return self.hasher.hash_bytes(item.data or b"", item.logical_path)
         if item.kind == "member":
-            data = read_member(item, self.config.max_file_bytes)
-            return self.hasher.hash_bytes(data, item.logical_path)
+            content = read_member(item, self.config.max_file_bytes)
+            if isinstance(content, HashRecord):  # over the member limit: digests only
+                return content
+            return self.hasher.hash_bytes(content, item.logical_path)
         location = item.location or item.logical_path
         if item.kind == "file":
             return self.hasher.hash_file(location, item.logical_path)
@@ -128,6 +135,10 @@ def process_batch(config: PipelineConfig, items: list[WorkItem]) -> list[ItemRes
         pipeline.matcher.release()
 
 
+def _unhashed(item: WorkItem, error: ItemError | None) -> ItemResult:
+    return ItemResult(item.logical_path, size=item.size, error=error, flags=item.flags)
+
+
 def _internal(item: WorkItem, exc: Exception) -> ItemResult:
     message = f"{item.logical_path}: {type(exc).__name__}: {exc}"
-    return ItemResult(item.logical_path, size=item.size, error=ItemError("internal", message))
+    return _unhashed(item, ItemError("internal", message))

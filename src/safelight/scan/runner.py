@@ -52,6 +52,7 @@ class ScanOptions:
     batch_items: int = SCAN_BATCH_ITEMS
     batch_bytes: int = SCAN_BATCH_BYTES
     mode: Mode = "default"
+    follow_links: bool = False  # links leaving a folder (see safelight.signals.walk)
 
 
 @dataclass(slots=True)
@@ -150,6 +151,7 @@ def _start(
             "batch_items": options.batch_items,
             "mode": options.mode,
             "out": str(options.out.resolve()) if options.out is not None else None,
+            "follow_links": options.follow_links,
         }
         lists = [
             {"name": name, "generation": generation}
@@ -173,6 +175,7 @@ def _start(
         # The run's own output file is rewritten whole, so it ends complete.
         options.out = Path(run.options["out"])
         _check_out(options.out)
+    options.follow_links = bool(run.options.get("follow_links", False))
     # A resumed run matches against each list as it is now (its current generation).
     match = _match_config(db, home, options.lists)
     store.set_status(resume, RUNNING)
@@ -254,7 +257,7 @@ def run_scan(
     out = _JsonlOut(options.out)
     recorded: set[str] = set()
     batcher = Batcher(recorded, options.batch_items, options.batch_bytes, executor.workers)
-    walker = SourceWalker(options.limits)
+    walker = SourceWalker(options.limits, follow_links=options.follow_links)
     session = Tally()
     started = time.monotonic()
     status = FAILED

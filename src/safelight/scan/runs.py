@@ -73,9 +73,17 @@ class Tally:
     per_list: Counter[str] = field(default_factory=Counter)
     per_label: Counter[str] = field(default_factory=Counter)
     per_error: Counter[str] = field(default_factory=Counter)
+    flagged: int = 0
+    per_flag: Counter[str] = field(default_factory=Counter)
 
     def add(self, result: ItemResult) -> None:
         self.add_parts(result.size, result.matches, result.error.code if result.error else None)
+        self.add_flags(result.flags)
+
+    def add_flags(self, flags: Sequence[str], count: int = 1) -> None:
+        if flags:
+            self.flagged += count
+            self.per_flag.update({flag: count for flag in flags})
 
     def add_parts(self, size: int | None, matches: Sequence[Match], error: str | None) -> None:
         self.items += 1
@@ -100,6 +108,8 @@ class Tally:
             "matches_per_list": dict(sorted(self.per_list.items())),
             "matches_per_label": dict(sorted(self.per_label.items())),
             "errors_per_code": dict(sorted(self.per_error.items())),
+            "flagged_items": self.flagged,
+            "flags_per_name": dict(sorted(self.per_flag.items())),
         }
 
 
@@ -203,10 +213,17 @@ class RunStore:
             .where(items.run_id == run_id, items.error_code.is_not(None))
             .group_by(items.error_code)
         )
+        flags = (
+            select(items.flags, func.count())
+            .where(items.run_id == run_id, items.flags.is_not(None))
+            .group_by(items.flags)
+        )
         with self.db.connect() as conn:
             count, size, error_count = conn.execute(totals).one()
             tally.items, tally.bytes, tally.errors = int(count), int(size), int(error_count)
             tally.per_error.update({code: int(n) for code, n in conn.execute(errors)})
+            for joined, n in conn.execute(flags):
+                tally.add_flags(joined.split(","), int(n))
         for result in self.iter_results(run_id, matched_only=True):
             tally.matched_items += 1
             tally.matches += len(result.matches)
@@ -267,6 +284,7 @@ def _item_row(run_id: int, result: ItemResult, now: datetime) -> dict[str, Any]:
         "matches": json.dumps(matches) if matches else None,
         "error_code": result.error.code if result.error else None,
         "error_message": result.error.message if result.error else None,
+        "flags": ",".join(result.flags) or None,
         "recorded_at": now,
     }
 
@@ -287,4 +305,5 @@ def _item_result(row: Any) -> ItemResult:
         row["vpdq"],
         matches,
         error,
+        tuple(row["flags"].split(",")) if row["flags"] else (),
     )

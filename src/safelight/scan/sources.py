@@ -1,11 +1,15 @@
 """SOURCE arguments to work items: folders, files, archives, manifests and fsspec URIs.
 
-* a folder is walked recursively in sorted order; symbolic links are followed, but a link
-  back into a directory already being scanned is a recorded ``symlink_loop`` error;
-* a file whose first bytes are a zip, tar or compressed stream is read as an archive;
+* a folder is walked recursively in sorted order by ``safelight.signals.walk``, the walker
+  ``hash -r`` uses too, with its one rule for links: every file is visited once per scan
+  whatever the links, and links leaving the folder are followed only with ``follow_links``;
+* a file whose first bytes are a zip, tar or compressed stream is read as an archive (up to
+  ``max_depth`` levels of nesting; 0 opens none): its members are items, and so is the
+  archive itself, after them, so that an archive whose own hash is listed matches;
 * ``@FILE`` is a manifest: one path or URI per line (``#`` comments), relative paths taken
   from the manifest's folder;
-* ``scheme://...`` (``s3://bucket/prefix``, ``file://``, ``memory://``) is opened with fsspec;
+* ``scheme://...`` (``s3://bucket/prefix``, ``memory://``) is opened with fsspec; ``file://``
+  names a local path and is walked as one (fsspec's listing would read through links);
   a prefix is listed recursively, archives are recognised by their name.
 
 Listing runs in the scanning process and reads only file heads; workers read the contents.
@@ -13,18 +17,19 @@ Listing runs in the scanning process and reads only file heads; workers read the
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Iterator
 from typing import IO
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 
 from safelight.constants import SCAN_SNIFF_BYTES
 from safelight.errors import UsageError
 from safelight.scan.archives import ArchiveLimits, ArchiveReader, sniff
 from safelight.scan.model import WorkItem
+from safelight.signals.walk import Walker
 
 _ARCHIVE_SUFFIXES = {
     ".zip": "zip",
@@ -53,9 +58,10 @@ def check_sources(sources: list[str]) -> None:
 
 
 class SourceWalker:
-    def __init__(self, limits: ArchiveLimits) -> None:
+    def __init__(self, limits: ArchiveLimits, *, follow_links: bool = False) -> None:
         self.limits = limits
         self.archives = ArchiveReader(limits)
+        self.walker = Walker(follow_links=follow_links)
 
     def items(self, sources: list[str]) -> Iterator[WorkItem]:
         for source in sources:
@@ -66,8 +72,11 @@ class SourceWalker:
 
     def _source(self, source: str, *, where: str) -> Iterator[WorkItem]:
         if is_uri(source):
-            yield from self._uri(source)
-            return
+            local = _local_path(source)
+            if local is None:
+                yield from self._uri(source)
+                return
+            source = local  # file://: the local walker and its rule for links, not fsspec's
         path = os.path.abspath(source)
         try:
             info = os.stat(path)
@@ -75,8 +84,12 @@ class SourceWalker:
             yield WorkItem.failed(path, "unreadable", f"{where}: cannot open {path}: {exc}")
             return
         if stat.S_ISDIR(info.st_mode):
-            yield from self._folder(path, {(info.st_dev, info.st_ino): path})
-        else:
+            for found in self.walker.tree(path, info):
+                if found.error is not None:
+                    yield WorkItem.failed(found.path, found.error.code, found.error.message)
+                elif found.info is not None:
+                    yield from self._file(found.path, found.info)
+        elif self.walker.claim(info):  # a file named twice, or in a folder already walked
             yield from self._file(path, info)
 
     def _manifest(self, manifest: str) -> Iterator[WorkItem]:
@@ -95,34 +108,6 @@ class SourceWalker:
                 entry = os.path.join(base, entry)
             yield from self._source(entry, where=f"{manifest}:{number}")
 
-    def _folder(self, folder: str, ancestors: dict[tuple[int, int], str]) -> Iterator[WorkItem]:
-        try:
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
-        except OSError as exc:
-            yield WorkItem.failed(folder, "unreadable", f"{folder}: cannot list folder: {exc}")
-            return
-        for entry in entries:
-            path = os.path.join(folder, entry.name)
-            try:
-                info = os.stat(path)  # follows links
-            except OSError as exc:
-                code = "symlink_loop" if exc.errno == errno.ELOOP else "unreadable"
-                yield WorkItem.failed(path, code, f"{path}: cannot open: {exc}")
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                key = (info.st_dev, info.st_ino)
-                if key in ancestors:
-                    yield WorkItem.failed(
-                        path,
-                        "symlink_loop",
-                        f"{path}: link back to {ancestors[key]}, which is being scanned",
-                    )
-                    continue
-                yield from self._folder(path, {**ancestors, key: path})
-            else:
-                yield from self._file(path, info)
-
     def _file(self, path: str, info: os.stat_result) -> Iterator[WorkItem]:
         if not stat.S_ISREG(info.st_mode):
             yield WorkItem.failed(path, "not_regular_file", f"{path}: not a regular file")
@@ -133,15 +118,17 @@ class SourceWalker:
         except OSError as exc:
             yield WorkItem.failed(path, "unreadable", f"{path}: cannot read: {exc}")
             return
+        item = WorkItem(path, "file", location=path, size=info.st_size)
         fmt = sniff(head) if self.limits.max_depth > 0 else None  # depth 0: archives are files
         if fmt is None:
-            yield WorkItem(path, "file", location=path, size=info.st_size)
+            yield item
             return
 
         def opener() -> IO[bytes]:
             return open(path, "rb")
 
-        yield from self.archives.expand(path, fmt, opener, location=path)
+        # The archive's members, then the archive itself: it is matched as a file too.
+        yield from self.archives.expand(path, fmt, opener, location=path, container=item)
 
     def _uri(self, uri: str) -> Iterator[WorkItem]:
         try:
@@ -158,16 +145,26 @@ class SourceWalker:
             if detail.get("type") == "directory":
                 continue
             item_uri = fs.unstrip_protocol(key)
+            item = WorkItem(item_uri, "uri", location=item_uri, size=detail.get("size"))
             fmt = _archive_by_name(key) if self.limits.max_depth > 0 else None
             if fmt is None:
-                yield WorkItem(item_uri, "uri", location=item_uri, size=detail.get("size"))
+                yield item
                 continue
 
             def opener(key: str = key) -> IO[bytes]:
                 handle: IO[bytes] = fs.open(key, "rb")
                 return handle
 
-            yield from self.archives.expand(item_uri, fmt, opener)
+            yield from self.archives.expand(item_uri, fmt, opener, container=item)
+
+
+def _local_path(uri: str) -> str | None:
+    """The local path a ``file://`` URI names, or None for other file systems."""
+    try:
+        fs, root = fsspec.core.url_to_fs(uri)
+    except (ValueError, ImportError):
+        return None
+    return str(root) if isinstance(fs, LocalFileSystem) else None
 
 
 def _archive_by_name(name: str) -> str | None:

@@ -23,6 +23,7 @@ from safelight.signals.files import hash_file
 from safelight.signals.options import HashOptions
 from safelight.signals.records import HashRecord
 from safelight.signals.sniff import media_from_name
+from safelight.signals.walk import Walker
 
 Hasher = Callable[[str, HashOptions], HashRecord]
 Item = str | HashRecord  # a path to hash, or a record already decided (an expansion error)
@@ -48,11 +49,16 @@ def _unreadable(path: str, reason: str) -> HashRecord:
     return HashRecord(path, media_from_name(path), error=error)
 
 
-def expand_paths(paths: Iterable[str | os.PathLike[str]], recursive: bool) -> Iterator[Item]:
+def expand_paths(
+    paths: Iterable[str | os.PathLike[str]], recursive: bool, *, follow_links: bool = False
+) -> Iterator[Item]:
     """Files to hash in a stable order; folders only with ``recursive`` (else an error record).
 
-    Symbolic links to folders are followed once: a link back up the tree is not a loop.
+    Folders are walked by ``safelight.signals.walk`` (the walker ``scan`` uses), with its rule
+    for links: each file once per call, links leaving a folder followed only with
+    ``follow_links``. A file named directly is always hashed.
     """
+    walker = Walker(follow_links=follow_links)
     for given in paths:
         path = os.fspath(given)
         if not os.path.isdir(path):
@@ -60,31 +66,12 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]], recursive: bool) -> It
         elif not recursive:
             yield _unreadable(path, "is a directory (pass --recursive to hash the files in it)")
         else:
-            yield from _walk(path)
-
-
-def _walk(top: str) -> Iterator[Item]:
-    errors: list[OSError] = []
-    seen: set[tuple[int, int]] = set()
-    for folder, dirs, files in os.walk(top, onerror=errors.append, followlinks=True):
-        try:
-            info = os.stat(folder)
-        except OSError as exc:  # removed while we walk
-            dirs.clear()
-            yield _unreadable(folder, f"cannot list folder: {exc.strerror}")
-            continue
-        if (info.st_dev, info.st_ino) in seen:
-            dirs.clear()
-            continue
-        seen.add((info.st_dev, info.st_ino))
-        dirs.sort()
-        while errors:
-            failed = errors.pop(0)
-            yield _unreadable(str(failed.filename), f"cannot list folder: {failed.strerror}")
-        for name in sorted(files):
-            yield os.path.join(folder, name)
-    for failed in errors:
-        yield _unreadable(str(failed.filename), f"cannot list folder: {failed.strerror}")
+            for found in walker.walk(path):
+                if found.error is not None:
+                    media = media_from_name(found.path)
+                    yield HashRecord(found.path, media, error=found.error)
+                else:
+                    yield found.path
 
 
 def _hash_chunk(items: list[Item], options: HashOptions, hasher: Hasher) -> list[HashRecord]:
@@ -97,11 +84,12 @@ def hash_paths(
     *,
     jobs: int = 1,
     recursive: bool = False,
+    follow_links: bool = False,
     hasher: Hasher = hash_file,
 ) -> Iterator[HashRecord]:
     """A record per input file, in input order; ``jobs`` > 1 hashes in that many processes."""
     options = options or HashOptions()
-    items = expand_paths(paths, recursive)
+    items = expand_paths(paths, recursive, follow_links=follow_links)
     head = list(itertools.islice(items, CHUNK_SIZE + 1))
     if jobs <= 1 or len(head) <= CHUNK_SIZE:
         # One chunk or less: a process pool would only add its start-up time.

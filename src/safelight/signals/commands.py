@@ -17,9 +17,19 @@ if TYPE_CHECKING:
     from safelight.signals.records import HashRecord
 
 
+# One meaning wherever folders are walked (hash, scan): see safelight.signals.walk.
+follow_links_option = click.option(
+    "--follow-links",
+    is_flag=True,
+    help="Follow symbolic links that leave the folder being walked (default: report them, "
+    "do not follow). Each file is read once whatever the links.",
+)
+
+
 @click.command("hash")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("-r", "--recursive", is_flag=True, help="Hash the files inside folders, recursively.")
+@follow_links_option
 @click.option(
     "--signals",
     default=None,
@@ -71,6 +81,7 @@ if TYPE_CHECKING:
 def hash_command(
     paths: tuple[str, ...],
     recursive: bool,
+    follow_links: bool,
     signals: str | None,
     fast: bool,
     exact_reference: bool,
@@ -103,7 +114,13 @@ def hash_command(
     from safelight.scan.progress import StreamProgress
     from safelight.signals.batch import default_jobs, hash_paths
 
-    records = hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive)
+    records = hash_paths(
+        paths,
+        options,
+        jobs=jobs or default_jobs(),
+        recursive=recursive,
+        follow_links=follow_links,
+    )
     with StreamProgress("hash", list(paths), quiet=quiet) as progress:
         total, failed = _write(records, output_format, options.wants_pdq8, progress)
     click.echo(f"hashed {total - failed} of {total} files; {failed} failed", err=True)

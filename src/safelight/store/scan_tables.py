@@ -57,6 +57,7 @@ scan_items = Table(
     Column("matches", Text),  # JSON list, NULL when there are none
     Column("error_code", String(32)),
     Column("error_message", Text),
+    Column("flags", Text),  # comma-separated flags (docs/scan.md), NULL when there are none
     Column("recorded_at", UTCDateTime, nullable=False),
     UniqueConstraint("run_id", "path_key", name="uq_scan_items_run_path"),
     Index("ix_scan_items_run_matched", "run_id", "match_count"),
