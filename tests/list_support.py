@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from safelight.lists import HashListStore
+from safelight.signals.records import VideoFrameHash
 from safelight.store import Database
 
 
@@ -30,9 +32,7 @@ def create_list(
     lists.import_file(name, path, fmt="jsonl")
 
 
-def vpdq_list_value(vpdq_json: str) -> str:
-    """A list entry value (pytx vPDQ signal string) from a scanned video's ``vpdq`` JSON."""
-    features = [
-        f"{f['pdq']},{f['quality']},{float(f['timestamp']):.3f}" for f in json.loads(vpdq_json)
-    ]
+def vpdq_list_value(frames: Iterable[VideoFrameHash]) -> str:
+    """A list entry value (pytx vPDQ signal string) from a hashed video's vPDQ frames."""
+    features = [f"{f.pdq},{f.quality},{float(f.timestamp):.3f}" for f in frames]
     return json.dumps(features)

@@ -90,9 +90,9 @@ def build_corpus(base: Path, *, images: int = 8, size: tuple[int, int] = (160, 1
 
     near = hasher.hash_bytes(blobs[1], "x").pdq
     assert near is not None
-    flipped = int(near, 16) ^ 0b10101  # 3 bits away: a PDQ match at threshold 31
-    md5 = hasher.hash_bytes(blobs[2], "x").md5
-    sha256 = hasher.hash_bytes(inner_jpeg, "x").sha256
+    flipped = int(near.hex, 16) ^ 0b10101  # 3 bits away: a PDQ match at threshold 31
+    md5 = hasher.hash_bytes(blobs[2], "x").digests.get("md5")
+    sha256 = hasher.hash_bytes(inner_jpeg, "x").digests.get("sha256")
     assert md5 is not None and sha256 is not None
     entries = [
         ("pdq", f"{flipped:064x}", ["series-a", "known"]),

@@ -173,7 +173,7 @@ def test_max_depth_zero_hashes_archives_as_files(safelight_env: Path, corpus: Co
     paths = {r.logical_path: r for r in RunStore(db).iter_results(report["run"])}
     db.dispose()
     bundle = str(corpus.root / "bundle.zip")
-    assert bundle in paths and paths[bundle].sha256 is not None
+    assert bundle in paths and paths[bundle].record.digests.get("sha256") is not None
     assert not any("!/" in path for path in paths)
     one = runner.invoke(main, ["scan", str(corpus.root), "--max-depth", "1", "--json"])
     db = Database.open()

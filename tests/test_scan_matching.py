@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,10 @@ from safelight.scan.matching import (
     StoreMatcher,
     make_matcher,
 )
-from safelight.scan.model import HashRecord
 from safelight.signals import files
 from safelight.signals.options import HashOptions
+from safelight.signals.pdq import PdqHash
+from safelight.signals.records import HashRecord
 from safelight.store import Database
 
 from .list_support import create_list, vpdq_list_value
@@ -36,12 +36,13 @@ from .list_support import create_list, vpdq_list_value
 def test_pipeline_hasher_in_reference_mode_equals_pillow_and_pdqhash() -> None:
     data = jpeg_bytes(7, 200, 150)
     record = PipelineHasher(HashOptions(mode="reference")).hash_bytes(data, "p.jpg")
-    assert record.md5 == hashlib.md5(data).hexdigest()
-    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    assert record.digests["md5"] == hashlib.md5(data).hexdigest()
+    assert record.digests["sha256"] == hashlib.sha256(data).hexdigest()
     bits, quality = pdqhash.compute(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
     # python-threatexchange's conversion of pdqhash's bit vector to hex.
     expected = f"{int(''.join(str(int(b)) for b in bits), 2):064x}"
-    assert (record.pdq, record.quality, record.media, record.format) == (
+    assert record.pdq is not None
+    assert (record.pdq.hex, record.pdq.quality, record.media, record.format) == (
         expected,
         quality,
         "photo",
@@ -58,8 +59,7 @@ def test_pipeline_hasher_agrees_with_the_signals_pipeline(tmp_path: Path) -> Non
     from_file = PipelineHasher().hash_file(str(path), str(path))
     from_bytes = PipelineHasher().hash_bytes(data, "member.jpg")
     assert reference.pdq is not None
-    assert from_file.pdq == from_bytes.pdq == reference.pdq.hex
-    assert from_file.quality == reference.pdq.quality
+    assert from_file.pdq == from_bytes.pdq == reference.pdq
 
 
 def test_hasher_records_problems_per_item() -> None:
@@ -71,14 +71,16 @@ def test_hasher_records_problems_per_item() -> None:
     cut = jpeg_bytes(1, 80, 60)[:300]
     truncated = hasher.hash_bytes(cut, "cut.jpg")
     assert truncated.error is not None and truncated.error.code in {"truncated", "undecodable"}
-    assert truncated.md5 == hashlib.md5(cut).hexdigest()
+    assert truncated.digests["md5"] == hashlib.md5(cut).hexdigest()
     assert "cut.jpg" in truncated.error.message
     bomb = hasher.hash_bytes(png_bytes(1, 200, 200), "big.png")
     assert bomb.error is not None and bomb.error.code == "decompression_bomb"
 
 
 def _record(pdq: str | None, quality: int = 100, md5: str = "a" * 32) -> HashRecord:
-    return HashRecord(1, md5, "b" * 40, "c" * 64, "photo", "jpeg", pdq, quality)
+    digests = {"md5": md5, "sha1": "b" * 40, "sha256": "c" * 64}
+    pdq_hash = None if pdq is None else PdqHash(bytes.fromhex(pdq), quality)
+    return HashRecord("x.jpg", "photo", size=1, digests=digests, format="jpeg", pdq=pdq_hash)
 
 
 def test_videos_get_vpdq_features_and_damaged_ones_an_error() -> None:
@@ -92,8 +94,8 @@ def test_videos_get_vpdq_features_and_damaged_ones_an_error() -> None:
         assert (record.media, record.pdq, record.error) == ("video", None, None)
         assert record.vpdq is not None
         expected = [(f.frame, f.pdq, f.quality) for f in hash_video(data)]
-        assert [(f["frame"], f["pdq"], f["quality"]) for f in json.loads(record.vpdq)] == expected
-        assert record.md5 == hashlib.md5(data).hexdigest()
+        assert [(f.frame, f.pdq, f.quality) for f in record.vpdq] == expected
+        assert record.digests["md5"] == hashlib.md5(data).hexdigest()
     data = make_video("mp4", frames=20, fps=10)
     cut = hasher.hash_bytes(data[: len(data) // 2], "cut.mp4")
     assert cut.media == "video" and cut.error is not None

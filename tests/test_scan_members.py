@@ -15,9 +15,10 @@ import pytest
 from safelight.scan.archives import ArchiveLimits, ArchiveReader
 from safelight.scan.corpus import jpeg_bytes
 from safelight.scan.members import forget_archives, read_member
-from safelight.scan.model import HashRecord, ItemResult, MemberRef, WorkItem
+from safelight.scan.model import ItemResult, MemberRef, WorkItem
 from safelight.scan.pipeline import PipelineConfig, process_batch
 from safelight.scan.sources import SourceWalker
+from safelight.signals.records import HashRecord
 from tests.scan_support import tar_bytes, zip_bytes
 
 
@@ -112,9 +113,10 @@ def test_member_missing_corrupt_or_too_large_is_a_per_item_error(tmp_path: Path)
     # Over the limit, the worker streams the member through its digests: never held whole.
     streamed = read_member(ok, 10)
     assert isinstance(streamed, HashRecord) and streamed.size == len(payload)
-    assert streamed.sha256 == hashlib.sha256(payload).hexdigest()
+    assert streamed.digests["sha256"] == hashlib.sha256(payload).hexdigest()
     small = process_batch(PipelineConfig(max_file_bytes=10), [ok])[0]
-    assert small.error is None and (small.md5, small.media) == (streamed.md5, "other")
+    assert small.error is None
+    assert (small.record.digests, small.record.media) == (streamed.digests, "other")
 
 
 def _stamp(ref: MemberRef) -> tuple[int, int]:

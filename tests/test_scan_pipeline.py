@@ -22,9 +22,10 @@ def test_large_files_get_streamed_digests_only(tmp_path: Path) -> None:
     big.write_bytes(data)
     config = PipelineConfig(max_file_bytes=1000)
     (result,) = process_batch(config, [WorkItem(str(big), "file", str(big), size=len(data))])
-    assert result.md5 == hashlib.md5(data).hexdigest()
-    assert result.sha256 == hashlib.sha256(data).hexdigest()
-    assert (result.size, result.media, result.pdq, result.error) == (len(data), "other", None, None)
+    record = result.record
+    assert record.digests["md5"] == hashlib.md5(data).hexdigest()
+    assert record.digests["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (record.size, record.media, record.pdq, record.error) == (len(data), "other", None, None)
 
 
 def test_items_that_vanish_or_fail_are_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
@@ -37,7 +38,7 @@ def test_items_that_vanish_or_fail_are_recorded_and_the_batch_goes_on(tmp_path: 
     gone, failed, ok = process_batch(PipelineConfig(), items)
     assert gone.error is not None and gone.error.code == "unreadable"
     assert failed.error is not None and failed.error.code == "symlink_loop"
-    assert ok.error is None and ok.md5 == hashlib.md5(b"ok").hexdigest()
+    assert ok.error is None and ok.record.digests["md5"] == hashlib.md5(b"ok").hexdigest()
 
 
 def test_an_unexpected_bug_in_one_item_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:

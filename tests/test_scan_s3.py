@@ -52,7 +52,7 @@ def test_scan_an_s3_prefix_with_archives(s3_endpoint: str, db: Database, tmp_pat
     fs.pipe("uploads/batch.tar.gz", tar_bytes({"d.jpg": known}, "w:gz"))
     record = PipelineHasher().hash_bytes(known, "k")
     assert record.pdq is not None
-    create_list(db, "S3_KNOWN", [("pdq", record.pdq, ["known"])], workdir=tmp_path)
+    create_list(db, "S3_KNOWN", [("pdq", record.pdq.hex, ["known"])], workdir=tmp_path)
 
     out = tmp_path / "s3.jsonl"
     summary = run_scan(db, ScanOptions(["s3://uploads"], ["S3_KNOWN"], out=out))
@@ -79,7 +79,12 @@ def test_scan_an_s3_prefix_with_archives(s3_endpoint: str, db: Database, tmp_pat
     (a_row,) = [
         r for r in RunStore(db).iter_results(big.run_id) if r.logical_path.endswith("a.jpg")
     ]
-    assert (a_row.md5, a_row.media, a_row.pdq) == (hashlib.md5(known).hexdigest(), "other", None)
+    record = a_row.record
+    assert (record.digests["md5"], record.media, record.pdq) == (
+        hashlib.md5(known).hexdigest(),
+        "other",
+        None,
+    )
 
     missing = run_scan(db, ScanOptions(["s3://no-such-bucket/x"]))
     assert missing.total.errors == 1 and set(missing.total.per_error) == {"unreadable"}

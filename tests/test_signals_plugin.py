@@ -105,3 +105,26 @@ def test_registered_type_is_hashed_and_matched_from_files(
     assert [(m["signal_type"], m["value"]) for m in found["matches"]] == [(acme, digest)]
     by_hash = run("match", "--hash", f"acme:{digest}")
     assert json.loads(by_hash.stdout)["matches"][0]["list"] == "ACME_LIST"
+
+
+def test_registered_type_flows_through_a_scan(
+    acme: str, safelight_env: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "known.bin").write_bytes(b"an organisation's known file")
+    (folder / "other.bin").write_bytes(b"something else")
+    digest = hashlib.sha224(b"an organisation's known file").hexdigest()
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"{digest}\n")  # 56 hex: only the registered type has that length
+    assert run("lists", "create", "ACME_LIST").exit_code == 0
+    assert run("lists", "import", "ACME_LIST", str(listed)).exit_code == 0
+    out = tmp_path / "scan.jsonl"
+    scanned = run("scan", str(folder), "--jobs", "1", "--out", str(out))
+    assert scanned.exit_code == 0, scanned.output
+    items = {Path(r["path"]).name: r for r in map(json.loads, out.read_text().splitlines())}
+    assert items["known.bin"][acme] == digest
+    assert [(m["list"], m["signal_type"]) for m in items["known.bin"]["matches"]] == [
+        ("ACME_LIST", acme)
+    ]
+    assert items["other.bin"]["matches"] == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from typing import Any, TextIO
 
 import click
 
+from safelight import csvguard
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
 from safelight.csvguard import guard_cell
 from safelight.errors import EXIT_SOME_FAILED, UsageError, ValidationError
@@ -302,12 +302,12 @@ def entries_command(
 
 
 def _entries_csv(entries: list[Entry]) -> None:
-    writer = csv.DictWriter(sys.stdout, ENTRY_CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = csvguard.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(ENTRY_CSV_COLUMNS)
     for entry in entries:
         row = entry.to_dict()
         row["labels"] = "|".join(row["labels"])
-        writer.writerow(row)
+        writer.writerow([row[column] for column in ENTRY_CSV_COLUMNS])
 
 
 def _entry_row(entry: Entry, now: datetime) -> list[str]:

@@ -49,12 +49,11 @@ class QueryResult:
     error: ItemError | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """For a file: its hash record (the JSON ``hash`` writes, as in a scan's items) with
+        the query, the matches and the error beside it (docs/model.md)."""
         out: dict[str, Any] = {"query": self.query, "signal_type": self.signal_type}
         if self.record is not None:
-            pdq = self.record.pdq
-            out["media"] = self.record.media
-            out["pdq"] = pdq.hex if pdq else None
-            out["pdq_quality"] = pdq.quality if pdq else None
+            out.update(self.record.to_dict())
         out["low_quality"] = self.low_quality
         out["matches"] = [m.to_dict() for m in self.matches]
         out["error"] = self.error.to_dict() if self.error else None
@@ -226,22 +225,53 @@ class Matcher:
     def match_record(self, record: HashRecord, *, rotations: bool = False) -> QueryResult:
         """Every match of a hashed file: its digests, its PDQ (or its 8 orientations with
         ``rotations`` when the record has them), its vPDQ. Low-quality PDQ is not matched."""
-        from safelight.signals.pdq import DIHEDRAL_NAMES
+        return self.match_records([record], rotations=rotations)[0]
+
+    def match_records(
+        self, records: Sequence[HashRecord], *, rotations: bool = False
+    ) -> list[QueryResult]:
+        """``match_record`` for a batch, with one index search per signal type for all of
+        them (what scan and network call): the rules are the same, one place for both."""
+        from safelight.signals.hashes import DIHEDRAL_NAMES
+
+        queries: list[tuple[str, str]] = []
+        variants: list[str | None] = []
+        owners: list[int] = []
+        low = [r.pdq is not None and r.pdq.quality < self.min_quality for r in records]
+        for position, record in enumerate(records):
+            pairs: list[tuple[str, str, str | None]] = [
+                (t, h, None) for t, h in record.digests.items()
+            ]
+            if record.pdq is not None and not low[position]:
+                if rotations and record.pdq8 is not None:
+                    pairs += [
+                        ("pdq", h.hex, n) for h, n in zip(record.pdq8, DIHEDRAL_NAMES, strict=True)
+                    ]
+                else:
+                    pairs.append(("pdq", record.pdq.hex, None))
+            queries += [(t, h) for t, h, _ in pairs]
+            variants += [v for _, _, v in pairs]
+            owners += [position] * len(pairs)
+        found: list[dict[tuple[int, str], Match]] = [{} for _ in records]
+        for owner, hits in zip(owners, self.match_hashes(queries, variants), strict=True):
+            best = found[owner]
+            for m in hits:  # an entry once per file, at its nearest orientation
+                key = (m.entry_id, m.signal_type)
+                if key not in best or m.distance < best[key].distance:
+                    best[key] = m
+        return [
+            self._result(record, list(found[i].values()), low[i])
+            for i, record in enumerate(records)
+        ]
+
+    def _result(self, record: HashRecord, found: list[Match], low: bool) -> QueryResult:
         from safelight.signals.vpdq import VpdqFeature
 
         if record.error is not None and not record.digests:
             return QueryResult(record.path, "file", [], record, error=record.error)
-        matches = self.match_hashes([(t, h) for t, h in record.digests.items()])
-        found = [m for ms in matches for m in ms]
-        low = record.pdq is not None and record.pdq.quality < self.min_quality
-        if record.pdq is not None and not low:
-            if rotations and record.pdq8 is not None:
-                found += self.match_pdq_variants([h.hex for h in record.pdq8], DIHEDRAL_NAMES)
-            else:
-                found += self.match_hashes([("pdq", record.pdq.hex)])[0]
         if record.vpdq:
             query = [VpdqFeature(v.frame, v.timestamp, v.pdq, v.quality) for v in record.vpdq]
-            found += self.match_vpdq(query)
+            found = found + self.match_vpdq(query)
         return QueryResult(record.path, "file", _sort(found), record, low, record.error)
 
 

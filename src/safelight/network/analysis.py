@@ -26,7 +26,7 @@ from safelight.network.community import louvain, modularity
 from safelight.network.fastparse import group_ids, reduce_groups
 from safelight.network.geo import GeoDatabase
 from safelight.network.graph import bipartite_graph, greedy_removal, pagerank_projected
-from safelight.network.known import KnownMatch
+from safelight.network.known import EXACT, KnownMatch
 from safelight.timestamps import TIMESTAMP_FORMAT
 
 
@@ -351,12 +351,16 @@ def _known_table(
     binary.data[:] = 1.0
     holders = np.asarray(binary.sum(axis=0)).ravel().astype(np.int64)
     keys = files["file_key"].to_numpy()[known_file]
+    # Digests under the record's names (docs/model.md); lists and labels joined by "|", the
+    # one separator of labels everywhere.
+    digests = {c: files[c].to_numpy()[known_file] for c in (*EXACT, "pdq") if c in files}
     return (
         pd.DataFrame(
             {
                 "file_key": keys,
-                "lists": [";".join(matches[k].lists) for k in keys],
-                "labels": [";".join(matches[k].labels) for k in keys],
+                **digests,
+                "lists": ["|".join(matches[k].lists) for k in keys],
+                "labels": ["|".join(matches[k].labels) for k in keys],
                 "holders": holders[known_file],
             }
         )

@@ -13,7 +13,8 @@ The pieces, in the order data flows through them:
 from typing import TYPE_CHECKING, Any
 
 from safelight.match.results import Match
-from safelight.scan.model import HashRecord, ItemResult, WorkItem
+from safelight.scan.model import ItemResult, WorkItem
+from safelight.signals.records import HashRecord
 
 if TYPE_CHECKING:
     from safelight.scan.runner import ScanOptions, ScanSummary, run_scan

@@ -43,7 +43,6 @@ from safelight.scan.model import (
     DIRECTORY_NAME,
     UNKNOWN_TYPE,
     UNSAFE_NAME,
-    HashRecord,
     MemberRef,
     WorkItem,
 )
@@ -58,6 +57,7 @@ from safelight.scan.streams import (
     decompressor,
     read_or_digest,
 )
+from safelight.signals.records import HashRecord
 
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
 
@@ -313,7 +313,7 @@ class ArchiveReader:
             name = posixpath.splitext(logical.rsplit("/", 1)[-1])[0] or "data"
             path = self._member_path(logical, name, budget)
             content = read_or_digest(plain, self.limits.max_member_bytes, head)
-            size = content.size if isinstance(content, HashRecord) else len(content)
+            size = (content.size or 0) if isinstance(content, HashRecord) else len(content)
             self._account(budget, size)
             yield from self._member(path, content, depth, budget)
             return

@@ -72,9 +72,9 @@ def build_demo_corpus(
     entries: list[tuple[str, str, list[str]]] = []
     for i, data in known.items():
         record = hasher.hash_bytes(data, f"known-{i}")
-        assert record.pdq is not None and record.md5 is not None
-        entries.append(("pdq", record.pdq, ["demo-known", f"series-{i}"]))
-        entries.append(("md5", record.md5, ["demo-known", f"series-{i}"]))
+        assert record.pdq is not None and "md5" in record.digests
+        entries.append(("pdq", record.pdq.hex, ["demo-known", f"series-{i}"]))
+        entries.append(("md5", record.digests["md5"], ["demo-known", f"series-{i}"]))
     return corpus, entries
 
 

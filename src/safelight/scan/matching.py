@@ -7,23 +7,20 @@ small picklable ``MatchConfig`` (database URL and schema, list names, their gene
 SAFELIGHT_HOME): the indexes are memory-mapped from SAFELIGHT_HOME, never shipped in a task,
 and a new list generation is a new cache key, so workers pick it up on their next task.
 
-Rules (``safelight.match``): digests match exactly; PDQ within each list's threshold, only for
-quality >= 50 (HMA's cut-off); a video's vPDQ by ``safelight.signals.vpdq.match_vpdq``.
+Rules: those of ``safelight.match.Matcher.match_records`` (digests exactly, PDQ within each
+list's threshold and only at quality >= 50, vPDQ as a bag of frames), in one place.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from safelight.constants import MATCH_MIN_QUALITY
 from safelight.match import Matcher as SharedMatcher
 from safelight.match.indexes import indexed_types
 from safelight.match.results import Match
-from safelight.scan.model import HashRecord
-from safelight.signals.vpdq import VpdqFeature
+from safelight.signals.records import HashRecord
 from safelight.store import Database
 
 
@@ -77,32 +74,8 @@ class StoreMatcher:
         return self.match_many([record])[0]
 
     def match_many(self, records: Sequence[HashRecord]) -> list[tuple[Match, ...]]:
-        queries: list[tuple[str, str]] = []
-        owners: list[int] = []
-        for position, record in enumerate(records):
-            for signal_type, value in (
-                ("md5", record.md5),
-                ("sha1", record.sha1),
-                ("sha256", record.sha256),
-            ):
-                if value is not None:
-                    queries.append((signal_type, value))
-                    owners.append(position)
-            if record.pdq is not None and (record.quality or 0) >= MATCH_MIN_QUALITY:
-                queries.append(("pdq", record.pdq))
-                owners.append(position)
-        found: list[list[Match]] = [[] for _ in records]
-        if queries:
-            for owner, hits in zip(owners, self.shared.match_hashes(queries), strict=True):
-                found[owner].extend(hits)
-        for position, record in enumerate(records):
-            if record.vpdq:
-                features = [
-                    VpdqFeature(f["frame"], f["timestamp"], f["pdq"], f["quality"])
-                    for f in json.loads(record.vpdq)
-                ]
-                found[position].extend(self.shared.match_vpdq(features))
-        return [_converted(hits) for hits in found]
+        # The Matcher's batch API: its rules (quality cut-off, thresholds, vPDQ) in one place.
+        return [_converted(r.matches) for r in self.shared.match_records(records)]
 
     def sync(self) -> None:
         """Bring every index up to date with the store now (it is otherwise lazy)."""

@@ -17,8 +17,9 @@ import zlib
 from collections import OrderedDict
 
 from safelight.errors import ItemError
-from safelight.scan.model import HashRecord, MemberRef, WorkItem
+from safelight.scan.model import MemberRef, WorkItem
 from safelight.scan.streams import read_or_digest
+from safelight.signals.records import HashRecord
 
 # Archives kept open per process: a scan reads one archive's members in order, so a few
 # suffice; each holds one file descriptor and its central directory.

@@ -1,4 +1,7 @@
-"""The values that travel through a scan: work items in, hash records and results out.
+"""The values that travel through a scan: work items in, results out.
+
+Each result holds the signals ``HashRecord`` of its item unchanged (the record ``hash``
+writes), with the scan's matches and flags beside it.
 
 They are plain, picklable dataclasses because they cross process and machine boundaries
 (``--jobs``, Dask). A ``WorkItem`` says where an item's bytes are; an ``ItemResult`` is what
@@ -7,12 +10,13 @@ the store and the JSONL output record for it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from safelight.errors import ItemError
 from safelight.match.results import Match
+from safelight.signals.records import HashRecord
+from safelight.signals.sniff import media_from_name
 
 # How a worker gets an item's bytes: read a local path, open a URI with fsspec, read a member
 # of a local zip file itself (``member``), take the bytes carried inline (other archive
@@ -87,44 +91,25 @@ class WorkItem:
 
 
 @dataclass(frozen=True, slots=True)
-class HashRecord:
-    """The signals of one item. ``pdq`` is set for photos, ``vpdq`` (JSON) for videos."""
-
-    size: int
-    md5: str | None
-    sha1: str | None
-    sha256: str | None
-    media: str  # "photo", "video" or "other", as safelight.signals.sniff names them
-    format: str | None = None
-    pdq: str | None = None
-    quality: int | None = None
-    vpdq: str | None = None  # JSON list of {frame, timestamp, pdq, quality}
-    error: ItemError | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ItemResult:
-    """Everything recorded about one item: one row in the store, one line of JSONL."""
+    """Everything recorded about one item: one row in the store, one line of JSONL.
 
-    logical_path: str
-    size: int | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    media: str | None = None
-    format: str | None = None
-    pdq: str | None = None
-    quality: int | None = None
-    vpdq: str | None = None
+    ``record`` is the signals ``HashRecord`` of the item, as hashing made it (its ``path`` is
+    the item's logical path); the scan adds the matches and the flags. Its JSON is the hash
+    record's JSON plus ``matches`` and ``flags`` (docs/model.md)."""
+
+    record: HashRecord
     matches: tuple[Match, ...] = field(default_factory=tuple)
-    error: ItemError | None = None
     flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "logical_path", clean_text(self.logical_path))
-        if self.error is not None:
-            error = ItemError(self.error.code, clean_text(self.error.message))
-            object.__setattr__(self, "error", error)
+        record = self.record
+        error = record.error
+        if error is not None:
+            error = ItemError(error.code, clean_text(error.message))
+        path = clean_text(record.path)
+        if path != record.path or error != record.error:
+            object.__setattr__(self, "record", replace(record, path=path, error=error))
 
     @classmethod
     def from_record(
@@ -137,35 +122,36 @@ class ItemResult:
         flags: tuple[str, ...] = (),
     ) -> ItemResult:
         """The result of a hashed item; ``error`` (a container's) when hashing found none."""
-        return cls(
-            logical_path,
-            record.size,
-            record.md5,
-            record.sha1,
-            record.sha256,
-            record.media,
-            record.format,
-            record.pdq,
-            record.quality,
-            record.vpdq,
-            matches,
-            record.error or error,
-            flags,
-        )
+        return cls(replace(record, path=logical_path, error=record.error or error), matches, flags)
+
+    @classmethod
+    def failed(
+        cls,
+        logical_path: str,
+        error: ItemError | None,
+        *,
+        size: int | None = None,
+        flags: tuple[str, ...] = (),
+    ) -> ItemResult:
+        """An item that could not be hashed at all (listing failed, unreadable member)."""
+        media = media_from_name(logical_path)
+        return cls(HashRecord(logical_path, media, size=size, error=error), (), flags)
+
+    @property
+    def logical_path(self) -> str:
+        return self.record.path
+
+    @property
+    def size(self) -> int | None:
+        return self.record.size
+
+    @property
+    def error(self) -> ItemError | None:
+        return self.record.error
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "path": self.logical_path,
-            "size": self.size,
-            "md5": self.md5,
-            "sha1": self.sha1,
-            "sha256": self.sha256,
-            "media": self.media,
-            "format": self.format,
-            "pdq": self.pdq,
-            "pdq_quality": self.quality,
-            "vpdq": json.loads(self.vpdq) if self.vpdq else None,
+            **self.record.to_dict(),
             "matches": [match.to_dict() for match in self.matches],
-            "error": self.error.to_dict() if self.error else None,
             "flags": list(self.flags),
         }

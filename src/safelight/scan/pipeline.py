@@ -8,7 +8,6 @@ small key and its items, never the index itself.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,8 +23,10 @@ from safelight.errors import ItemError
 from safelight.scan.hashing import ItemHasher, PipelineHasher
 from safelight.scan.matching import MatchConfig, Matcher, make_matcher
 from safelight.scan.members import MemberError, read_member
-from safelight.scan.model import HashRecord, ItemResult, WorkItem
+from safelight.scan.model import ItemResult, WorkItem
+from safelight.scan.streams import Digests
 from safelight.signals.options import HashOptions, Mode
+from safelight.signals.records import HashRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +95,11 @@ class Pipeline:
 
     def _stream_digests(self, location: str) -> HashRecord:
         # A remote object too large to hold in memory (a disk image): digests only.
-        md5 = hashlib.md5(usedforsecurity=False)
-        sha1 = hashlib.sha1(usedforsecurity=False)
-        sha256 = hashlib.sha256()
-        size = 0
+        digests = Digests()
         with fsspec.open(location, "rb") as handle:
             while block := handle.read(DIGEST_BLOCK_SIZE):
-                size += len(block)
-                md5.update(block)
-                sha1.update(block)
-                sha256.update(block)
-        return HashRecord(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), "other")
+                digests.update(block)
+        return digests.record()
 
 
 # Pipelines kept per process, most recent last: two lets two runs with different lists share
@@ -136,7 +131,7 @@ def process_batch(config: PipelineConfig, items: list[WorkItem]) -> list[ItemRes
 
 
 def _unhashed(item: WorkItem, error: ItemError | None) -> ItemResult:
-    return ItemResult(item.logical_path, size=item.size, error=error, flags=item.flags)
+    return ItemResult.failed(item.logical_path, error, size=item.size, flags=item.flags)
 
 
 def _internal(item: WorkItem, exc: Exception) -> ItemResult:

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, Insert, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from safelight.errors import ItemError, NotFoundError
+from safelight.errors import NotFoundError
 from safelight.match.results import Match
 from safelight.scan.model import ItemResult
+from safelight.signals.records import HashRecord
 from safelight.store import Database
 from safelight.store.scan_tables import scan_items, scan_runs
 from safelight.timestamps import utc_timestamp
@@ -266,44 +267,57 @@ def _run_info(conn: Connection, row: Any) -> RunInfo:
 
 
 def _item_row(run_id: int, result: ItemResult, now: datetime) -> dict[str, Any]:
+    record = result.record
     matches = [m.to_dict() for m in result.matches]
+    body = record.to_dict()
+    del body["path"]
     return {
         "run_id": run_id,
-        "path_key": path_key(result.logical_path),
-        "logical_path": result.logical_path,
-        "size": result.size,
-        "md5": result.md5,
-        "sha1": result.sha1,
-        "sha256": result.sha256,
-        "media": result.media,
-        "format": result.format,
-        "pdq": result.pdq,
-        "quality": result.quality,
-        "vpdq": result.vpdq,
+        "path_key": path_key(record.path),
+        "logical_path": record.path,
+        "size": record.size,
+        "md5": record.digests.get("md5"),
+        "sha1": record.digests.get("sha1"),
+        "sha256": record.digests.get("sha256"),
+        "media": record.media,
+        "format": record.format,
+        "pdq": record.pdq.hex if record.pdq else None,
+        "quality": record.pdq.quality if record.pdq else None,
+        "vpdq": json.dumps(body["vpdq"], separators=(",", ":")) if record.vpdq else None,
         "match_count": len(matches),
         "matches": json.dumps(matches) if matches else None,
-        "error_code": result.error.code if result.error else None,
-        "error_message": result.error.message if result.error else None,
+        "error_code": record.error.code if record.error else None,
+        "error_message": record.error.message if record.error else None,
         "flags": ",".join(result.flags) or None,
+        "record": json.dumps(body, separators=(",", ":")),
         "recorded_at": now,
     }
 
 
 def _item_result(row: Any) -> ItemResult:
     matches = tuple(Match.from_dict(m) for m in json.loads(row["matches"] or "[]"))
-    error = ItemError(row["error_code"], row["error_message"] or "") if row["error_code"] else None
-    return ItemResult(
-        row["logical_path"],
-        row["size"],
-        row["md5"],
-        row["sha1"],
-        row["sha256"],
-        row["media"],
-        row["format"],
-        row["pdq"],
-        row["quality"],
-        row["vpdq"],
-        matches,
-        error,
-        tuple(row["flags"].split(",")) if row["flags"] else (),
-    )
+    flags = tuple(row["flags"].split(",")) if row["flags"] else ()
+    if row["record"]:
+        record = HashRecord.from_dict({**json.loads(row["record"]), "path": row["logical_path"]})
+    else:  # a row written before scans_0003: rebuilt from its columns
+        record = HashRecord.from_dict(_legacy_record(row))
+    return ItemResult(record, matches, flags)
+
+
+def _legacy_record(row: Any) -> dict[str, Any]:
+    error = {"code": row["error_code"], "message": row["error_message"] or ""}
+    return {
+        "path": row["logical_path"],
+        "size": row["size"],
+        "media": row["media"] or "other",
+        "format": row["format"],
+        "width": None,
+        "height": None,
+        "md5": row["md5"],
+        "sha1": row["sha1"],
+        "sha256": row["sha256"],
+        "pdq": row["pdq"],
+        "pdq_quality": row["quality"],
+        "vpdq": json.loads(row["vpdq"]) if row["vpdq"] else None,
+        "error": error if row["error_code"] else None,
+    }

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import hashlib
 import io
 import lzma
 from typing import IO, Any, cast
 
 import zstandard
 
-from safelight.scan.model import HashRecord
+from safelight.signals.records import HashRecord
+from safelight.signals.types import registry
 
 # Members smaller than this are never called bombs: a megabyte of zeros is harmless.
 RATIO_FLOOR_BYTES = 1 << 20
@@ -67,21 +67,22 @@ class Counting(io.RawIOBase):
 
 
 class Digests:
-    """MD5, SHA-1 and SHA-256 of bytes fed in pieces: a record of data never held whole."""
+    """The file digests (MD5, SHA-1, SHA-256 and registered ones) of bytes fed in pieces: a
+    record of data never held whole."""
 
     def __init__(self) -> None:
         self.size = 0
-        md5, sha1 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False)
-        self.hashes = (md5, sha1, hashlib.sha256())
+        self.hashes = [(t.name, t.new_hasher()) for t in registry.file_digests()]
 
     def update(self, data: bytes | bytearray) -> None:
         self.size += len(data)
-        for digest in self.hashes:
+        for _, digest in self.hashes:
             digest.update(data)
 
-    def record(self) -> HashRecord:
-        md5, sha1, sha256 = (digest.hexdigest() for digest in self.hashes)
-        return HashRecord(self.size, md5, sha1, sha256, "other")
+    def record(self, path: str = "") -> HashRecord:
+        """The record of the bytes fed so far (``path`` is set by the caller that knows it)."""
+        digests = {name: digest.hexdigest() for name, digest in self.hashes}
+        return HashRecord(path, "other", size=self.size, digests=digests)
 
 
 class Replay(io.RawIOBase):

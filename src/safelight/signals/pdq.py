@@ -17,7 +17,6 @@ so the bits are the exact route's (quality within one); the rest take the exact 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -25,23 +24,15 @@ import numpy.typing as npt
 from safelight.constants import (
     PDQ_DCT_SIZE,
     PDQ_DOWNSAMPLE,
-    PDQ_HASH_BITS,
     PDQ_MIN_DIMENSION,
-    PDQ_MIN_QUALITY,
 )
 from safelight.signals import luma_bound, pdq_grey, pdq_kernels, pdq_separable
 
-# The eight orientations PDQ can derive from one DCT, in pdqhash.compute_dihedral's order.
-DIHEDRAL_NAMES = (
-    "original",
-    "rotate90",
-    "rotate180",
-    "rotate270",
-    "flipx",
-    "flipy",
-    "flip_plus1",
-    "flip_minus1",
-)
+# PDQ's values live in signals.hashes (no kernels needed to use them); re-exported here.
+from safelight.signals.hashes import DIHEDRAL_NAMES as DIHEDRAL_NAMES
+from safelight.signals.hashes import ZERO_HASH as ZERO_HASH
+from safelight.signals.hashes import PdqHash as PdqHash
+from safelight.signals.hashes import hamming_distance as hamming_distance
 
 _local = threading.local()
 
@@ -51,33 +42,6 @@ def _workspace() -> pdq_kernels.Workspace:
     if workspace is None:
         workspace = _local.workspace = pdq_kernels.Workspace()
     return workspace
-
-
-@dataclass(frozen=True, slots=True)
-class PdqHash:
-    """A 256-bit PDQ hash and its quality."""
-
-    digest: bytes
-    quality: int
-
-    @property
-    def hex(self) -> str:
-        return self.digest.hex()
-
-    @property
-    def reliable(self) -> bool:
-        return self.quality >= PDQ_MIN_QUALITY
-
-    def distance(self, other: PdqHash) -> int:
-        return hamming_distance(self.digest, other.digest)
-
-
-ZERO_HASH = PdqHash(bytes(PDQ_HASH_BITS // 8), 0)
-
-
-def hamming_distance(a: bytes, b: bytes) -> int:
-    """Number of differing bits between two equal-length hashes."""
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
 
 
 def bits_to_digest(bits: npt.NDArray[np.bool_]) -> bytes:

@@ -36,9 +36,9 @@ from PIL import Image
 
 from safelight.constants import FAST_DECODE_MIN_SIDE, FAST_MIN_DCT_SPREAD
 from safelight.signals import pdq
+from safelight.signals.hashes import FrameHash, PdqHash
 from safelight.signals.luma_bound import dct_spread, luma_from_rgb_flat
 from safelight.signals.options import HashOptions
-from safelight.signals.pdq import PdqHash
 from safelight.signals.pillow_decode import (
     check_pixels,
     exif_orientation,
@@ -51,14 +51,6 @@ from safelight.signals.pillow_decode import (
 
 # libjpeg-turbo's smallest scaling step is 1/8: no reduced decode helps below this short side.
 _MIN_SIDE_FOR_REDUCTION = FAST_DECODE_MIN_SIDE * 8 // 7 + 1
-
-
-@dataclass(frozen=True, slots=True)
-class FrameHash:
-    """The PDQ hash of one frame of an animated image (frame index from 0)."""
-
-    frame: int
-    pdq: PdqHash
 
 
 @dataclass(frozen=True, slots=True)

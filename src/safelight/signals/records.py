@@ -13,9 +13,9 @@ from typing import Any
 from safelight import csvguard
 from safelight.errors import InputError, ItemError
 from safelight.signals.digests import DIGEST_NAMES
-from safelight.signals.pdq import DIHEDRAL_NAMES, PdqHash
-from safelight.signals.photo import FrameHash
+from safelight.signals.hashes import DIHEDRAL_NAMES, FrameHash, PdqHash
 from safelight.signals.sniff import Media
+from safelight.signals.types import registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +104,9 @@ class HashRecord:
             media=media,
             size=_field(data, "size", int),
             digests={
-                name: _hex(data[name], f"{name}", width)
-                for name, width in DIGEST_HEX.items()
-                if data.get(name) is not None
+                t.name: _hex(data[t.name], t.name, t.key_bytes * 2)
+                for t in registry.file_digests()
+                if data.get(t.name) is not None
             },
             format=_field(data, "format", str),
             width=_field(data, "width", int),
@@ -123,7 +123,6 @@ class HashRecord:
 
 
 MEDIA_NAMES = ("photo", "video", "other")
-DIGEST_HEX = {"md5": 32, "sha1": 40, "sha256": 64}
 _HEX_DIGITS = frozenset("0123456789abcdef")
 
 

@@ -46,7 +46,8 @@ from safelight.constants import (
     VPDQ_SWS_INTERPOLATION,
 )
 from safelight.errors import MediaError, UsageError
-from safelight.signals.pdq import PdqHash, pdq_from_luma, pdq_from_rgb
+from safelight.signals.hashes import PdqHash
+from safelight.signals.pdq import pdq_from_luma, pdq_from_rgb
 from safelight.signals.video_container import ContainerCheck, check_container
 from safelight.signals.vpdq import VpdqFeature
 

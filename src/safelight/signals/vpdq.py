@@ -34,7 +34,7 @@ from safelight.constants import (
     VPDQ_QUALITY_THRESHOLD,
     VPDQ_QUERY_MATCH_PERCENT,
 )
-from safelight.signals.pdq import hamming_distance
+from safelight.signals.hashes import hamming_distance
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 # Rows of the distance matrix computed at once: bounds memory to ~this x 32 x other bytes.

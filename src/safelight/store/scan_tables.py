@@ -58,6 +58,9 @@ scan_items = Table(
     Column("error_code", String(32)),
     Column("error_message", Text),
     Column("flags", Text),  # comma-separated flags (docs/scan.md), NULL when there are none
+    # The item's hash record as JSON (HashRecord.to_dict less the path; scans_0003). The
+    # columns above repeat its main fields for queries; rows written before it have none.
+    Column("record", Text),
     Column("recorded_at", UTCDateTime, nullable=False),
     UniqueConstraint("run_id", "path_key", name="uq_scan_items_run_path"),
     Index("ix_scan_items_run_matched", "run_id", "match_count"),
