@@ -365,7 +365,7 @@ def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | Non
     show_default=True,
     help="Output format of the import report.",
 )
-@renamed_option("--report", "--format", "output_format", type=click.Choice(["table", "json"]))
+@click.option("--report", "report_format", hidden=True, type=click.Choice(["table", "json"]))
 def import_command(
     name: str,
     file: str,
@@ -377,6 +377,7 @@ def import_command(
     by: str | None,
     problems_path: Path | None,
     output_format: str,
+    report_format: str | None,
 ) -> None:
     """Import FILE ('-' for stdin) into list NAME, all or nothing (see docs/lists.md).
 
@@ -389,6 +390,9 @@ def import_command(
             raise UsageError(f"--format {output_format} and --input-format {fmt}: give one")
         deprecated(f"--format {output_format}", f"--input-format {output_format}")
         fmt, output_format = output_format, "table"
+    if report_format is not None:  # the report's format, before --format meant it
+        deprecated("--report", "--format")
+        output_format = report_format
     try:
         extra = frozenset(validate_label(label) for label in labels)
     except ValueError as exc:
