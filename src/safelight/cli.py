@@ -26,8 +26,7 @@ _FLAGS = {
     "fmt": "--input-format",
     "geo_paths": "--geo",
     "lists": "--list",
-    "sources": "SOURCE",
-    "workers": "--jobs",
+    "sources": "SOURCES",
 }
 
 
