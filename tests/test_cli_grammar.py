@@ -239,3 +239,26 @@ def test_commands_open_the_database_one_way() -> None:
         for line in text.splitlines():
             if "Database.open(" in line:
                 assert line.strip().startswith("with Database.open("), f"{path}: {line}"
+
+
+@pytest.mark.parametrize("path", ["hash", "match"])
+@pytest.mark.parametrize(
+    ("flags", "mode"), [([], "default"), (["--fast"], "fast"), (["--exact-reference"], "reference")]
+)
+def test_the_decode_options_reach_the_hasher(
+    safelight_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    flags: list[str],
+    mode: str,
+) -> None:
+    seen = []
+
+    def fake_hash_paths(paths: object, options: object, **_kwargs: object) -> list[object]:
+        seen.append(options.mode)  # type: ignore[attr-defined]
+        return []
+
+    monkeypatch.setattr("safelight.signals.batch.hash_paths", fake_hash_paths)
+    result = run(path, "photo.jpg", *flags)
+    assert result.exit_code == 0, result.output
+    assert seen == [mode]
