@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -24,6 +24,12 @@ from safelight.lists.store import FOREVER, HashListStore, PastTimeError
 from safelight.lists.values import validate_label
 from safelight.outputs import atomic_text, open_text
 from safelight.store import Database
+
+# click >= 8.5 types Choice by value; older clicks (>= 8.1 is supported) cannot subscript it.
+if TYPE_CHECKING:
+    _Choice = click.Choice[str]
+else:
+    _Choice = click.Choice
 
 UNTYPED_HINT = (
     "declare the type of untyped values: --type TYPE for the whole file, 'TYPE HEX' per line, "
@@ -72,7 +78,7 @@ def _timestamp(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(str(exc)) from None
 
 
-class ReportFormat(click.Choice[str]):
+class ReportFormat(_Choice):
     """``table`` or ``json``; also, for old scripts, an input format (``--format csv`` named
     the input before ``--input-format``), which the command takes with a warning."""
 
