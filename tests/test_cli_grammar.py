@@ -87,6 +87,21 @@ def test_jobs_has_one_default_and_one_spelling() -> None:
     assert {"hash", "match", "scan", "network ingest", "network analyze"} <= set(offered)
 
 
+def test_jobs_zero_is_one_worker_per_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    asked = []
+
+    def fake_hash_paths(paths: object, options: object, *, jobs: int, **_: object) -> list[object]:
+        asked.append(jobs)
+        return []
+
+    monkeypatch.setattr("safelight.signals.batch.hash_paths", fake_hash_paths)
+    monkeypatch.setattr("safelight.signals.batch.default_jobs", lambda: 7)
+    assert run("hash", "a.jpg", "-j", "0").exit_code == 0
+    assert run("hash", "a.jpg").exit_code == 0
+    assert asked == [7, JOBS_DEFAULT]
+    assert run("hash", "a.jpg", "-j", "-1").exit_code == 2
+
+
 def test_out_is_one_option() -> None:
     offered = []
     for path, command in commands():
