@@ -83,7 +83,7 @@ def test_exit_codes(photos: Path, tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "blake3" in unknown.stderr
     assert run(str(bad), "--signals", "pdq,,md5").exit_code == 2
     assert run(str(bad), "--fast", "--exact-reference").exit_code == 2
-    assert run(str(bad), "--jobs", "0").exit_code == 2
+    assert run(str(bad), "--jobs", "-1").exit_code == 2
     assert run(str(bad), "--format", "xml").exit_code == 2
     assert run(str(photos), "--jobs", "1").exit_code == 1  # a folder without -r
 

@@ -106,7 +106,7 @@ def test_invalid_file_imports_nothing_and_lists_problems(
         "--skip-invalid",
         "--problems",
         str(problems),
-        "--report",
+        "--format",
         "json",
     )
     assert result.exit_code == 1  # some records were skipped

@@ -29,7 +29,7 @@ def test_hash_output_pipes_into_a_list_and_matches_itself(
     assert hashed.exit_code == 0, hashed.output
     record = json.loads(hashed.stdout)
     assert run("lists", "create", "BANKED").exit_code == 0
-    imported = run("lists", "import", "BANKED", "-", "--format", "jsonl", input=hashed.stdout)
+    imported = run("lists", "import", "BANKED", "-", "--input-format", "jsonl", input=hashed.stdout)
     assert imported.exit_code == 0, imported.output
     db = Database.open()
     entries = {(e.signal_type, e.value) for e in HashListStore(db).find_entries("BANKED")}
@@ -52,11 +52,13 @@ def test_video_frames_low_quality_and_failed_records(safelight_env: Path, tmp_pa
               "error": {"code": "truncated", "message": "ends early"}}  # fmt: skip
     lines = "".join(json.dumps(r) + "\n" for r in (video, blurry, broken))
     assert run("lists", "create", "MIXED").exit_code == 0
-    refused = run("lists", "import", "MIXED", "-", "--format", "jsonl", input=lines)
+    refused = run("lists", "import", "MIXED", "-", "--input-format", "jsonl", input=lines)
     assert refused.exit_code == 1
     assert "<stdin>:2 ('flat.png'): pdq quality 10 is below 50: not banked" in refused.stderr
     assert "<stdin>:3 ('bad.jpg'): not hashed: truncated: ends early" in refused.stderr
-    kept = run("lists", "import", "MIXED", "-", "--format", "jsonl", "--skip-invalid", input=lines)
+    kept = run(
+        "lists", "import", "MIXED", "-", "--input-format", "jsonl", "--skip-invalid", input=lines
+    )
     assert kept.exit_code == 1  # some records were skipped, and said so
     db = Database.open()
     entries = {(e.signal_type, e.value[:20]) for e in HashListStore(db).find_entries("MIXED")}

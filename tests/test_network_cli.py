@@ -149,3 +149,21 @@ def test_a_failed_ingest_leaves_no_case_and_no_changed_lists(
     assert again.exit_code == 2
     [old] = json.loads(run("network", "cases", "--format", "json").output)
     assert (old["name"], old["ingests"], old["lists"]) == ("old", 1, [])
+
+
+def test_without_a_geolocation_database_the_cli_names_the_flag(
+    unknown_case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The report's own words name no flag (the library never does); the CLI adds --geo.
+    monkeypatch.setattr("safelight.network.geo.dbip_data_path", lambda: None)
+    out = unknown_case / "report"
+    result = run("network", "analyze", "--case", "c1", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "hint: --geo FILE.mmdb (MaxMind) gives countries and networks" in result.stderr
+    attribution = json.loads((out / "report.json").read_text())["sources"]["geolocation"]
+    assert "--" not in attribution["attribution"]
+    with_geo = run(
+        "network", "analyze", "--case", "c1", "-o", str(out),
+        "--geo", str(unknown_case / "sim" / "geo.mmdb"),
+    )  # fmt: skip
+    assert with_geo.exit_code == 0 and "hint: --geo" not in with_geo.stderr

@@ -63,10 +63,11 @@ def test_jobs_and_cluster_choose_where_maps_run(
 
 def test_zero_jobs_is_a_usage_error(tmp_path: Path) -> None:
     with (
-        pytest.raises(UsageError, match="jobs must be 1 or more, got 0"),
+        pytest.raises(UsageError, match="must be 1 or more, got 0") as info,
         mapper_for(None, tmp_path, 0),
     ):
         pass
+    assert info.value.field == "jobs"
 
 
 def test_a_local_cluster_has_the_workers_asked_for() -> None:

@@ -313,7 +313,7 @@ def test_cli_ingest_reports_summary_and_bad_lines(safelight_env: Path, tmp_path:
     assert result.exit_code == 1, result.output  # some rows failed
     assert "3 rows kept, 5 bad, 0 duplicate; files: 1 known, 2 unknown" in result.output
     assert f"{log}:6: expected 8 fields, found 2" in result.output
-    again = runner.invoke(main, ["network", "ingest", str(log), "--case", "c", "--json"])
+    again = runner.invoke(main, ["network", "ingest", str(log), "--case", "c", "--format", "json"])
     assert again.exit_code == 0
     assert json.loads(again.output)[0]["status"] == "already ingested"
     missing = runner.invoke(main, ["network", "analyze", "--case", "x", "--out", str(tmp_path)])

@@ -55,7 +55,7 @@ def test_scan_without_list_matches_every_enabled_list(
     HashListStore(db).set_enabled("OFF", False)
     db.dispose()
     runner = CliRunner()
-    result = runner.invoke(main, ["scan", str(corpus.root), "--quiet", "--json"])
+    result = runner.invoke(main, ["scan", str(corpus.root), "--quiet", "--format", "json"])
     report = json.loads(result.output)
     assert report["matched_items"] == 4
     assert report["lists"] == ["KNOWN"]  # the disabled list is not matched
@@ -100,19 +100,20 @@ def test_killed_run_is_counted_in_the_listing(db: Database, corpus: Corpus, tmp_
     assert results_by_path(out) == complete
 
 
-def test_resume_into_a_vanished_folder_is_a_usage_error(
+def test_resume_into_a_vanished_folder_creates_it_again(
     db: Database, corpus: Corpus, tmp_path: Path
 ) -> None:
+    # The one rule for outputs (safelight.outputs): missing folders above --out are created.
     folder = tmp_path / "results"
     folder.mkdir()
     out = folder / "out.jsonl"
     first = run_scan(db, ScanOptions([str(corpus.root)], out=out))
+    complete = results_by_path(out)
     _forget_half(db, first.run_id)
     out.unlink()
     folder.rmdir()
-    with pytest.raises(Exception) as info:
-        run_scan(db, ScanOptions(), resume=first.run_id)
-    assert "does not exist" in str(info.value)
+    run_scan(db, ScanOptions(), resume=first.run_id)
+    assert results_by_path(out).keys() == complete.keys()
 
 
 def test_ctrl_c_exits_130_with_the_resume_command(
@@ -130,7 +131,7 @@ def test_ctrl_c_exits_130_with_the_resume_command(
     listing = runner.invoke(main, ["scans", "ls"])
     assert re.search(r"\b1  interrupted\s+\S+\s+2\b", listing.output), listing.output
     monkeypatch.setattr("safelight.scan.commands._progress", lambda quiet: NullProgress())
-    resumed = runner.invoke(main, ["scan", "--resume", "1", "--json"])
+    resumed = runner.invoke(main, ["scan", "--resume", "1", "--format", "json"])
     assert json.loads(resumed.output)["items"] == len(corpus.all_paths)
     assert len(lines(out)) == len(corpus.all_paths)
 
@@ -151,7 +152,7 @@ def test_interrupt_before_the_run_starts_exits_130(
     [
         ["--batch-items", "0"],
         ["--max-depth", "-1"],
-        ["--jobs", "0"],
+        ["--jobs", "-1"],
         ["--max-members", "0"],
         ["--max-member-bytes", "0"],
         ["--max-archive-bytes", "-5"],
@@ -167,7 +168,7 @@ def test_out_of_range_options_are_usage_errors(
 
 def test_max_depth_zero_hashes_archives_as_files(safelight_env: Path, corpus: Corpus) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["scan", str(corpus.root), "--max-depth", "0", "--json"])
+    result = runner.invoke(main, ["scan", str(corpus.root), "--max-depth", "0", "--format", "json"])
     report = json.loads(result.output)
     db = Database.open()
     paths = {r.logical_path: r for r in RunStore(db).iter_results(report["run"])}
@@ -175,7 +176,7 @@ def test_max_depth_zero_hashes_archives_as_files(safelight_env: Path, corpus: Co
     bundle = str(corpus.root / "bundle.zip")
     assert bundle in paths and paths[bundle].record.digests.get("sha256") is not None
     assert not any("!/" in path for path in paths)
-    one = runner.invoke(main, ["scan", str(corpus.root), "--max-depth", "1", "--json"])
+    one = runner.invoke(main, ["scan", str(corpus.root), "--max-depth", "1", "--format", "json"])
     db = Database.open()
     opened = {r.logical_path for r in RunStore(db).iter_results(json.loads(one.output)["run"])}
     db.dispose()
@@ -186,11 +187,11 @@ def test_max_depth_zero_hashes_archives_as_files(safelight_env: Path, corpus: Co
 def test_run_timestamps_carry_their_offset(safelight_env: Path, corpus: Corpus) -> None:
     runner = CliRunner()
     runner.invoke(main, ["scan", str(corpus.root), "--quiet"])
-    (run,) = json.loads(runner.invoke(main, ["scans", "ls", "--json"]).output)
+    (run,) = json.loads(runner.invoke(main, ["scans", "ls", "--format", "json"]).output)
     assert UTC_STAMP.match(run["started_at"]) and UTC_STAMP.match(run["finished_at"])
     listing = runner.invoke(main, ["scans", "ls"]).output.splitlines()
     assert UTC_STAMP.match(listing[1].split()[2])
-    shown = json.loads(runner.invoke(main, ["scans", "show", "1", "--json"]).output)
+    shown = json.loads(runner.invoke(main, ["scans", "show", "1", "--format", "json"]).output)
     assert UTC_STAMP.match(shown["started_at"])
     text = runner.invoke(main, ["scans", "show", "1"]).output
     started = re.search(r"started (\S+)  finished (\S+)", text)
@@ -242,7 +243,7 @@ def test_real_ctrl_c_mid_run_then_resume_without_out(
     extra = tmp_path / "extra.txt"
     extra.write_text("found later")
     manifest.write_text(f"{extra}\n")
-    resumed = CliRunner().invoke(main, ["scan", "--resume", "1", "--json"])
+    resumed = CliRunner().invoke(main, ["scan", "--resume", "1", "--format", "json"])
     assert json.loads(resumed.output)["status"] == "finished"
     assert set(results_by_path(out)) == corpus.all_paths | {str(extra)}
     assert len(lines(out)) == len(corpus.all_paths) + 1

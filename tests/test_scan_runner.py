@@ -137,15 +137,21 @@ def test_resume_rejects_other_sources(db: Database, corpus: Corpus, tmp_path: Pa
 def test_scan_needs_a_source_and_a_place_for_its_output(db: Database, tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         run_scan(db, ScanOptions())
+    # An output that is a folder is refused, naming the library's field, not a flag.
     with pytest.raises(UsageError) as info:
-        run_scan(db, ScanOptions([str(tmp_path)], out=tmp_path / "missing" / "out.jsonl"))
-    assert "missing" in info.value.message
-    with pytest.raises(UsageError):
+        run_scan(db, ScanOptions([str(tmp_path)], out=tmp_path))
+    assert info.value.field == "out" and "--" not in info.value.message
+    with pytest.raises(UsageError) as info:
         run_scan(db, ScanOptions([str(tmp_path)], jobs=0))
+    assert info.value.field == "jobs" and "--" not in info.value.message
     with pytest.raises(NotFoundError) as info:
         run_scan(db, ScanOptions([str(tmp_path)], ["NO_SUCH_LIST"]))
     assert "NO_SUCH_LIST" in info.value.message
     assert RunStore(db).list_runs() == []
+    # Missing folders above the output are created (the one rule: safelight.outputs).
+    (tmp_path / "empty").mkdir()
+    run_scan(db, ScanOptions([str(tmp_path / "empty")], out=tmp_path / "new" / "out.jsonl"))
+    assert (tmp_path / "new" / "out.jsonl").is_file()
 
 
 def test_dask_local_cluster_matches_single_process_and_resumes(
@@ -198,13 +204,15 @@ def test_cli_scan_and_scans_commands(safelight_env: Path, corpus: Corpus, tmp_pa
     assert result.exit_code == 1, result.output  # one truncated JPEG: some items failed
     assert "matched 4 items" in result.output and "truncated: 1" in result.output
     assert len(lines(out)) == len(corpus.all_paths)
-    listing = runner.invoke(main, ["scans", "ls", "--json"])
+    listing = runner.invoke(main, ["scans", "ls", "--format", "json"])
     (run,) = json.loads(listing.output)
     assert run["status"] == "finished" and run["matched_items"] == 4
     shown = runner.invoke(main, ["scans", "show", str(run["id"]), "--matches"])
     assert shown.exit_code == 0
     assert f"photo002.jpg: KNOWN#{md5_entry[0].id} md5 d=0" in shown.output
-    as_json = json.loads(runner.invoke(main, ["scans", "show", str(run["id"]), "--json"]).output)
+    as_json = json.loads(
+        runner.invoke(main, ["scans", "show", str(run["id"]), "--format", "json"]).output
+    )
     assert as_json["matches_per_label"]["series-b"] == 1
     missing = runner.invoke(main, ["scans", "show", "999"])
     assert missing.exit_code == 3 and "999" in missing.output
@@ -215,9 +223,11 @@ def test_cli_scan_and_scans_commands(safelight_env: Path, corpus: Corpus, tmp_pa
     clean = tmp_path / "clean"
     clean.mkdir()
     (clean / "a.txt").write_text("a")
-    ok = runner.invoke(main, ["scan", str(clean), "--json", "--quiet", "--exact-reference"])
+    ok = runner.invoke(
+        main, ["scan", str(clean), "--format", "json", "--quiet", "--exact-reference"]
+    )
     assert ok.exit_code == 0 and json.loads(ok.output)["items"] == 1
-    runs = json.loads(runner.invoke(main, ["scans", "ls", "--json"]).output)
+    runs = json.loads(runner.invoke(main, ["scans", "ls", "--format", "json"]).output)
     assert len(runs) == 2
     both = runner.invoke(main, ["scan", str(clean), "--fast", "--exact-reference"])
     assert both.exit_code == 2 and "exclude" in both.output
@@ -279,7 +289,9 @@ def test_kill_9_mid_run_then_resume(safelight_env: Path, tmp_path: Path) -> None
         extra = tmp_path / "extra.txt"
         extra.write_text("found later")
         manifest.write_text(f"{extra}\n")
-        result = CliRunner().invoke(main, ["scan", "--resume", "1", "--out", str(out), "--json"])
+        result = CliRunner().invoke(
+            main, ["scan", "--resume", "1", "--out", str(out), "--format", "json"]
+        )
         summary = json.loads(result.output)
         assert summary["status"] == "finished"
         assert summary["skipped_already_recorded"] == before

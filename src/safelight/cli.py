@@ -20,7 +20,14 @@ from safelight.signals.commands import hash_command
 from safelight.store.redact import redact
 
 # Library parameter names whose flag is not simply --name-with-dashes.
-_FLAGS = {"column_map": "--map", "default_type": "--type", "out": "--out"}
+_FLAGS = {
+    "column_map": "--map",
+    "default_type": "--type",
+    "fmt": "--input-format",
+    "geo_paths": "--geo",
+    "lists": "--list",
+    "sources": "SOURCES",
+}
 
 
 def flag_of(field: str) -> str:

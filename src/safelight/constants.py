@@ -136,6 +136,13 @@ LIST_IMPORT_WORK_MEM: Final = "256MB"
 # --problems file on the CLI).
 LIST_MAX_REPORTED_PROBLEMS: Final = 1_000
 
+# --- Work (every command with --jobs; docs/cli.md "One grammar") ---------------------------
+# Worker processes when --jobs is not given: 1 runs the work in the command's own process, the
+# same in hash, match, scan and network, so a run's CPU and memory use is what the user asked
+# for (shared hotline servers) and no pool or Dask cluster starts unasked. --jobs 0 means one
+# worker per CPU this process may use.
+JOBS_DEFAULT: Final = 1
+
 # --- Matching (safelight match; docs/match.md) --------------------------------------------
 # Version of the sync state a match index keeps in its manifest meta; a different value
 # (an older Safelight) makes the next open rebuild the index from the store.

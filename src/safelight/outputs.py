@@ -2,8 +2,10 @@
 ``--problems``).
 
 Missing parent folders are created. A path that cannot be created or written is a
-``UsageError`` naming it, never a traceback. ``atomic_text`` writes beside its target and
-renames into place when complete, so a failure never leaves a half-written file.
+``UsageError`` naming it (with ``field``, the library parameter it came from, when the caller
+gives one, so a front can name its own flag), never a traceback. ``atomic_text`` writes
+beside its target and renames into place when complete, so a failure never leaves a
+half-written file.
 """
 
 from __future__ import annotations
@@ -18,19 +20,26 @@ from typing import TextIO
 from safelight.errors import UsageError
 
 
-def cannot_write(path: Path, exc: OSError) -> UsageError:
+def cannot_write(path: Path, exc: OSError, field: str | None = None) -> UsageError:
     """The error for an output path the system refused, with the system's reason."""
-    return UsageError(f"cannot write {path}: {exc.strerror or exc}")
+    return UsageError(f"cannot write {path}: {exc.strerror or exc}", field=field)
 
 
-def prepare_parent(path: Path) -> None:
+def prepare_parent(path: Path, field: str | None = None) -> None:
     """Create the folders above ``path`` that are missing."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(
-            f"cannot create folder {path.parent} for {path}: {exc.strerror or exc}"
+            f"cannot create folder {path.parent} for {path}: {exc.strerror or exc}", field=field
         ) from None
+
+
+def prepare_file(path: Path, field: str | None = None) -> None:
+    """The rule for an output file: not a folder; the missing folders above it created."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: name a file", field=field)
+    prepare_parent(path, field)
 
 
 @contextmanager

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
+from safelight.cli_options import out_option
 from safelight.demo import run_demo
 
 
 @click.command("demo")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+@out_option(
+    folder=True,
     default=Path("demo-output"),
     show_default=True,
     help="Folder for the generated files.",

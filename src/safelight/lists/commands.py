@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from safelight import csvguard
+from safelight.cli_options import deprecated, format_option, out_option, renamed_option
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
 from safelight.csvguard import guard_cell
 from safelight.errors import EXIT_SOME_FAILED, UsageError, ValidationError
@@ -24,23 +25,24 @@ from safelight.lists.values import validate_label
 from safelight.outputs import atomic_text, open_text
 from safelight.store import Database
 
-OUTPUT_FORMATS = click.Choice(["table", "json", "jsonl"])
+# click >= 8.5 types Choice by value; older clicks (>= 8.1 is supported) cannot subscript it.
+if TYPE_CHECKING:
+    _Choice = click.Choice[str]
+else:
+    _Choice = click.Choice
+
 UNTYPED_HINT = (
     "declare the type of untyped values: --type TYPE for the whole file, 'TYPE HEX' per line, "
     "a type column (--map type=COLUMN), or a list default (safelight lists create {name} "
     "--type TYPE)"
 )
-REPORT_FORMATS = click.Choice(["table", "json"])
 
 
 @contextmanager
 def _store() -> Iterator[HashListStore]:
     """The store of $SAFELIGHT_DATABASE_URL / $SAFELIGHT_HOME, closed after the command."""
-    db = Database.open()
-    try:
+    with Database.open() as db:
         yield HashListStore(db)
-    finally:
-        db.dispose()
 
 
 def _yes_no(flag: bool) -> str:
@@ -76,6 +78,19 @@ def _timestamp(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(str(exc)) from None
 
 
+class ReportFormat(_Choice):
+    """``table`` or ``json``; also, for old scripts, an input format (``--format csv`` named
+    the input before ``--input-format``), which the command takes with a warning."""
+
+    def __init__(self) -> None:
+        super().__init__(["table", "json"])
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value in IMPORT_FORMATS:
+            return value
+        return super().convert(value, param, ctx)
+
+
 @click.group("lists")
 def lists_group() -> None:
     """Hash lists ("banks"): named sets of hashes with labels and provenance."""
@@ -100,14 +115,7 @@ def lists_group() -> None:
     metavar="TYPE",
     help="Signal type of values later imported without one (e.g. sha256 for a list of digests).",
 )
-@click.option(
-    "--format",
-    "output",
-    type=REPORT_FORMATS,
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("table", "json", default="table")
 def create_command(
     name: str,
     description: str,
@@ -116,7 +124,7 @@ def create_command(
     pdq_threshold: int,
     disabled: bool,
     default_type: str | None,
-    output: str,
+    output_format: str,
 ) -> None:
     """Create list NAME (UPPER_WITH_UNDERSCORE, as HMA bank names)."""
     with _store() as store:
@@ -129,30 +137,25 @@ def create_command(
             enabled=not disabled,
             default_signal_type=default_type,
         )
-    if output == "json":
+    if output_format == "json":
         _echo_json(created.to_dict())
     else:
         click.echo(f"created list {created.name}")
 
 
 @lists_group.command("ls")
-@click.option(
-    "--format",
-    "output",
-    type=OUTPUT_FORMATS,
-    default="table",
-    show_default=True,
-    help="Output format (jsonl: one object per list).",
+@format_option(
+    "table", "json", "jsonl", default="table", help="Output format (jsonl: one object per list)."
 )
-def ls_command(output: str) -> None:
+def ls_command(output_format: str) -> None:
     """One line per list: name, enabled, entries, PDQ threshold, generation, source."""
     with _store() as store:
         lists = store.list()
         counts = store.entry_counts()
     records = [{**hl.to_dict(), "entries": counts.get(hl.name, 0)} for hl in lists]
-    if output == "json":
+    if output_format == "json":
         _echo_json(records)
-    elif output == "jsonl":
+    elif output_format == "jsonl":
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
     elif not lists:
@@ -177,19 +180,12 @@ def _ls_row(hl: HashList, entries: int) -> list[str]:
 @lists_group.command("show")
 @click.argument("name")
 @click.option("--imports", default=10, show_default=True, help="How many recent imports to list.")
-@click.option(
-    "--format",
-    "output",
-    type=REPORT_FORMATS,
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-def show_command(name: str, imports: int, output: str) -> None:
+@format_option("table", "json", default="table")
+def show_command(name: str, imports: int, output_format: str) -> None:
     """Metadata of list NAME, its counts per signal type and label, its latest imports."""
     with _store() as store:
         summary = store.summary(name, imports=imports)
-    if output == "json":
+    if output_format == "json":
         _echo_json(summary.to_dict())
     else:
         _print_summary(summary)
@@ -229,7 +225,6 @@ def _print_summary(summary: ListSummary) -> None:
         )
 
 
-ENTRY_FORMATS = click.Choice(["table", "json", "jsonl", "csv"])
 ENTRY_CSV_COLUMNS = ["id", "list", "type", "value", "labels", "note", "disabled_until", "import_id"]
 
 
@@ -252,14 +247,7 @@ ENTRY_CSV_COLUMNS = ["id", "list", "type", "value", "labels", "note", "disabled_
     help="At most this many entries (0: all).",
 )
 @click.option("--after-id", type=int, metavar="ID", help="Only ids above this (next page).")
-@click.option(
-    "--format",
-    "output",
-    type=ENTRY_FORMATS,
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("table", "json", "jsonl", "csv", default="table")
 def entries_command(
     name: str,
     label: str | None,
@@ -268,7 +256,7 @@ def entries_command(
     disabled: bool | None,
     limit: int,
     after_id: int | None,
-    output: str,
+    output_format: str,
 ) -> None:
     """List or search the entries of list NAME in id order (ids are what --entry takes)."""
     with _store() as store:
@@ -284,12 +272,12 @@ def entries_command(
         now = store.clock()
     more = bool(limit) and len(found) > limit
     shown = found[:limit] if limit else found
-    if output == "json":
+    if output_format == "json":
         _echo_json([entry.to_dict() for entry in shown])
-    elif output == "jsonl":
+    elif output_format == "jsonl":
         for entry in shown:
             click.echo(json.dumps(entry.to_dict(), ensure_ascii=False))
-    elif output == "csv":
+    elif output_format == "csv":
         _entries_csv(shown)
     elif not shown:
         click.echo("no entries")
@@ -341,10 +329,10 @@ def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | Non
 @click.argument("name")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
-    "--format",
+    "--input-format",
     "fmt",
     type=click.Choice(IMPORT_FORMATS),
-    help="File format (default: from the extension; .csv .tsv .jsonl .json .vpdq, else lines).",
+    help="Format of FILE (default: from the extension; .csv .tsv .jsonl .json .vpdq, else lines).",
 )
 @click.option(
     "--type",
@@ -376,13 +364,14 @@ def _problem_file(path: Path | None) -> Iterator[Callable[[Problem], None] | Non
     help="Write every invalid record (location, reason) to this TSV file.",
 )
 @click.option(
-    "--report",
-    "output",
-    type=REPORT_FORMATS,
+    "--format",
+    "output_format",
+    type=ReportFormat(),
     default="table",
     show_default=True,
-    help="How to print the import report.",
+    help="Output format of the import report.",
 )
+@click.option("--report", "report_format", hidden=True, type=click.Choice(["table", "json"]))
 def import_command(
     name: str,
     file: str,
@@ -393,7 +382,8 @@ def import_command(
     skip_invalid: bool,
     by: str | None,
     problems_path: Path | None,
-    output: str,
+    output_format: str,
+    report_format: str | None,
 ) -> None:
     """Import FILE ('-' for stdin) into list NAME, all or nothing (see docs/lists.md).
 
@@ -401,6 +391,14 @@ def import_command(
     Any invalid record stops the import unless --skip-invalid is given; exit code 1 then
     says some records were skipped.
     """
+    if output_format in IMPORT_FORMATS:  # --format lines|csv|...: the input format, before 0.x
+        if fmt is not None:
+            raise UsageError(f"--format {output_format} and --input-format {fmt}: give one")
+        deprecated(f"--format {output_format}", f"--input-format {output_format}")
+        fmt, output_format = output_format, "table"
+    if report_format is not None:  # the report's format, before --format meant it
+        deprecated("--report", "--format")
+        output_format = report_format
     try:
         extra = frozenset(validate_label(label) for label in labels)
     except ValueError as exc:
@@ -423,7 +421,7 @@ def import_command(
                 hints.insert(0, UNTYPED_HINT.format(name=name))
             exc.hint = "; ".join(hints)
             raise
-    if output == "json":
+    if output_format == "json":
         _echo_json(report.to_dict())
     else:
         _print_report(report)
@@ -465,12 +463,9 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 
 @lists_group.command("export")
 @click.argument("name")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True
-)
+@out_option(help="Write the export to this file, atomically (default: stdout).")
+@renamed_option("--output", "-o/--out", "out", type=click.Path(dir_okay=False, path_type=Path))
+@format_option(*EXPORT_FORMATS, default="jsonl", help="Output format (jsonl keeps everything).")
 @click.option("--type", "signal_type", metavar="TYPE", help="Only entries of this signal type.")
 @click.option("--label", metavar="LABEL", help="Only entries carrying this label.")
 @click.option(
@@ -480,20 +475,25 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 )
 def export_command(
     name: str,
-    output: Path | None,
-    fmt: str,
+    out: Path | None,
+    output_format: str,
     signal_type: str | None,
     label: str | None,
     enabled_only: bool,
 ) -> None:
     """Export list NAME in a format import reads back (jsonl keeps everything)."""
-    with _store() as store, _output(output) as out:
+    with _store() as store, _output(out) as stream:
         written, skipped = store.export(
-            name, out, fmt=fmt, signal_type=signal_type, label=label, only_enabled=enabled_only
+            name,
+            stream,
+            fmt=output_format,
+            signal_type=signal_type,
+            label=label,
+            only_enabled=enabled_only,
         )
     click.echo(f"exported {written} entries of {name}", err=True)
     if skipped:
-        click.echo(f"left out {skipped} entries the {fmt} format cannot hold", err=True)
+        click.echo(f"left out {skipped} entries the {output_format} format cannot hold", err=True)
 
 
 @lists_group.command("rm")

@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 import click
 
-from safelight.cli_options import SignalTypeParam
-from safelight.constants import MATCH_MIN_QUALITY
+from safelight.cli_options import (
+    SignalTypeParam,
+    follow_links_option,
+    format_option,
+    hash_mode_options,
+    jobs_option,
+    lists_option,
+    min_quality_option,
+    quiet_option,
+    threshold_option,
+)
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, ItemError, SafelightError, UsageError
+from safelight.signals.commands import echo_hints
+from safelight.signals.options import Mode
 
 if TYPE_CHECKING:
     from safelight.match.matcher import Matcher, QueryResult
+
+
+class Walk(NamedTuple):
+    """How files given as paths are found and hashed (as ``safelight hash`` does)."""
+
+    recursive: bool
+    follow_links: bool
+    mode: Mode
+    jobs: int
+
 
 # The path (and --hash value) that means standard input, as in sqlite-utils and most tools.
 STDIN = "-"
@@ -66,38 +88,16 @@ def hash_queries(values: Iterable[str], hash_type: str) -> list[tuple[str, str]]
     help="Type of the --hash values (or write TYPE:HEX); auto: by length, where only one type "
     "has that length (64 hex, PDQ or SHA-256, must be declared).",
 )
-@click.option("--list", "lists", multiple=True, help="Match only this list (repeatable).")
-@click.option(
-    "--threshold",
-    type=click.IntRange(0, 63),
-    default=None,
-    help="PDQ distance threshold for every list (default: each list's own).",
-)
+@lists_option("Match only this list")
+@threshold_option
 @click.option("--rotations", is_flag=True, help="Also match the 8 rotations/flips of photos.")
-@click.option(
-    "--min-quality",
-    type=click.IntRange(0, 100),
-    default=MATCH_MIN_QUALITY,
-    show_default=True,
-    help="Do not match photo PDQ hashes below this quality.",
-)
+@min_quality_option
 @click.option("-r", "--recursive", is_flag=True, help="Match the files inside folders.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["jsonl", "table"]),
-    default="jsonl",
-    show_default=True,
-)
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Hashing processes (default: all CPUs).",
-)
-@click.option("--fast", is_flag=True, help="Reduced JPEG decode when hashing (as hash --fast).")
-@click.option("--quiet", is_flag=True, help="No progress line (shown on a terminal's stderr).")
+@follow_links_option
+@format_option("jsonl", "table", default="jsonl")
+@jobs_option("Hashing processes")
+@hash_mode_options
+@quiet_option
 def match_command(
     paths: tuple[str, ...],
     hashes: tuple[str, ...],
@@ -107,9 +107,10 @@ def match_command(
     rotations: bool,
     min_quality: int,
     recursive: bool,
+    follow_links: bool,
     output_format: str,
-    jobs: int | None,
-    fast: bool,
+    jobs: int,
+    mode: Mode,
     quiet: bool,
 ) -> None:
     """Match files or hashes against the hash lists (default: every enabled list).
@@ -135,21 +136,24 @@ def match_command(
     def warn(message: str) -> None:
         click.echo(f"warning: {message}", err=True)
 
-    db = Database.open()
     total = failed = matched = low = 0
+    failures: Counter[str] = Counter()
     files = [path for path in paths if path != STDIN]
-    try:
+    walk = Walk(recursive, follow_links, mode, jobs)
+    with Database.open() as db:
         matcher = Matcher.open(db, lists or None, threshold, min_quality=min_quality, warn=warn)
         if output_format == "table":
             click.echo(f"{'dist':>4}  {'list':<20} {'entry':>10}  {'type':<6}  query")
         if paths == (STDIN,):
             results = _stdin_results(matcher, stdin, rotations)
         else:
-            results = _results(matcher, paths, queries, rotations, recursive, fast, jobs)
+            results = _results(matcher, paths, queries, rotations, walk)
         with StreamProgress("match", files, quiet=quiet) as progress:
             for result in results:
                 total += 1
-                failed += result.error is not None
+                if result.error is not None:
+                    failed += 1
+                    failures[result.error.code] += 1
                 matched += bool(result.matches)
                 low += result.low_quality
                 if output_format == "jsonl":
@@ -159,8 +163,6 @@ def match_command(
                     _table(result, min_quality)
                 size = result.record.size if result.record is not None else None
                 progress.add(size, matched=bool(result.matches), failed=result.error is not None)
-    finally:
-        db.dispose()
     summary = f"matched {matched} of {total} queries; {failed} failed"
     if low:
         summary += (
@@ -168,6 +170,7 @@ def match_command(
             "(lower --min-quality to match them)"
         )
     click.echo(summary, err=True)
+    echo_hints(files, recursive, failures)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
@@ -215,9 +218,7 @@ def _results(
     paths: tuple[str, ...],
     queries: list[tuple[str, str]],
     rotations: bool,
-    recursive: bool,
-    fast: bool,
-    jobs: int | None,
+    walk: Walk,
 ) -> Iterator[QueryResult]:
     from safelight.match.matcher import QueryResult
 
@@ -226,12 +227,19 @@ def _results(
             yield QueryResult(value, kind, found)
         return
     # Only files need the hashing pipeline (decoders, process pool).
-    from safelight.signals.batch import default_jobs, hash_paths
+    from safelight.signals.batch import hash_paths
     from safelight.signals.options import DEFAULT_SIGNALS, HashOptions
 
     signals = DEFAULT_SIGNALS | ({"pdq8"} if rotations else set())
-    options = HashOptions(signals=frozenset(signals), mode="fast" if fast else "default")
-    for record in hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive):
+    options = HashOptions(signals=frozenset(signals), mode=walk.mode)
+    records = hash_paths(
+        paths,
+        options,
+        jobs=walk.jobs,
+        recursive=walk.recursive,
+        follow_links=walk.follow_links,
+    )
+    for record in records:
         try:
             yield matcher.match_record(record, rotations=rotations)
         except SafelightError as exc:  # one query failing must not end the batch

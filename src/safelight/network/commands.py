@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from safelight.cli_options import format_option, jobs_option, json_alias, lists_option, out_option
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, ConflictError, OutputExistsError
 from safelight.store import Database
@@ -23,20 +24,15 @@ def network() -> None:
 @network.command("ingest")
 @click.argument("files", nargs=-1, required=True, type=existing)
 @click.option("--case", "case_name", required=True, help="Case to add the sightings to.")
-@click.option("--list", "lists", multiple=True, help="Hash list to match (default: all enabled).")
+@lists_option()
 @click.option(
     "--list-file", "list_files", multiple=True, type=existing, help="Hash-list CSV to match."
 )
 @click.option("--mapping", type=existing, help="TOML file naming the log's columns.")
 @click.option("--cluster", help="Parse on Dask: 'local' or tcp://scheduler:8786.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes on this machine (a Dask LocalCluster; as scan's --jobs).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@jobs_option("Worker processes on this machine (above 1: a Dask LocalCluster)")
+@format_option("table", "json", default="table", help="Output format of the summary.")
+@json_alias
 def ingest_command(
     files: tuple[Path, ...],
     case_name: str,
@@ -45,7 +41,7 @@ def ingest_command(
     mapping: Path | None,
     cluster: str | None,
     jobs: int,
-    as_json: bool,
+    output_format: str,
 ) -> None:
     """Ingest sighting logs (CSV, JSON lines, Parquet) into a case.
 
@@ -54,8 +50,7 @@ def ingest_command(
     """
     from safelight.network.pipeline import ingest
 
-    db = Database.open()
-    try:
+    with Database.open() as db:
         _, summaries = ingest(
             db,
             case_name,
@@ -66,9 +61,7 @@ def ingest_command(
             cluster=cluster,
             jobs=jobs,
         )
-    finally:
-        db.dispose()
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps([s.to_dict() for s in summaries], indent=2))
     else:
         for s in summaries:
@@ -88,25 +81,15 @@ def ingest_command(
 
 
 @network.command("cases")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-def cases_command(output: str) -> None:
+@format_option("table", "json", default="table")
+def cases_command(output_format: str) -> None:
     """One line per case: name, ingests, rows kept and rejected, lists, last ingest."""
     from safelight.network.sightings import list_cases
 
-    db = Database.open()
-    try:
+    with Database.open() as db:
         cases = list_cases(db)
-    finally:
-        db.dispose()
     records = [case.to_dict() for case in cases]
-    if output == "json":
+    if output_format == "json":
         click.echo(json.dumps(records, indent=2))
         return
     if not records:
@@ -132,8 +115,13 @@ def cases_command(output: str) -> None:
 
 
 @network.command("analyze")
-@click.option("--case", "case_name", required=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--case", "case_name", required=True, help="The case to analyze.")
+@out_option(
+    folder=True,
+    required=True,
+    help="Folder of the report (report.html, report.json, one CSV per table, referrals); "
+    "replaced whole, so new, empty or an earlier report.",
+)
 @click.option(
     "--entity",
     type=click.Choice(["ip", "ip-port", "peer"]),
@@ -145,13 +133,7 @@ def cases_command(output: str) -> None:
     "--geo", "geo_paths", multiple=True, type=existing, help="MaxMind .mmdb (country, ASN)."
 )
 @click.option("--cluster", help="Aggregate on Dask: 'local' or tcp://scheduler:8786.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes on this machine (a Dask LocalCluster; as scan's --jobs).",
-)
+@jobs_option("Worker processes on this machine (above 1: a Dask LocalCluster)")
 @click.option(
     "--resolution",
     type=float,
@@ -169,10 +151,10 @@ def analyze_command(
     resolution: float,
 ) -> None:
     """Groups, countries, leads and candidate files of a case, as JSON, CSV and HTML."""
+    from safelight.network.geo import NoGeo
     from safelight.network.pipeline import analyze_case
 
-    db = Database.open()
-    try:
+    with Database.open() as db:
         run = analyze_case(
             db,
             case_name,
@@ -183,8 +165,6 @@ def analyze_command(
             jobs=jobs,
             resolution=resolution,
         )
-    finally:
-        db.dispose()
     h = run.report["headline"]
     click.echo(
         f"{h['connections']:,} connections in {h['countries']:,} countries exchanging known "
@@ -194,6 +174,8 @@ def analyze_command(
     )
     for note in run.report["notes"]:
         click.echo(f"note: {note}", err=True)
+    if run.report["sources"]["geolocation"].get("name") == NoGeo.source.name:
+        click.echo("hint: --geo FILE.mmdb (MaxMind) gives countries and networks", err=True)
     click.echo(f"report: {out / 'report.html'} (contains IP addresses: handle as sensitive)")
 
 
@@ -204,10 +186,8 @@ def analyze_command(
 @click.option("--files", type=int, required=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--sightings", type=int, help="Total good sightings (default 10 per connection).")
-@click.option(
-    "--out",
+@out_option(
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
     help="The sightings file (.csv or .parquet); four companion files go beside it.",
 )
 @click.option("--force", is_flag=True, help="Overwrite files an earlier simulation wrote.")

@@ -28,7 +28,7 @@ def dask_client(cluster: str, workers: int = 1) -> Iterator[Any]:
     from safelight.scan.executors import CONNECT_TIMEOUT, start_local_cluster
 
     if workers < 1:
-        raise UsageError(f"workers must be 1 or more, got {workers}")
+        raise UsageError(f"must be 1 or more, got {workers}", field="jobs")
     if cluster == "local":
         local = start_local_cluster(workers)
         client = Client(local)  # type: ignore[no-untyped-call]
@@ -39,7 +39,9 @@ def dask_client(cluster: str, workers: int = 1) -> Iterator[Any]:
             local.close()
         return
     if not cluster.startswith("tcp://"):
-        raise UsageError(f"--cluster {cluster!r}: use 'local' or a scheduler 'tcp://host:port'")
+        raise UsageError(
+            f"{cluster!r}: use 'local' or a scheduler 'tcp://host:port'", field="cluster"
+        )
     try:
         client = Client(cluster, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
     except OSError as exc:

@@ -68,7 +68,8 @@ class NoGeo:
     source = GeoSource(
         name="no geolocation database configured",
         licence="",
-        attribution="Countries are 'unknown': pass --geo FILE.mmdb or install safelight[geo].",
+        attribution="Countries are 'unknown': no geolocation database (MaxMind .mmdb) was given, "
+        "or safelight[geo] is not installed.",
         date="",
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ def mapper_for(cluster: str | None, shared_dir: Path, jobs: int = 1) -> Iterator
     """Where the maps run, with scan's settings: ``--cluster`` (``local`` or a scheduler)
     with ``jobs`` local workers; ``jobs`` above 1 without a cluster starts a local one."""
     if jobs < 1:
-        raise UsageError(f"jobs must be 1 or more, got {jobs}")
+        raise UsageError(f"must be 1 or more, got {jobs}", field="jobs")
     if cluster is None and jobs > 1:
         cluster = "local"
     if cluster is None:
@@ -176,9 +176,9 @@ def run_demo_network(out: Path, *, seed: int = 7, db: Database | None = None) ->
         overwrite=True,  # the demo's own folder: a rerun replaces it
     )
     home = out / "home"
-    own = db is None
-    database = db or Database.open(f"sqlite:///{home / 'safelight.db'}")
-    try:
+    url = f"sqlite:///{home / 'safelight.db'}"
+    # The caller's database stays open; one opened here is closed with the block.
+    with nullcontext(db) if db is not None else Database.open(url) as database:
         ingest(
             database,
             "demo",
@@ -189,7 +189,4 @@ def run_demo_network(out: Path, *, seed: int = 7, db: Database | None = None) ->
         run = analyze_case(
             database, "demo", out / "report", geo_paths=[sim / "geo.mmdb"], home=home
         )
-    finally:
-        if own:
-            database.dispose()
     return dict(run.report["headline"])

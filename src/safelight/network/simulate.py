@@ -183,13 +183,24 @@ def simulate(
     """Simulate into ``out`` and its companions (``simulation_files``); existing files
     raise OutputExistsError unless ``overwrite``."""
     if not 1 <= countries <= len(SIM_COUNTRIES):
-        raise UsageError(f"--countries must be 1..{len(SIM_COUNTRIES)}")
-    if groups < 1 or connections < 8 * groups:
-        raise UsageError("need at least 8 connections per group (--connections >= 8 x --groups)")
+        raise UsageError(f"must be 1..{len(SIM_COUNTRIES)}, got {countries}", field="countries")
+    if groups < 1:
+        raise UsageError(f"must be 1 or more, got {groups}", field="groups")
+    if connections < 8 * groups:
+        raise UsageError(
+            f"need at least 8 per group ({8 * groups} for {groups} groups), got {connections}",
+            field="connections",
+        )
     if files < 20 * groups:
-        raise UsageError("need at least 20 files per group (--files >= 20 x --groups)")
+        raise UsageError(
+            f"need at least 20 per group ({20 * groups} for {groups} groups), got {files}",
+            field="files",
+        )
     if connections < countries:
-        raise UsageError("need at least one connection per country")
+        raise UsageError(
+            f"need at least one per country ({countries}), got {connections}",
+            field="connections",
+        )
     _check_outputs(out, overwrite)
     rng = np.random.default_rng(seed)
     n_ips = connections

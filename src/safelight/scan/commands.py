@@ -10,8 +10,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from safelight.cli_options import (
+    follow_links_option,
+    format_option,
+    hash_mode_options,
+    jobs_option,
+    json_alias,
+    lists_option,
+    out_option,
+    quiet_option,
+)
 from safelight.constants import (
-    FAST_MODE_MAX_BITS,
     SCAN_BATCH_ITEMS,
     SCAN_MAX_ARCHIVE_BYTES,
     SCAN_MAX_ARCHIVE_DEPTH,
@@ -22,7 +31,6 @@ from safelight.constants import (
 from safelight.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.runs import RunStore
-from safelight.signals.commands import follow_links_option
 from safelight.signals.options import Mode
 
 if TYPE_CHECKING:
@@ -74,44 +82,20 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 @click.command("scan")
 @click.argument("sources", nargs=-1)
-@click.option(
-    "--list",
-    "lists",
-    multiple=True,
-    help="Hash list to match against (repeatable; default: every enabled list).",
-)
+@lists_option()
 @click.option("--no-match", is_flag=True, help="Hash only: match against no list.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes on this machine.",
-)
+@jobs_option()
 @click.option(
     "--cluster", default=None, help="Dask scheduler address (tcp://host:8786) or 'local'."
 )
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write one JSON line per item."
-)
+@out_option(help="Write one JSON line per item (JSONL) to this file.")
 @click.option(
     "--resume", type=click.IntRange(min=1), default=None, help="Finish an interrupted run."
 )
-@click.option("--quiet", is_flag=True, help="No progress display.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option(
-    "--fast",
-    is_flag=True,
-    help=(
-        "Decode large JPEGs at reduced scale: faster, but PDQ is no longer bit-exact with "
-        f"HMA (up to {FAST_MODE_MAX_BITS} bits measured; the default is exact)."
-    ),
-)
-@click.option(
-    "--exact-reference",
-    is_flag=True,
-    help="Pillow full RGB decode: bit-identical to Pillow + pdqhash (HMA).",
-)
+@quiet_option
+@format_option("table", "json", default="table", help="Output format of the summary.")
+@json_alias
+@hash_mode_options
 @click.option(
     "--batch-items",
     type=click.IntRange(min=1),
@@ -164,7 +148,7 @@ def scan_command(
     out: Path | None,
     resume: int | None,
     quiet: bool,
-    as_json: bool,
+    output_format: str,
     max_ratio: float,
     max_member_bytes: int,
     max_archive_bytes: int,
@@ -172,8 +156,7 @@ def scan_command(
     max_members: int,
     follow_links: bool,
     batch_items: int,
-    fast: bool,
-    exact_reference: bool,
+    mode: Mode,
 ) -> None:
     """Scan folders, archives, @manifests and URIs (s3://...) against hash lists.
 
@@ -181,11 +164,14 @@ def scan_command(
     error, 3 unknown list or run, 4 resuming a finished run, 130 interrupted (Ctrl-C;
     the run is resumable).
     """
-    if fast and exact_reference:
-        raise UsageError("--fast and --exact-reference exclude each other: choose one")
     if no_match and lists:
         raise UsageError("--no-match and --list exclude each other: choose one")
-    mode: Mode = "fast" if fast else "reference" if exact_reference else "default"
+    if resume is None and not sources:
+        raise UsageError("give at least one SOURCE to scan (or --resume RUN_ID)")
+    if resume is not None and (lists or no_match):
+        raise UsageError(
+            f"scan run {resume} keeps the lists it started with: give no --list or --no-match"
+        )
     from safelight.scan.runner import ScanInterrupted, ScanOptions, run_scan
 
     limits = ArchiveLimits(max_ratio, max_member_bytes, max_archive_bytes, max_depth, max_members)
@@ -200,23 +186,25 @@ def scan_command(
         mode=mode,
         follow_links=follow_links,
     )
-    db = Database.open()
     try:
-        summary = run_scan(db, options, resume=resume, progress=_progress(quiet))
+        with Database.open() as db:
+            summary = run_scan(db, options, resume=resume, progress=_progress(quiet))
     except ScanInterrupted as stop:
-        _interrupted(stop.summary.to_dict(), as_json)
+        _interrupted(stop.summary.to_dict(), output_format)
     except KeyboardInterrupt:
         click.echo("interrupted before the scan run started; nothing was recorded", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    finally:
-        db.dispose()
     report = summary.to_dict()
-    click.echo(json.dumps(report, indent=2) if as_json else format_summary(report))
+    _echo_summary(report, output_format)
     sys.exit(EXIT_SOME_FAILED if summary.total.errors else EXIT_OK)
 
 
-def _interrupted(report: dict[str, Any], as_json: bool) -> NoReturn:
-    click.echo(json.dumps(report, indent=2) if as_json else format_summary(report))
+def _echo_summary(report: dict[str, Any], output_format: str) -> None:
+    click.echo(json.dumps(report, indent=2) if output_format == "json" else format_summary(report))
+
+
+def _interrupted(report: dict[str, Any], output_format: str) -> NoReturn:
+    _echo_summary(report, output_format)
     # The run keeps its sources, lists, limits and --out file: this is the whole command.
     click.echo(f"interrupted: finish it with `safelight scan --resume {report['run']}`", err=True)
     sys.exit(EXIT_INTERRUPTED)
@@ -229,15 +217,13 @@ def scans_group() -> None:
 
 @scans_group.command("ls")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def scans_ls(limit: int, as_json: bool) -> None:
+@format_option("table", "json", default="table")
+@json_alias
+def scans_ls(limit: int, output_format: str) -> None:
     """The most recent scan runs."""
-    db = Database.open()
-    try:
+    with Database.open() as db:
         runs = RunStore(db).list_runs(limit)
-    finally:
-        db.dispose()
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps([run.to_dict() for run in runs], indent=2))
         return
     click.echo(
@@ -253,12 +239,12 @@ def scans_ls(limit: int, as_json: bool) -> None:
 
 @scans_group.command("show")
 @click.argument("run_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@format_option("table", "json", default="table")
+@json_alias
 @click.option("--matches", "show_matches", is_flag=True, help="Also list every matched item.")
-def scans_show(run_id: int, as_json: bool, show_matches: bool) -> None:
+def scans_show(run_id: int, output_format: str, show_matches: bool) -> None:
     """One run: its sources, lists and summary (computed from its recorded items)."""
-    db = Database.open()
-    try:
+    with Database.open() as db:
         store = RunStore(db)
         run = store.get(run_id)
         tally = store.tally(run_id)
@@ -267,12 +253,10 @@ def scans_show(run_id: int, as_json: bool, show_matches: bool) -> None:
             if show_matches
             else []
         )
-    finally:
-        db.dispose()
     report = {**run.to_dict(), **tally.to_dict(), "run": run.id}
     if show_matches:
         report["matched"] = matched
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(format_summary(report))

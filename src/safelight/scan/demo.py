@@ -15,6 +15,7 @@ import json
 import tarfile
 import zipfile
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +88,8 @@ def run_demo_scan(
 ) -> dict[str, Any]:
     """Build the demo corpus, scan it against the demo list and print what was found."""
     corpus, entries = build_demo_corpus(workdir)
-    own_db = db is None
-    database = db or Database.open()
-    try:
+    # The caller's database stays open; one opened here is closed with the block.
+    with nullcontext(db) if db is not None else Database.open() as database:
         lists = HashListStore(database)
         try:
             lists.create(DEMO_LIST, description="Safelight scan demo: benign generated photos")
@@ -106,9 +106,6 @@ def run_demo_scan(
         out = workdir / "scan-results.jsonl"
         summary = run_scan(database, ScanOptions([str(corpus)], [DEMO_LIST], jobs=jobs, out=out))
         found = list(RunStore(database).iter_results(summary.run_id, matched_only=True))
-    finally:
-        if own_db:
-            database.dispose()
     report = summary.to_dict()
     echo(f"scan run {summary.run_id}: {report['items']} items, {report['errors']} errors")
     for result in found:

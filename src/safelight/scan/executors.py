@@ -303,7 +303,7 @@ class _DaskRun:
 
 def make_executor(jobs: int, cluster: str | None) -> Executor:
     if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+        raise UsageError(f"must be at least 1, got {jobs}", field="jobs")
     if cluster:
         return DaskExecutor(cluster, workers=max(jobs, 2) if cluster == "local" else jobs)
     if jobs == 1:

@@ -26,6 +26,7 @@ from safelight.constants import (
 )
 from safelight.errors import ConflictError, UsageError
 from safelight.lists import HashListStore
+from safelight.outputs import prepare_file
 from safelight.scan.archives import ArchiveLimits
 from safelight.scan.batching import Batcher
 from safelight.scan.executors import Executor, make_executor
@@ -97,7 +98,7 @@ def _limits_to_dict(limits: ArchiveLimits) -> dict[str, Any]:
 
 
 class _JsonlOut:
-    """The --out file, appended to after each committed batch."""
+    """The output file (``ScanOptions.out``), appended to after each committed batch."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -140,7 +141,7 @@ def _start(
     home = default_home()
     if resume is None:
         if not options.sources:
-            raise UsageError("give at least one SOURCE to scan (or --resume RUN_ID)")
+            raise UsageError("no sources to scan, and no run to resume", field="sources")
         check_sources(options.sources)
         options.sources = [_absolute(source) for source in options.sources]
         # Unknown lists stop the scan here, before a run exists; indexes are synced here once
@@ -163,10 +164,13 @@ def _start(
         raise ConflictError(f"scan run {resume} already finished; nothing to resume")
     if options.lists is not None:
         raise UsageError(
-            f"scan run {resume} keeps the lists it started with; give no --list or --no-match"
+            f"scan run {resume} keeps the lists it started with: choose none to resume it",
+            field="lists",
         )
     if options.sources and options.sources != run.sources:
-        raise UsageError(f"scan run {resume} scanned {run.sources}; give no SOURCE to resume it")
+        raise UsageError(
+            f"scan run {resume} scanned {run.sources}: give none to resume it", field="sources"
+        )
     options.sources = run.sources
     options.lists = [str(entry["name"]) for entry in run.lists]
     options.limits = ArchiveLimits(**run.options["limits"])
@@ -189,8 +193,8 @@ def _lists_to_match(db: Database, names: list[str] | None) -> list[str]:
 
 
 def _check_out(out: Path | None) -> None:
-    if out is not None and not out.parent.is_dir():
-        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    if out is not None:
+        prepare_file(out, field="out")  # the one rule for outputs (safelight.outputs)
 
 
 def _match_config(db: Database, home: Path, names: list[str]) -> MatchConfig:

@@ -64,7 +64,8 @@ def expand_paths(
         if not os.path.isdir(path):
             yield path
         elif not recursive:
-            yield _unreadable(path, "is a directory (pass --recursive to hash the files in it)")
+            # Neutral words: the library names no flag (the CLI adds its -r hint).
+            yield _unreadable(path, "is a directory (its files are read only recursively)")
         else:
             for found in walker.walk(path):
                 if found.error is not None:

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import click
 
-from safelight.constants import DEFAULT_MAX_PIXELS, FAST_MODE_MAX_BITS
+from safelight.cli_options import (
+    follow_links_option,
+    format_option,
+    hash_mode_options,
+    jobs_option,
+    quiet_option,
+)
+from safelight.constants import DEFAULT_MAX_PIXELS
 from safelight.errors import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from safelight.signals.options import HashOptions, Mode, default_signals, parse_signals
 
 if TYPE_CHECKING:
     from safelight.scan.progress import StreamProgress
     from safelight.signals.records import HashRecord
-
-
-# One meaning wherever folders are walked (hash, scan): see safelight.signals.walk.
-follow_links_option = click.option(
-    "--follow-links",
-    is_flag=True,
-    help="Follow symbolic links that leave the folder being walked (default: report them, "
-    "do not follow). Each file is read once whatever the links.",
-)
 
 
 @click.command("hash")
@@ -37,19 +37,7 @@ follow_links_option = click.option(
     "vpdq and the file digests md5, sha1, sha256 and any registered type "
     "[default: all but pdq8].",
 )
-@click.option(
-    "--fast",
-    is_flag=True,
-    help=(
-        "Decode large JPEGs at reduced scale: faster, but PDQ is no longer bit-exact with "
-        f"HMA (up to {FAST_MODE_MAX_BITS} bits measured; the default is exact)."
-    ),
-)
-@click.option(
-    "--exact-reference",
-    is_flag=True,
-    help="Pillow full RGB decode: bit-identical to the HMA/python-threatexchange PDQ path.",
-)
+@hash_mode_options
 @click.option(
     "--exif-transpose",
     is_flag=True,
@@ -63,32 +51,19 @@ follow_links_option = click.option(
     show_default=True,
     help="Refuse images declaring more pixels than this (decompression bombs).",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes (default: all CPUs); 1 hashes in this process.",
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["jsonl", "csv", "table"]),
-    default="jsonl",
-    show_default=True,
-)
-@click.option("--quiet", is_flag=True, help="No progress line (shown on a terminal's stderr).")
+@jobs_option("Hashing processes")
+@format_option("jsonl", "csv", "table", default="jsonl")
+@quiet_option
 def hash_command(
     paths: tuple[str, ...],
     recursive: bool,
     follow_links: bool,
     signals: str | None,
-    fast: bool,
-    exact_reference: bool,
+    mode: Mode,
     exif_transpose: bool,
     all_frames: bool,
     max_pixels: int,
-    jobs: int | None,
+    jobs: int,
     output_format: str,
     quiet: bool,
 ) -> None:
@@ -99,9 +74,6 @@ def hash_command(
     """
     if not paths:
         raise UsageError("no paths given: pass files or folders to hash (see --help)")
-    if fast and exact_reference:
-        raise UsageError("--fast and --exact-reference exclude each other: choose one")
-    mode: Mode = "fast" if fast else "reference" if exact_reference else "default"
     options = HashOptions(
         signals=parse_signals(signals) if signals is not None else default_signals(),
         mode=mode,
@@ -112,24 +84,38 @@ def hash_command(
     # Imported here, not at the top: numba and the decoders cost half a second to import,
     # which every other command (and --help) should not pay.
     from safelight.scan.progress import StreamProgress
-    from safelight.signals.batch import default_jobs, hash_paths
+    from safelight.signals.batch import hash_paths
 
     records = hash_paths(
         paths,
         options,
-        jobs=jobs or default_jobs(),
+        jobs=jobs,
         recursive=recursive,
         follow_links=follow_links,
     )
     with StreamProgress("hash", list(paths), quiet=quiet) as progress:
-        total, failed = _write(records, output_format, options.wants_pdq8, progress)
+        total, failures = _write(records, output_format, options.wants_pdq8, progress)
+    failed = sum(failures.values())
     click.echo(f"hashed {total - failed} of {total} files; {failed} failed", err=True)
+    echo_hints(paths, recursive, failures)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def echo_hints(paths: Iterable[str], recursive: bool, failures: Counter[str]) -> None:
+    """The flags that answer this run's failures (the library's records name none)."""
+    if not recursive and any(os.path.isdir(path) for path in paths):
+        click.echo("hint: folders were not read: -r/--recursive reads the files in them", err=True)
+    if failures["decompression_bomb"]:
+        click.echo(
+            "hint: --max-pixels N raises the pixel limit, for photos you trust to be that large",
+            err=True,
+        )
 
 
 def _write(
     records: Iterable[HashRecord], output_format: str, with_pdq8: bool, progress: StreamProgress
-) -> tuple[int, int]:
+) -> tuple[int, Counter[str]]:
+
     from safelight.signals.records import (
         TABLE_HEADER,
         csv_header,
@@ -139,7 +125,8 @@ def _write(
         to_table_line,
     )
 
-    total = failed = 0
+    total = 0
+    failures: Counter[str] = Counter()
     if output_format == "csv":
         click.echo(csv_header(with_pdq8))
     elif output_format == "table":
@@ -147,7 +134,7 @@ def _write(
     for record in records:
         total += 1
         if record.error:
-            failed += 1
+            failures[record.error.code] += 1
             if output_format == "table":
                 click.echo(f"error: {printable(record.error.message)}", err=True)
         if output_format == "jsonl":
@@ -157,4 +144,4 @@ def _write(
         else:
             click.echo(to_table_line(record))
         progress.add(record.size, matched=False, failed=record.error is not None)
-    return total, failed
+    return total, failures

@@ -109,7 +109,7 @@ def check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise MediaError(
             f"{name}: image declares {width}x{height} = {width * height:,} pixels, over the "
-            f"limit of {max_pixels:,} (--max-pixels)",
+            f"limit of {max_pixels:,} pixels",
             code="decompression_bomb",
             path=name,
         )
