@@ -20,7 +20,13 @@ from typing import Any
 from sqlalchemy import Row, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from safelight.errors import AuthenticationError, ConflictError, InputError, NotFoundError
+from safelight.errors import (
+    AuthenticationError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    StoreError,
+)
 from safelight.lists.store import HashListStore
 from safelight.service.audit import AuditLog, utc_now
 from safelight.service.roles import Principal, Role
@@ -148,8 +154,12 @@ class TokenStore:
             with self.db.begin() as conn:
                 conn.execute(service_tokens.insert().values(**values))
                 self.audit.record(by, "token.create", name, details, conn=conn)
-        except IntegrityError:
-            raise ConflictError(f"a token named {name!r} already exists", field="name") from None
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # the name is taken (maybe just now)
+                raise ConflictError(
+                    f"a token named {name!r} already exists", field="name"
+                ) from None
+            raise
         return self.get(name), secret
 
     def get(self, name: str) -> Token:

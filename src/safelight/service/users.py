@@ -18,7 +18,13 @@ from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from safelight.constants import MIN_PASSWORD_LENGTH
-from safelight.errors import AuthenticationError, ConflictError, InputError, NotFoundError
+from safelight.errors import (
+    AuthenticationError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    StoreError,
+)
 from safelight.service.audit import AuditLog, utc_now
 from safelight.service.roles import Role
 from safelight.store import Database
@@ -96,8 +102,10 @@ class UserStore:
             with self.db.begin() as conn:
                 conn.execute(service_users.insert().values(**values))
                 self.audit.record(by, "user.add", username, {"roles": _names(roles)}, conn=conn)
-        except IntegrityError:
-            raise ConflictError(f"user {username!r} already exists", field="username") from None
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # the name is taken (maybe just now)
+                raise ConflictError(f"user {username!r} already exists", field="username") from None
+            raise
         return self.get(username)
 
     def get(self, username: str) -> User:
