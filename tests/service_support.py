@@ -31,8 +31,8 @@ def settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def make_app(db: Database, **overrides: Any) -> FastAPI:
-    return create_app(settings(**overrides), db=db, hasher=CHEAP)
+def make_app(db: Database, *, extend: Any = None, **overrides: Any) -> FastAPI:
+    return create_app(settings(**overrides), db=db, hasher=CHEAP, extend=extend)
 
 
 def add_user(db: Database, name: str, *roles: Role, password: str = PASSWORD) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,9 +141,27 @@ def _token_cache(ctx: ServiceContext) -> TokenCache:
 # --- the route table -------------------------------------------------------------------------
 
 
-def route_access(route: APIRoute) -> list[Access]:
-    """Every access declaration of ``route`` (correct routes have exactly one)."""
-    return list(_declarations(route.dependant))
+def api_routes(app: FastAPI) -> Iterator[tuple[str, frozenset[str], Dependant]]:
+    """``(path, methods, dependant)`` of every API route, routers included (FastAPI keeps
+    included routers as nested objects since 0.16x; older ones flatten them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - FastAPI before included-router contexts
+        for route in app.routes:
+            if isinstance(route, APIRoute):
+                yield route.path, frozenset(route.methods or ()), route.dependant
+        return
+    for context in iter_route_contexts(app.routes):
+        original = context.original_route
+        if isinstance(original, APIRoute):
+            dependant = getattr(context, "dependant", None) or original.dependant
+            path = context.path or original.path
+            yield path, frozenset(context.methods or original.methods or ()), dependant
+
+
+def route_access(dependant: Dependant) -> list[Access]:
+    """Every access declaration of a route (correct routes have exactly one)."""
+    return list(_declarations(dependant))
 
 
 def _declarations(dependant: Dependant) -> Iterable[Access]:
@@ -156,19 +174,18 @@ def _declarations(dependant: Dependant) -> Iterable[Access]:
 def route_table(app: FastAPI) -> dict[tuple[str, str], Access]:
     """``(METHOD, path) -> Access`` for every API route of ``app``."""
     table: dict[tuple[str, str], Access] = {}
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            found = route_access(route)
-            if len(found) == 1:
-                for method in route.methods or ():
-                    table[(method, route.path)] = found[0]
+    for path, methods, dependant in api_routes(app):
+        found = route_access(dependant)
+        if len(found) == 1:
+            for method in methods:
+                table[(method, path)] = found[0]
     return table
 
 
 def undeclared_routes(app: FastAPI) -> list[str]:
     """Routes with no access declaration, or more than one."""
-    bad = []
-    for route in app.routes:
-        if isinstance(route, APIRoute) and len(route_access(route)) != 1:
-            bad.append(f"{','.join(sorted(route.methods or ()))} {route.path}")
-    return bad
+    return [
+        f"{','.join(sorted(methods))} {path}"
+        for path, methods, dependant in api_routes(app)
+        if len(route_access(dependant)) != 1
+    ]

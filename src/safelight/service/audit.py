@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -163,7 +163,7 @@ class AuditLog:
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, sha256=digest))
         return entry
 
-    def entries(self, *, after: int = 0) -> Iterator[AuditEntry]:
+    def entries(self, *, after: int = 0) -> Generator[AuditEntry, None, None]:
         """Every entry from ``after + 1`` on, in order (streamed)."""
         with self.db.connect() as conn:
             rows = conn.execution_options(yield_per=1000).execute(
