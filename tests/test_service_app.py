@@ -130,9 +130,7 @@ def test_request_ids_are_kept_or_made(client: TestClient) -> None:
         client.get("/healthz", headers={"X-Request-ID": "req.42"}).headers["X-Request-ID"]
         == "req.42"
     )
-    made = client.get("/healthz", headers={"X-Request-ID": "bad id;" * 30}).headers[
-        "X-Request-ID"
-    ]
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id;" * 30}).headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", made)
     assert request_id_from(None) != request_id_from(None)
 

@@ -114,7 +114,9 @@ def users_add_command(name: str, roles: tuple[str, ...], password_stdin: bool) -
 
 
 @users_group.command("ls")
-@click.option("--format", "output", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--format", "output", type=FORMATS, default="table", show_default=True, help="Output format."
+)
 def users_ls_command(output: str) -> None:
     """One line per user: name, roles, state."""
     with _db() as db:
@@ -174,7 +176,9 @@ def tokens_group() -> None:
 )
 @click.option("--lists", default=None, help="Only these lists (comma-separated).  [default: all]")
 @click.option("--expires", default=None, help="30d, 12h, 2w or an ISO date.  [default: never]")
-@click.option("--format", "output", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--format", "output", type=FORMATS, default="table", show_default=True, help="Output format."
+)
 def tokens_create_command(
     name: str, roles: tuple[str, ...], lists: str | None, expires: str | None, output: str
 ) -> None:
@@ -195,7 +199,9 @@ def tokens_create_command(
 
 
 @tokens_group.command("ls")
-@click.option("--format", "output", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--format", "output", type=FORMATS, default="table", show_default=True, help="Output format."
+)
 def tokens_ls_command(output: str) -> None:
     """One line per token (never the token itself): name, prefix, roles, lists, state."""
     with _db() as db:
@@ -235,7 +241,9 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-@click.option("--format", "output", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--format", "output", type=FORMATS, default="table", show_default=True, help="Output format."
+)
 def audit_verify_command(output: str) -> None:
     """Check the chain; name the first edited, deleted, inserted or moved entry (exit 1)."""
     with _db() as db:
@@ -252,7 +260,12 @@ def audit_verify_command(output: str) -> None:
 
 @audit_group.command("export")
 @click.option(
-    "--format", "output", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+    "--format",
+    "output",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one JSON object per entry; csv: a header row, then one row per entry.",
 )
 @click.option(
     "--out",
