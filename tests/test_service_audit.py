@@ -225,3 +225,14 @@ def test_cli_export_to_a_file(db: Database, safelight_env: object, tmp_path: obj
     assert result.exit_code == 0 and json.loads(out.read_text())["action"] == "logout"
     missing = CliRunner().invoke(main, ["audit", "export", "--out", str(out.parent / "no" / "x")])
     assert missing.exit_code == 1 and "cannot write" in missing.output
+
+
+def test_a_locked_transaction_holds_the_write_lock_from_its_start(db: Database) -> None:
+    with db.begin(lock=True) as conn:
+        if db.dialect == "sqlite":  # BEGIN IMMEDIATE: a write transaction before any write
+            assert conn.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
+        AuditLog(db).record("user:a", "x", conn=conn)
+    with pytest.raises(RuntimeError), db.begin(lock=True) as conn:
+        AuditLog(db).record("user:a", "y", conn=conn)
+        raise RuntimeError("rolled back")
+    assert [e.action for e in AuditLog(db).entries()] == ["x"]

@@ -142,7 +142,7 @@ class AuditLog:
         with what (``details``: JSON-serialisable; never secrets)."""
         if conn is not None:
             return self._append(conn, actor, action, target, dict(details or {}))
-        with self.db.begin() as own:
+        with self.db.begin(lock=True) as own:
             return self._append(own, actor, action, target, dict(details or {}))
 
     def _append(

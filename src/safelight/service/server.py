@@ -49,4 +49,6 @@ def serve(settings: Settings, *, factory: str = APP_FACTORY) -> None:
         access_log=False,  # the request middleware logs each request, with its id
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )

@@ -59,7 +59,7 @@ class SessionStore:
         session_id = secrets.token_urlsafe(32)
         now = self.clock()
         session = Session(user, secrets.token_urlsafe(32), now + self.lifetime)
-        with self.db.begin() as conn:
+        with self.db.begin(lock=True) as conn:
             conn.execute(service_sessions.delete().where(service_sessions.c.expires_at <= now))
             conn.execute(
                 service_sessions.insert().values(
@@ -90,12 +90,12 @@ class SessionStore:
         return Session(user_from_row(row), row.csrf_token, row.session_expires_at)
 
     def end(self, session_id: str) -> None:
-        with self.db.begin() as conn:
+        with self.db.begin(lock=True) as conn:
             conn.execute(
                 delete(service_sessions).where(service_sessions.c.id_sha256 == _digest(session_id))
             )
 
     def end_all(self, user: User) -> None:
         """Sign a user out everywhere (on disable or a role change)."""
-        with self.db.begin() as conn:
+        with self.db.begin(lock=True) as conn:
             conn.execute(delete(service_sessions).where(service_sessions.c.user_id == user.id))

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     home: Path | None = Field(
         default=None, description="Safelight home (indexes); default ./.safelight."
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted for X-Forwarded-For (comma-separated, or *).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Lowest level logged (JSON lines on stderr)."
     )

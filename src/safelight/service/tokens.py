@@ -151,7 +151,7 @@ class TokenStore:
             "expires_at": None if expires_at is None else expires_at.isoformat(),
         }
         try:
-            with self.db.begin() as conn:
+            with self.db.begin(lock=True) as conn:
                 conn.execute(service_tokens.insert().values(**values))
                 self.audit.record(by, "token.create", name, details, conn=conn)
         except StoreError as exc:
@@ -180,7 +180,7 @@ class TokenStore:
             return [_token(row) for row in conn.execute(query)]
 
     def revoke(self, name: str, *, by: str) -> Token:
-        with self.db.begin() as conn:
+        with self.db.begin(lock=True) as conn:
             row = conn.execute(select(service_tokens).where(service_tokens.c.name == name)).first()
             if row is None:
                 raise NotFoundError(f"token {name!r} does not exist", field="name")
@@ -210,7 +210,7 @@ class TokenStore:
             )
         last = token.last_used_at
         if last is None or now - last >= self.use_audit_interval:
-            with self.db.begin() as conn:
+            with self.db.begin(lock=True) as conn:
                 conn.execute(
                     update(service_tokens)
                     .where(service_tokens.c.id == token.id)

@@ -99,7 +99,7 @@ class UserStore:
             "updated_at": now,
         }
         try:
-            with self.db.begin() as conn:
+            with self.db.begin(lock=True) as conn:
                 conn.execute(service_users.insert().values(**values))
                 self.audit.record(by, "user.add", username, {"roles": _names(roles)}, conn=conn)
         except StoreError as exc:
@@ -123,7 +123,7 @@ class UserStore:
 
     def set_disabled(self, username: str, disabled: bool, *, by: str) -> User:
         action = "user.disable" if disabled else "user.enable"
-        with self.db.begin() as conn:
+        with self.db.begin(lock=True) as conn:
             self._get(conn, username)
             values: dict[str, Any] = {"disabled": disabled, "updated_at": self.clock()}
             if not disabled:
@@ -133,7 +133,7 @@ class UserStore:
         return self.get(username)
 
     def set_roles(self, username: str, roles: frozenset[Role], *, by: str) -> User:
-        with self.db.begin() as conn:
+        with self.db.begin(lock=True) as conn:
             before = self._get(conn, username).roles
             self._update(conn, username, {"roles": _roles_json(roles), "updated_at": self.clock()})
             details = {"from": _names(before), "to": _names(roles)}
@@ -146,13 +146,14 @@ class UserStore:
         Every attempt is audited; failures count towards the lockout."""
         now = self.clock()
         actor = f"user:{username[:150]}"  # the name is the caller's: keep it to the column
-        with self.db.begin() as conn:
+        with self.db.connect() as conn:  # the slow hash check runs outside any lock
             row = conn.execute(
                 select(service_users).where(service_users.c.username == username)
             ).first()
-            user = None if row is None else user_from_row(row)
-            reason = self._refusal(user, row, password, now)
-            details = {"client": client}
+        user = None if row is None else user_from_row(row)
+        reason = self._refusal(user, row, password, now)
+        details = {"client": client}
+        with self.db.begin(lock=True) as conn:
             if reason is None:
                 assert user is not None and row is not None
                 self._update(conn, username, self._after_success(row, password))
@@ -188,16 +189,22 @@ class UserStore:
         return values
 
     def _count_failure(self, conn: Connection, user: User, now: datetime) -> bool:
-        failures = user.failed_logins + 1
-        values: dict[str, Any] = {"failed_logins": failures}
-        locked = failures >= self.lockout.threshold
-        if locked:
-            values.update(failed_logins=0, locked_until=now + self.lockout.duration)
-        self._update(conn, user.username, values)
-        if locked:
-            details = {"until": (now + self.lockout.duration).isoformat()}
-            self.audit.record("service", "user.locked", user.username, details, conn=conn)
-        return locked
+        """One more failure, counted in the database (concurrent failures all count)."""
+        where = service_users.c.id == user.id
+        conn.execute(
+            update(service_users)
+            .where(where)
+            .values(failed_logins=service_users.c.failed_logins + 1)
+        )
+        failures = conn.execute(select(service_users.c.failed_logins).where(where)).scalar_one()
+        if failures < self.lockout.threshold:
+            return False
+        until = now + self.lockout.duration
+        conn.execute(update(service_users).where(where).values(failed_logins=0, locked_until=until))
+        self.audit.record(
+            "service", "user.locked", user.username, {"until": until.isoformat()}, conn=conn
+        )
+        return True
 
     def _burn(self, password: str) -> None:
         try:

@@ -163,10 +163,16 @@ class Database:
             raise self._error(f"cannot migrate database {self.shown_url!r}", exc) from None
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any exception."""
+    def begin(self, *, lock: bool = False) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any exception.
+
+        ``lock`` takes SQLite's write lock at the start (BEGIN IMMEDIATE), waiting for it
+        under the busy timeout: a transaction that reads, then writes, could otherwise fail
+        at once when another process wrote in between. PostgreSQL needs no such step."""
         try:
             with self.engine.begin() as conn:
+                if lock and self.dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
         except SQLAlchemyError as exc:
             raise self._error("database error", exc) from _inspectable(exc)
