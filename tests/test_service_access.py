@@ -235,3 +235,27 @@ def test_anonymous_requests_are_rate_limited(db: Database) -> None:
 
 def test_all_roles_constant_is_every_role() -> None:
     assert {role.value for role in ALL_ROLES} == EVERYONE
+
+
+def test_rate_limiter_refills_at_its_rate() -> None:
+    from safelight.errors import RateLimitedError
+    from safelight.service.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(6, what="tries", clock=lambda: now[0])  # one token per 10 s
+    for _ in range(6):
+        limiter.hit("a")
+    with pytest.raises(RateLimitedError) as info:
+        limiter.hit("a")
+    assert info.value.retry_after == 10
+    limiter.hit("b")  # keys are separate
+    now[0] += 9.9
+    with pytest.raises(RateLimitedError):
+        limiter.hit("a")
+    now[0] += 0.2
+    limiter.hit("a")
+    now[0] += 3600  # refills to capacity, never beyond
+    for _ in range(6):
+        limiter.hit("a")
+    with pytest.raises(RateLimitedError):
+        limiter.hit("a")

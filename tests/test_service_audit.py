@@ -6,15 +6,22 @@ import csv
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from safelight.cli import main
-from safelight.service.audit import GENESIS, AuditLog, canonical_bytes
+from safelight.service.audit import FIELDS, GENESIS, AuditLog, canonical_bytes
 from safelight.store import Database
 from safelight.store.service_tables import audit_head, audit_log
 
@@ -216,11 +223,9 @@ def test_cli_verify_and_export(db: Database, safelight_env: object) -> None:
     assert "audit entry 2" in bad.output and "edited" in bad.output
 
 
-def test_cli_export_to_a_file(db: Database, safelight_env: object, tmp_path: object) -> None:
-    from pathlib import Path
-
+def test_cli_export_to_a_file(db: Database, safelight_env: object, tmp_path: Path) -> None:
     AuditLog(db).record("user:a", "logout", "a")
-    out = Path(str(tmp_path)) / "audit.jsonl"
+    out = tmp_path / "audit.jsonl"
     result = CliRunner().invoke(main, ["audit", "export", "--out", str(out)])
     assert result.exit_code == 0 and json.loads(out.read_text())["action"] == "logout"
     missing = CliRunner().invoke(main, ["audit", "export", "--out", str(out.parent / "no" / "x")])
@@ -236,3 +241,83 @@ def test_a_locked_transaction_holds_the_write_lock_from_its_start(db: Database) 
         AuditLog(db).record("user:a", "y", conn=conn)
         raise RuntimeError("rolled back")
     assert [e.action for e in AuditLog(db).entries()] == ["x"]
+
+
+# --- properties ------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@pytest.fixture(scope="module")
+def shared_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditLog]:
+    db = Database.open(f"sqlite:///{tmp_path_factory.mktemp('audit') / 'p.db'}")
+    yield AuditLog(db)
+    db.dispose()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    actor=st.text(max_size=40),
+    target=st.text(max_size=40),
+    details=st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=5),
+)
+def test_any_entry_reads_back_and_verifies(
+    shared_log: AuditLog, actor: str, target: str, details: dict[str, object]
+) -> None:
+    """Whatever the text and details, the stored entry hashes the same when read back."""
+    written = shared_log.record(actor, "prop.test", target, details)
+    [read] = list(shared_log.entries(after=written.seq - 1))
+    assert read == written
+    assert hashlib.sha256(read.canonical_bytes()).hexdigest() == read.sha256
+    assert shared_log.verify().ok
+
+
+@settings(max_examples=100, deadline=None)
+@given(field=st.sampled_from(FIELDS), details=st.dictionaries(st.text(max_size=5), st.integers()))
+def test_changing_any_field_changes_the_hash(field: str, details: dict[str, int]) -> None:
+    base = {
+        "seq": 7,
+        "occurred_at": "t",
+        "actor": "a",
+        "action": "b",
+        "target": "c",
+        "details": details,
+        "prev_sha256": GENESIS,
+    }
+    changed = dict(base)
+    changed[field] = (
+        {"x": 1}
+        if field == "details" and details != {"x": 1}
+        else (8 if field == "seq" else f"{base[field]}!")
+    )
+    before = canonical_bytes(**base)  # type: ignore[arg-type]
+    after = canonical_bytes(**changed)  # type: ignore[arg-type]
+    assert before != after
+
+
+def test_two_processes_do_not_fork_the_chain(db: Database, tmp_path: Path) -> None:
+    """Real separate processes appending at once (the threads test's stronger sibling)."""
+    script = (
+        "import sys; from safelight.store import Database; "
+        "from safelight.service.audit import AuditLog; "
+        "db = Database(sys.argv[1], schema=sys.argv[2] or None); log = AuditLog(db); "
+        "[log.record('cli:p' + sys.argv[3], 'x', str(i)) for i in range(25)]; db.dispose()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, db.url, db.schema or "", str(n)], env=env)
+        for n in range(2)
+    ]
+    assert [proc.wait(timeout=300) for proc in procs] == [0, 0]
+    report = AuditLog(db).verify()
+    assert report.ok and report.entries == 50
