@@ -57,12 +57,8 @@ def main() -> None:
 from safelight.lists.commands import lists_group  # noqa: E402
 from safelight.match.commands import match_command  # noqa: E402
 from safelight.network.commands import network  # noqa: E402
-from safelight.service.commands import (  # noqa: E402
-    audit_group,
-    serve_command,
-    tokens_group,
-    users_group,
-)
+from safelight.service.audit_commands import audit_group  # noqa: E402
+from safelight.service.commands import serve_command, tokens_group, users_group  # noqa: E402
 from safelight.store.commands import db_group  # noqa: E402
 
 main.add_command(hash_command)

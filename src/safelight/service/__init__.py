@@ -7,6 +7,7 @@
 - ``access`` and ``roles``: deny by default, ``requires(*roles)`` per route, the route table
 - ``users``, ``tokens``, ``sessions``: accounts (argon2), API tokens, cookie sessions + CSRF
 - ``audit``: the hash-chained audit trail, ``AuditLog.record(actor, action, target, details)``
+- ``commands``, ``audit_commands``: ``safelight serve``, ``users``, ``tokens``, ``audit``
 - ``http_errors``: the one error shape; ``middleware`` and ``logs``: request ids, JSON logs
 - ``metrics``: Prometheus; ``ratelimit``: login and anonymous limits
 - ``routes``: one router per area

@@ -1,4 +1,5 @@
-"""``safelight serve``, ``users``, ``tokens`` and ``audit``: the service's command line.
+"""``safelight serve``, ``users`` and ``tokens``: the service's command line (``audit`` is in
+``audit_commands``).
 
 Each command acts on the store of $SAFELIGHT_DATABASE_URL / $SAFELIGHT_HOME (migrating it,
 as every command does, except ``serve``, which refuses an unmigrated store). Changes are
@@ -12,14 +13,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
-from safelight import csvguard
-from safelight.errors import InputError, StoreError
+from safelight.errors import StoreError
 from safelight.lists.store import default_user
-from safelight.service.audit import FIELDS, AuditLog
 from safelight.service.roles import Role, parse_roles
 from safelight.service.settings import load_settings
 from safelight.service.tokens import TokenStore, parse_expiry
@@ -36,7 +35,7 @@ def cli_actor() -> str:
 
 
 @contextmanager
-def _db() -> Iterator[Database]:
+def open_db() -> Iterator[Database]:
     db = Database.open()
     try:
         yield db
@@ -50,7 +49,7 @@ def _table(rows: list[list[str]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-def _echo_json(data: Any) -> None:
+def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -108,7 +107,7 @@ def users_add_command(name: str, roles: tuple[str, ...], password_stdin: bool) -
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _db() as db:
+    with open_db() as db:
         user = UserStore(db).add(name, password, chosen, by=cli_actor())
     click.echo(f"added user {user.username} ({', '.join(sorted(r.value for r in user.roles))})")
 
@@ -119,10 +118,10 @@ def users_add_command(name: str, roles: tuple[str, ...], password_stdin: bool) -
 )
 def users_ls_command(output: str) -> None:
     """One line per user: name, roles, state."""
-    with _db() as db:
+    with open_db() as db:
         users = UserStore(db).list()
     if output == "json":
-        _echo_json([user.to_dict() for user in users])
+        echo_json([user.to_dict() for user in users])
         return
     if not users:
         click.echo("no users (add one with: safelight users add NAME --role admin)")
@@ -140,7 +139,7 @@ def users_disable_command(name: str) -> None:
     """Disable user NAME: no more sign-ins, and open sessions end."""
     from safelight.service.sessions import SessionStore
 
-    with _db() as db:
+    with open_db() as db:
         user = UserStore(db).set_disabled(name, True, by=cli_actor())
         SessionStore(db).end_all(user)
     click.echo(f"disabled user {name}")
@@ -155,7 +154,7 @@ def users_roles_command(name: str, roles: tuple[str, ...]) -> None:
     """Set the roles of user NAME (replacing the old ones); open sessions end."""
     from safelight.service.sessions import SessionStore
 
-    with _db() as db:
+    with open_db() as db:
         user = UserStore(db).set_roles(name, parse_roles(roles), by=cli_actor())
         SessionStore(db).end_all(user)
     click.echo(f"user {name}: {', '.join(sorted(r.value for r in user.roles))}")
@@ -185,14 +184,14 @@ def tokens_create_command(
     """Create token NAME and print it: it is shown this once only."""
     chosen = parse_roles(roles)
     scope = None if lists is None else [n.strip() for n in lists.split(",") if n.strip()]
-    with _db() as db:
+    with open_db() as db:
         store = TokenStore(db)
         expires_at = None if expires is None else parse_expiry(expires, store.clock())
         token, secret = store.create(
             name, chosen, by=cli_actor(), lists=scope, expires_at=expires_at
         )
     if output == "json":
-        _echo_json({**token.to_dict(), "token": secret})
+        echo_json({**token.to_dict(), "token": secret})
         return
     click.echo(secret)
     click.echo(f"created token {token.name}; copy it now: it is not shown again", err=True)
@@ -204,11 +203,11 @@ def tokens_create_command(
 )
 def tokens_ls_command(output: str) -> None:
     """One line per token (never the token itself): name, prefix, roles, lists, state."""
-    with _db() as db:
+    with open_db() as db:
         store = TokenStore(db)
         tokens, now = store.list(), store.clock()
     if output == "json":
-        _echo_json([token.to_dict() for token in tokens])
+        echo_json([token.to_dict() for token in tokens])
         return
     if not tokens:
         click.echo("no tokens (create one with: safelight tokens create NAME --role api_client)")
@@ -227,76 +226,6 @@ def tokens_ls_command(output: str) -> None:
 @click.argument("name")
 def tokens_revoke_command(name: str) -> None:
     """Revoke token NAME (servers stop accepting it within token_cache_seconds)."""
-    with _db() as db:
+    with open_db() as db:
         TokenStore(db).revoke(name, by=cli_actor())
     click.echo(f"revoked token {name}")
-
-
-# --- audit -----------------------------------------------------------------------------------
-
-
-@click.group("audit")
-def audit_group() -> None:
-    """The audit trail: every security-relevant act, hash-chained."""
-
-
-@audit_group.command("verify")
-@click.option(
-    "--format", "output", type=FORMATS, default="table", show_default=True, help="Output format."
-)
-def audit_verify_command(output: str) -> None:
-    """Check the chain; name the first edited, deleted, inserted or moved entry (exit 1)."""
-    with _db() as db:
-        report = AuditLog(db).verify()
-    if output == "json":
-        _echo_json(report.to_dict())
-    elif report.ok:
-        click.echo(f"ok: {report.entries} entries, head {report.head_sha256}")
-    else:
-        click.echo(f"error: audit entry {report.first_bad}: {report.problem}", err=True)
-    if not report.ok:
-        sys.exit(1)
-
-
-@audit_group.command("export")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["jsonl", "csv"]),
-    default="jsonl",
-    show_default=True,
-    help="jsonl: one JSON object per entry; csv: a header row, then one row per entry.",
-)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write here instead of standard output.",
-)
-def audit_export_command(output: str, out: Path | None) -> None:
-    """Every entry with its hashes, oldest first (for auditors)."""
-    with _db() as db, _output(out) as stream:
-        entries = AuditLog(db).entries()
-        if output == "jsonl":
-            for entry in entries:
-                stream.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
-            return
-        writer = csvguard.writer(stream)
-        writer.writerow([*FIELDS, "sha256"])
-        for entry in entries:
-            row = entry.to_dict()
-            row["details"] = json.dumps(row["details"], sort_keys=True, ensure_ascii=False)
-            writer.writerow([row[name] for name in (*FIELDS, "sha256")])
-
-
-@contextmanager
-def _output(out: Path | None) -> Iterator[TextIO]:
-    if out is None:
-        yield sys.stdout
-        return
-    try:
-        stream = out.open("w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError(f"cannot write {str(out)!r}: {exc.strerror}", field="out") from None
-    with stream:
-        yield stream
