@@ -19,9 +19,10 @@ from safelight.service.access import public
 from safelight.service.context import ServiceContext
 from safelight.service.http_errors import register_error_format
 from safelight.service.logs import REQUEST_ID, JsonFormatter, log_config, request_id_from
+from safelight.service.roles import Role
 from safelight.service.settings import Settings, env_name, load_settings
 from safelight.store import Database
-from tests.service_support import BASE, make_app
+from tests.service_support import BASE, bearer, make_app, make_token
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "service.md"
 SECRET = "hunter2hunter2"
@@ -136,14 +137,19 @@ def test_request_ids_are_kept_or_made(client: TestClient) -> None:
 
 
 def test_access_log_is_json_with_the_request_id(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    client: TestClient, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
+    token = make_token(db, "bot", Role.AUDITOR)
     with caplog.at_level(logging.INFO, logger="safelight.service"):
         client.get("/api/v1/lists", headers={"X-Request-ID": "trace-1"})
-    [record] = [r for r in caplog.records if r.name == "safelight.service.access"]
-    line = json.loads(JsonFormatter().format(record))
-    assert line["status"] == 401 and line["route"] == "/api/v1/lists"
-    assert line["method"] == "GET" and line["duration_ms"] >= 0
+        client.get("/api/v1/lists", headers=bearer(token))
+    records = [r for r in caplog.records if r.name == "safelight.service.access"]
+    first, second = (json.loads(JsonFormatter().format(r)) for r in records)
+    assert first["status"] == 401 and first["route"] == "/api/v1/lists"
+    assert first["method"] == "GET" and first["duration_ms"] >= 0
+    assert first["principal"] is None and second["principal"] == "token:bot"
+    assert first["request_id"] == "trace-1" and len(second["request_id"]) == 32
+    assert second["status"] == 200
 
 
 def test_json_formatter_carries_the_request_id_and_redacts() -> None:

@@ -47,10 +47,11 @@ class RequestContextMiddleware:
             if not state["sent"]:
                 await internal_error(Request(scope))(scope, receive, send_with_id)
         finally:
-            self._finish(scope, int(state["status"]), time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self._finish(scope, request_id, int(state["status"]), seconds)
             REQUEST_ID.reset(token)
 
-    def _finish(self, scope: Scope, status: int, seconds: float) -> None:
+    def _finish(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         route = scope.get("route")
         template = getattr(route, "path", None) or UNMATCHED_ROUTE
         method = scope["method"]
@@ -63,6 +64,7 @@ class RequestContextMiddleware:
             scope["path"],
             status,
             extra={
+                "request_id": request_id,  # on the record: a handler may format it later
                 "method": method,
                 "path": scope["path"],
                 "route": template,
