@@ -92,6 +92,26 @@ def test_every_route_serves_exactly_its_roles(db: Database, tokens: dict[str, st
                     assert status == 403, (method, path, role, status)
 
 
+def test_sessions_get_the_same_answers_as_tokens(db: Database) -> None:
+    """The walk again, signed in as a user of each role (with the CSRF header)."""
+    for role in Role:
+        add_user(db, f"u-{role.value}", role)
+    app = make_app(db)
+    for role in Role:
+        with TestClient(app, base_url=BASE) as client:
+            signed_in = login(client, f"u-{role.value}")
+            headers = {CSRF_HEADER: signed_in.json()["csrf_token"]}
+            for method, path, _ in operations(app):
+                if path == "/api/v1/auth/logout":
+                    continue  # it would end the session the walk goes on with
+                allowed = EXPECTED[(method, path)]
+                status = call(client, method, path, headers)
+                if allowed == PUBLIC or role.value in allowed:
+                    assert status not in (401, 403), (method, path, role, status)
+                else:
+                    assert status == 403, (method, path, role, status)
+
+
 def test_an_undeclared_route_stops_the_app(db: Database) -> None:
     def extend(app: FastAPI, _: ServiceContext) -> None:
         @app.get("/api/v1/forgotten")
