@@ -70,7 +70,9 @@ def test_format_is_always_the_output_format() -> None:
         else:
             assert choices <= {"table", "json", "jsonl", "csv"}, path
         # One rule for the default: a table for people, JSON lines for record streams.
-        assert found.default == ("jsonl" if path in {"hash", "match", "lists export"} else "table")
+        assert found.default == (
+            "jsonl" if path in {"hash", "match", "lists export", "audit export"} else "table"
+        )
     assert with_format >= 10
     assert option(main.commands["lists"].commands["import"], "--input-format") is not None  # type: ignore[attr-defined]
 

@@ -75,6 +75,9 @@ def main() -> None:
 from safelight.lists.commands import lists_group  # noqa: E402
 from safelight.match.commands import match_command  # noqa: E402
 from safelight.network.commands import network  # noqa: E402
+from safelight.service.audit_commands import audit_group  # noqa: E402
+from safelight.service.commands import serve_command, tokens_group, users_group  # noqa: E402
+from safelight.store.commands import db_group  # noqa: E402
 
 main.add_command(hash_command)
 main.add_command(demo_command)
@@ -83,3 +86,8 @@ main.add_command(match_command)
 main.add_command(scan_command)
 main.add_command(scans_group)
 main.add_command(network)
+main.add_command(db_group)
+main.add_command(serve_command)
+main.add_command(users_group)
+main.add_command(tokens_group)
+main.add_command(audit_group)

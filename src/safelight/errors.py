@@ -9,6 +9,8 @@
     ├── ConflictError                   exit 4, HTTP 409   already exists / concurrent change
     │   └── OutputExistsError           exit 4, HTTP 409   output files exist (no overwrite)
     ├── PermissionDeniedError           exit 5, HTTP 403   role does not allow it
+    │   └── AuthenticationError         exit 5, HTTP 401   no, bad or expired credentials
+    ├── RateLimitedError                exit 1, HTTP 429   too many attempts; retry later
     ├── StoreError                      exit 6, HTTP 503   the database failed or is unreachable
     └── IndexCorruptError               exit 7, HTTP 500   an on-disk index failed its checks
 
@@ -113,6 +115,24 @@ class PermissionDeniedError(SafelightError):
     exit_code = 5
     http_status = 403
     default_code = "forbidden"
+
+
+class AuthenticationError(PermissionDeniedError):
+    """No credentials, or credentials that do not hold (wrong, expired, revoked, locked)."""
+
+    http_status = 401
+    default_code = "unauthenticated"
+
+
+class RateLimitedError(SafelightError):
+    """Too many requests or attempts; ``retry_after`` says in how many seconds to retry."""
+
+    http_status = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class StoreError(SafelightError):

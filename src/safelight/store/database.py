@@ -124,6 +124,26 @@ class Database:
     def is_current(self) -> bool:
         return self.stored_revisions() == migration_heads()
 
+    def check_current(self) -> None:
+        """Raise ``StoreError`` (code ``schema_outdated``) unless the store is at every head.
+
+        For fronts that must not migrate on their own (the service: one operator step,
+        ``db upgrade``, migrates; several workers must not race to do it)."""
+        stored = self.stored_revisions()
+        heads = migration_heads()
+        if stored == heads:
+            return
+        where = f"database {self.shown_url!r}"
+        if not stored:
+            problem = f"{where} has no Safelight schema (it was never migrated)"
+        elif stored - heads and not _known(stored - heads):
+            newer = ", ".join(sorted(stored - heads))
+            problem = f"{where} was migrated by a newer release (revisions {newer})"
+        else:
+            missing = ", ".join(sorted(heads - stored))
+            problem = f"{where} is behind this release (it lacks revisions {missing})"
+        raise StoreError(problem, code="schema_outdated")
+
     def migrate(self) -> None:
         """Bring the schema to the newest revision of every domain branch.
 
@@ -143,10 +163,16 @@ class Database:
             raise self._error(f"cannot migrate database {self.shown_url!r}", exc) from None
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any exception."""
+    def begin(self, *, lock: bool = False) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any exception.
+
+        ``lock`` takes SQLite's write lock at the start (BEGIN IMMEDIATE), waiting for it
+        under the busy timeout: a transaction that reads, then writes, could otherwise fail
+        at once when another process wrote in between. PostgreSQL needs no such step."""
         try:
             with self.engine.begin() as conn:
+                if lock and self.dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
         except SQLAlchemyError as exc:
             raise self._error("database error", exc) from _inspectable(exc)
@@ -170,15 +196,29 @@ class Database:
         self.dispose()
 
     @classmethod
-    def open(cls, url: str | None = None, *, schema: str | None = None) -> Database:
-        """Open and migrate: what every command does before touching data."""
+    def open(
+        cls, url: str | None = None, *, schema: str | None = None, migrate: bool = True
+    ) -> Database:
+        """Open and migrate: what every command does before touching data.
+
+        With ``migrate=False`` the store is only checked: a store not at every head raises
+        ``StoreError`` (code ``schema_outdated``) and nothing is changed."""
         db = cls(url, schema=schema)
         try:
-            db.migrate()
+            db.migrate() if migrate else db.check_current()
         except BaseException:
             db.dispose()  # close the pool's connections, not leave them to the collector
             raise
         return db
+
+
+def _known(revisions: frozenset[str]) -> bool:
+    """Whether every one of ``revisions`` is a migration script of this release."""
+    scripts = ScriptDirectory.from_config(migration_config())
+    try:
+        return all(scripts.get_revision(rev) is not None for rev in revisions)
+    except CommandError:  # a revision id no script of this release has
+        return False
 
 
 def _inspectable(exc: SQLAlchemyError) -> SQLAlchemyError | None:

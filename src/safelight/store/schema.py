@@ -2,7 +2,10 @@
 
 from sqlalchemy import Column, DateTime, String, Table, Text
 
-from safelight.store import lists_tables  # noqa: F401  (registers the lists domain tables)
+from safelight.store import (
+    lists_tables,  # noqa: F401  (registers the lists domain tables)
+    service_tables,  # noqa: F401  (accounts and the audit log)
+)
 from safelight.store.metadata import metadata
 from safelight.store.network_tables import network_cases, network_ingests
 from safelight.store.scan_tables import scan_items, scan_runs

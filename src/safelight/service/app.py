@@ -1,0 +1,102 @@
+"""The app factory: ``create_app(settings)`` builds the FastAPI app over one store.
+
+The store must already be migrated (``safelight db upgrade``): the service never migrates on
+its own, and refuses a store that is not at this release's revisions (StoreError, code
+``schema_outdated``) before it serves anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from safelight import __version__
+from safelight.service.access import Access, route_table, undeclared_routes
+from safelight.service.context import ServiceContext
+from safelight.service.http_errors import install_error_handlers
+from safelight.service.middleware import RequestContextMiddleware
+from safelight.service.routes import auth, health, native
+from safelight.service.settings import Settings
+from safelight.store import Database
+
+ROUTERS = (health.router, auth.router, native.router)
+
+
+def open_store(settings: Settings) -> Database:
+    """The settings' store, checked (not migrated): StoreError if it is not current."""
+    return Database.open(settings.database_url, schema=settings.database_schema, migrate=False)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    hasher: PasswordHasher | None = None,
+    extend: Callable[[FastAPI, ServiceContext], None] | None = None,
+) -> FastAPI:
+    """The service app. ``db`` defaults to the settings' store (checked, never migrated);
+    ``extend(app, ctx)`` adds routes or checks before the access check runs."""
+    settings = settings or Settings()
+    store = db or open_store(settings)
+    ctx = ServiceContext.build(settings, store, hasher=hasher)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if db is None:  # the app opened the store: the app closes it
+            store.dispose()
+
+    app = FastAPI(
+        title="Safelight",
+        version=__version__,
+        summary="Find known material by hash: the matching service.",
+        docs_url="/docs" if settings.docs else None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = ctx
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    if extend is not None:
+        extend(app, ctx)
+    bad = undeclared_routes(app)
+    if bad:
+        raise RuntimeError(f"routes without exactly one access declaration: {', '.join(bad)}")
+    app.add_middleware(RequestContextMiddleware, metrics=ctx.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the bearer scheme and each operation's roles
+    (``x-safelight-roles``; ``["public"]`` for routes anyone may call)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["bearer"] = {"type": "http", "scheme": "bearer"}
+    table = route_table(app)
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            access: Access | None = table.get((method.upper(), path))
+            if access is None:
+                continue
+            operation["x-safelight-roles"] = _role_names(access)
+            if not access.public:
+                operation["security"] = [{"bearer": []}]
+    app.openapi_schema = schema
+    return schema
+
+
+def _role_names(access: Access) -> list[str]:
+    if access.public:
+        return ["public"]
+    return sorted(role.value for role in access.roles)

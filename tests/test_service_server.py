@@ -1,0 +1,154 @@
+"""The real server: uvicorn in a subprocess on 127.0.0.1 (an ephemeral port)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from click.testing import CliRunner
+
+from safelight.cli import main
+from safelight.service.roles import Role
+from safelight.store import Database
+from tests.service_support import make_token
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+SERVE_SLOW = (
+    "from safelight.service.server import serve;"
+    "from safelight.service.settings import load_settings;"
+    "serve(load_settings(port=0), factory='tests.service_slow_app:make_app')"
+)
+CLI = "from safelight.cli import main; main()"
+
+
+@contextmanager
+def server(args: list[str]) -> Iterator[tuple[subprocess.Popen[str], str, list[str]]]:
+    """Start it, wait for its 'running' line; yield (process, base URL, stderr lines so far
+    and later ones as they come)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    port = None
+    for line in proc.stderr:
+        lines.append(line)
+        found = RUNNING.search(line)
+        if found:
+            port = found.group(1)
+            break
+    assert port is not None, "".join(lines)
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or []), daemon=True)
+    reader.start()
+    try:
+        yield proc, f"http://127.0.0.1:{port}", lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        proc.stderr.close()
+
+
+def wait_until_served(base: str) -> None:
+    """With several workers the parent logs 'running' before the workers accept."""
+    for _ in range(6000):
+        try:
+            httpx.get(f"{base}/healthz", timeout=60)
+            return
+        except httpx.ConnectError:
+            threading.Event().wait(0.01)
+    raise AssertionError(f"nothing answered at {base}")
+
+
+def stopped_by_sigterm(status: int) -> bool:
+    """uvicorn finishes, then re-raises the signal it caught (as supervisors expect)."""
+    return status in (0, -signal.SIGTERM)
+
+
+def migrate(safelight_env: Path) -> None:
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_sigterm_lets_in_flight_requests_finish(safelight_env: Path, tmp_path: Path) -> None:
+    migrate(safelight_env)
+    with server([SERVE_SLOW]) as (proc, base, lines):
+        outcome: dict[str, object] = {}
+
+        def hold() -> None:
+            response = httpx.get(f"{base}/test/hold", params={"folder": str(tmp_path)}, timeout=120)
+            outcome["status"], outcome["body"] = response.status_code, response.json()
+
+        client = threading.Thread(target=hold)
+        client.start()
+        while not (tmp_path / "started").exists():  # the request is being served
+            client.join(timeout=0.01)
+        proc.send_signal(signal.SIGTERM)
+        client.join(timeout=0.5)
+        assert proc.poll() is None and client.is_alive()  # waiting for the request
+        (tmp_path / "release").touch()
+        client.join(timeout=120)
+        assert outcome == {"status": 200, "body": {"held": "released"}}
+        assert stopped_by_sigterm(proc.wait(timeout=60))
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    access = [entry for entry in logged if entry["logger"] == "safelight.service.access"]
+    assert access and access[-1]["route"] == "/test/hold" and access[-1]["request_id"]
+
+
+@pytest.mark.slow
+def test_safelight_serve_with_workers(safelight_env: Path, db: Database) -> None:
+    migrate(safelight_env)
+    token = make_token(db, "bot", Role.AUDITOR)
+    with server([CLI, "serve", "--port", "0", "--workers", "2"]) as (proc, base, _):
+        wait_until_served(base)
+        for _ in range(4):  # either worker answers the same
+            assert httpx.get(f"{base}/healthz", timeout=60).json() == {"status": "ok"}
+        lists = httpx.get(
+            f"{base}/api/v1/lists", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+        assert lists.status_code == 200 and lists.json() == []
+        assert lists.headers["X-Request-ID"]
+        assert httpx.get(f"{base}/api/v1/lists", timeout=60).status_code == 401
+        proc.send_signal(signal.SIGTERM)
+        assert stopped_by_sigterm(proc.wait(timeout=60))
+
+
+def test_serve_refuses_an_unmigrated_store(safelight_env: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", "0"])
+    assert result.exit_code == 6
+    assert "never migrated" in result.output
+    assert "hint: migrate it first: safelight db upgrade" in result.output
+
+
+def test_serve_refuses_bad_settings(safelight_env: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", "99999"])
+    assert result.exit_code == 2 and "--port" in result.output
+    missing = CliRunner().invoke(main, ["serve", "--config", str(tmp_path / "none.toml")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_db_upgrade_says_what_it_did(safelight_env: Path) -> None:
+    first = CliRunner().invoke(main, ["db", "upgrade"])
+    assert first.exit_code == 0 and "migrated database" in first.output
+    again = CliRunner().invoke(main, ["db", "upgrade"])
+    assert again.exit_code == 0 and "up to date" in again.output
