@@ -226,12 +226,12 @@ def _results(
             yield QueryResult(value, kind, found)
         return
     # Only files need the hashing pipeline (decoders, process pool).
-    from safelight.signals.batch import default_jobs, hash_paths
+    from safelight.signals.batch import hash_paths
     from safelight.signals.options import DEFAULT_SIGNALS, HashOptions
 
     signals = DEFAULT_SIGNALS | ({"pdq8"} if rotations else set())
     options = HashOptions(signals=frozenset(signals), mode="fast" if fast else "default")
-    for record in hash_paths(paths, options, jobs=jobs or default_jobs(), recursive=recursive):
+    for record in hash_paths(paths, options, jobs=jobs, recursive=recursive):
         try:
             yield matcher.match_record(record, rotations=rotations)
         except SafelightError as exc:  # one query failing must not end the batch

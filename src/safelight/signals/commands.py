@@ -112,12 +112,12 @@ def hash_command(
     # Imported here, not at the top: numba and the decoders cost half a second to import,
     # which every other command (and --help) should not pay.
     from safelight.scan.progress import StreamProgress
-    from safelight.signals.batch import default_jobs, hash_paths
+    from safelight.signals.batch import hash_paths
 
     records = hash_paths(
         paths,
         options,
-        jobs=jobs or default_jobs(),
+        jobs=jobs,  # None: safelight.workers.DEFAULT_JOBS
         recursive=recursive,
         follow_links=follow_links,
     )
