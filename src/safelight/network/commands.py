@@ -34,7 +34,7 @@ def network() -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes on this machine (a Dask LocalCluster; as scan's --jobs).",
+    help="Worker processes on this machine (as scan's --jobs).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def ingest_command(
@@ -150,7 +150,7 @@ def cases_command(output: str) -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes on this machine (a Dask LocalCluster; as scan's --jobs).",
+    help="Worker processes on this machine (as scan's --jobs).",
 )
 @click.option(
     "--resolution",
