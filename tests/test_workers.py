@@ -67,9 +67,20 @@ def test_ordered_keeps_input_order_and_a_crash_costs_only_its_item() -> None:
     assert results == [-13 if item == 13 else 2 * item for item in items]
 
 
-def test_ordered_without_a_crash_is_a_plain_map() -> None:
-    chunks = processes.chunked(range(20, 40), 3)
-    results = list(processes.ordered(_double_or_die, chunks, jobs=2, died=lambda item: 0))
+def test_ordered_without_a_crash_is_a_plain_map_with_bounded_chunks_in_flight() -> None:
+    pulled = 0
+
+    def source() -> Iterator[list[int]]:
+        nonlocal pulled
+        for chunk in processes.chunked(range(20, 40), 3):
+            pulled += 1
+            yield chunk
+
+    results: list[list[int]] = []
+    feed = processes.ordered(_double_or_die, source(), jobs=2, died=abs, in_flight_per_job=1)
+    for chunk in feed:
+        assert pulled - len(results) <= 2  # jobs x in_flight_per_job, this one included
+        results.append(chunk)
     assert [value for chunk in results for value in chunk] == [2 * i for i in range(20, 40)]
     assert [len(chunk) for chunk in results] == [3] * 6 + [2]
 
