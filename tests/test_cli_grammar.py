@@ -97,7 +97,7 @@ def test_jobs_zero_is_one_worker_per_cpu(monkeypatch: pytest.MonkeyPatch, tmp_pa
         return []
 
     monkeypatch.setattr("safelight.signals.batch.hash_paths", fake_hash_paths)
-    monkeypatch.setattr("safelight.signals.batch.default_jobs", lambda: 7)
+    monkeypatch.setattr("safelight.workers.usable_cpus", lambda: 7)
     assert run("hash", "a.jpg", "-j", "0").exit_code == 0
     assert run("hash", "a.jpg").exit_code == 0
     assert asked == [7, JOBS_DEFAULT]

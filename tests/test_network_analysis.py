@@ -20,6 +20,7 @@ from safelight.errors import UsageError
 from safelight.network.pipeline import AnalysisRun, analyze_case, ingest, run_demo_network
 from safelight.network.simulate import adjusted_rand_index
 from safelight.store import Database
+from safelight.workers import processes
 
 
 def dense_ari(a: np.ndarray, b: np.ndarray) -> float:
@@ -244,10 +245,20 @@ def test_demo_returns_the_headline(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "report" / "report.html").is_file()
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_overlapping_exports_give_the_same_picture(
-    tmp_path: Path, simulated: dict[str, Any]
+    tmp_path: Path, simulated: dict[str, Any], jobs: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two overlapping halves of the log, ingested separately, analyze like the whole."""
+    """Two overlapping halves of the log, ingested separately, analyze like the whole; with
+    two worker processes (two files, two parts: each map runs in the pool) too."""
+    pools: list[int] = []
+    new_pool = processes.new_pool
+
+    def counted(workers: int, **kwargs: Any) -> Any:
+        pools.append(workers)
+        return new_pool(workers, **kwargs)
+
+    monkeypatch.setattr(processes, "new_pool", counted)
     lines = (simulated["root"] / "sim" / "sightings.csv").read_text().splitlines(keepends=True)
     header, body = lines[0], lines[1:]
     cut = len(body) // 2
@@ -257,17 +268,21 @@ def test_overlapping_exports_give_the_same_picture(
     db = Database.open(f"sqlite:///{tmp_path / 'store.db'}")
     try:
         known = simulated["root"] / "sim" / "known.csv"
-        _, [a, b] = ingest(db, "halves", [first, second], list_files=[known], home=tmp_path)
+        _, [a, b] = ingest(
+            db, "halves", [first, second], list_files=[known], home=tmp_path, jobs=jobs
+        )
         run = analyze_case(
             db,
             "halves",
             tmp_path / "out",
             geo_paths=[simulated["root"] / "sim" / "geo.mmdb"],
             home=tmp_path,
+            jobs=jobs,
         )
     finally:
         db.dispose()
     assert b.rows_duplicate >= 200
+    assert pools == ([] if jobs == 1 else [2, 2])  # one pool for ingest, one for analysis
     whole = simulated["run"].report
     assert run.report["headline"] == whole["headline"]
     assert run.report["leads"] == whole["leads"]

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from safelight.scan.executors import DaskExecutor, _DaskRun, _worker_settings
+from safelight.scan.executors import DaskExecutor, _DaskRun
 from safelight.scan.model import ItemResult, WorkItem
 from safelight.scan.pipeline import PipelineConfig, process_batch
 from safelight.scan.runner import ScanOptions, run_scan
 from safelight.store import Database
+from safelight.workers.cluster import worker_settings
 from tests.scan_support import build_corpus
 
 
@@ -102,7 +103,7 @@ def test_local_cluster_scan_matches_single_process(
     executor = DaskExecutor("local", 2)
     try:
         # Workers run without Dask's malloc trimming and without the task profiler.
-        settings = executor.client.run(_worker_settings)
+        settings = executor.client.run(worker_settings)
         assert list(settings.values()) == [{"MALLOC_TRIM_THRESHOLD_": None, "profile": False}] * 2
         options = ScanOptions([str(corpus.root)], [known], out=on_dask, batch_items=2)
         run_scan(db, options, executor=executor)

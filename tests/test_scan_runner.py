@@ -183,7 +183,7 @@ def test_dask_local_cluster_matches_single_process_and_resumes(
 def test_unreachable_scheduler_is_a_usage_error_and_leaves_no_run(
     db: Database, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("safelight.scan.executors.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("safelight.workers.cluster.CONNECT_TIMEOUT", "1s")
     with pytest.raises(UsageError) as info:
         run_scan(db, ScanOptions([str(corpus.root)], cluster="tcp://127.0.0.1:1"))
     assert "tcp://127.0.0.1:1" in info.value.message

@@ -7,16 +7,19 @@ import os
 import subprocess
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from safelight.signals import batch, worker_env
+from safelight.signals import batch
 from safelight.signals.batch import expand_paths, hash_paths
 from safelight.signals.files import hash_file
 from safelight.signals.options import HashOptions
 from safelight.signals.records import HashRecord
 from safelight.signals.synthetic import photo_like
+from safelight.workers import main_script, processes
 
 from .signals_media import save
 
@@ -89,14 +92,24 @@ def test_small_inputs_skip_the_pool(tree: Path, monkeypatch: pytest.MonkeyPatch)
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a pool was started for a handful of files")
 
-    monkeypatch.setattr(batch, "_new_pool", no_pool)
+    monkeypatch.setattr(processes, "new_pool", no_pool)
     records = list(hash_paths([tree / "z.jpg"] * batch.CHUNK_SIZE, jobs=4))  # Path objects too
     assert len(records) == batch.CHUNK_SIZE and all(r.ok for r in records)
     assert records[0].path == str(tree / "z.jpg") and json.dumps(records[0].to_dict())
 
 
-def test_default_jobs_is_the_cpu_count() -> None:
-    assert batch.default_jobs() == len(os.sched_getaffinity(0))
+def test_no_job_count_means_every_usable_cpu(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+
+    def counting(task: Any, chunks: Any, *, jobs: int, **kwargs: Any) -> Iterator[Any]:
+        asked.append(jobs)  # then hash here: the pool itself is tested above
+        return (task(chunk) for chunk in chunks)
+
+    monkeypatch.setattr(processes, "ordered", counting)
+    paths = [str(tree / "z.jpg")] * (batch.CHUNK_SIZE + 1)
+    monkeypatch.setattr("safelight.workers.choice.usable_cpus", lambda: 2)
+    assert len(list(hash_paths(paths, jobs=None))) == len(paths)
+    assert asked == [2]
 
 
 SCRIPT = """
@@ -129,7 +142,7 @@ def test_the_calling_script_runs_once_in_the_forkserver_not_per_worker(tree: Pat
     assert done.stdout.strip() == str(len(images))
     runs = log.read_text().split()
     assert len(runs) == 1  # the server, once; not each of the two workers
-    assert worker_env.MAIN_PATH_VARIABLE not in os.environ
+    assert main_script.MAIN_PATH_VARIABLE not in os.environ
 
 
 def test_preload_main_imports_the_named_script_once(
@@ -137,18 +150,18 @@ def test_preload_main_imports_the_named_script_once(
 ) -> None:
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     monkeypatch.setitem(sys.modules, "__mp_main__", sys.modules["__main__"])
-    monkeypatch.delenv(worker_env.MAIN_PATH_VARIABLE, raising=False)
-    assert worker_env.preload_main() is False  # nothing named
+    monkeypatch.delenv(main_script.MAIN_PATH_VARIABLE, raising=False)
+    assert main_script.preload_main() is False  # nothing named
     script = tmp_path / "fine.py"
     script.write_text("VALUE = 42\n")
-    monkeypatch.setenv(worker_env.MAIN_PATH_VARIABLE, str(script))
-    assert worker_env.preload_main() is True
+    monkeypatch.setenv(main_script.MAIN_PATH_VARIABLE, str(script))
+    assert main_script.preload_main() is True
     assert sys.modules["__main__"].__file__ == str(script)
     assert sys.modules["__main__"].VALUE == 42
-    assert worker_env.MAIN_PATH_VARIABLE not in os.environ  # consumed
-    monkeypatch.setenv(worker_env.MAIN_PATH_VARIABLE, str(script))
-    assert worker_env.preload_main() is True  # already loaded: not run again
+    assert main_script.MAIN_PATH_VARIABLE not in os.environ  # consumed
+    monkeypatch.setenv(main_script.MAIN_PATH_VARIABLE, str(script))
+    assert main_script.preload_main() is True  # already loaded: not run again
     broken = tmp_path / "broken.py"
     broken.write_text("raise RuntimeError('no')\n")
-    monkeypatch.setenv(worker_env.MAIN_PATH_VARIABLE, str(broken))
-    assert worker_env.preload_main() is False  # left to the workers, as before
+    monkeypatch.setenv(main_script.MAIN_PATH_VARIABLE, str(broken))
+    assert main_script.preload_main() is False  # left to the workers, as before

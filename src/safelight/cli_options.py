@@ -120,9 +120,9 @@ def out_option(*, folder: bool = False, help: str, **option: Any) -> Callable[[F
 
 def _jobs(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
     if value == 0:
-        from safelight.signals.batch import default_jobs
+        from safelight.workers import usable_cpus
 
-        return default_jobs()
+        return usable_cpus()
     return value
 
 

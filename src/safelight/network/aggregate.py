@@ -32,12 +32,12 @@ from safelight.errors import UsageError
 from safelight.network.fastparse import group_ids, reduce_groups
 from safelight.network.known import KnownMatch
 from safelight.network.sightings import read_part
+from safelight.workers.mapping import Mapper, local_map
 
 MODES = ("ip", "ip-port", "peer")
 FILE_COLUMNS = ("md5", "sha1", "sha256", "pdq", "file_name", "size")
 DAY_US = 86_400 * 1_000_000
 SEP = "\x1f"  # joins client and protocol into one dictionary key
-Mapper = Callable[..., list[Any]]
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,6 @@ class Aggregates:
     conn_ip: dict[str, np.ndarray]  # conn, ip, sightings
     conn_client: dict[str, np.ndarray]  # conn, client, sightings
     days: dict[str, np.ndarray]  # day, conn, known, sightings
-
-
-def local_map(fn: Callable[..., Any], items: Sequence[Any], **kwargs: Any) -> list[Any]:
-    return [fn(item, **kwargs) for item in items]
 
 
 def _window(ts: pa.Array, options: EntityOptions) -> pa.Array:

@@ -30,7 +30,7 @@ def network() -> None:
 )
 @click.option("--mapping", type=existing, help="TOML file naming the log's columns.")
 @click.option("--cluster", help="Parse on Dask: 'local' or tcp://scheduler:8786.")
-@jobs_option("Worker processes on this machine (above 1: a Dask LocalCluster)")
+@jobs_option("Worker processes on this machine (above 1: local processes; see --cluster)")
 @format_option("table", "json", default="table", help="Output format of the summary.")
 @json_alias
 def ingest_command(
@@ -133,7 +133,7 @@ def cases_command(output_format: str) -> None:
     "--geo", "geo_paths", multiple=True, type=existing, help="MaxMind .mmdb (country, ASN)."
 )
 @click.option("--cluster", help="Aggregate on Dask: 'local' or tcp://scheduler:8786.")
-@jobs_option("Worker processes on this machine (above 1: a Dask LocalCluster)")
+@jobs_option("Worker processes on this machine (above 1: local processes; see --cluster)")
 @click.option(
     "--resolution",
     type=float,

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from safelight import csvguard
 from safelight.errors import InputError
-from safelight.network.aggregate import Mapper, group, local_map
+from safelight.network.aggregate import group
 from safelight.network.columns import ColumnMapping
 from safelight.network.fastparse import HashSet
 from safelight.network.known import KnownMaterial, lookup_columns
@@ -46,6 +46,7 @@ from safelight.network.sightings import (
     registered,
 )
 from safelight.store import Database
+from safelight.workers.mapping import Mapper, local_map
 
 # Bad rows echoed in summaries; the rejects file always has all of them.
 SHOWN_PROBLEMS = 20
@@ -297,8 +298,8 @@ def ingest_files(
 ) -> list[FileSummary]:
     """Ingest each file; files whose content is already in the case are skipped.
 
-    ``mapper`` runs the parse phase (``parse_item`` per file): here by default, or on Dask
-    (``safelight.network.distributed.dask_mapper``); commits stay in this process."""
+    ``mapper`` runs the parse phase (``parse_item`` per file): here by default, or in
+    worker processes or on Dask (``safelight.workers.mapping``); commits stay here."""
     records = registered(db, case)
     done = {r.content_sha256 for r in records}
     parts_seen = [r.part_name for r in records]

@@ -6,8 +6,8 @@ The command line and the demo both call these functions; each takes an open ``Da
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import pandas as pd
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.errors import UsageError
-from safelight.network.aggregate import EntityOptions, Mapper, aggregate, local_map
+from safelight.network.aggregate import EntityOptions, aggregate
 from safelight.network.analysis import Analysis, analyze
 from safelight.network.columns import ColumnMapping
 from safelight.network.geo import open_geo
@@ -34,8 +34,11 @@ from safelight.network.sightings import (
     undo_open,
 )
 from safelight.store import Database
+from safelight.workers import Workers, mapping
 
 FILE_PREFIX = "file:"
+# Imported once into the process pool's server: what the maps run (parse, aggregate).
+WORKER_PRELOAD = ("safelight.network.ingest", "safelight.network.aggregate")
 
 
 def case_known(db: Database, case: Case) -> KnownMaterial:
@@ -45,21 +48,12 @@ def case_known(db: Database, case: Case) -> KnownMaterial:
     return resolve_known(db, names, files)
 
 
-@contextmanager
-def mapper_for(cluster: str | None, shared_dir: Path, jobs: int = 1) -> Iterator[Mapper]:
-    """Where the maps run, with scan's settings: ``--cluster`` (``local`` or a scheduler)
-    with ``jobs`` local workers; ``jobs`` above 1 without a cluster starts a local one."""
-    if jobs < 1:
-        raise UsageError(f"must be 1 or more, got {jobs}", field="jobs")
-    if cluster is None and jobs > 1:
-        cluster = "local"
-    if cluster is None:
-        yield local_map
-        return
-    from safelight.network.distributed import dask_mapper
-
-    with dask_mapper(cluster, shared_dir, jobs) as mapper:
-        yield mapper
+def mapper_for(
+    cluster: str | None, shared_dir: Path, jobs: int | None = 1
+) -> AbstractContextManager[mapping.Mapper]:
+    """Where the maps run, chosen as for every front (``safelight.workers.Workers``): a Dask
+    ``cluster`` (``local``: a LocalCluster of ``jobs`` workers), else ``jobs`` processes."""
+    return mapping.mapper(Workers(jobs, cluster), shared_dir, preload=WORKER_PRELOAD)
 
 
 def ingest(
@@ -71,9 +65,10 @@ def ingest(
     list_files: Sequence[Path] = (),
     mapping: Path | None = None,
     cluster: str | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     home: Path | None = None,
 ) -> tuple[Case, list[FileSummary]]:
+    Workers(jobs, cluster)  # a bad choice fails before the case is touched
     chosen: tuple[str, ...] | None = None
     if lists or list_files:
         chosen = tuple(lists) + tuple(FILE_PREFIX + str(p.resolve()) for p in list_files)
@@ -120,7 +115,7 @@ def analyze_case(
     mode: str = "ip",
     geo_paths: Sequence[Path] = (),
     cluster: str | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     home: Path | None = None,
     resolution: float = NETWORK_LOUVAIN_RESOLUTION,
 ) -> AnalysisRun:

@@ -1,50 +1,32 @@
-"""Where batches run: this process, a local process pool (``--jobs N``) or Dask.
+"""Where a scan's batches run: this process, local worker processes or Dask.
 
+Workers are started, sized and shut down by the shared layer (``safelight.workers``: the
+forkserver pool, the tuned LocalCluster or a scheduler); what is a scan's own stays here.
 Every executor runs ``pipeline.process_batch`` and keeps a bounded number of batches in flight
 (twice the workers), so memory stays flat however large the source and a crash loses little.
 Results come back in completion order; the runner records them as they arrive. On the scan's
-own LocalCluster, batches carrying bytes go straight to a worker (``_DaskRun``) and the
-workers run with the settings in ``LOCAL_CLUSTER_CONFIG``.
+own LocalCluster, batches carrying bytes go straight to the least-loaded worker (``_DaskRun``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import multiprocessing
-import os
 import signal
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from collections.abc import Iterator
+from concurrent.futures import CancelledError, ProcessPoolExecutor
+from functools import partial
 from typing import Any, Protocol
 
-from safelight.errors import UsageError
 from safelight.scan.model import ItemResult, WorkItem
 from safelight.scan.pipeline import PipelineConfig, pipeline_for, process_batch
+from safelight.workers import Workers, processes
 
 Batch = list[WorkItem]
-# How long to wait for a Dask scheduler before giving up (Dask's own default is 30 s).
-CONNECT_TIMEOUT = "20s"
-# Dask settings for the LocalCluster a scan starts itself (a remote cluster keeps its own):
-# * Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 (to hand freed memory back
-#   to the OS). Setting any glibc malloc threshold turns off glibc's adaptive mmap threshold,
-#   so every buffer over 128 KiB (a decoded photo's planes) is a fresh mmap, page-faulted in
-#   and unmapped again: ~235 faults and ~0.4 ms of system CPU per 1024x768 photo, 10% of its
-#   hashing. Unset (None) it, as in a process pool's workers.
-# * The workers' statistical profiler samples running tasks every 10 ms for a dashboard that
-#   a scan's cluster does not serve.
-# * Housekeeping timers, slower: memory checks every 1 s instead of 100 ms (a scan's memory
-#   is bounded by its batches in flight), system metrics every 2 s instead of 0.5 s (for the
-#   dashboard), event-loop health every 200 ms instead of 20 ms. An idle 2-worker cluster then
-#   costs ~17 ms of CPU per second instead of ~50 (scheduler and nannies run in this process).
-LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-    "distributed.worker.profile.enabled": False,
-    "distributed.worker.memory.monitor-interval": "1s",
-    "distributed.admin.system-monitor.interval": "2s",
-    "distributed.admin.tick.interval": "200ms",
-}
+# Batches in flight per worker: one running, one queued behind it.
+IN_FLIGHT_PER_WORKER = 2
+# Imported once into the forkserver, so scan workers fork with the hashing and matching code
+# loaded and the PDQ kernels warm.
+WORKER_PRELOAD = ("safelight.signals.worker", "safelight.scan.pipeline")
 
 
 class Executor(Protocol):
@@ -86,27 +68,9 @@ class InlineExecutor:
         pass
 
 
-def _bounded(
-    batches: Iterator[Batch],
-    submit: Callable[[Batch], Any],
-    wait_some: Callable[[set[Any]], tuple[set[Any], set[Any]]],
-    in_flight: int,
-) -> Iterator[list[ItemResult]]:
-    pending: set[Any] = set()
-    for batch in batches:
-        pending.add(submit(batch))
-        while len(pending) >= in_flight:
-            done, pending = wait_some(pending)
-            for future in done:
-                yield future.result()
-    while pending:
-        done, pending = wait_some(pending)
-        for future in done:
-            yield future.result()
-
-
 class ProcessExecutor:
-    """A pool of local worker processes (forkserver: no inherited threads or locks)."""
+    """Local worker processes (``safelight.workers.processes``), each with the run's lists
+    open before it takes its first batch."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -117,11 +81,9 @@ class ProcessExecutor:
         if self.pool is not None and self.config == config:
             return
         self.close()
-        # Each worker opens the lists as it starts, before taking its first batch.
-        context = multiprocessing.get_context("forkserver")
-        self.pool = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
+        self.pool = processes.new_pool(
+            self.workers,
+            preload=WORKER_PRELOAD,
             initializer=_start_worker,
             initargs=(config,),
         )
@@ -129,17 +91,13 @@ class ProcessExecutor:
 
     def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
         self.prepare(config)
-        pool = self.pool
-        assert pool is not None
-
-        def submit(batch: Batch) -> Future[list[ItemResult]]:
-            return pool.submit(process_batch, config, batch)
-
-        def wait_some(pending: set[Any]) -> tuple[set[Any], set[Any]]:
-            done, rest = wait(pending, return_when=FIRST_COMPLETED)
-            return set(done), set(rest)
-
-        yield from _bounded(batches, submit, wait_some, 2 * self.workers)
+        assert self.pool is not None
+        yield from processes.unordered(
+            self.pool,
+            partial(process_batch, config),
+            batches,
+            in_flight=IN_FLIGHT_PER_WORKER * self.workers,
+        )
 
     def close(self) -> None:
         if self.pool is not None:
@@ -147,98 +105,40 @@ class ProcessExecutor:
             self.pool = None
 
 
-def _distributed() -> Any:
-    # Imported on use: starting a scan without Dask should not pay for importing it.
-    import distributed
-
-    return distributed
-
-
-_MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
-
-
-@contextmanager
-def _environ_without(name: str) -> Iterator[None]:
-    """``name`` unset in this process while workers are spawned: a LocalCluster started
-    earlier with Dask's defaults leaves its nanny's setting in ``os.environ``."""
-    saved = os.environ.pop(name, None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ[name] = saved
-
-
-def _worker_settings() -> dict[str, Any]:
-    """What a worker process runs with (tests check the LocalCluster's settings)."""
-    import dask
-
-    return {
-        _MALLOC_TRIM: os.environ.get(_MALLOC_TRIM),
-        "profile": dask.config.get("distributed.worker.profile.enabled"),
-    }
-
-
-def start_local_cluster(workers: int) -> Any:
-    """A LocalCluster of ``workers`` single-threaded processes with the settings in
-    ``LOCAL_CLUSTER_CONFIG``: what ``--cluster local`` starts, for scan and network alike."""
-    distributed = _distributed()
-    import dask
-
-    with dask.config.set(LOCAL_CLUSTER_CONFIG), _environ_without(_MALLOC_TRIM):
-        return distributed.LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            # The scheduler's HTTP routes (/health, /metrics) still listen: on a free local
-            # port, not on 0.0.0.0:8787 (which another cluster may hold).
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-        )
-
-
 class DaskExecutor:
-    """Batches as tasks on a Dask cluster: ``local`` starts a LocalCluster of processes.
+    """Batches as tasks on a Dask cluster (``safelight.workers.cluster``): ``local`` starts
+    a LocalCluster of ``workers`` processes, an address uses that scheduler's workers.
 
     Tasks carry the small ``PipelineConfig`` (list paths and generations); each worker builds
     its matcher once from shared storage and caches it (``pipeline.pipeline_for``).
     """
 
     def __init__(self, address: str, workers: int) -> None:
-        distributed = _distributed()
-        self.cluster: Any = None
-        if address == "local":
-            self.cluster = start_local_cluster(workers)
-            # The client can reach the workers it started: results come straight from them
-            # rather than through the scheduler (which, here, is this process too).
-            self.client = distributed.Client(self.cluster, direct_to_workers=True)
-        else:
-            try:
-                self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
-            except OSError as exc:
-                raise UsageError(f"cannot reach Dask scheduler {address!r}: {exc}") from exc
-        self.workers = max(1, len(self.client.scheduler_info()["workers"]))
+        from safelight.workers.cluster import Cluster
+
+        self.cluster = Cluster(Workers(workers, address))
+        self.client: Any = self.cluster.client
+        self.workers = self.cluster.size
 
     def prepare(self, config: PipelineConfig) -> None:
         # Runs on every worker at once: each opens the index from shared storage in parallel.
         self.client.run(_warm, config)
 
     def run(self, config: PipelineConfig, batches: Iterator[Batch]) -> Iterator[list[ItemResult]]:
+        from safelight.workers.cluster import distributed_module
+
         # Only for the LocalCluster it started is the client sure to reach the workers.
-        scatter = self.cluster is not None
-        runner = _DaskRun(self.client, _distributed().wait, config, scatter=scatter)
+        scatter = self.cluster.local is not None
+        runner = _DaskRun(self.client, distributed_module().wait, config, scatter=scatter)
         for batch in batches:
             runner.submit(batch)
-            while len(runner.pending) >= 2 * self.workers:
+            while len(runner.pending) >= IN_FLIGHT_PER_WORKER * self.workers:
                 yield from runner.collect()
         while runner.pending:
             yield from runner.collect()
 
     def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        self.cluster.close()
 
 
 def _payload(batch: Batch) -> int:
@@ -301,11 +201,11 @@ class _DaskRun:
             yield results
 
 
-def make_executor(jobs: int, cluster: str | None) -> Executor:
-    if jobs < 1:
-        raise UsageError(f"must be at least 1, got {jobs}", field="jobs")
-    if cluster:
-        return DaskExecutor(cluster, workers=max(jobs, 2) if cluster == "local" else jobs)
-    if jobs == 1:
-        return InlineExecutor()
-    return ProcessExecutor(jobs)
+def make_executor(jobs: int | None, cluster: str | None) -> Executor:
+    """The executor for ``safelight.workers.Workers(jobs, cluster)``."""
+    workers = Workers(jobs, cluster)
+    if workers.cluster is not None:
+        return DaskExecutor(workers.cluster, workers.count)
+    if workers.kind == "processes":
+        return ProcessExecutor(workers.count)
+    return InlineExecutor()

@@ -46,7 +46,7 @@ class ScanOptions:
     sources: list[str] = field(default_factory=list)
     # None: every enabled list in the store (as ``match`` does); [] hashes only.
     lists: list[str] | None = None
-    jobs: int = 1
+    jobs: int | None = 1  # None: every usable CPU (safelight.workers.DEFAULT_JOBS)
     cluster: str | None = None
     out: Path | None = None
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)

@@ -2,15 +2,15 @@
 
 Importing the hashing modules and running each compiled PDQ kernel once here (numba loads
 its cached machine code on first call, about half a second) means worker processes fork with
-all of it in memory instead of paying it again each. The calling script is preloaded here
-too (``worker_env.preload_main``), which CPython's own "__main__" preload fails to do.
+all of it in memory instead of paying it again each (``batch.WORKER_PRELOAD``; the
+server itself is ``safelight.workers.processes``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from safelight.signals import batch, pdq, worker_env
+from safelight.signals import batch, pdq
 
 __all__ = ["batch", "warm_up"]
 
@@ -26,4 +26,3 @@ def warm_up() -> None:
 
 
 warm_up()
-worker_env.preload_main()

@@ -1,7 +1,7 @@
 """Runs the calling script in the forkserver, as CPython's "__main__" preload should.
 
-Kept apart from ``worker.py`` so the parent can name the variable without importing (and
-warming) the worker module. See ``batch._start_forkserver`` for why.
+Kept apart from ``server.py`` so the parent can name the variable without importing (and
+running) the server's preload. See ``processes.start_forkserver`` for why.
 """
 
 from __future__ import annotations
