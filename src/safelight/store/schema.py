@@ -5,6 +5,7 @@ from sqlalchemy import Column, DateTime, String, Table, Text
 from safelight.store import lists_tables  # noqa: F401  (registers the lists domain tables)
 from safelight.store.metadata import metadata
 from safelight.store.network_tables import network_cases, network_ingests
+from safelight.store.referral_tables import referral_items, referrals
 from safelight.store.scan_tables import scan_items, scan_runs
 
 # Facts about the store itself (its id, when it was created).
@@ -20,6 +21,8 @@ __all__ = [
     "metadata",
     "network_cases",
     "network_ingests",
+    "referral_items",
+    "referrals",
     "scan_items",
     "scan_runs",
     "store_info",
