@@ -370,3 +370,38 @@ def test_keys_are_private_encrypted_and_single(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
         import_key(tmp_path / "h3", b"junk", PASSPHRASE, Organisation("x"), file_passphrase=None)
     assert os.listdir(tmp_path / "h2" / "keys")
+
+
+def test_times_must_be_iso_with_a_zone(db: Database, home: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="first_seen: '2024-03-01 10:00' has no time zone"):
+        build(db, home, tmp_path / "pkg", StaticSource(first_seen="2024-03-01 10:00"))
+    with pytest.raises(InputError, match="last_seen: 'yesterday' is not an ISO 8601 time"):
+        build(db, home, tmp_path / "pkg", StaticSource(last_seen="yesterday"))
+    with pytest.raises(InputError, match="unclassified columns"):
+        build(db, home, tmp_path / "pkg", StaticSource(email="a@b.example"))
+    assert leftovers(tmp_path) == []
+
+
+def test_a_package_without_manifest_or_with_a_broken_one(
+    db: Database, home: Path, tmp_path: Path
+) -> None:
+    folder = build(db, home, tmp_path / "pkg").path
+    text = (folder / MANIFEST).read_bytes()
+    (folder / MANIFEST).write_bytes(text + b"not a line\n")
+    with pytest.raises(InputError, match="MANIFEST:8"):
+        verify(folder, home)
+    (folder / MANIFEST).unlink()
+    result = verify(folder, home)
+    assert not result.ok and "referral.json" in result.added and result.problems
+    with pytest.raises(NotFoundError):
+        verify(tmp_path / "nowhere", home)
+
+
+def test_a_link_in_place_of_a_file_is_altered(db: Database, home: Path, tmp_path: Path) -> None:
+    folder = build(db, home, tmp_path / "pkg").path
+    copy = tmp_path / "leads-copy.csv"
+    copy.write_bytes((folder / "leads.csv").read_bytes())
+    (folder / "leads.csv").unlink()
+    (folder / "leads.csv").symlink_to(copy)
+    result = verify(folder, home)
+    assert result.altered == ["leads.csv"] and not result.ok

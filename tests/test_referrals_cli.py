@@ -215,3 +215,4 @@ def test_the_summary_pdf_renders(demo_case: Path) -> None:
         text=True,
     ).stdout
     assert "Referral to US" in text and "Leads" in text and "Timeline" in text
+    assert "known sightings per day" in text and "sha1:" in text

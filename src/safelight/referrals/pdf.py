@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
@@ -31,7 +33,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "last_seen",
         "group",
     ),
-    "files": ("file", "source", "sha256", "md5", "pdq", "lists", "holders"),
+    "files": ("file", "source", "digest", "pdq", "lists", "labels", "holders"),
     "matches": ("file", "list", "signal_type", "distance", "labels"),
     "timeline": ("day", "source", "sightings", "known_sightings", "connections", "matched_files"),
 }
@@ -52,7 +54,10 @@ def _cell(value: Any, width: int = 40) -> str:
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> Table:
-    table = Table([header, *[[_cell(v) for v in row] for row in rows]], repeatRows=1, hAlign="LEFT")
+    # Digests whole (a recipient may type one into a search); other text cut to fit.
+    widths = [72 if name == "digest" else 40 for name in header]
+    cells = [[_cell(v, w) for v, w in zip(row, widths, strict=True)] for row in rows]
+    table = Table([header, *cells], repeatRows=1, hAlign="LEFT")
     table.setStyle(_STYLE)
     return table
 
@@ -94,11 +99,15 @@ def write_summary(
     for name in ("leads", "files", "matches", "timeline"):
         columns, rows = tables[name]
         story.append(Paragraph(_title(name, len(rows)), head))
-        shown = [c for c in SHOWN[name] if c in columns]
         if not rows:
             story.append(para("None."))
             continue
-        story.append(_table(shown, [[row.get(c) for c in shown] for row in rows[:TOP_ROWS]]))
+        if name == "timeline":
+            story += _day_chart(rows)
+        top = [_with_digest(row) for row in rows[:TOP_ROWS]]
+        # Only the columns that hold something in the rows shown.
+        shown = [c for c in SHOWN[name] if (c in columns or c == "digest") and _any(top, c)]
+        story.append(_table(shown, [[row.get(c) for c in shown] for row in top]))
     withheld = [f for f in document["fields"] if not f["carried"]]
     story += [Paragraph("Fields withheld for this recipient", head)]
     story.append(
@@ -123,6 +132,39 @@ def write_summary(
         invariant=1,  # no random document id or time: the same input gives the same bytes
     )
     doc.build(story)
+
+
+def _any(rows: list[dict[str, Any]], column: str) -> bool:
+    return any(row.get(column) not in (None, "") for row in rows)
+
+
+def _with_digest(row: dict[str, Any]) -> dict[str, Any]:
+    """A file's strongest digest as ``type:hex`` (one column instead of three mostly empty)."""
+    for name in ("sha256", "sha1", "md5"):
+        if row.get(name):
+            return {**row, "digest": f"{name}:{row[name]}"}
+    return row
+
+
+def _day_chart(rows: list[dict[str, Any]]) -> list[Any]:
+    """Known sightings per day (network) as bars, every day of the table."""
+    days = [r for r in rows if r.get("known_sightings") is not None]
+    if len(days) < 2:
+        return []
+    drawing = Drawing(250 * mm, 45 * mm)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 12 * mm, 8 * mm, 230 * mm, 33 * mm
+    chart.data = [[int(r["known_sightings"]) for r in days]]
+    chart.categoryAxis.categoryNames = [str(r["day"])[5:] for r in days]
+    chart.categoryAxis.labels.fontSize = 5
+    chart.categoryAxis.labels.angle = 90
+    chart.categoryAxis.labels.dy = -8
+    chart.valueAxis.labels.fontSize = 6
+    chart.valueAxis.valueMin = 0
+    chart.bars[0].fillColor = colors.HexColor("#52708f")
+    drawing.add(chart)
+    drawing.add(String(0, 42 * mm, "known sightings per day", fontSize=7))
+    return [drawing]
 
 
 def _title(name: str, count: int) -> str:

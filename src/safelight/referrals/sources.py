@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from safelight.errors import UsageError
-from safelight.network.analysis import _iso
 from safelight.network.pipeline import CaseAnalysis, case_analysis
 from safelight.referrals.content import TABLES, SourceContent, TimelineEvent, parse_time
 from safelight.scan.runs import RunStore
@@ -137,7 +136,7 @@ def _country_days(run: CaseAnalysis, codes: np.ndarray) -> pd.DataFrame:
         }
     ).fillna(0)
     out = out.astype(np.int64)
-    out.index = [str(d)[:10] for d in _iso(out.index.to_numpy() * DAY_US)]
+    out.index = pd.to_datetime(out.index * DAY_US, unit="us", utc=True).strftime("%Y-%m-%d")
     return out.reset_index(names="day")
 
 
