@@ -405,3 +405,19 @@ def test_a_link_in_place_of_a_file_is_altered(db: Database, home: Path, tmp_path
     (folder / "leads.csv").symlink_to(copy)
     result = verify(folder, home)
     assert result.altered == ["leads.csv"] and not result.ok
+
+
+def test_a_duplicate_recorded_meanwhile_is_caught_in_the_transaction(
+    db: Database, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(db, home, tmp_path / "one")
+    checked = ReferralStore.duplicate_of
+
+    def blind_before(self: ReferralStore, *args: Any, **kwargs: Any) -> Any:
+        # The check before writing misses the other build; the one in the transaction not.
+        return checked(self, *args, **kwargs) if kwargs.get("conn") else None
+
+    monkeypatch.setattr(ReferralStore, "duplicate_of", blind_before)
+    with pytest.raises(ConflictError, match="already refers the same"):
+        build(db, home, tmp_path / "pkg")
+    assert leftovers(tmp_path) == [] and len(ReferralStore(db).list()) == 1

@@ -162,6 +162,13 @@ def test_clear_errors_for_bad_input(demo_case: Path, monkeypatch: pytest.MonkeyP
     assert "Traceback" not in unknown.output
     nothing = run("referral", "build", "--country", "US", "--out", str(demo_case / "pkg"))
     assert nothing.exit_code == 2 and "nothing to refer" in nothing.output
+    no_geo = run(
+        "referral", "build", "--country", "US", "--case", "demo", "--out", str(demo_case / "pkg")
+    )
+    assert no_geo.exit_code == 1 and "country of every lead is unknown" in no_geo.output
+    assert "hint: give the case's geolocation database with --geo" in no_geo.output
+    elsewhere = build(demo_case, "pkg", "--country", "JP")
+    assert elsewhere.exit_code == 1 and "no lead is in JP (leads by country: " in elsewhere.output
     no_case = run(
         "referral", "build", "--country", "US", "--case", "nope", "--out", str(demo_case / "pkg")
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from safelight.errors import UsageError
+from safelight.errors import InputError, UsageError
 from safelight.store import Database
 from safelight.store.database import default_home
 
@@ -154,7 +154,12 @@ def build_command(
             created_by=_user(),
             recipient_role=recipient_role,
         )
-        built = build_referral(db, request, home=default_home(), passphrase=_passphrase())
+        try:
+            built = build_referral(db, request, home=default_home(), passphrase=_passphrase())
+        except InputError as exc:
+            if exc.code == "nothing_to_refer" and "geolocation" in exc.message:
+                exc.hint = "give the case's geolocation database with --geo FILE.mmdb"
+            raise
     finally:
         db.dispose()
     _print_built(built.record.to_dict(), out, as_json)

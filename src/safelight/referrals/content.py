@@ -106,6 +106,7 @@ class SourceContent:
     events: list[TimelineEvent] = field(default_factory=list)
     headline: dict[str, int] = field(default_factory=dict)
     items: set[str] = field(default_factory=set)
+    empty_reason: str | None = None  # when there are no items: why, in words
 
 
 def parse_time(text: str, where: str) -> datetime:

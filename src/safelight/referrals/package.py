@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from safelight import csvguard
 from safelight.errors import ConflictError, InputError, UsageError
 from safelight.outputs import cannot_write, prepare_parent
@@ -101,16 +103,10 @@ def build_referral(
         check_content(content, moment)
     items = set().union(*(c.items for c in contents))
     if not items:
-        names = ", ".join(c.description["name"] for c in contents)
-        raise InputError(f"{names}: nothing to refer to {country}", code="nothing_to_refer")
+        why = "; ".join(f"{c.description['name']}: {c.empty_reason or 'nothing'}" for c in contents)
+        raise InputError(f"nothing to refer to {country}: {why}", code="nothing_to_refer")
     digest = items_digest(items)
-    duplicate = store.duplicate_of(country, digest, replacing=previous.id if previous else None)
-    if duplicate is not None:
-        raise ConflictError(
-            f"referral {duplicate.id} ({duplicate.status}) already refers the same "
-            f"{len(items)} items to {country}; supersede it instead of referring them again",
-            code="duplicate_referral",
-        )
+    _refuse_duplicate(store, country, digest, len(items), previous)
     uid = str(uuid.uuid4())
     tables, decisions = _tables(contents, role)
     document = {
@@ -143,6 +139,24 @@ def build_referral(
         "notice": NOTICE,
     }
     return _write_and_record(store, request, document, tables, key, items, previous)
+
+
+def _refuse_duplicate(
+    store: ReferralStore,
+    country: str,
+    digest: str,
+    count: int,
+    previous: ReferralRecord | None,
+    conn: Connection | None = None,
+) -> None:
+    replacing = previous.id if previous else None
+    duplicate = store.duplicate_of(country, digest, replacing=replacing, conn=conn)
+    if duplicate is not None:
+        raise ConflictError(
+            f"referral {duplicate.id} ({duplicate.status}) already refers the same "
+            f"{count} items to {country}; supersede it instead of referring them again",
+            code="duplicate_referral",
+        )
 
 
 def _at(event: Any) -> Any:
@@ -243,6 +257,10 @@ def _write_and_record(
             "headline": json.dumps(document["headline"]),
         }
         with store.db.begin() as conn:
+            # Again inside the transaction: another build may have recorded them meanwhile.
+            _refuse_duplicate(
+                store, row["country"], row["items_sha256"], len(items), previous, conn
+            )
             referral_id = store.add(conn, row, items)
             if out.is_dir():
                 out.rmdir()  # checked empty above

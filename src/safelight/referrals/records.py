@@ -96,20 +96,28 @@ class ReferralStore:
         self.audit = audit
 
     def duplicate_of(
-        self, country: str, items_sha256: str, *, replacing: int | None = None
+        self,
+        country: str,
+        items_sha256: str,
+        *,
+        replacing: int | None = None,
+        conn: Connection | None = None,
     ) -> ReferralRecord | None:
         """A live referral (not superseded) of the same items to the same country, other
-        than ``replacing`` (the one a new referral supersedes)."""
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                select(referrals.c.id).where(
-                    referrals.c.country == country, referrals.c.items_sha256 == items_sha256
-                )
-            ).all()
-            for (rid,) in rows:
-                record = self._load(conn, rid)
-                if record.id != replacing and record.status != "superseded":
-                    return record
+        than ``replacing`` (the one a new referral supersedes). ``conn``: inside the
+        caller's transaction (the builder checks again just before it records)."""
+        if conn is None:
+            with self.db.connect() as own:
+                return self.duplicate_of(country, items_sha256, replacing=replacing, conn=own)
+        rows = conn.execute(
+            select(referrals.c.id).where(
+                referrals.c.country == country, referrals.c.items_sha256 == items_sha256
+            )
+        ).all()
+        for (rid,) in rows:
+            record = self._load(conn, rid)
+            if record.id != replacing and record.status != "superseded":
+                return record
         return None
 
     def add(self, conn: Connection, row: dict[str, Any], items: Iterable[str]) -> int:

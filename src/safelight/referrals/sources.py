@@ -95,7 +95,9 @@ class NetworkCaseSource:
         content.items = {f"connection:{self.case}:{c}" for c in mine["connection"]} | {
             f"file:{key}" for key in files["file_key"]
         }
-        if len(mine):
+        if not len(mine):
+            content.empty_reason = _no_leads(leads, country)
+        else:
             first = parse_time(str(mine["first_seen"].min()), "first_seen")
             last = parse_time(str(mine["last_seen"].max()), "last_seen")
             content.events += [
@@ -103,6 +105,19 @@ class NetworkCaseSource:
                 TimelineEvent(last, name, f"last sighting of known material in {country}"),
             ]
         return content
+
+
+def _no_leads(leads: pd.DataFrame, country: str) -> str:
+    if leads.empty:
+        return "the case has no leads (no known file was sighted)"
+    counts = leads["country"].value_counts()
+    if list(counts.index) == ["unknown"]:
+        return (
+            f"no lead is in {country}: the country of every lead is unknown "
+            "(no geolocation database was given for the case)"
+        )
+    found = ", ".join(f"{c} {n}" for c, n in counts.items())
+    return f"no lead is in {country} (leads by country: {found})"
 
 
 def _country_files(run: CaseAnalysis, codes: np.ndarray) -> pd.DataFrame:
@@ -190,6 +205,7 @@ class ScanRunSource:
             events.append(TimelineEvent(finished, name, f"scan run {self.run_id} finished"))
         day = started.date().isoformat()
         return SourceContent(
+            empty_reason=None if files else f"scan run {self.run_id} matched nothing",
             description={**self.describe(), "status": run.status, "sources": run.sources},
             tables={
                 "files": files,
