@@ -240,11 +240,14 @@ def test_duplicates_are_refused_and_sent_referrals_only_superseded(
     events: list[tuple[str, dict[str, Any]]] = []
     audit = lambda event, details: events.append((event, details))  # noqa: E731
     first = build(db, home, tmp_path / "one", audit=audit).record
-    with pytest.raises(ConflictError, match=f"referral {first.id} .*same 5 items to DE"):
+    with pytest.raises(
+        ConflictError, match=f"referral {first.id} .*same 5 items to DE \\(hotline\\)"
+    ):
         build(db, home, tmp_path / "two")
     assert not (tmp_path / "two").exists()
-    # The same items to another country are not a duplicate.
+    # The same items to another country, or to another recipient in it, are not.
     build(db, home, tmp_path / "fr", country="fr")
+    build(db, home, tmp_path / "police", recipient_role="law_enforcement")
 
     store = ReferralStore(db, audit)
     sent = store.mark_sent(first.id, sent_to="BKA", by="tester")

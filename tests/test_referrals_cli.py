@@ -89,6 +89,13 @@ def test_the_network_demo_case_is_referred_per_country(demo_case: Path) -> None:
     assert verified.exit_code == 0, verified.output
     assert verified.output.rstrip().endswith("OK")
 
+    # The default role (hotline) gets the same leads without a single IP address.
+    assert build(demo_case, "hotline", "--country", country).exit_code == 0
+    hotline = demo_case / "hotline"
+    assert [r["lead"] for r in rows(hotline / "leads.csv")] == [r["lead"] for r in ours]
+    text = "".join((hotline / n).read_text() for n in ("leads.csv", "files.csv", "referral.json"))
+    assert not [ip for ip in (r["ip"] for r in ours) if ip in text]
+
 
 def test_verify_names_every_change_and_exits_non_zero(demo_case: Path) -> None:
     assert build(demo_case, "pkg", "--country", "US").exit_code == 0

@@ -106,7 +106,7 @@ def build_referral(
         why = "; ".join(f"{c.description['name']}: {c.empty_reason or 'nothing'}" for c in contents)
         raise InputError(f"nothing to refer to {country}: {why}", code="nothing_to_refer")
     digest = items_digest(items)
-    _refuse_duplicate(store, country, digest, len(items), previous)
+    _refuse_duplicate(store, country, role.name, digest, len(items), previous)
     uid = str(uuid.uuid4())
     tables, decisions = _tables(contents, role)
     document = {
@@ -144,17 +144,19 @@ def build_referral(
 def _refuse_duplicate(
     store: ReferralStore,
     country: str,
+    role: str,
     digest: str,
     count: int,
     previous: ReferralRecord | None,
     conn: Connection | None = None,
 ) -> None:
     replacing = previous.id if previous else None
-    duplicate = store.duplicate_of(country, digest, replacing=replacing, conn=conn)
+    duplicate = store.duplicate_of(country, role, digest, replacing=replacing, conn=conn)
     if duplicate is not None:
         raise ConflictError(
             f"referral {duplicate.id} ({duplicate.status}) already refers the same "
-            f"{count} items to {country}; supersede it instead of referring them again",
+            f"{count} items to {country} ({role}); supersede it instead of referring them "
+            "again",
             code="duplicate_referral",
         )
 
@@ -259,7 +261,13 @@ def _write_and_record(
         with store.db.begin() as conn:
             # Again inside the transaction: another build may have recorded them meanwhile.
             _refuse_duplicate(
-                store, row["country"], row["items_sha256"], len(items), previous, conn
+                store,
+                row["country"],
+                row["recipient_role"],
+                row["items_sha256"],
+                len(items),
+                previous,
+                conn,
             )
             referral_id = store.add(conn, row, items)
             if out.is_dir():

@@ -98,20 +98,24 @@ class ReferralStore:
     def duplicate_of(
         self,
         country: str,
+        role: str,
         items_sha256: str,
         *,
         replacing: int | None = None,
         conn: Connection | None = None,
     ) -> ReferralRecord | None:
-        """A live referral (not superseded) of the same items to the same country, other
+        """A live referral (not superseded) of the same items to the same recipient (country
+        and role: the police and the hotline of one country are two recipients), other
         than ``replacing`` (the one a new referral supersedes). ``conn``: inside the
         caller's transaction (the builder checks again just before it records)."""
         if conn is None:
             with self.db.connect() as own:
-                return self.duplicate_of(country, items_sha256, replacing=replacing, conn=own)
+                return self.duplicate_of(country, role, items_sha256, replacing=replacing, conn=own)
         rows = conn.execute(
             select(referrals.c.id).where(
-                referrals.c.country == country, referrals.c.items_sha256 == items_sha256
+                referrals.c.country == country,
+                referrals.c.recipient_role == role,
+                referrals.c.items_sha256 == items_sha256,
             )
         ).all()
         for (rid,) in rows:
