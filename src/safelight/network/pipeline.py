@@ -16,7 +16,7 @@ import pandas as pd
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.errors import UsageError
-from safelight.network.aggregate import EntityOptions, aggregate
+from safelight.network.aggregate import Aggregates, EntityOptions, aggregate
 from safelight.network.analysis import Analysis, analyze
 from safelight.network.columns import ColumnMapping
 from safelight.network.geo import open_geo
@@ -107,6 +107,17 @@ class AnalysisRun:
     written: dict[str, Path]
 
 
+@dataclass
+class CaseAnalysis:
+    """A case analyzed in memory: the analysis and report, and the aggregates and known
+    matches behind them (a referral picks one country's files from these)."""
+
+    analysis: Analysis
+    report: dict[str, Any]
+    aggregates: Aggregates
+    matches: dict[str, KnownMatch]
+
+
 def analyze_case(
     db: Database,
     case_name: str,
@@ -124,8 +135,34 @@ def analyze_case(
     ``resolution`` is Louvain's: 1.0 is plain modularity; larger values split big groups
     (modularity merges groups smaller than about sqrt(edges), see docs/network.md).
     """
+    run = case_analysis(
+        db,
+        case_name,
+        mode=mode,
+        geo_paths=geo_paths,
+        cluster=cluster,
+        jobs=jobs,
+        home=home,
+        resolution=resolution,
+    )
+    written = write_outputs(run.analysis, run.report, out)
+    return AnalysisRun(run.analysis, run.report, written)
+
+
+def case_analysis(
+    db: Database,
+    case_name: str,
+    *,
+    mode: str = "ip",
+    geo_paths: Sequence[Path] = (),
+    cluster: str | None = None,
+    jobs: int | None = 1,
+    home: Path | None = None,
+    resolution: float = NETWORK_LOUVAIN_RESOLUTION,
+) -> CaseAnalysis:
+    """``analyze_case`` without writing anything: for fronts that use the results."""
     if not (math.isfinite(resolution) and resolution > 0):
-        raise UsageError(f"resolution: expected a number above 0, got {resolution}")
+        raise UsageError(f"expected a number above 0, got {resolution}", field="resolution")
     case = get_case(db, case_name, home)
     known = case_known(db, case)
     options = EntityOptions(mode)
@@ -148,8 +185,7 @@ def analyze_case(
         },
         known_description=known.description,
     )
-    written = write_outputs(analysis, report, out)
-    return AnalysisRun(analysis, report, written)
+    return CaseAnalysis(analysis, report, agg, matches)
 
 
 def run_demo_network(out: Path, *, seed: int = 7, db: Database | None = None) -> dict[str, Any]:

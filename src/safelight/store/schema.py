@@ -8,6 +8,7 @@ from safelight.store import (
 )
 from safelight.store.metadata import metadata
 from safelight.store.network_tables import network_cases, network_ingests
+from safelight.store.referral_tables import referral_items, referrals
 from safelight.store.scan_tables import scan_items, scan_runs
 
 # Facts about the store itself (its id, when it was created).
@@ -23,6 +24,8 @@ __all__ = [
     "metadata",
     "network_cases",
     "network_ingests",
+    "referral_items",
+    "referrals",
     "scan_items",
     "scan_runs",
     "store_info",
