@@ -101,6 +101,7 @@ class MmdbGeo:
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self.readers = []
+        self.paths = list(paths)
         descriptions = []
         for path in paths:
             try:
@@ -125,7 +126,7 @@ class MmdbGeo:
         values, v4, order = ip_numbers_sorted(ips)
         # Walk the addresses in order and reuse an answer for every address inside the network
         # it came from: a million peers in a few thousand networks cost a few thousand walks.
-        for reader in self.readers:
+        for path, reader in zip(self.paths, self.readers, strict=True):
             end = -1
             version = None
             fields: tuple[str | None, int | None, str | None] = (None, None, None)
@@ -134,7 +135,10 @@ class MmdbGeo:
                 if version != v4[i] or value > end:
                     version = v4[i]
                     addr = ipaddress.IPv4Address(value) if v4[i] else ipaddress.IPv6Address(value)
-                    record, prefix = reader.get_with_prefix_len(addr)
+                    try:
+                        record, prefix = reader.get_with_prefix_len(addr)
+                    except maxminddb.InvalidDatabaseError as exc:  # opens, then breaks
+                        raise InputError(f"{path}: corrupt MaxMind DB file: {exc}") from exc
                     bits = 32 if v4[i] else 128
                     end = value | ((1 << (bits - prefix)) - 1)
                     fields = _record_fields(record)

@@ -17,6 +17,7 @@ import os
 import posixpath
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
@@ -36,6 +37,9 @@ from safelight.scan.model import MemberRef, WorkItem
 # Members smaller than this are never called bombs: a megabyte of zeros is harmless.
 RATIO_FLOOR_BYTES = 1 << 20
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
+# What reading corrupt compressed data raises (zlib's and lzma's errors are not OSErrors);
+# zipfile adds ValueError (a negative seek) when a header points before the file's start.
+_CORRUPT = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +190,7 @@ class ArchiveReader:
                     yield from self._stream(logical, fmt, stream, depth, budget)
         except ArchiveStop as stop:
             yield WorkItem.failed(logical, stop.code, f"{logical}: {stop}")
-        except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError) as exc:
+        except (*_CORRUPT, zipfile.BadZipFile, tarfile.TarError) as exc:
             code = "truncated" if isinstance(exc, EOFError) else "corrupt_archive"
             yield WorkItem.failed(logical, code, f"{logical}: cannot read archive: {exc}")
         except zstandard.ZstdError as exc:
@@ -265,7 +269,7 @@ class ArchiveReader:
                 except ArchiveStop as stop:
                     yield WorkItem.failed(path, stop.code, f"{path}: {stop}")
                     continue
-                except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+                except (*_CORRUPT, zipfile.BadZipFile, NotImplementedError, ValueError) as exc:
                     yield WorkItem.failed(path, "unreadable", f"{path}: cannot read member: {exc}")
                     continue
                 if reference is not None:

@@ -10,6 +10,7 @@ becomes that item's error, worded as the listing words it.
 
 from __future__ import annotations
 
+import lzma
 import os
 import threading
 import zipfile
@@ -22,6 +23,8 @@ from safelight.scan.model import MemberRef, WorkItem
 # Archives kept open per process: a scan reads one archive's members in order, so a few
 # suffice; each holds one file descriptor and its central directory.
 OPEN_ARCHIVES = 4
+# Corrupt member data: zlib's and lzma's own errors, and zipfile's negative-seek ValueError.
+_CODEC_ERRORS = (zlib.error, lzma.LZMAError, ValueError)
 
 
 class MemberError(Exception):
@@ -71,7 +74,7 @@ def read_member(item: WorkItem, max_bytes: int) -> bytes:
             raise MemberError(ItemError("unreadable", f"{logical}: member is no longer there"))
         with opened.archive.open(member) as stream:
             data = stream.read(max_bytes + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, *_CODEC_ERRORS) as exc:
         raise MemberError(ItemError("unreadable", f"{logical}: cannot read member: {exc}")) from exc
     if len(data) > max_bytes:
         message = f"{logical}: expands beyond the member limit of {max_bytes} bytes"
