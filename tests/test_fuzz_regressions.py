@@ -100,3 +100,13 @@ def test_a_zip_whose_headers_point_before_its_start_fails_per_member() -> None:
     assert first.logical_path == "z.zip!/a.txt" and first.error is not None
     assert first.error.code == "unreadable" and "negative seek" in first.error.message
     assert (second.logical_path, second.data) == ("z.zip!/b.bin", bytes(range(64)))
+
+
+def test_a_mmdb_with_corrupt_metadata_is_an_input_error(tmp_path: Path) -> None:
+    # The reader opened it; decoding the metadata map then raised InvalidDatabaseError.
+    path = write_mmdb(tmp_path / "geo.mmdb", [("192.0.2.0/24", {"country": {"iso_code": "FR"}})])
+    data = path.read_bytes()
+    assert data.count(b"languages\x01\x04Ben") == 1
+    path.write_bytes(data.replace(b"languages\x01\x04Ben", b"languages\x01\x04B\x93n"))
+    with pytest.raises(InputError, match="geo.mmdb: not a readable MaxMind DB file"):
+        MmdbGeo([path])

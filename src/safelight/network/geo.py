@@ -106,10 +106,10 @@ class MmdbGeo:
         for path in paths:
             try:
                 reader = maxminddb.open_database(str(path))
+                meta = reader.metadata()  # decoded here: a corrupt map fails now, not later
             except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
                 raise InputError(f"{path}: not a readable MaxMind DB file: {exc}") from exc
             self.readers.append(reader)
-            meta = reader.metadata()
             descriptions.append((path.name, meta.database_type, meta.build_epoch))
         names = ", ".join(f"{name} ({db_type})" for name, db_type, _ in descriptions)
         newest = max(epoch for _, _, epoch in descriptions) if descriptions else 0
