@@ -110,3 +110,27 @@ def test_a_mmdb_with_corrupt_metadata_is_an_input_error(tmp_path: Path) -> None:
     path.write_bytes(data.replace(b"languages\x01\x04Ben", b"languages\x01\x04B\x93n"))
     with pytest.raises(InputError, match="geo.mmdb: not a readable MaxMind DB file"):
         MmdbGeo([path])
+
+
+def test_a_zip_member_with_an_empty_name_is_hashed_not_a_crash() -> None:
+    # zipfile's ZipInfo.is_dir() indexes filename[-1]: IndexError on an empty name.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"data")
+        archive.writestr("b.txt", b"fine")
+    data = out.getvalue()
+    items = list(ArchiveReader(ArchiveLimits()).expand("z.zip", "zip", lambda: io.BytesIO(data)))
+    assert [(item.logical_path, item.data) for item in items] == [
+        ("z.zip!/", b"data"),
+        ("z.zip!/b.txt", b"fine"),
+    ]
+
+
+def test_a_mmdb_with_a_corrupt_string_is_an_input_error(tmp_path: Path) -> None:
+    # The record's "FR" turned into invalid UTF-8: UnicodeDecodeError escaped lookup().
+    path = write_mmdb(tmp_path / "geo.mmdb", [("192.0.2.0/24", {"country": {"iso_code": "FR"}})])
+    data = path.read_bytes()
+    assert data.count(b"BFR") == 1  # a 2-byte string (type 2, size 2), then its bytes
+    path.write_bytes(data.replace(b"BFR", b"B\xe9R"))
+    with pytest.raises(InputError, match="geo.mmdb: corrupt MaxMind DB file"):
+        MmdbGeo([path]).lookup(["192.0.2.1"])

@@ -137,7 +137,7 @@ class MmdbGeo:
                     addr = ipaddress.IPv4Address(value) if v4[i] else ipaddress.IPv6Address(value)
                     try:
                         record, prefix = reader.get_with_prefix_len(addr)
-                    except maxminddb.InvalidDatabaseError as exc:  # opens, then breaks
+                    except (maxminddb.InvalidDatabaseError, ValueError) as exc:  # bad data
                         raise InputError(f"{path}: corrupt MaxMind DB file: {exc}") from exc
                     bits = 32 if v4[i] else 128
                     end = value | ((1 << (bits - prefix)) - 1)

@@ -234,7 +234,7 @@ class ArchiveReader:
         stamp = os.fstat(stream.fileno()) if location is not None else None
         with zipfile.ZipFile(stream) as archive:
             for info in archive.infolist():
-                if info.is_dir():
+                if info.filename.endswith("/"):  # is_dir(), which fails on an empty name
                     continue
                 path = self._member_path(logical, info.filename, budget)
                 reason = unsafe_name(info.filename)
