@@ -134,3 +134,16 @@ def test_a_mmdb_with_a_corrupt_string_is_an_input_error(tmp_path: Path) -> None:
     path.write_bytes(data.replace(b"BFR", b"B\xe9R"))
     with pytest.raises(InputError, match="geo.mmdb: corrupt MaxMind DB file"):
         MmdbGeo([path]).lookup(["192.0.2.1"])
+
+
+def test_a_zip_name_flagged_utf8_that_is_not_is_a_failed_archive() -> None:
+    # zipfile decodes flagged names while reading the central directory: UnicodeDecodeError
+    # escaped ZipFile() and ended the scan. The archive is now one failed item, named.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("caf\u00e9.txt", b"data")  # non-ASCII: zipfile sets the UTF-8 flag
+    data = out.getvalue().replace("caf\u00e9".encode(), b"caf\xe9!")
+    items = list(ArchiveReader(ArchiveLimits()).expand("z.zip", "zip", lambda: io.BytesIO(data)))
+    assert [(item.logical_path, item.error and item.error.code) for item in items] == [
+        ("z.zip", "corrupt_archive")
+    ]

@@ -38,8 +38,9 @@ from safelight.scan.model import MemberRef, WorkItem
 RATIO_FLOOR_BYTES = 1 << 20
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
 # What reading corrupt compressed data raises (zlib's and lzma's errors are not OSErrors);
-# zipfile adds ValueError (a negative seek) when a header points before the file's start.
-_CORRUPT = (OSError, EOFError, zlib.error, lzma.LZMAError)
+# zipfile adds ValueError: a negative seek (a header pointing before the file's start) or a
+# UnicodeDecodeError (a name flagged UTF-8 that is not).
+_CORRUPT = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +270,7 @@ class ArchiveReader:
                 except ArchiveStop as stop:
                     yield WorkItem.failed(path, stop.code, f"{path}: {stop}")
                     continue
-                except (*_CORRUPT, zipfile.BadZipFile, NotImplementedError, ValueError) as exc:
+                except (*_CORRUPT, zipfile.BadZipFile, NotImplementedError) as exc:
                     yield WorkItem.failed(path, "unreadable", f"{path}: cannot read member: {exc}")
                     continue
                 if reference is not None:
