@@ -147,3 +147,18 @@ def test_a_zip_name_flagged_utf8_that_is_not_is_a_failed_archive() -> None:
     assert [(item.logical_path, item.error and item.error.code) for item in items] == [
         ("z.zip", "corrupt_archive")
     ]
+
+
+def test_a_zip_needing_an_unknown_version_is_a_failed_archive() -> None:
+    # The central directory's "version needed to extract" set to 12.8: zipfile raised
+    # NotImplementedError from ZipFile() and the scan ended.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("a.txt", b"data")
+    data = bytearray(out.getvalue())
+    data[data.find(b"PK\x01\x02") + 6] = 128
+    stream = bytes(data)
+    items = list(ArchiveReader(ArchiveLimits()).expand("z.zip", "zip", lambda: io.BytesIO(stream)))
+    assert [(item.logical_path, item.error and item.error.message) for item in items] == [
+        ("z.zip", "z.zip: cannot read archive: zip file version 12.8")
+    ]

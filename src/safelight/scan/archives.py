@@ -39,8 +39,9 @@ RATIO_FLOOR_BYTES = 1 << 20
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
 # What reading corrupt compressed data raises (zlib's and lzma's errors are not OSErrors);
 # zipfile adds ValueError: a negative seek (a header pointing before the file's start) or a
-# UnicodeDecodeError (a name flagged UTF-8 that is not).
-_CORRUPT = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
+# UnicodeDecodeError (a name flagged UTF-8 that is not); NotImplementedError: a version or
+# compression method it does not know.
+_CORRUPT = (OSError, EOFError, ValueError, NotImplementedError, zlib.error, lzma.LZMAError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +271,7 @@ class ArchiveReader:
                 except ArchiveStop as stop:
                     yield WorkItem.failed(path, stop.code, f"{path}: {stop}")
                     continue
-                except (*_CORRUPT, zipfile.BadZipFile, NotImplementedError) as exc:
+                except (*_CORRUPT, zipfile.BadZipFile) as exc:
                     yield WorkItem.failed(path, "unreadable", f"{path}: cannot read member: {exc}")
                     continue
                 if reference is not None:
