@@ -10,6 +10,9 @@ import numpy as np
 from PIL import Image
 
 from safelight.errors import SafelightError
+from safelight.lists.formats import read_records
+from safelight.lists.models import Problem, Record
+from safelight.lists.records import HashingReader, ParseOptions
 
 NAME = "fuzz-input"
 
@@ -48,10 +51,6 @@ def encoded(fmt: str, image: Image.Image | None = None, **params: object) -> byt
 
 def read_list(fmt: str, data: bytes) -> list[object]:
     """Every item a list reader yields for ``data``, each checked for its promised shape."""
-    from safelight.lists.formats import read_records
-    from safelight.lists.models import Problem, Record
-    from safelight.lists.records import HashingReader, ParseOptions
-
     items: list[object] = []
     with error_tree_is_fine():
         source = HashingReader(io.BytesIO(data))

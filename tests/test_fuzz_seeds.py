@@ -37,7 +37,7 @@ def test_a_harness_fails_on_a_broken_promise(monkeypatch: pytest.MonkeyPatch) ->
     the error tree, fails the harness."""
     common = importlib.import_module("fuzz.common")
     lines = importlib.import_module("fuzz.lists_lines")
-    monkeypatch.setattr("safelight.lists.formats.read_records", lambda *args, **kwargs: iter(()))
+    monkeypatch.setattr(common, "read_records", lambda *args, **kwargs: iter(()))
     with pytest.raises(common.Crash):
         lines.TestOneInput(b"d41d8cd98f00b204e9800998ecf8427e\n")
     photo = importlib.import_module("fuzz.photo")
