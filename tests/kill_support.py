@@ -118,7 +118,7 @@ class MatrixReport:
     seconds_uninterrupted: float = 0.0
 
 
-def _fresh(base: Path, label: str) -> Work:
+def fresh(base: Path, label: str) -> Work:
     folder = base / label
     folder.mkdir(parents=True)
     url = os.environ.get("SAFELIGHT_DATABASE_URL")
@@ -127,7 +127,7 @@ def _fresh(base: Path, label: str) -> Work:
     return Work(folder, url, f"k_{uuid.uuid4().hex[:12]}")
 
 
-def _drop(work: Work) -> None:
+def drop(work: Work) -> None:
     if work.schema is None:
         return
     engine = create_engine(work.url)
@@ -190,22 +190,22 @@ def _complete(target: Target, work: Work, delay: float | None) -> tuple[int, flo
 def run_matrix(target: Target, base: Path, kills: int = KILLS) -> MatrixReport:
     """Kill ``target`` at least ``kills`` times; every round ends equal to the reference."""
     report = MatrixReport()
-    reference = _fresh(base, "reference")
+    reference = fresh(base, "reference")
     try:
         target.prepare(reference)
         _, report.seconds_uninterrupted = _complete(target, reference, None)
         expected = target.result(reference)
     finally:
-        _drop(reference)
+        drop(reference)
     rng = random.Random(f"{SEED}-{target.name}")
     while report.kills < kills:
-        work = _fresh(base, f"round-{report.rounds}")
+        work = fresh(base, f"round-{report.rounds}")
         try:
             target.prepare(work)
             _play_round(target, work, rng, report)
             assert target.result(work) == expected, f"round {report.rounds} differs"
         finally:
-            _drop(work)
+            drop(work)
         report.rounds += 1
     return report
 
