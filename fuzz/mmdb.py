@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from safelight.network.geo import MmdbGeo
 from .common import check, error_tree_is_fine
 
 _WORK = Path(tempfile.mkdtemp(prefix="safelight-fuzz-mmdb-"))
+atexit.register(shutil.rmtree, _WORK, ignore_errors=True)
 _IPS = ["192.0.2.1", "198.51.100.7", "203.0.113.9", "2001:db8::1", "::1", "10.0.0.1"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from safelight.network.ingest import parse_file
 from .common import check, error_tree_is_fine
 
 _WORK = Path(tempfile.mkdtemp(prefix="safelight-fuzz-logs-"))
+atexit.register(shutil.rmtree, _WORK, ignore_errors=True)
 _NO_ROWS = np.zeros(0, dtype=np.uint64)
 
 
