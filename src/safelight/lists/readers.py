@@ -72,6 +72,9 @@ def read_lines(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
             yield Problem(f"{name}:{number}", NOT_UTF8)
             continue
         fields = text.split(None, 1)
+        if not fields:  # only whitespace beyond ASCII (U+001E, U+00A0...): name it, no crash
+            yield Problem(f"{name}:{number}", "no value: the line holds only whitespace")
+            continue
         try:
             if len(fields) == 1:
                 yield make_record(options, fields[0])

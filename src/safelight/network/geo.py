@@ -102,14 +102,15 @@ class MmdbGeo:
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self.readers = []
+        self.paths = list(paths)
         descriptions = []
         for path in paths:
             try:
                 reader = maxminddb.open_database(str(path))
+                meta = reader.metadata()  # decoded here: a corrupt map fails now, not later
             except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
                 raise InputError(f"{path}: not a readable MaxMind DB file: {exc}") from exc
             self.readers.append(reader)
-            meta = reader.metadata()
             descriptions.append((path.name, meta.database_type, meta.build_epoch))
         names = ", ".join(f"{name} ({db_type})" for name, db_type, _ in descriptions)
         newest = max(epoch for _, _, epoch in descriptions) if descriptions else 0
@@ -126,7 +127,7 @@ class MmdbGeo:
         values, v4, order = ip_numbers_sorted(ips)
         # Walk the addresses in order and reuse an answer for every address inside the network
         # it came from: a million peers in a few thousand networks cost a few thousand walks.
-        for reader in self.readers:
+        for path, reader in zip(self.paths, self.readers, strict=True):
             end = -1
             version = None
             fields: tuple[str | None, int | None, str | None] = (None, None, None)
@@ -135,7 +136,10 @@ class MmdbGeo:
                 if version != v4[i] or value > end:
                     version = v4[i]
                     addr = ipaddress.IPv4Address(value) if v4[i] else ipaddress.IPv6Address(value)
-                    record, prefix = reader.get_with_prefix_len(addr)
+                    try:
+                        record, prefix = reader.get_with_prefix_len(addr)
+                    except (maxminddb.InvalidDatabaseError, ValueError) as exc:  # bad data
+                        raise InputError(f"{path}: corrupt MaxMind DB file: {exc}") from exc
                     bits = 32 if v4[i] else 128
                     end = value | ((1 << (bits - prefix)) - 1)
                     fields = _record_fields(record)

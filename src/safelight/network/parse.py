@@ -134,6 +134,9 @@ def ip_reference(text: str) -> str | None:
         addr = ipaddress.ip_address(candidate)
     except ValueError:
         return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.scope_id is not None:
+        # A zone index ('fe80::1%eth0') names a local link, not a peer, and may hold any text.
+        return None
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return str(addr.ipv4_mapped)
     return str(addr)

@@ -24,6 +24,7 @@ import os
 import posixpath
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -60,6 +61,11 @@ from safelight.scan.streams import (
 from safelight.signals.records import HashRecord
 
 COMPRESSED_FORMATS = ("gzip", "bzip2", "xz", "zstd")
+# What reading corrupt compressed data raises (zlib's and lzma's errors are not OSErrors);
+# zipfile adds ValueError: a negative seek (a header pointing before the file's start) or a
+# UnicodeDecodeError (a name flagged UTF-8 that is not); NotImplementedError: a version or
+# compression method it does not know.
+_CORRUPT = (OSError, EOFError, ValueError, NotImplementedError, zlib.error, lzma.LZMAError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +175,7 @@ class ArchiveReader:
                     yield from self._stream(logical, fmt, stream, depth, budget)
         except ArchiveStop as stop:
             error = ItemError(stop.code, f"{logical}: {stop}")
-        except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError) as exc:
+        except (*_CORRUPT, zipfile.BadZipFile, tarfile.TarError) as exc:
             code = "truncated" if isinstance(exc, EOFError) else "corrupt_archive"
             error = ItemError(code, f"{logical}: cannot read archive: {exc}")
         except zstandard.ZstdError as exc:
@@ -235,7 +241,7 @@ class ArchiveReader:
             spans = _entry_spans(archive)
             for info in archive.infolist():
                 flags = _name_flags(info.filename)
-                if info.is_dir():
+                if info.filename.endswith("/"):  # is_dir(), which fails on an empty name
                     if info.file_size == 0:
                         continue  # a folder: nothing to read
                     flags += (DIRECTORY_NAME,)  # "hidden.jpg/" holding bytes
@@ -272,7 +278,7 @@ class ArchiveReader:
                 except ArchiveStop as stop:
                     yield WorkItem.failed(path, stop.code, f"{path}: {stop}", flags)
                     continue
-                except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+                except (*_CORRUPT, zipfile.BadZipFile) as exc:
                     message = f"{path}: cannot read member: {exc}"
                     yield WorkItem.failed(path, "unreadable", message, flags)
                     continue

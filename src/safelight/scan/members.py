@@ -10,6 +10,7 @@ becomes that item's error, worded as the listing words it.
 
 from __future__ import annotations
 
+import lzma
 import os
 import threading
 import zipfile
@@ -24,6 +25,8 @@ from safelight.signals.records import HashRecord
 # Archives kept open per process: a scan reads one archive's members in order, so a few
 # suffice; each holds one file descriptor and its central directory.
 OPEN_ARCHIVES = 4
+# Corrupt member data: zlib's and lzma's own errors, and zipfile's negative-seek ValueError.
+_CODEC_ERRORS = (zlib.error, lzma.LZMAError, ValueError)
 
 
 class MemberError(Exception):
@@ -74,7 +77,7 @@ def read_member(item: WorkItem, max_bytes: int) -> bytes | HashRecord:
             raise MemberError(ItemError("unreadable", f"{logical}: member is no longer there"))
         with opened.archive.open(member) as stream:
             return read_or_digest(stream, max_bytes)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, *_CODEC_ERRORS) as exc:
         raise MemberError(ItemError("unreadable", f"{logical}: cannot read member: {exc}")) from exc
 
 

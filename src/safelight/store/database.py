@@ -153,6 +153,10 @@ class Database:
             return
         try:
             with self.engine.begin() as conn:
+                if self.dialect == "sqlite":
+                    # pysqlite runs DDL outside any transaction unless one was begun: without
+                    # this, a kill mid-migration left a half-made schema no command could open.
+                    conn.exec_driver_sql("BEGIN")
                 if self.schema and self.dialect == "postgresql":
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                 cfg = migration_config()
