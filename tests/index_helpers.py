@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from safelight.constants import MIH_CHUNKS
-from safelight.index import kernels
+from safelight.index import kernels, layout
+
+MASKS, LEVEL_STARTS, BINOM = layout.colex_masks()
+CLASSIC = layout.from_widths((16,) * 16)
 
 
-def mih_tables(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(sorted words, offsets, postings, order) for ``hashes``, built as a segment would be."""
+def mih_tables(
+    hashes: np.ndarray, chunks: np.ndarray = CLASSIC
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted words, offsets, postings, order) for ``hashes`` cut as ``chunks``, built as a
+    segment would be."""
     words = np.ascontiguousarray(hashes).view(np.uint64)
     n = len(words)
-    offsets = np.zeros((MIH_CHUNKS, kernels.BUCKETS + 1), dtype=np.uint32)
+    m = chunks.shape[0]
+    runs = kernels.run_starts(chunks)
+    offsets = np.zeros(layout.offsets_length(chunks), dtype=np.uint32)
     order = np.empty(n, dtype=np.int64)
-    columns = np.empty((MIH_CHUNKS, n), dtype=np.uint16)
-    kernels.chunk_columns(words, 0, columns)
-    kernels.bucket_order(columns[0], offsets[0], order)
+    columns = np.empty((m, n), dtype=np.uint32)
+    kernels.chunk_columns(words, chunks, 0, columns)
+    kernels.bucket_order(columns[0], offsets[runs[0] : runs[1]], order)
     sorted_words = np.ascontiguousarray(words[order])
-    kernels.chunk_columns(sorted_words, 0, columns)
-    postings = np.empty((MIH_CHUNKS - 1, n), dtype=np.uint32)
-    for c in range(1, MIH_CHUNKS):
-        kernels.bucket_order(columns[c], offsets[c], postings[c - 1])
+    kernels.chunk_columns(sorted_words, chunks, 0, columns)
+    postings = np.empty((m - 1, n), dtype=np.uint32)
+    for c in range(1, m):
+        kernels.bucket_order(columns[c], offsets[runs[c] : runs[c + 1]], postings[c - 1])
     return sorted_words, offsets, postings, order
 
 

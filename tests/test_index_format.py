@@ -37,7 +37,7 @@ def test_header_layout_is_stable(tmp_path: Path) -> None:
     index, _ = _build(tmp_path)
     seg = SegmentFile(_segment_path(index))
     assert seg.header.signal_type == "pdq" and seg.header.rows == 300
-    assert seg.header.version == 1 and seg.header.kind == fileformat.KIND_HAMMING
+    assert seg.header.version == 2 and seg.header.kind == fileformat.KIND_HAMMING
     raw = _segment_path(index).read_bytes()
     assert raw[:8] == b"SLIDX\x00\r\n"
     assert seg.size % 4096 == 0 and all(s.offset % 4096 == 0 for s in seg.sections.values())
@@ -141,8 +141,8 @@ def test_wrong_kind_of_index_is_a_usage_error(tmp_path: Path) -> None:
 def test_future_format_version_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index, _ = _build(tmp_path)
     path = _segment_path(index)
-    monkeypatch.setattr(fileformat, "INDEX_FORMAT_VERSION", 2)
-    with pytest.raises(IndexCorruptError, match="format version 1, Safelight reads 2"):
+    monkeypatch.setattr(fileformat, "INDEX_FORMAT_VERSION", 3)
+    with pytest.raises(IndexCorruptError, match="format version 2, Safelight reads 3"):
         SegmentFile(path)
 
 

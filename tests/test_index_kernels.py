@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safelight.constants import MIH_BRUTE_COST_RATIO
-from safelight.index import kernels, oracle, synthetic
+from safelight.constants import MIH_BRUTE_COST_RATIO, MIH_MAX_BYTES_PER_HASH, MIH_MAX_RADIUS
+from safelight.index import kernels, layout, oracle, synthetic
 
-from .index_helpers import as_lists, mih_tables
+from .index_helpers import BINOM, CLASSIC, LEVEL_STARTS, MASKS, as_lists, mih_tables
 
-MASKS, ENDS = kernels.flip_masks()
 THRESHOLDS = (0, 10, 31, 50, 63)
+NO_CHUNKS = np.zeros((0, 2), dtype=np.int64)
 
 
 def _dataset(seed: int, n: int, clustered: bool) -> np.ndarray:
@@ -29,11 +32,60 @@ def _queries(seed: int, hashes: np.ndarray, count: int) -> np.ndarray:
     return np.concatenate([planted, far, synthetic.uniform_hashes(rng, 2)])
 
 
-def test_flip_masks_cover_each_radius_exactly() -> None:
-    popcounts = np.array([bin(int(m)).count("1") for m in MASKS])
-    assert list(ENDS) == [1, 17, 137, 697]
-    assert np.all(np.diff(popcounts) >= 0)
-    assert len(set(MASKS.tolist())) == len(MASKS)
+def _search(tables: tuple[np.ndarray, ...], chunks: np.ndarray, queries: np.ndarray, t: int,
+            mode: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    words, offsets, postings = tables[:3]
+    qwords = np.ascontiguousarray(queries).view(np.uint64)
+    return kernels.search_segment(  # type: ignore[no-any-return]
+        words, chunks, offsets, postings, qwords, t, MASKS, LEVEL_STARTS, BINOM,
+        MIH_BRUTE_COST_RATIO, mode,
+    )  # fmt: skip
+
+
+def _check_layout(hashes: np.ndarray, chunks: np.ndarray, queries: np.ndarray,
+                  modes: tuple[int, ...] = (0, 1, 2)) -> None:  # fmt: skip
+    tables = mih_tables(hashes, chunks)
+    order = tables[3]  # row r of the sorted segment holds input row order[r]
+    for t in THRESHOLDS:
+        expected = oracle.hamming_search(np.arange(len(hashes)), hashes, queries, t)
+        for mode in modes:
+            qi, rows, dist = _search(tables, chunks, queries, t, mode)
+            assert as_lists(len(queries), qi, order[rows], dist) == expected, (t, mode)
+
+
+@pytest.mark.parametrize("width", [1, 2, 5, 16, 23, 32])
+def test_colex_masks_give_each_level_exactly_for_any_width(width: int) -> None:
+    for p in range(MIH_MAX_RADIUS + 1):
+        level = MASKS[LEVEL_STARTS[p] : LEVEL_STARTS[p] + BINOM[width, p]]
+        expected = {sum(1 << b for b in c) for c in itertools.combinations(range(width), p)}
+        assert set(level.tolist()) == expected and len(level) == len(expected)
+
+
+@pytest.mark.parametrize("n", [16_384, 100_000, 1_000_000, 10_000_000, 100_000_000])
+def test_chosen_layouts_are_disjoint_and_within_budget(n: int) -> None:
+    chunks = layout.chunk_layout(n)
+    widths = tuple(int(w) for w in chunks[:, 1])
+    ends = chunks[:, 0] + chunks[:, 1]
+    assert chunks[0, 0] == 0 and np.all(chunks[1:, 0] >= ends[:-1]) and ends[-1] <= 256
+    memory = layout.bytes_per_hash(widths, n)
+    assert memory <= MIH_MAX_BYTES_PER_HASH or widths == (16,) * 16
+    cost = layout.expected_cost(widths, n, 31)
+    assert cost <= layout.expected_cost((16,) * 16, n, 31)
+    if n >= 10_000_000:  # about log2(n) bits per chunk (Norouzi et al.), 4x fewer reads
+        assert 21 <= min(widths) and max(widths) <= 24
+        assert cost * 4 < layout.expected_cost((16,) * 16, n, 31)
+
+
+def test_chunk_values_cross_word_boundaries() -> None:
+    rng = np.random.default_rng(5)
+    hashes = synthetic.uniform_hashes(rng, 50)
+    bits = np.unpackbits(hashes, axis=1, bitorder="little")  # bit j of byte j // 8
+    chunks = np.array([[0, 23], [60, 8], [100, 32], [250, 6]], dtype=np.int64)
+    out = np.empty((4, 50), dtype=np.uint32)
+    kernels.chunk_columns(hashes.view(np.uint64), chunks, 0, out)
+    for c, (start, width) in enumerate(chunks.tolist()):
+        expected = (bits[:, start : start + width] << np.arange(width)).sum(axis=1)
+        assert np.array_equal(out[c], expected)
 
 
 @settings(max_examples=25, deadline=None)
@@ -45,16 +97,34 @@ def test_flip_masks_cover_each_radius_exactly() -> None:
 )
 def test_search_segment_matches_oracle(seed: int, n: int, clustered: bool, mode: int) -> None:
     hashes = _dataset(seed, n, clustered)
-    words, offsets, postings, order = mih_tables(hashes)
-    ids = order  # row r of the sorted segment holds input row order[r]
-    queries = _queries(seed, hashes, 24)
-    qwords = np.ascontiguousarray(queries).view(np.uint64)
-    for t in THRESHOLDS:
-        qi, rows, dist = kernels.search_segment(
-            words, offsets, postings, qwords, t, MASKS, ENDS, MIH_BRUTE_COST_RATIO, mode
-        )
-        got = as_lists(len(queries), qi, ids[rows], dist)
-        assert got == oracle.hamming_search(np.arange(n), hashes, queries, t), (t, mode)
+    _check_layout(hashes, CLASSIC, _queries(seed, hashes, 24), (mode,))
+
+
+# Random substring splits: 1..16 chunks of 1..20 bits with gaps between them (uncovered
+# bits are allowed: the pigeonhole bound needs only disjoint chunks).
+_splits = st.lists(st.tuples(st.integers(0, 12), st.integers(1, 20)), min_size=1, max_size=16)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 500), clustered=st.booleans(),
+       split=_splits)  # fmt: skip
+def test_any_substring_split_matches_oracle(
+    seed: int, n: int, clustered: bool, split: list[tuple[int, int]]
+) -> None:
+    starts = np.cumsum([gap + width for gap, width in split]) - [w for _, w in split]
+    if starts[-1] + split[-1][1] > 256:
+        return
+    chunks = np.stack([starts, [w for _, w in split]], axis=1).astype(np.int64)
+    hashes = _dataset(seed, n, clustered)
+    _check_layout(hashes, chunks, _queries(seed, hashes, 12))
+
+
+@settings(max_examples=3, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), clustered=st.booleans())
+def test_the_10m_layout_matches_oracle(seed: int, clustered: bool) -> None:
+    """The split a 10M-row segment gets (11 chunks of 22-23 bits), on a small set."""
+    hashes = _dataset(seed, 400, clustered)
+    _check_layout(hashes, layout.chunk_layout(10_000_000), _queries(seed, hashes, 16))
 
 
 @settings(max_examples=10, deadline=None)
@@ -65,9 +135,8 @@ def test_scan_without_mih_tables_matches_oracle(seed: int, n: int) -> None:
     queries = synthetic.uniform_hashes(rng, 5) if n == 0 else _queries(seed, hashes, 10)
     none = np.zeros((0, 0), dtype=np.uint32)
     for t in THRESHOLDS:
-        qi, rows, dist = kernels.search_segment(
-            hashes.view(np.uint64), none, none, queries.view(np.uint64), t, MASKS, ENDS, 12, 0
-        )
+        tables = (hashes.view(np.uint64), np.zeros(0, np.uint32), none)
+        qi, rows, dist = _search(tables, NO_CHUNKS, queries, t, 0)
         got = as_lists(len(queries), qi, rows, dist)
         assert got == oracle.hamming_search(np.arange(n), hashes, queries, t)
 
@@ -81,16 +150,35 @@ def test_heavy_cluster_sends_costly_queries_to_a_scan_with_the_same_answer() -> 
             synthetic.uniform_hashes(rng, 500),
         ]
     )
-    words, offsets, postings, order = mih_tables(hashes)
     queries = synthetic.flip_bits(rng, centre, 5)
-    qwords = queries.view(np.uint64)
-    answers = [
-        kernels.search_segment(words, offsets, postings, qwords, 31, MASKS, ENDS, 12, m)
-        for m in (0, 1, 2)
+    for chunks in (CLASSIC, layout.from_widths((22,) * 11)):
+        tables = mih_tables(hashes, chunks)
+        answers = [_search(tables, chunks, queries, 31, mode) for mode in (0, 1, 2)]
+        lists = [as_lists(1, qi, tables[3][rows], d) for qi, rows, d in answers]
+        assert lists[0] == lists[1] == lists[2]
+        assert len(lists[0][0]) >= 3000
+
+
+def test_crowded_chunks_get_the_small_radius() -> None:
+    """4,000 rows share the query's value in chunks 1..4 (and are far from it elsewhere): the
+    plan gives those chunks the small radius or none, and must still find every match."""
+    rng = np.random.default_rng(11)
+    query = synthetic.uniform_hashes(rng, 1)
+    crowd = synthetic.uniform_hashes(rng, 4000)
+    crowd[:, 2:10] = query[0, 2:10]  # chunks 1..4 of 16 bits equal the query's: 4000 rows
+    near = synthetic.flip_bits(rng, np.repeat(query, 20, 0), np.arange(20) + 20)
+    hashes = np.concatenate([crowd, near])
+    tables = mih_tables(hashes, CLASSIC)
+    lists = [
+        as_lists(1, qi, tables[3][rows], d)
+        for qi, rows, d in (_search(tables, CLASSIC, query, 31, mode) for mode in (1, 2))
     ]
-    lists = [as_lists(1, qi, order[rows], d) for qi, rows, d in answers]
-    assert lists[0] == lists[1] == lists[2]
-    assert len(lists[0][0]) >= 3000
+    assert lists[0] == lists[1] == oracle.hamming_search(np.arange(4020), hashes, query, 31)
+    assert len(lists[0][0]) == 12  # the planted rows at 20..31 bits
+    runs = kernels.run_starts(CLASSIC)
+    values = [kernels.chunk_value(query.view(np.uint64), 0, 16 * c, 16) for c in range(1, 5)]
+    crowded = [tables[1][runs[c] + v + 1] - tables[1][runs[c] + v] for c, v in enumerate(values, 1)]
+    assert min(crowded) >= 4000  # the input is as described
 
 
 def test_counting_order_is_a_stable_bucket_sort() -> None:
@@ -99,8 +187,8 @@ def test_counting_order_is_a_stable_bucket_sort() -> None:
     words = hashes.view(np.uint64)
     offsets = np.zeros(kernels.BUCKETS + 1, dtype=np.uint32)
     order = np.empty(5000, dtype=np.int64)
-    columns = np.empty((2, 5000), dtype=np.uint16)
-    kernels.chunk_columns(words, 4, columns)
+    columns = np.empty((2, 5000), dtype=np.uint32)
+    kernels.chunk_columns(words, CLASSIC, 4, columns)
     kernels.bucket_order(columns[1], offsets, order)
     chunk = hashes[:, 10].astype(np.int64) | (hashes[:, 11].astype(np.int64) << 8)
     assert np.array_equal(order, np.argsort(chunk, kind="stable"))

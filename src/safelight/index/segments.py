@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safelight.constants import MIH_CHUNKS, MIH_MIN_SEGMENT_ROWS
-from safelight.index import kernels
+from safelight.constants import MIH_MIN_SEGMENT_ROWS
+from safelight.index import kernels, layout
 from safelight.index.fileformat import (
     FLAG_MIH,
     KIND_DIGEST,
@@ -165,8 +165,11 @@ def _build_mih(
     each other chunk. Every pass over the rows is split across ``workers`` threads."""
     n = words_in.shape[0]
     out = writer.arrays["hashes"].view(np.uint64)
+    chunks = writer.arrays["chunks"]
     offsets = writer.arrays["offsets"]
     postings = writer.arrays["postings"]
+    runs = kernels.run_starts(chunks)
+    m = chunks.shape[0]
     bounds = np.linspace(0, n, workers + 1).astype(np.int64)
     spans = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -175,17 +178,22 @@ def _build_mih(
             for job in [pool.submit(fn, a, b) for a, b in spans]:
                 job.result()
 
-        column = np.empty((1, n), dtype=np.uint16)
-        each_span(lambda a, b: kernels.chunk_columns(words_in[a:b], 0, column[:, a:b]))
+        column = np.empty((1, n), dtype=np.uint32)
+        each_span(lambda a, b: kernels.chunk_columns(words_in[a:b], chunks, 0, column[:, a:b]))
         order = np.empty(n, dtype=np.int64)
-        kernels.bucket_order(column[0], offsets[0], order)
+        kernels.bucket_order(column[0], offsets[runs[0] : runs[1]], order)
         each_span(lambda a, b: kernels.gather_rows(words_in, order[a:b], out[a:b]))
         _write_ids(writer, encoded, order)
-        columns = np.empty((MIH_CHUNKS - 1, n), dtype=np.uint16)
-        each_span(lambda a, b: kernels.chunk_columns(out[a:b], 1, columns[:, a:b]))
+        columns = np.empty((m - 1, n), dtype=np.uint32)
+        each_span(lambda a, b: kernels.chunk_columns(out[a:b], chunks, 1, columns[:, a:b]))
         jobs = [
-            pool.submit(kernels.bucket_order, columns[c - 1], offsets[c], postings[c - 1])
-            for c in range(1, MIH_CHUNKS)
+            pool.submit(
+                kernels.bucket_order,
+                columns[c - 1],
+                offsets[runs[c] : runs[c + 1]],
+                postings[c - 1],
+            )  # fmt: skip
+            for c in range(1, m)
         ]
         for job in jobs:
             job.result()
@@ -206,11 +214,34 @@ class HammingSegment(Segment):
         self.words = self.file.array("hashes", np.uint8, (h.rows, 32)).view(np.uint64)
         self.has_mih = bool(h.flags & FLAG_MIH)
         if self.has_mih:
-            self.offsets = self.file.array("offsets", np.uint32, (MIH_CHUNKS, kernels.BUCKETS + 1))
-            self.postings = self.file.array("postings", np.uint32, (MIH_CHUNKS - 1, h.rows))
+            self.chunks = self._read_layout()
+            self.offsets = self.file.array(
+                "offsets", np.uint32, (layout.offsets_length(self.chunks),)
+            )
+            self.postings = self.file.array(
+                "postings", np.uint32, (self.chunks.shape[0] - 1, h.rows)
+            )
         else:
-            self.offsets = np.zeros((0, 0), dtype=np.uint32)
+            self.chunks = np.zeros((0, 2), dtype=np.int64)
+            self.offsets = np.zeros(0, dtype=np.uint32)
             self.postings = np.zeros((0, 0), dtype=np.uint32)
+
+    def _read_layout(self) -> I64:
+        """The chunk layout section, checked: disjoint chunks in bit order, 1..32 bits wide."""
+        section = self.file.sections.get("chunks")
+        m = 0 if section is None else section.length // 16
+        chunks: I64 = np.array(self.file.array("chunks", np.int64, (m, 2)))
+        ends = chunks[:, 0] + chunks[:, 1]
+        if (
+            m == 0
+            or np.any(chunks[:, 1] < 1)
+            or np.any(chunks[:, 1] > layout.MASK_BITS)
+            or np.any(chunks[:, 0] < 0)
+            or np.any(ends > layout.HASH_BITS)
+            or np.any(chunks[1:, 0] < ends[:-1])
+        ):
+            raise corrupt_error(self.file.path, f"bad MIH chunk layout {chunks.tolist()}")
+        return chunks
 
     def hashes(self) -> npt.NDArray[np.uint8]:
         return self.words.view(np.uint8).reshape(self.rows, 32)
@@ -225,22 +256,25 @@ class HammingSegment(Segment):
             raise ValueError(f"a segment holds at most {_MAX_ROWS} rows")
         encoded, width, base = _encode_ids(ids)
         mih = n >= MIH_MIN_SEGMENT_ROWS
-        layout: list[tuple[str, Any, tuple[int, ...]]] = [
+        sections: list[tuple[str, Any, tuple[int, ...]]] = [
             ("hashes", np.uint8, (n, 32)),
             ("ids", encoded.dtype, (n,)),
             ("ids_sorted", encoded.dtype, (n,)),
         ]
         if mih:
-            layout += [
-                ("offsets", np.uint32, (MIH_CHUNKS, kernels.BUCKETS + 1)),
-                ("postings", np.uint32, (MIH_CHUNKS - 1, n)),
+            chunks = layout.chunk_layout(n)
+            sections += [
+                ("chunks", np.int64, chunks.shape),
+                ("offsets", np.uint32, (layout.offsets_length(chunks),)),
+                ("postings", np.uint32, (chunks.shape[0] - 1, n)),
             ]
         header = _header(KIND_HAMMING, signal_type, n, 32, ids, width, base, FLAG_MIH if mih else 0)
-        writer = SegmentWriter(path, header, layout)
+        writer = SegmentWriter(path, header, sections)
         try:
             words_in = np.ascontiguousarray(hashes).view(np.uint64)
             out = writer.arrays["hashes"].view(np.uint64)
             if mih:
+                writer.arrays["chunks"][:] = chunks
                 _build_mih(words_in, encoded, writer, threads or os.cpu_count() or 1)
             else:
                 out[:] = words_in
@@ -298,14 +332,14 @@ class DigestSegment(Segment):
         if n > _MAX_ROWS:
             raise ValueError(f"a segment holds at most {_MAX_ROWS} rows")
         encoded, id_width, base = _encode_ids(ids)
-        layout: list[tuple[str, Any, tuple[int, ...]]] = [
+        sections: list[tuple[str, Any, tuple[int, ...]]] = [
             ("keys", np.uint8, (n, width)),
             ("ids", encoded.dtype, (n,)),
             ("ids_sorted", encoded.dtype, (n,)),
             ("prefix", np.uint32, (kernels.BUCKETS + 1,)),
         ]
         header = _header(KIND_DIGEST, signal_type, n, width, ids, id_width, base)
-        writer = SegmentWriter(path, header, layout)
+        writer = SegmentWriter(path, header, sections)
         try:
             order = _sort_keys(keys, ids)
             sorted_keys = writer.arrays["keys"]
