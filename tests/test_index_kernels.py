@@ -32,24 +32,27 @@ def _queries(seed: int, hashes: np.ndarray, count: int) -> np.ndarray:
     return np.concatenate([planted, far, synthetic.uniform_hashes(rng, 2)])
 
 
-def _search(tables: tuple[np.ndarray, ...], chunks: np.ndarray, queries: np.ndarray, t: int,
-            mode: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    words, offsets, postings = tables[:3]
+def _search(
+    tables: tuple[np.ndarray, ...], queries: np.ndarray, t: int, mode: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``search_segment`` over ``mih_tables(...)`` (or bare words and an empty layout)."""
+    words, chunks, offsets, bases, postings = tables[:5]
     qwords = np.ascontiguousarray(queries).view(np.uint64)
     return kernels.search_segment(  # type: ignore[no-any-return]
-        words, chunks, offsets, postings, qwords, t, MASKS, LEVEL_STARTS, BINOM,
+        words, chunks, offsets, bases, postings, qwords, t, MASKS, LEVEL_STARTS, BINOM,
         MIH_BRUTE_COST_RATIO, mode,
     )  # fmt: skip
 
 
 def _check_layout(hashes: np.ndarray, chunks: np.ndarray, queries: np.ndarray,
-                  modes: tuple[int, ...] = (0, 1, 2)) -> None:  # fmt: skip
-    tables = mih_tables(hashes, chunks)
-    order = tables[3]  # row r of the sorted segment holds input row order[r]
+                  modes: tuple[int, ...] = (0, 1, 2), block_bits: int | None = None,
+                  ) -> None:  # fmt: skip
+    tables = mih_tables(hashes, chunks, block_bits)
+    order = tables[5]  # row r of the sorted segment holds input row order[r]
     for t in THRESHOLDS:
         expected = oracle.hamming_search(np.arange(len(hashes)), hashes, queries, t)
         for mode in modes:
-            qi, rows, dist = _search(tables, chunks, queries, t, mode)
+            qi, rows, dist = _search(tables, queries, t, mode)
             assert as_lists(len(queries), qi, order[rows], dist) == expected, (t, mode)
 
 
@@ -101,22 +104,42 @@ def test_search_segment_matches_oracle(seed: int, n: int, clustered: bool, mode:
 
 
 # Random substring splits: 1..16 chunks of 1..20 bits with gaps between them (uncovered
-# bits are allowed: the pigeonhole bound needs only disjoint chunks).
+# bits are allowed: the pigeonhole bound needs only disjoint chunks), and offset blocks of
+# 2^0..2^8 bucket values.
 _splits = st.lists(st.tuples(st.integers(0, 12), st.integers(1, 20)), min_size=1, max_size=16)
 
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 500), clustered=st.booleans(),
-       split=_splits)  # fmt: skip
+       split=_splits, block_bits=st.integers(0, 8))  # fmt: skip
 def test_any_substring_split_matches_oracle(
-    seed: int, n: int, clustered: bool, split: list[tuple[int, int]]
+    seed: int, n: int, clustered: bool, split: list[tuple[int, int]], block_bits: int
 ) -> None:
-    starts = np.cumsum([gap + width for gap, width in split]) - [w for _, w in split]
-    if starts[-1] + split[-1][1] > 256:
+    widths = [w for _, w in split]
+    starts = np.cumsum([gap + width for gap, width in split]) - widths
+    if starts[-1] + widths[-1] > 256:
         return
-    chunks = np.stack([starts, [w for _, w in split]], axis=1).astype(np.int64)
+    chunks = np.stack([starts, widths, np.minimum(widths, 8)], axis=1).astype(np.int64)
     hashes = _dataset(seed, n, clustered)
-    _check_layout(hashes, chunks, _queries(seed, hashes, 12))
+    _check_layout(hashes, chunks, _queries(seed, hashes, 12), block_bits=block_bits)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), width=st.integers(1, 14), block_bits=st.integers(0, 8))
+def test_compressed_offsets_give_back_every_offset(seed: int, width: int, block_bits: int) -> None:
+    """Including blocks of more than 65,535 rows, which must fall back to smaller blocks."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 3, 1 << width)
+    counts[rng.integers(0, 1 << width, 3)] = rng.integers(0, 200_000, 3)  # huge buckets
+    full = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint32)
+    block, low, bases = layout.compress_offsets(full, min(block_bits, width))
+    v = np.arange(full.size)
+    assert np.array_equal(bases[v >> block].astype(np.int64) + low, full)
+    assert len(bases) == (1 << (width - block)) + 1 and block <= min(block_bits, width)
+    if block < min(block_bits, width):  # a larger block would have overflowed 16 bits
+        span = full[np.minimum(v | ((1 << (block + 1)) - 1), full.size - 1)] - full[
+            v & ~((1 << (block + 1)) - 1)]  # fmt: skip
+        assert span.max() > 0xFFFF
 
 
 @settings(max_examples=3, deadline=None)
@@ -135,8 +158,8 @@ def test_scan_without_mih_tables_matches_oracle(seed: int, n: int) -> None:
     queries = synthetic.uniform_hashes(rng, 5) if n == 0 else _queries(seed, hashes, 10)
     none = np.zeros((0, 0), dtype=np.uint32)
     for t in THRESHOLDS:
-        tables = (hashes.view(np.uint64), np.zeros(0, np.uint32), none)
-        qi, rows, dist = _search(tables, NO_CHUNKS, queries, t, 0)
+        tables = (hashes.view(np.uint64), NO_CHUNKS, np.zeros(0, np.uint16), none.ravel(), none)
+        qi, rows, dist = _search(tables, queries, t, 0)
         got = as_lists(len(queries), qi, rows, dist)
         assert got == oracle.hamming_search(np.arange(n), hashes, queries, t)
 
@@ -153,8 +176,8 @@ def test_heavy_cluster_sends_costly_queries_to_a_scan_with_the_same_answer() -> 
     queries = synthetic.flip_bits(rng, centre, 5)
     for chunks in (CLASSIC, layout.from_widths((22,) * 11)):
         tables = mih_tables(hashes, chunks)
-        answers = [_search(tables, chunks, queries, 31, mode) for mode in (0, 1, 2)]
-        lists = [as_lists(1, qi, tables[3][rows], d) for qi, rows, d in answers]
+        answers = [_search(tables, queries, 31, mode) for mode in (0, 1, 2)]
+        lists = [as_lists(1, qi, tables[5][rows], d) for qi, rows, d in answers]
         assert lists[0] == lists[1] == lists[2]
         assert len(lists[0][0]) >= 3000
 
@@ -170,15 +193,15 @@ def test_crowded_chunks_get_the_small_radius() -> None:
     hashes = np.concatenate([crowd, near])
     tables = mih_tables(hashes, CLASSIC)
     lists = [
-        as_lists(1, qi, tables[3][rows], d)
-        for qi, rows, d in (_search(tables, CLASSIC, query, 31, mode) for mode in (1, 2))
+        as_lists(1, qi, tables[5][rows], d)
+        for qi, rows, d in (_search(tables, query, 31, mode) for mode in (1, 2))
     ]
     assert lists[0] == lists[1] == oracle.hamming_search(np.arange(4020), hashes, query, 31)
     assert len(lists[0][0]) == 12  # the planted rows at 20..31 bits
-    runs = kernels.run_starts(CLASSIC)
     values = [kernels.chunk_value(query.view(np.uint64), 0, 16 * c, 16) for c in range(1, 5)]
-    crowded = [tables[1][runs[c] + v + 1] - tables[1][runs[c] + v] for c, v in enumerate(values, 1)]
-    assert min(crowded) >= 4000  # the input is as described
+    columns = np.empty((16, len(hashes)), dtype=np.uint32)
+    kernels.chunk_columns(hashes.view(np.uint64), CLASSIC, 0, columns)
+    assert min(np.count_nonzero(columns[c] == v) for c, v in enumerate(values, 1)) >= 4000
 
 
 def test_counting_order_is_a_stable_bucket_sort() -> None:

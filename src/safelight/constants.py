@@ -96,6 +96,10 @@ MIH_MAX_CHUNK_BITS: Final = 24
 MIH_MAX_BYTES_PER_HASH: Final = 100
 # Flips per chunk are enumerated up to this radius; beyond, brute force.
 MIH_MAX_RADIUS: Final = 3
+# Bucket offsets are stored as a uint32 base per block of 2^this bucket values plus a uint16
+# per value (2.02 bytes per value instead of 4), which pays for chunks one bit wider. A chunk
+# with a block of more than 65,535 rows (a huge near-duplicate cluster) uses smaller blocks.
+MIH_OFFSET_BLOCK_BITS: Final = 8
 # A query scans the whole segment instead of probing when its probed candidates times this
 # ratio exceed the segment's rows: one candidate (bitmap mark, read-back, random 32-byte read)
 # cost about 20 ns against about 2 ns per row scanned, in CPU-time microbenchmarks at 1M-10M

@@ -195,7 +195,8 @@ class HammingIndex(SegmentedIndex[HammingSegment]):
         parts = []
         for segment in view.segments:
             qi, rows, dist = kernels.search_segment(
-                segment.words, segment.chunks, segment.offsets, segment.postings, qwords, t,
+                segment.words, segment.chunks, segment.offsets, segment.bases, segment.postings,
+                qwords, t,
                 _MASKS, _LEVEL_STARTS, _BINOM, MIH_BRUTE_COST_RATIO, mode,
             )  # fmt: skip
             parts.append((qi + first, segment.ids_of(rows), dist))

@@ -5,12 +5,13 @@ tests in ``tests/test_index_kernels.py`` and ``tests/test_index_hamming.py``.
 
 Layout of one Hamming segment (see docs/index-format.md and ``index/layout.py``):
     words     (n, 4) uint64  the 32-byte hashes, rows sorted by chunk 0 (stable)
-    chunks    (m, 2) int64   (first bit, width) of each chunk
-    offsets   uint32         CSR bucket starts, per chunk c of width b a run of 2^b + 1
-                             entries (chunk c's run starts at the sum of the earlier runs)
+    chunks    (m, 3) int64   (first bit, width b, block bits s) of each chunk
+    offsets   uint16         per chunk a run of 2^b + 1 entries (runs back to back)
+    bases     uint32         per chunk a run of 2^(b - s) + 1 entries: the CSR start of
+                             bucket v of a chunk is bases[v >> s] + offsets[v] (in its runs)
     postings  (m - 1, n) uint32  row numbers sorted by chunk value, for chunks 1..m-1; chunk 0
                              needs none because rows are sorted by it: its bucket v is the
-                             row range of its offsets run at v .. v + 1
+                             row range from the start of v to the start of v + 1
 Bit j of a hash is bit j % 64 of native (little-endian) uint64 word j // 64, i.e. bit j % 8 of
 byte j // 8. Queries and data are cut the same way, which is all that matters for correctness.
 
@@ -142,22 +143,52 @@ def chunk_columns(words: Any, chunks: Any, first: int, out: Any) -> None:
 def bucket_order(values: Any, offsets_run: Any, order: Any) -> None:
     """Stable counting sort of rows by their chunk ``values`` (< len(offsets_run) - 1).
 
-    Fills ``offsets_run`` (buckets + 1,) with bucket starts and ``order`` (n,) with row
-    numbers in bucket order (rows ascending within a bucket).
+    Fills ``offsets_run`` (buckets + 1,) uint32 with bucket starts and ``order`` (n,) with
+    row numbers in bucket order (rows ascending within a bucket). The run itself is the
+    counter and then the cursor (no separate 2^b-entry array: half the memory traffic).
     """
     n = values.shape[0]
     buckets = offsets_run.shape[0] - 1
-    counts = np.zeros(buckets + 1, np.int64)
+    offsets_run[:] = 0
     for row in range(n):
-        counts[np.int64(values[row]) + 1] += 1
-    for v in range(buckets):
-        counts[v + 1] += counts[v]
+        offsets_run[np.int64(values[row])] += 1
+    total = np.uint32(0)
     for v in range(buckets + 1):
-        offsets_run[v] = counts[v]
+        count = offsets_run[v]
+        offsets_run[v] = total
+        total += count
     for row in range(n):
         value = np.int64(values[row])
-        order[counts[value]] = row
-        counts[value] += 1
+        order[offsets_run[value]] = row
+        offsets_run[value] += 1
+    # each entry now holds its bucket's end, i.e. the next bucket's start: shift by one
+    for v in range(buckets, 0, -1):
+        offsets_run[v] = offsets_run[v - 1]
+    offsets_run[0] = 0
+
+
+@njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
+def compress_offsets(full: Any, block_bits: int, low: Any) -> Any:
+    """Write ``low[v] = full[v] - bases[v >> s]`` (uint16) for the largest s <= block_bits at
+    which that fits 16 bits; return ``(s, bases)`` with bases[k] = full[k << s] (uint32)."""
+    n = full.shape[0]
+    s = block_bits
+    while s > 0:
+        size = 1 << s
+        fits = True
+        for first in range(0, n, size):
+            if full[min(first + size, n) - 1] - full[first] > 0xFFFF:
+                fits = False
+                break
+        if fits:
+            break
+        s -= 1
+    bases = np.empty(((n - 1) >> s) + 1, np.uint32)
+    for k in range(bases.shape[0]):
+        bases[k] = full[k << s]
+    for v in range(n):
+        low[v] = full[v] - bases[v >> s]
+    return s, bases
 
 
 @njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
@@ -171,12 +202,15 @@ def gather_rows(source: Any, order: Any, out: Any) -> None:
 
 
 @njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
-def run_starts(chunks: Any) -> Any:
-    """Where each chunk's run of bucket offsets starts in the flat offsets table."""
-    starts = np.zeros(chunks.shape[0] + 1, np.int64)
-    for c in range(chunks.shape[0]):
-        starts[c + 1] = starts[c] + (np.int64(1) << chunks[c, 1]) + 1
-    return starts
+def table_runs(chunks: Any) -> Any:
+    """Where each chunk's runs start in the flat ``offsets`` and ``bases`` tables."""
+    m = chunks.shape[0]
+    low = np.zeros(m + 1, np.int64)
+    bases = np.zeros(m + 1, np.int64)
+    for c in range(m):
+        low[c + 1] = low[c] + (np.int64(1) << chunks[c, 1]) + 1
+        bases[c + 1] = bases[c] + (np.int64(1) << (chunks[c, 1] - chunks[c, 2])) + 1
+    return low, bases
 
 
 @njit(cache=True, nogil=True)  # pragma: no cover - compiled; tested against oracle.py
@@ -219,8 +253,10 @@ def _plan(
     queries: Any,
     qi: int,
     chunks: Any,
-    runs: Any,
+    low_runs: Any,
+    base_runs: Any,
     offsets: Any,
+    bases: Any,
     threshold: int,
     masks: Any,
     level_starts: Any,
@@ -248,27 +284,32 @@ def _plan(
         width = chunks[c, 1]
         value = chunk_value(queries, qi, chunks[c, 0], width)
         qvalues[c] = value
-        run = runs[c]
+        low_run = low_runs[c]
+        base_run = base_runs[c]
+        block = chunks[c, 2]
         count = 0
         for p in range(top + 1):
             for k in range(binom[width, p]):
-                at = run + (value ^ masks[level_starts[p] + k])
-                probe[count] = at
-                _prefetch(offsets, at, 0)
+                v = value ^ masks[level_starts[p] + k]
+                probe[count] = v
+                _prefetch(offsets, low_run + v, 0)
+                _prefetch(bases, base_run + (v >> block), 0)
                 count += 1
         count = 0
         rows = np.int64(0)
         for p in range(top + 1):
             range_at[c, p] = found
             for _ in range(binom[width, p]):
-                at = probe[count]
+                v = probe[count]
                 count += 1
-                start = offsets[at]
-                stop = offsets[at + 1]
+                start = np.int64(bases[base_run + (v >> block)]) + np.int64(offsets[low_run + v])
+                stop = np.int64(bases[base_run + ((v + 1) >> block)]) + np.int64(
+                    offsets[low_run + v + 1]
+                )
                 starts[found] = start
                 stops[found] = stop
                 found += np.int64(stop > start)  # branch-free: only non-empty buckets
-                rows += np.int64(stop) - np.int64(start)
+                rows += stop - start
             cost[c, p] = rows
         range_at[c, top + 1] = found
     return _choose_radii(cost, threshold, top, radius)
@@ -379,6 +420,7 @@ def search_segment(
     words: Any,
     chunks: Any,
     offsets: Any,
+    bases: Any,
     postings: Any,
     queries: Any,
     threshold: int,
@@ -412,7 +454,7 @@ def search_segment(
             scan[qi] = qi
         nscan = nq
     else:
-        runs = run_starts(chunks)
+        low_runs, base_runs = table_runs(chunks)
         capacity = 1
         for c in range(m):
             for p in range(top + 1):
@@ -428,7 +470,8 @@ def search_segment(
         rows = np.empty(1024, np.int64)
         dists = np.empty(1024, np.int32)
         for qi in range(nq):
-            total = _plan(queries, qi, chunks, runs, offsets, threshold, masks, level_starts,
+            total = _plan(queries, qi, chunks, low_runs, base_runs, offsets, bases, threshold,
+                          masks, level_starts,
                           binom, top, starts, stops, range_at, cost, probe, radius,
                           qvalues)  # fmt: skip
             if mode == 0 and total * cost_ratio > n:

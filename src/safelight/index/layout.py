@@ -8,9 +8,10 @@ With 16 chunks of 16 bits at 10M rows each probed bucket holds 150 rows; with ab
 memory budget (the bucket offsets cost 4 bytes per bucket value: 2^b per chunk), and stores
 it in its file; queries read it from there.
 
-A layout is an (m, 2) int64 array of (first bit, width) per chunk, non-overlapping, in bit
-order. Chunks need not cover all 256 bits: the pigeonhole bound only needs the chunks'
-distances to add up to at most the full distance, which holds for any disjoint chunks.
+A layout is an (m, 3) int64 array of (first bit, width, offset block bits) per chunk,
+non-overlapping, in bit order; the block bits (see ``compress_offsets``) are settled when
+the segment is built. Chunks need not cover all 256 bits: the pigeonhole bound only needs
+the chunks' distances to add up to at most the full distance, true of any disjoint chunks.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from safelight.constants import (
     MIH_MAX_BYTES_PER_HASH,
     MIH_MAX_CHUNK_BITS,
     MIH_MAX_RADIUS,
+    MIH_OFFSET_BLOCK_BITS,
     PDQ_MATCH_THRESHOLD,
 )
+from safelight.index import kernels
 
 I64 = npt.NDArray[np.int64]
 HASH_BITS = 256
@@ -68,19 +71,35 @@ def from_widths(widths: list[int] | tuple[int, ...]) -> I64:
     if not widths or sum(widths) > HASH_BITS or not all(1 <= w <= MASK_BITS for w in widths):
         raise ValueError(f"bad chunk widths {widths}")
     starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
-    return np.stack([starts, np.asarray(widths)], axis=1).astype(np.int64)
+    blocks = np.minimum(MIH_OFFSET_BLOCK_BITS, np.asarray(widths))
+    return np.stack([starts, np.asarray(widths), blocks], axis=1).astype(np.int64)
 
 
-def offsets_length(layout: I64) -> int:
-    """Entries of the flat bucket-offsets table: 2^b + 1 per chunk of width b."""
-    return int(sum((1 << int(w)) + 1 for w in layout[:, 1]))
+def table_lengths(layout: I64) -> tuple[int, int]:
+    """Entries of the flat bucket-offset tables: (uint16 low parts, 2^b + 1 per chunk of
+    width b; uint32 block bases, 2^(b - s) + 1 per chunk with 2^s values per block)."""
+    low = sum((1 << int(w)) + 1 for w in layout[:, 1])
+    bases = sum((1 << int(w - s)) + 1 for w, s in layout[:, 1:3])
+    return low, bases
 
 
 def bytes_per_hash(widths: list[int] | tuple[int, ...], n: int) -> float:
     """Query working set per row: hash 32, id 4, a 4-byte posting per chunk but the first
-    (rows are sorted by it), and the 4-byte bucket offsets spread over the rows."""
-    offsets = sum((1 << w) + 1 for w in widths) * 4
-    return 32 + 4 + 4 * (len(widths) - 1) + offsets / max(n, 1)
+    (rows are sorted by it), and the bucket offsets spread over the rows."""
+    low, bases = table_lengths(from_widths(widths))
+    return 32 + 4 + 4 * (len(widths) - 1) + (2 * low + 4 * bases) / max(n, 1)
+
+
+def compress_offsets(
+    full: npt.NDArray[np.uint32], block_bits: int
+) -> tuple[int, npt.NDArray[np.uint16], npt.NDArray[np.uint32]]:
+    """Split one chunk's CSR offsets (2^b + 1 values) into a uint32 base per block of
+    2^s values and a uint16 remainder per value, for the largest s <= ``block_bits`` at
+    which every remainder fits 16 bits (s = 0 always does: every value is a base).
+    Returns ``(s, low, bases)``; offset v = bases[v >> s] + low[v]."""
+    low = np.empty(full.size, dtype=np.uint16)
+    block, bases = kernels.compress_offsets(full, block_bits, low)
+    return int(block), low, bases
 
 
 def expected_cost(widths: list[int] | tuple[int, ...], n: int, threshold: int) -> float:

@@ -158,6 +158,18 @@ def _write_ids(writer: SegmentWriter, encoded: np.ndarray, order: np.ndarray | N
         writer.arrays["ids_sorted"][:] = np.sort(encoded)
 
 
+def _sort_chunk(
+    values: np.ndarray, chunks: I64, c: int, order: np.ndarray, low: np.ndarray
+) -> np.ndarray:
+    """Bucket-sort rows by chunk ``c`` into ``order``; write the chunk's uint16 offsets into
+    its run of ``low``, set its block bits in ``chunks``, return its uint32 bases."""
+    full = np.empty((1 << int(chunks[c, 1])) + 1, dtype=np.uint32)
+    kernels.bucket_order(values, full, order)
+    block, bases = kernels.compress_offsets(full, int(chunks[c, 2]), low)
+    chunks[c, 2] = block
+    return bases  # type: ignore[no-any-return]
+
+
 def _build_mih(
     words_in: np.ndarray, encoded: np.ndarray, writer: SegmentWriter, workers: int
 ) -> None:
@@ -166,9 +178,9 @@ def _build_mih(
     n = words_in.shape[0]
     out = writer.arrays["hashes"].view(np.uint64)
     chunks = writer.arrays["chunks"]
-    offsets = writer.arrays["offsets"]
+    low = writer.arrays["offsets"]
     postings = writer.arrays["postings"]
-    runs = kernels.run_starts(chunks)
+    runs, _ = kernels.table_runs(chunks)
     m = chunks.shape[0]
     bounds = np.linspace(0, n, workers + 1).astype(np.int64)
     spans = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
@@ -181,22 +193,19 @@ def _build_mih(
         column = np.empty((1, n), dtype=np.uint32)
         each_span(lambda a, b: kernels.chunk_columns(words_in[a:b], chunks, 0, column[:, a:b]))
         order = np.empty(n, dtype=np.int64)
-        kernels.bucket_order(column[0], offsets[runs[0] : runs[1]], order)
+        bases = [_sort_chunk(column[0], chunks, 0, order, low[runs[0] : runs[1]])]
         each_span(lambda a, b: kernels.gather_rows(words_in, order[a:b], out[a:b]))
         _write_ids(writer, encoded, order)
         columns = np.empty((m - 1, n), dtype=np.uint32)
         each_span(lambda a, b: kernels.chunk_columns(out[a:b], chunks, 1, columns[:, a:b]))
         jobs = [
             pool.submit(
-                kernels.bucket_order,
-                columns[c - 1],
-                offsets[runs[c] : runs[c + 1]],
-                postings[c - 1],
-            )  # fmt: skip
+                _sort_chunk, columns[c - 1], chunks, c, postings[c - 1], low[runs[c] : runs[c + 1]]
+            )
             for c in range(1, m)
         ]
-        for job in jobs:
-            job.result()
+        bases += [job.result() for job in jobs]
+    writer.replace("bases", np.concatenate(bases))
 
 
 class HammingSegment(Segment):
@@ -215,22 +224,24 @@ class HammingSegment(Segment):
         self.has_mih = bool(h.flags & FLAG_MIH)
         if self.has_mih:
             self.chunks = self._read_layout()
-            self.offsets = self.file.array(
-                "offsets", np.uint32, (layout.offsets_length(self.chunks),)
-            )
+            low, bases = layout.table_lengths(self.chunks)
+            self.offsets = self.file.array("offsets", np.uint16, (low,))
+            self.bases = self.file.array("bases", np.uint32, (bases,))
             self.postings = self.file.array(
                 "postings", np.uint32, (self.chunks.shape[0] - 1, h.rows)
             )
         else:
-            self.chunks = np.zeros((0, 2), dtype=np.int64)
-            self.offsets = np.zeros(0, dtype=np.uint32)
+            self.chunks = np.zeros((0, 3), dtype=np.int64)
+            self.offsets = np.zeros(0, dtype=np.uint16)
+            self.bases = np.zeros(0, dtype=np.uint32)
             self.postings = np.zeros((0, 0), dtype=np.uint32)
 
     def _read_layout(self) -> I64:
-        """The chunk layout section, checked: disjoint chunks in bit order, 1..32 bits wide."""
+        """The chunk layout section, checked: disjoint chunks in bit order, 1..32 bits wide,
+        offset blocks of 2^0 .. 2^width values."""
         section = self.file.sections.get("chunks")
-        m = 0 if section is None else section.length // 16
-        chunks: I64 = np.array(self.file.array("chunks", np.int64, (m, 2)))
+        m = 0 if section is None else section.length // 24
+        chunks: I64 = np.array(self.file.array("chunks", np.int64, (m, 3)))
         ends = chunks[:, 0] + chunks[:, 1]
         if (
             m == 0
@@ -239,6 +250,8 @@ class HammingSegment(Segment):
             or np.any(chunks[:, 0] < 0)
             or np.any(ends > layout.HASH_BITS)
             or np.any(chunks[1:, 0] < ends[:-1])
+            or np.any(chunks[:, 2] < 0)
+            or np.any(chunks[:, 2] > chunks[:, 1])
         ):
             raise corrupt_error(self.file.path, f"bad MIH chunk layout {chunks.tolist()}")
         return chunks
@@ -263,10 +276,12 @@ class HammingSegment(Segment):
         ]
         if mih:
             chunks = layout.chunk_layout(n)
+            low, bases = layout.table_lengths(chunks)  # bases: replaced once blocks are known
             sections += [
                 ("chunks", np.int64, chunks.shape),
-                ("offsets", np.uint32, (layout.offsets_length(chunks),)),
+                ("offsets", np.uint16, (low,)),
                 ("postings", np.uint32, (chunks.shape[0] - 1, n)),
+                ("bases", np.uint32, (bases,)),
             ]
         header = _header(KIND_HAMMING, signal_type, n, 32, ids, width, base, FLAG_MIH if mih else 0)
         writer = SegmentWriter(path, header, sections)
