@@ -35,7 +35,7 @@ def _dataset(kind: str, n: int, seed: int) -> np.ndarray:
 def _working_set(index: HammingIndex) -> int:
     total = 0
     for segment in index._view().segments:  # noqa: SLF001 - a benchmark may look inside
-        for name in ("words", "_ids", "postings", "offsets"):
+        for name in ("words", "_ids", "postings", "offsets", "bases"):
             array = getattr(segment, name, None)
             total += 0 if array is None else int(array.nbytes)
     return total

@@ -101,9 +101,10 @@ MIH_MAX_RADIUS: Final = 3
 # with a block of more than 65,535 rows (a huge near-duplicate cluster) uses smaller blocks.
 MIH_OFFSET_BLOCK_BITS: Final = 8
 # A query scans the whole segment instead of probing when its probed candidates times this
-# ratio exceed the segment's rows: one candidate (bitmap mark, read-back, random 32-byte read)
-# cost about 20 ns against about 2 ns per row scanned, in CPU-time microbenchmarks at 1M-10M
-# rows on the 2-core EPYC (docs/performance.md, ## Index). Either choice is exact.
+# ratio exceed the segment's rows: one candidate (posting read, prefetched random 32-byte read,
+# duplicate check) cost about 15 ns against about 1.4 ns per row scanned (CPU time, 2M rows,
+# planted clusters of 5k-150k near-duplicates, 2-core EPYC; docs/performance.md, ## Index).
+# Either choice is exact.
 MIH_BRUTE_COST_RATIO: Final = 12
 # Segments with fewer rows carry no MIH tables (their 4 MiB of bucket offsets would dwarf
 # them); a brute-force scan of this many rows takes about as long as one 10M-row probe's setup.
