@@ -74,6 +74,7 @@ def test_chosen_layouts_are_disjoint_and_within_budget(n: int) -> None:
     assert memory <= MIH_MAX_BYTES_PER_HASH or widths == (16,) * 16
     cost = layout.expected_cost(widths, n, 31)
     assert cost <= layout.expected_cost((16,) * 16, n, 31)
+    assert layout.expected_cost((32,) * 4, n, 31) == float("inf")  # radius 7: never probed
     if n >= 10_000_000:  # about log2(n) bits per chunk (Norouzi et al.), 4x fewer reads
         assert 21 <= min(widths) and max(widths) <= 24
         assert cost * 4 < layout.expected_cost((16,) * 16, n, 31)
@@ -239,3 +240,9 @@ def test_digest_ranges_match_oracle(seed: int, n: int, width: int) -> None:
     for i in range(len(queries)):
         got = sorted(order[starts[i] : stops[i]].tolist())
         assert got == [hit[0] for hit in expected[i]]
+
+
+@pytest.mark.parametrize("widths", [(), (0, 8), (33,), (16,) * 17])
+def test_impossible_widths_are_refused(widths: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match="bad chunk widths"):
+        layout.from_widths(widths)
