@@ -265,3 +265,17 @@ def test_a_bucket_of_more_than_65535_rows_searches_exactly() -> None:
     for t in (10, 31):
         answers = [as_lists(6, *_search(tables, queries, t, mode)) for mode in (1, 2)]
         assert answers[0] == answers[1] and sum(map(len, answers[0])) > 1000
+
+
+@pytest.mark.parametrize("bits", [10, 19, 21])
+def test_bucket_order_is_a_stable_sort_with_exact_offsets(bits: int) -> None:
+    """Both sorts: one counting pass up to 2^18 buckets, partition-then-count above."""
+    rng = np.random.default_rng(bits)
+    values = rng.integers(0, 1 << bits, 50_000).astype(np.uint32)
+    values[:5_000] = values[0]  # a crowded bucket
+    offsets = np.empty((1 << bits) + 1, dtype=np.uint32)
+    order = np.empty(values.size, dtype=np.uint32)
+    kernels.bucket_order(values, offsets, order)
+    assert np.array_equal(order, np.argsort(values, kind="stable"))
+    expected = np.concatenate([[0], np.cumsum(np.bincount(values, minlength=1 << bits))])
+    assert np.array_equal(offsets, expected)
