@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from safelight.errors import IndexCorruptError, UsageError
-from safelight.index import DigestIndex, HammingIndex, directory, fileformat, synthetic
+from safelight.index import DigestIndex, HammingIndex, directory, fileformat, segments, synthetic
 from safelight.index.fileformat import HEADER_SIZE, SegmentFile
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -37,7 +37,7 @@ def test_header_layout_is_stable(tmp_path: Path) -> None:
     index, _ = _build(tmp_path)
     seg = SegmentFile(_segment_path(index))
     assert seg.header.signal_type == "pdq" and seg.header.rows == 300
-    assert seg.header.version == 1 and seg.header.kind == fileformat.KIND_HAMMING
+    assert seg.header.version == 2 and seg.header.kind == fileformat.KIND_HAMMING
     raw = _segment_path(index).read_bytes()
     assert raw[:8] == b"SLIDX\x00\r\n"
     assert seg.size % 4096 == 0 and all(s.offset % 4096 == 0 for s in seg.sections.values())
@@ -141,8 +141,8 @@ def test_wrong_kind_of_index_is_a_usage_error(tmp_path: Path) -> None:
 def test_future_format_version_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index, _ = _build(tmp_path)
     path = _segment_path(index)
-    monkeypatch.setattr(fileformat, "INDEX_FORMAT_VERSION", 2)
-    with pytest.raises(IndexCorruptError, match="format version 1, Safelight reads 2"):
+    monkeypatch.setattr(fileformat, "INDEX_FORMAT_VERSION", 3)
+    with pytest.raises(IndexCorruptError, match="format version 2, Safelight reads 3"):
         SegmentFile(path)
 
 
@@ -167,3 +167,28 @@ def test_rebuild_over_a_damaged_manifest_moves_readers_forward(tmp_path: Path) -
     rebuilt = HammingIndex.build(tmp_path, [7], hashes[:1])
     assert rebuilt.generation > generation
     assert reader.search(hashes[:1], 0).to_lists() == [[(7, 0)]]
+
+
+def test_mih_sections_and_a_bad_chunk_layout_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layout the reader cannot trust (overlapping chunks) is refused on open, though its
+    checksums are right: the kernels would read outside their tables."""
+    monkeypatch.setattr(segments, "MIH_MIN_SEGMENT_ROWS", 0)
+    good, _ = _build(tmp_path / "good")
+    seg = SegmentFile(_segment_path(good))
+    assert set(seg.sections) >= {"chunks", "offsets", "postings", "bases"}
+    overlapping = np.array([[0, 16, 8], [8, 16, 8]], dtype=np.int64)
+    monkeypatch.setattr(segments.layout, "chunk_layout", lambda n: overlapping.copy())
+    with pytest.raises(IndexCorruptError, match="bad MIH chunk layout"):
+        _build(tmp_path / "bad")
+
+
+def test_writer_replaces_only_known_sections(tmp_path: Path) -> None:
+    header = fileformat.Header(fileformat.KIND_IDSET, "pdq", 0, 0, 8, 0, 0, -1)
+    writer = fileformat.SegmentWriter(tmp_path / "x", header, [("ids", np.int64, (0,))])
+    writer.replace("ids", np.zeros(3, dtype=np.int64))
+    assert writer.size == 2 * HEADER_SIZE
+    with pytest.raises(KeyError):
+        writer.replace("other", np.zeros(1))
+    writer.abort()

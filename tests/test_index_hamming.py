@@ -50,6 +50,40 @@ def test_search_equals_oracle(
         assert index.search_batch(queries, t, workers=3).to_lists() == expected
 
 
+@pytest.fixture
+def wide_chunks(monkeypatch: pytest.MonkeyPatch, small_mih: None) -> None:
+    """Every segment, however small, cut into 12 chunks of 20 bits (240 of the 256 bits) with
+    16-bit offset remainders: the shape of a multi-million-row base at a twentieth of the
+    file size (the 10M layout itself is held to the oracle in test_index_kernels.py)."""
+    wide = segments.layout.from_widths((20,) * 12)
+    monkeypatch.setattr(segments.layout, "chunk_layout", lambda n: wide.copy())
+
+
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1), clustered=st.booleans())
+def test_wide_chunk_segments_equal_oracle_through_the_api(
+    tmp_path_factory: pytest.TempPathFactory, wide_chunks: None, seed: int, clustered: bool
+) -> None:
+    """Base and delta segments with wide chunks, searched through the public API."""
+    rng = np.random.default_rng(seed)
+    n = 700
+    if clustered:
+        hashes = synthetic.clustered_hashes(rng, n, max_cluster=200)
+    else:
+        hashes = synthetic.uniform_hashes(rng, n)
+    ids = _ids(rng, n)
+    index = HammingIndex.build(tmp_path_factory.mktemp("idx"), ids[:500], hashes[:500])
+    index.add(ids[500:], hashes[500:])
+    assert all(s.chunks.shape[0] == 12 for s in index._view().segments)
+    queries, _, _ = synthetic.planted_queries(rng, hashes, 20)
+    for t in THRESHOLDS:
+        expected = oracle.hamming_search(ids, hashes, queries, t)
+        for mode in ("auto", "probe"):
+            assert index.search(queries, t, mode=mode).to_lists() == expected, (t, mode)
+
+
 def test_planted_neighbours_found_and_near_misses_not(tmp_path: Path, small_mih: None) -> None:
     rng = np.random.default_rng(11)
     hashes = synthetic.uniform_hashes(rng, 3000)

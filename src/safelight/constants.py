@@ -89,17 +89,26 @@ FAST_MODE_MAX_BITS: Final = 8
 
 # --- Hash index (src/safelight/index/; design and figures in docs/index-format.md) ----------
 # Multi-index hashing (Norouzi, Punjani, Fleet, "Fast Search in Hamming Space with Multi-Index
-# Hashing", CVPR 2012): 256 bits cut into 16 chunks of 16 bits. By the pigeonhole principle a
-# hash within t bits of the query has some chunk within floor(t / 16) bits. 16x16 is the split
-# HMA uses too (faiss IndexBinaryMultiHash(256, 16, 16), python-threatexchange pdq_faiss_matcher).
-MIH_CHUNKS: Final = 16
-MIH_CHUNK_BITS: Final = 16
-# Flips per chunk are enumerated up to this radius (t = 63 needs 3); beyond, brute force.
+# Hashing", CVPR 2012): the 256 bits are cut into m disjoint chunks; a hash within t bits of the
+# query has some chunk i within r_i bits whenever sum(r_i + 1) > t. Their analysis sets the
+# chunk width near log2(n) bits, so each segment picks its layout from its row count
+# (index/layout.py): at 10M rows 12 chunks of 21-22 bits, at 1M 16 of 16 (HMA's split, faiss
+# IndexBinaryMultiHash(256, 16, 16)). Widths are capped here (2^24 bucket offsets = 64 MiB).
+MIH_MAX_CHUNK_BITS: Final = 24
+# Query working set per hash a layout may cost (hash, id, postings, bucket offsets); wider
+# chunks probe faster but their offsets grow as 2^width (measured trade in performance.md).
+MIH_MAX_BYTES_PER_HASH: Final = 100
+# Flips per chunk are enumerated up to this radius; beyond, brute force.
 MIH_MAX_RADIUS: Final = 3
+# Bucket offsets are stored as a uint32 base per block of 2^this bucket values plus a uint16
+# per value (2.02 bytes per value instead of 4), which pays for chunks one bit wider. A chunk
+# with a block of more than 65,535 rows (a huge near-duplicate cluster) uses smaller blocks.
+MIH_OFFSET_BLOCK_BITS: Final = 8
 # A query scans the whole segment instead of probing when its probed candidates times this
-# ratio exceed the segment's rows: one candidate (bitmap mark, read-back, random 32-byte read)
-# cost about 20 ns against about 2 ns per row scanned, in CPU-time microbenchmarks at 1M-10M
-# rows on the 2-core EPYC (docs/performance.md, ## Index). Either choice is exact.
+# ratio exceed the segment's rows: one candidate (posting read, prefetched random 32-byte read,
+# duplicate check) cost about 15 ns against about 1.4 ns per row scanned (CPU time, 2M rows,
+# planted clusters of 5k-150k near-duplicates, 2-core EPYC; docs/performance.md, ## Index).
+# Either choice is exact.
 MIH_BRUTE_COST_RATIO: Final = 12
 # Segments with fewer rows carry no MIH tables (their 4 MiB of bucket offsets would dwarf
 # them); a brute-force scan of this many rows takes about as long as one 10M-row probe's setup.
@@ -112,7 +121,7 @@ DELTA_MERGE_ROWS: Final = 65_536
 MAX_DELTA_SEGMENTS: Final = 8
 DELTA_COMPACT_FRACTION: Final = 0.10
 # On-disk index files (docs/index-format.md).
-INDEX_FORMAT_VERSION: Final = 1
+INDEX_FORMAT_VERSION: Final = 2
 # Segment files whose size is at most this are checksummed in full when opened; larger ones
 # have their header checked on open and their sections by verify().
 INDEX_FULL_VERIFY_BYTES: Final = 64 << 20

@@ -142,15 +142,25 @@ class SegmentWriter:
         self.path = path
         self.header = header
         self.tmp = temp_name(path)
+        self.arrays: dict[str, np.ndarray] = {
+            name: np.empty(shape, dtype=dtype) for name, dtype, shape in layout
+        }
+        self._place()
+
+    def _place(self) -> None:
         offset = HEADER_SIZE
         self._places: list[tuple[str, int, int]] = []
-        self.arrays: dict[str, np.ndarray] = {}
-        for name, dtype, shape in layout:
-            array = np.empty(shape, dtype=dtype)
-            self.arrays[name] = array
+        for name, array in self.arrays.items():
             self._places.append((name, offset, array.nbytes))
             offset = _align(offset + array.nbytes)
         self.size = offset
+
+    def replace(self, name: str, array: np.ndarray) -> None:
+        """Swap in a section whose size was known only once the data was (before commit)."""
+        if name not in self.arrays:
+            raise KeyError(name)
+        self.arrays[name] = array
+        self._place()
 
     def commit(self) -> int:
         """Seal the file under its final name; return the header's CRC-32."""

@@ -31,13 +31,13 @@ from safelight.constants import (
     PDQ_MAX_LIST_THRESHOLD,
 )
 from safelight.errors import UsageError
-from safelight.index import kernels
+from safelight.index import kernels, layout
 from safelight.index.directory import I64, SegmentedIndex, SegmentView
 from safelight.index.hashes import PDQ_BYTES, as_key_array, key_width, parse_hex, words
 from safelight.index.results import SearchResult
 from safelight.index.segments import HammingSegment, SegmentInfo
 
-_MASKS, _MASK_ENDS = kernels.flip_masks()
+_MASKS, _LEVEL_STARTS, _BINOM = layout.colex_masks()
 _MODES = {"auto": 0, "scan": 1, "probe": 2}
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -195,8 +195,9 @@ class HammingIndex(SegmentedIndex[HammingSegment]):
         parts = []
         for segment in view.segments:
             qi, rows, dist = kernels.search_segment(
-                segment.words, segment.offsets, segment.postings, qwords, t,
-                _MASKS, _MASK_ENDS, MIH_BRUTE_COST_RATIO, mode,
+                segment.words, segment.chunks, segment.offsets, segment.bases, segment.postings,
+                qwords, t,
+                _MASKS, _LEVEL_STARTS, _BINOM, MIH_BRUTE_COST_RATIO, mode,
             )  # fmt: skip
             parts.append((qi + first, segment.ids_of(rows), dist))
         return parts

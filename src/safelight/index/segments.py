@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safelight.constants import MIH_CHUNKS, MIH_MIN_SEGMENT_ROWS
-from safelight.index import kernels
+from safelight.constants import MIH_MIN_SEGMENT_ROWS
+from safelight.index import kernels, layout
 from safelight.index.fileformat import (
     FLAG_MIH,
     KIND_DIGEST,
@@ -158,6 +158,18 @@ def _write_ids(writer: SegmentWriter, encoded: np.ndarray, order: np.ndarray | N
         writer.arrays["ids_sorted"][:] = np.sort(encoded)
 
 
+def _sort_chunk(
+    values: np.ndarray, chunks: I64, c: int, order: np.ndarray, low: np.ndarray
+) -> np.ndarray:
+    """Bucket-sort rows by chunk ``c`` into ``order``; write the chunk's uint16 offsets into
+    its run of ``low``, set its block bits in ``chunks``, return its uint32 bases."""
+    full = np.empty((1 << int(chunks[c, 1])) + 1, dtype=np.uint32)
+    kernels.bucket_order(values, full, order)
+    block, bases = kernels.compress_offsets(full, int(chunks[c, 2]), low)
+    chunks[c, 2] = block
+    return bases  # type: ignore[no-any-return]
+
+
 def _build_mih(
     words_in: np.ndarray, encoded: np.ndarray, writer: SegmentWriter, workers: int
 ) -> None:
@@ -165,8 +177,11 @@ def _build_mih(
     each other chunk. Every pass over the rows is split across ``workers`` threads."""
     n = words_in.shape[0]
     out = writer.arrays["hashes"].view(np.uint64)
-    offsets = writer.arrays["offsets"]
+    chunks = writer.arrays["chunks"]
+    low = writer.arrays["offsets"]
     postings = writer.arrays["postings"]
+    runs, _ = kernels.table_runs(chunks)
+    m = chunks.shape[0]
     bounds = np.linspace(0, n, workers + 1).astype(np.int64)
     spans = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -175,20 +190,22 @@ def _build_mih(
             for job in [pool.submit(fn, a, b) for a, b in spans]:
                 job.result()
 
-        column = np.empty((1, n), dtype=np.uint16)
-        each_span(lambda a, b: kernels.chunk_columns(words_in[a:b], 0, column[:, a:b]))
+        column = np.empty((1, n), dtype=np.uint32)
+        each_span(lambda a, b: kernels.chunk_columns(words_in[a:b], chunks, 0, column[:, a:b]))
         order = np.empty(n, dtype=np.int64)
-        kernels.bucket_order(column[0], offsets[0], order)
+        bases = [_sort_chunk(column[0], chunks, 0, order, low[runs[0] : runs[1]])]
         each_span(lambda a, b: kernels.gather_rows(words_in, order[a:b], out[a:b]))
         _write_ids(writer, encoded, order)
-        columns = np.empty((MIH_CHUNKS - 1, n), dtype=np.uint16)
-        each_span(lambda a, b: kernels.chunk_columns(out[a:b], 1, columns[:, a:b]))
+        columns = np.empty((m - 1, n), dtype=np.uint32)
+        each_span(lambda a, b: kernels.chunk_columns(out[a:b], chunks, 1, columns[:, a:b]))
         jobs = [
-            pool.submit(kernels.bucket_order, columns[c - 1], offsets[c], postings[c - 1])
-            for c in range(1, MIH_CHUNKS)
+            pool.submit(
+                _sort_chunk, columns[c - 1], chunks, c, postings[c - 1], low[runs[c] : runs[c + 1]]
+            )
+            for c in range(1, m)
         ]
-        for job in jobs:
-            job.result()
+        bases += [job.result() for job in jobs]
+    writer.replace("bases", np.concatenate(bases))
 
 
 class HammingSegment(Segment):
@@ -206,11 +223,38 @@ class HammingSegment(Segment):
         self.words = self.file.array("hashes", np.uint8, (h.rows, 32)).view(np.uint64)
         self.has_mih = bool(h.flags & FLAG_MIH)
         if self.has_mih:
-            self.offsets = self.file.array("offsets", np.uint32, (MIH_CHUNKS, kernels.BUCKETS + 1))
-            self.postings = self.file.array("postings", np.uint32, (MIH_CHUNKS - 1, h.rows))
+            self.chunks = self._read_layout()
+            low, bases = layout.table_lengths(self.chunks)
+            self.offsets = self.file.array("offsets", np.uint16, (low,))
+            self.bases = self.file.array("bases", np.uint32, (bases,))
+            self.postings = self.file.array(
+                "postings", np.uint32, (self.chunks.shape[0] - 1, h.rows)
+            )
         else:
-            self.offsets = np.zeros((0, 0), dtype=np.uint32)
+            self.chunks = np.zeros((0, 3), dtype=np.int64)
+            self.offsets = np.zeros(0, dtype=np.uint16)
+            self.bases = np.zeros(0, dtype=np.uint32)
             self.postings = np.zeros((0, 0), dtype=np.uint32)
+
+    def _read_layout(self) -> I64:
+        """The chunk layout section, checked: disjoint chunks in bit order, 1..32 bits wide,
+        offset blocks of 2^0 .. 2^width values."""
+        section = self.file.sections.get("chunks")
+        m = 0 if section is None else section.length // 24
+        chunks: I64 = np.array(self.file.array("chunks", np.int64, (m, 3)))
+        ends = chunks[:, 0] + chunks[:, 1]
+        if (
+            m == 0
+            or np.any(chunks[:, 1] < 1)
+            or np.any(chunks[:, 1] > layout.MASK_BITS)
+            or np.any(chunks[:, 0] < 0)
+            or np.any(ends > layout.HASH_BITS)
+            or np.any(chunks[1:, 0] < ends[:-1])
+            or np.any(chunks[:, 2] < 0)
+            or np.any(chunks[:, 2] > chunks[:, 1])
+        ):
+            raise corrupt_error(self.file.path, f"bad MIH chunk layout {chunks.tolist()}")
+        return chunks
 
     def hashes(self) -> npt.NDArray[np.uint8]:
         return self.words.view(np.uint8).reshape(self.rows, 32)
@@ -225,22 +269,27 @@ class HammingSegment(Segment):
             raise ValueError(f"a segment holds at most {_MAX_ROWS} rows")
         encoded, width, base = _encode_ids(ids)
         mih = n >= MIH_MIN_SEGMENT_ROWS
-        layout: list[tuple[str, Any, tuple[int, ...]]] = [
+        sections: list[tuple[str, Any, tuple[int, ...]]] = [
             ("hashes", np.uint8, (n, 32)),
             ("ids", encoded.dtype, (n,)),
             ("ids_sorted", encoded.dtype, (n,)),
         ]
         if mih:
-            layout += [
-                ("offsets", np.uint32, (MIH_CHUNKS, kernels.BUCKETS + 1)),
-                ("postings", np.uint32, (MIH_CHUNKS - 1, n)),
+            chunks = layout.chunk_layout(n)
+            low, bases = layout.table_lengths(chunks)  # bases: replaced once blocks are known
+            sections += [
+                ("chunks", np.int64, chunks.shape),
+                ("offsets", np.uint16, (low,)),
+                ("postings", np.uint32, (chunks.shape[0] - 1, n)),
+                ("bases", np.uint32, (bases,)),
             ]
         header = _header(KIND_HAMMING, signal_type, n, 32, ids, width, base, FLAG_MIH if mih else 0)
-        writer = SegmentWriter(path, header, layout)
+        writer = SegmentWriter(path, header, sections)
         try:
             words_in = np.ascontiguousarray(hashes).view(np.uint64)
             out = writer.arrays["hashes"].view(np.uint64)
             if mih:
+                writer.arrays["chunks"][:] = chunks
                 _build_mih(words_in, encoded, writer, threads or os.cpu_count() or 1)
             else:
                 out[:] = words_in
@@ -298,14 +347,14 @@ class DigestSegment(Segment):
         if n > _MAX_ROWS:
             raise ValueError(f"a segment holds at most {_MAX_ROWS} rows")
         encoded, id_width, base = _encode_ids(ids)
-        layout: list[tuple[str, Any, tuple[int, ...]]] = [
+        sections: list[tuple[str, Any, tuple[int, ...]]] = [
             ("keys", np.uint8, (n, width)),
             ("ids", encoded.dtype, (n,)),
             ("ids_sorted", encoded.dtype, (n,)),
             ("prefix", np.uint32, (kernels.BUCKETS + 1,)),
         ]
         header = _header(KIND_DIGEST, signal_type, n, width, ids, id_width, base)
-        writer = SegmentWriter(path, header, layout)
+        writer = SegmentWriter(path, header, sections)
         try:
             order = _sort_keys(keys, ids)
             sorted_keys = writer.arrays["keys"]
