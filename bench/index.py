@@ -48,12 +48,9 @@ from typing import Any
 import faiss
 import numba
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.extending import intrinsic
 
 from safelight.constants import PDQ_MATCH_THRESHOLD
-from safelight.index import DigestIndex, HammingIndex, array_to_hex, kernels, oracle, synthetic
+from safelight.index import DigestIndex, HammingIndex, array_to_hex, oracle, synthetic
 from safelight.index.kernels import _popcount
 
 THRESHOLD = PDQ_MATCH_THRESHOLD
@@ -173,7 +170,7 @@ def bench_safelight(
     open_s, index = median_of(5, lambda: HammingIndex.open(path))
     segment = index._view().segments[0]
     hot = segment.words.nbytes + segment._ids.nbytes + segment.offsets.nbytes
-    hot += segment.postings.nbytes
+    hot += segment.postings.nbytes + segment.bases.nbytes
     hex_queries = array_to_hex(queries)
     per_query, answers = time_per_query(
         lambda query: index.search(query, THRESHOLD, workers=1), hex_queries, rounds
@@ -187,7 +184,6 @@ def bench_safelight(
     probe_s, _ = median_of(
         rounds, lambda: index.search(queries, THRESHOLD, workers=1, mode="probe")
     )
-    variants = bench_bitmap_variant(index, queries) if segment.has_mih else {}
     return {
         "build_s": build_s,
         "build_from_hex_s": build_hex_s,
@@ -200,7 +196,6 @@ def bench_safelight(
         "qps_one_core_batch": len(queries) / batch_s,
         "qps_all_cores_batch": len(queries) / all_s,
         "qps_one_core_batch_probe_only": len(queries) / probe_s,
-        "design_variants": variants,
         **recall(found, truth),
     }
 
@@ -389,132 +384,6 @@ def _verify(words: np.ndarray, rows: np.ndarray, query: np.ndarray, threshold: i
             d += _popcount(words[row, w] ^ query[w])
         hits += d <= threshold
     return hits
-
-
-@intrinsic
-def _trailing_zeros(typingctx: Any, value: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
-
-    return types.uint64(types.uint64), codegen
-
-
-@numba.njit(nogil=True)
-def _search_with_bitmap(
-    words: np.ndarray,
-    offsets: np.ndarray,
-    postings: np.ndarray,
-    queries: np.ndarray,
-    threshold: int,
-    masks: np.ndarray,
-    ends: np.ndarray,
-) -> int:
-    """A design tried and not kept: mark candidates in a bitmap (dedup), read them back in
-    ascending row order, then verify each once. Counts matches only (a lower bound on its
-    cost)."""
-    n = words.shape[0]
-    bits = np.zeros((n + 63) >> 6, np.uint64)
-    summary = np.zeros((bits.shape[0] + 63) >> 6, np.uint64)  # one bit per non-zero word
-    qchunks = np.empty(16, np.int64)
-    radius = np.empty(16, np.int64)
-    one = np.uint64(1)
-    matches = 0
-    for qi in range(queries.shape[0]):
-        for c in range(16):
-            qchunks[c] = kernels._chunk(queries, qi, c)
-        total = kernels._plan(offsets, qchunks, threshold, masks, ends, radius)
-        rows = np.empty(total, np.int64)
-        for c in range(16):
-            if radius[c] < 0:
-                continue
-            for mi in range(ends[radius[c]]):
-                v = qchunks[c] ^ masks[mi]
-                for k in range(np.int64(offsets[c, v]), np.int64(offsets[c, v + 1])):
-                    row = k if c == 0 else np.int64(postings[c - 1, k])
-                    bits[row >> 6] |= one << np.uint64(row & 63)
-                    summary[row >> 12] |= one << np.uint64((row >> 6) & 63)
-        found = 0
-        for si in range(summary.shape[0]):
-            s = summary[si]
-            if s == 0:
-                continue
-            summary[si] = 0
-            while s != 0:
-                wi = si * 64 + np.int64(_trailing_zeros(s))
-                s &= s - one
-                w = bits[wi]
-                bits[wi] = 0
-                while w != 0:
-                    rows[found] = wi * 64 + np.int64(_trailing_zeros(w))
-                    w &= w - one
-                    found += 1
-        for k in range(found):
-            row = rows[k]
-            d = 0
-            for x in range(4):
-                d += _popcount(words[row, x] ^ queries[qi, x])
-            matches += d <= threshold
-    return matches
-
-
-@numba.njit(nogil=True)
-def _search_direct(
-    words: np.ndarray,
-    offsets: np.ndarray,
-    postings: np.ndarray,
-    queries: np.ndarray,
-    threshold: int,
-    masks: np.ndarray,
-    ends: np.ndarray,
-) -> int:
-    """Safelight's design without recording matches: verify every probed row straight from
-    the posting lists (a row found through k chunks is verified k times). Counts matches
-    only; duplicates are counted too."""
-    qchunks = np.empty(16, np.int64)
-    radius = np.empty(16, np.int64)
-    matches = 0
-    limit = np.uint64(threshold)
-    for qi in range(queries.shape[0]):
-        for c in range(16):
-            qchunks[c] = kernels._chunk(queries, qi, c)
-        kernels._plan(offsets, qchunks, threshold, masks, ends, radius)
-        q0, q1, q2, q3 = queries[qi, 0], queries[qi, 1], queries[qi, 2], queries[qi, 3]
-        for c in range(16):
-            if radius[c] < 0:
-                continue
-            for mi in range(ends[radius[c]]):
-                v = qchunks[c] ^ masks[mi]
-                for k in range(np.int64(offsets[c, v]), np.int64(offsets[c, v + 1])):
-                    row = k if c == 0 else np.int64(postings[c - 1, k])
-                    matches += np.int64(kernels._dist4(words, row, q0, q1, q2, q3) <= limit)
-    return matches
-
-
-def bench_bitmap_variant(index: HammingIndex, queries: np.ndarray) -> dict[str, Any]:
-    """CPU time per 1,000 queries: Safelight's kernel (records and deduplicates matches)
-    against two count-only variants: the same probing without recording, and the bitmap
-    design (dedup all candidates first, verify in row order)."""
-    segment = index._view().segments[0]
-    qwords = np.ascontiguousarray(queries).view(np.uint64)
-    masks, ends = kernels.flip_masks()
-    args = (segment.words, segment.offsets, segment.postings, qwords, THRESHOLD, masks, ends)
-    variants: dict[str, Callable[[], Any]] = {
-        "kept_cpu_s_per_1000": lambda: kernels.search_segment(*args, 12, 2),
-        "bitmap_count_only_cpu_s_per_1000": lambda: _search_with_bitmap(*args),
-        "direct_count_only_cpu_s_per_1000": lambda: _search_direct(*args),
-    }
-    spent: dict[str, list[float]] = {name: [] for name in variants}
-    answers = {}
-    for _ in range(3):
-        for name, fn in variants.items():
-            start = time.process_time()
-            answers[name] = fn()
-            spent[name].append((time.process_time() - start) * 1000 / len(queries))
-    kept = len(answers["kept_cpu_s_per_1000"][0])
-    assert answers["bitmap_count_only_cpu_s_per_1000"] == kept, "the designs disagree"
-    assert answers["direct_count_only_cpu_s_per_1000"] >= kept
-    # The first round compiles nothing (cache) but pages in; the median of 3 is reported.
-    return {name: statistics.median(times) for name, times in spent.items()}
 
 
 def bench_verify_order(n: int, repeats: int = 15) -> dict[str, Any]:
