@@ -23,9 +23,9 @@ from safelight.constants import (
 )
 from safelight.network.aggregate import DAY_US, Aggregates
 from safelight.network.community import louvain, modularity
-from safelight.network.fastparse import group_ids, reduce_groups
 from safelight.network.geo import GeoDatabase
 from safelight.network.graph import bipartite_graph, greedy_removal, pagerank_projected
+from safelight.network.hashtables import group_ids, reduce_groups
 from safelight.network.known import EXACT, KnownMatch
 from safelight.timestamps import TIMESTAMP_FORMAT
 
