@@ -20,6 +20,8 @@ from safelight.store import Database
 # every CSV.
 SIMULATION_DIGEST = "1e2de644080fe61cd51fc35dba6179d0d03ad7f1acfcb4460a789eeabcab25b1"
 REPORT_DIGEST = "72b9e60fc13fe755a25d42f26a76a2b6fec23e4275a0e2284c193a605db844df"
+# sha256 over each report.html, its generation time and geolocation build date blanked.
+HTML_DIGEST = "560741fb5732289e534ec1f32146cabf83c82a5d0319dff622a18b3421c715d2"
 
 
 def _digest(parts: list[tuple[str, bytes]]) -> str:
@@ -34,6 +36,14 @@ def _report_without_clock(path: Path) -> bytes:
     del report["generated_at"]
     report["sources"]["geolocation"].pop("date", None)
     return json.dumps(report, sort_keys=True).encode()
+
+
+def _html_without_clock(out: Path) -> bytes:
+    report = json.loads((out / "report.json").read_text())
+    html = (out / "report.html").read_text()
+    html = html.replace(report["generated_at"], "GENERATED")
+    date = report["sources"]["geolocation"].get("date")
+    return (html.replace(date, "DATE") if date else html).encode()
 
 
 def test_a_small_case_gives_the_pinned_outputs(tmp_path: Path) -> None:
@@ -58,4 +68,7 @@ def test_a_small_case_gives_the_pinned_outputs(tmp_path: Path) -> None:
         csvs = sorted(out.rglob("*.csv"))
         assert len(csvs) > 10
         parts += [(str(p.relative_to(tmp_path)), p.read_bytes()) for p in csvs]
-    assert (simulation, _digest(parts)) == (SIMULATION_DIGEST, REPORT_DIGEST)
+    html = _digest(
+        [(out.name, _html_without_clock(out)) for out in (tmp_path / "ip", tmp_path / "peer")]
+    )
+    assert (simulation, _digest(parts), html) == (SIMULATION_DIGEST, REPORT_DIGEST, HTML_DIGEST)
