@@ -314,31 +314,35 @@ def iso_instants(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.
         if k == end:
             status[r] = NO_ZONE
             continue
-        offset = 0
-        rest = end - k
-        c = data[k]
-        if rest == 1 and (c == 90 or c == 122):
-            offset = 0
-        elif c == 43 or c == 45:
-            sign = 1 if c == 43 else -1
-            oh = _digits(data, k + 1, 2) if rest >= 3 else -1
-            om = 0
-            if rest == 3:
-                pass
-            elif rest == 5:
-                om = _digits(data, k + 3, 2)
-            elif rest == 6 and data[k + 3] == 58:
-                om = _digits(data, k + 4, 2)
-            else:
-                continue
-            if oh < 0 or oh > 23 or om < 0 or om > 59:
-                continue
-            offset = sign * (oh * 3600 + om * 60)
-        else:
+        ok, offset = _zone_offset(data, k, end)
+        if not ok:
             continue
         micros[r] = (base - offset) * 1_000_000 + frac
         status[r] = OK
     return micros, status
+
+
+@njit(cache=True)
+def _zone_offset(data: np.ndarray, k: int, end: int) -> tuple[bool, int]:
+    """Seconds east of UTC of the zone in data[k:end] (``Z``, ``±HH``, ``±HHMM``,
+    ``±HH:MM``); (False, 0) for anything else (the plain path decides)."""
+    rest = end - k
+    c = data[k]
+    if rest == 1 and (c == 90 or c == 122):
+        return True, 0
+    if c != 43 and c != 45:
+        return False, 0
+    oh = _digits(data, k + 1, 2) if rest >= 3 else -1
+    om = 0
+    if rest == 5:
+        om = _digits(data, k + 3, 2)
+    elif rest == 6 and data[k + 3] == 58:
+        om = _digits(data, k + 4, 2)
+    elif rest != 3:
+        return False, 0
+    if oh < 0 or oh > 23 or om < 0 or om > 59:
+        return False, 0
+    return True, (1 if c == 43 else -1) * (oh * 3600 + om * 60)
 
 
 @njit(cache=True)
