@@ -2,6 +2,7 @@
 
 from sqlalchemy import Column, DateTime, String, Table, Text
 
+from safelight.referrals.cybertipline import tables as _cybertip  # noqa: F401  (registers)
 from safelight.store import lists_tables  # noqa: F401  (registers the lists domain tables)
 from safelight.store.metadata import metadata
 from safelight.store.network_tables import network_cases, network_ingests

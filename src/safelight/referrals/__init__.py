@@ -1,0 +1,1 @@
+"""Referrals: findings handed to who can act (hotlines, police, NCMEC's CyberTipline)."""
