@@ -68,6 +68,7 @@ def main() -> None:
 from safelight.lists.commands import lists_group  # noqa: E402
 from safelight.match.commands import match_command  # noqa: E402
 from safelight.network.commands import network  # noqa: E402
+from safelight.referrals.cybertipline.commands import cybertip_group  # noqa: E402
 
 main.add_command(hash_command)
 main.add_command(demo_command)
@@ -76,3 +77,4 @@ main.add_command(match_command)
 main.add_command(scan_command)
 main.add_command(scans_group)
 main.add_command(network)
+main.add_command(cybertip_group)

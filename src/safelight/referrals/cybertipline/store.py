@@ -19,6 +19,14 @@ from sqlalchemy import case, insert, select, update
 
 from safelight.errors import ConflictError, NotFoundError
 from safelight.referrals.cybertipline.models import FileDetails, Report
+from safelight.referrals.cybertipline.status import (
+    DRAFTED,
+    FAILED,
+    FINISHED,
+    OPENED,
+    RETRACTED,
+    STATUSES,
+)
 from safelight.referrals.cybertipline.tables import (
     cybertip_items,
     cybertip_reports,
@@ -30,14 +38,7 @@ from safelight.referrals.cybertipline.vocab import (
 )
 from safelight.store import Database
 
-DRAFTED, OPENED, FINISHED, FAILED, RETRACTED = (
-    "drafted",
-    "opened",
-    "finished",
-    "failed",
-    "retracted",
-)
-STATUSES = (FAILED, OPENED, DRAFTED, FINISHED, RETRACTED)  # the order `ls` shows them in
+__all__ = ["DRAFTED", "FAILED", "FINISHED", "OPENED", "RETRACTED", "STATUSES"]
 
 
 class DraftFile(BaseModel):

@@ -65,7 +65,7 @@ class Submission:
     def __init__(
         self,
         store: ReportStore,
-        settings: Settings,
+        settings: Settings | None,
         *,
         audit: Audit = no_audit,
         retry: Retry | None = None,
@@ -162,7 +162,7 @@ class Submission:
     def _preflight(self, report: StoredReport) -> bytes:
         """Every check that needs no network; raises before anything is sent."""
         report_xml = to_xml(report.report)
-        if self.settings.xsd is not None:
+        if self.settings is not None and self.settings.xsd is not None:
             validate_xsd(report_xml, self.settings.xsd)
         self.store.refuse_duplicates(report)
         for draft in report.files:
@@ -234,6 +234,12 @@ class Submission:
     # -- bookkeeping ----------------------------------------------------------------------
 
     def _client(self) -> Client:
+        if self.settings is None:
+            raise UsageError(
+                "this step talks to NCMEC: set SAFELIGHT_CYBERTIP_USER and "
+                "SAFELIGHT_CYBERTIP_PASSWORD",
+                code="no_credentials",
+            )
         return Client(
             self.settings, retry=self.retry, on_try=self._on_try, transport=self.transport
         )
