@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from cybertip_mock import MockCyberTipline, serve
-from cybertip_support import benign_file, report
 from safelight.errors import ConflictError, InputError, UsageError
 from safelight.referrals.cybertipline.client import Retry, Settings
 from safelight.referrals.cybertipline.store import ReportStore
 from safelight.referrals.cybertipline.submit import AuditEvent, Submission
 from safelight.store import Database
+from tests.cybertip_mock import MockCyberTipline, serve
+from tests.cybertip_support import benign_file, report
 
 PASSWORD = "s3cret-pass"
 

@@ -99,7 +99,7 @@ def _hashes(values: dict[str, str | None]) -> str:
 def _match_text(matches: Iterable[Match]) -> str:
     out = []
     for m in matches:
-        labels = f"; labels: {', '.join(m.labels)}" if m.labels else ""
+        labels = f"; labels: {', '.join(sorted(m.labels))}" if m.labels else ""
         out.append(
             f"matched list {m.list_name} entry {m.entry_id} "
             f"({m.signal_type}, distance {m.distance}{labels})"
