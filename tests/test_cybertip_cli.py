@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,35 @@ def test_draft_from_a_network_lead(mock: MockCyberTipline, tmp_path: Path) -> No
     sent = run("cybertip", "submit", "1")
     assert sent.exit_code == 0, sent.output
     assert mock.calls == ["/submit", "/finish"]  # nothing to upload: hashes only
+
+
+def test_show_in_words_and_an_open_report_with_its_deadline(
+    mock: MockCyberTipline, tmp_path: Path
+) -> None:
+    assert run("cybertip", "draft", "--scan", str(scan_run(tmp_path / "a", 1))).exit_code == 0
+    mock.switches.fail_upload_at = 1
+    run("cybertip", "submit", "1")
+    shown = run("cybertip", "show", "1").output
+    assert "report 1: failed (scan 1)" in shown and "reason   upload: NCMEC answered 4200" in shown
+    assert "file     f0.jpg (upload)" in shown
+    assert "#1 upload try 1: failed code 4200  req-" in shown
+    assert "warning  no reported user" in shown
+    assert run("cybertip", "draft", "--scan", str(scan_run(tmp_path / "b", 2))).exit_code == 0
+    from safelight.referrals.cybertipline.store import ReportStore
+
+    with Database.open() as db:  # as a crash between open and finish would leave it
+        ReportStore(db).update(2, status="opened", remote_id=5, opened_at=datetime.now(UTC))
+    listing = run("cybertip", "ls").output
+    assert "open at NCMEC; deleted unfinished after" in listing
+    mock.switches = type(mock.switches)()
+    retried = run("cybertip", "retry", "2")  # retracts the open one (5001 here), sends anew
+    assert retried.exit_code == 0 and "report 2: finished" in retried.output
+    assert mock.calls[-7:] == [
+        "/retract",
+        "/submit",
+        "/upload",
+        "/fileinfo",
+        "/upload",
+        "/fileinfo",
+        "/finish",
+    ]

@@ -381,4 +381,4 @@ def test_responses_are_parsed_and_entities_never_resolved(tmp_path: Path) -> Non
         "<responseDescription>&x;</responseDescription></reportResponse>"
     ).encode()
     parsed = parse_response(xxe)
-    assert parsed is None or "do-not-read" not in parsed.description
+    assert parsed is not None and "do-not-read" not in parsed.description

@@ -300,3 +300,29 @@ def test_missing_credentials_are_a_usage_error(monkeypatch: pytest.MonkeyPatch) 
     settings = Settings.from_env()
     assert settings.url == "https://exttest.cybertip.org/ispws"  # test service by default
     assert PASSWORD not in repr(settings)
+
+
+def test_network_errors_are_transient_and_explained(store: ReportStore, tmp_path: Path) -> None:
+    with serve(MockCyberTipline()) as url:
+        pass  # the server is gone: its port now refuses connections
+    report_id = draft(store, tmp_path, files=1)
+    flow = Flow(store, url)
+    failed = flow.submission.submit(report_id)
+    assert failed.status == "failed" and "network error" in (failed.reason or "")
+    assert "24 h" in (failed.reason or "")  # it may have opened: NCMEC deletes it
+    assert flow.sleeps == [0.5, 1.0]
+    assert [s.outcome for s in store.steps(report_id)] == ["transient"] * 3
+
+
+def test_default_audit_and_status_call(
+    store: ReportStore, mock: tuple[MockCyberTipline, str], tmp_path: Path
+) -> None:
+    server, url = mock
+    from safelight.referrals.cybertipline.client import Client
+
+    with Client(Settings(url=url, user="esp", password=PASSWORD)) as client:
+        answer = client.status()
+    assert answer.code == 0 and "Remote User : esp" in answer.description
+    report_id = draft(store, tmp_path, files=1)
+    submission = Submission(store, Settings(url=url, user="esp", password=PASSWORD))
+    assert submission.submit(report_id).status == "finished"  # audit defaults to a no-op
