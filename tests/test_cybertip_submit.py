@@ -326,3 +326,11 @@ def test_default_audit_and_status_call(
     report_id = draft(store, tmp_path, files=1)
     submission = Submission(store, Settings(url=url, user="esp", password=PASSWORD))
     assert submission.submit(report_id).status == "finished"  # audit defaults to a no-op
+
+
+def test_one_attempt_at_a_time(store: ReportStore, tmp_path: Path) -> None:
+    report_id = draft(store, tmp_path, files=1)
+    seen = store.get(report_id)
+    assert store.claim(seen) == 1
+    with pytest.raises(ConflictError, match="another process"):
+        store.claim(seen)  # a second process that read the same draft sends nothing

@@ -219,6 +219,29 @@ class ReportStore:
                 insert(cybertip_steps).values(report_id=report_id, at=datetime.now(UTC), **values)
             )
 
+    def claim(self, report: StoredReport) -> int:
+        """Start attempt ``attempts + 1`` of ``report`` if nobody else has since it was read:
+        two processes sending the same draft would file it twice. Returns the attempt."""
+        table = cybertip_reports.c
+        with self.db.begin() as conn:
+            result = conn.execute(
+                update(cybertip_reports)
+                .where(
+                    table.id == report.id,
+                    table.status == report.status,
+                    table.attempts == report.attempts,
+                )
+                .values(
+                    attempts=report.attempts + 1,
+                    reason=None,
+                    remote_id=None,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+        if result.rowcount != 1:
+            raise ConflictError(f"report {report.id} is being sent by another process", code="busy")
+        return report.attempts + 1
+
     def update(self, report_id: int, **values: Any) -> None:
         with self.db.begin() as conn:
             conn.execute(

@@ -134,8 +134,8 @@ class Submission:
 
     def _run(self, report: StoredReport) -> StoredReport:
         report_xml = self._preflight(report)
-        self._report_id, self._attempt = report.id, report.attempts + 1
-        self.store.update(report.id, attempts=self._attempt, reason=None, remote_id=None)
+        self._report_id = report.id
+        self._attempt = self.store.claim(report)
         with self._client() as client:
             try:
                 opened = client.submit(report_xml)
