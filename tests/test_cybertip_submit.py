@@ -334,3 +334,19 @@ def test_one_attempt_at_a_time(store: ReportStore, tmp_path: Path) -> None:
     assert store.claim(seen) == 1
     with pytest.raises(ConflictError, match="another process"):
         store.claim(seen)  # a second process that read the same draft sends nothing
+
+
+def test_retracting_a_failed_report_whose_retract_failed_goes_remote(
+    store: ReportStore, mock: tuple[MockCyberTipline, str], tmp_path: Path
+) -> None:
+    server, url = mock
+    report_id = draft(store, tmp_path, files=1)
+    server.switches.fail_upload_at = 1
+    server.switches.fail_retract = 3300
+    flow = Flow(store, url)
+    flow.submission.submit(report_id)
+    server.switches = type(server.switches)()
+    with pytest.raises(UsageError, match="SAFELIGHT_CYBERTIP_USER"):
+        Submission(store, None).retract(report_id)  # it is open at NCMEC: needs credentials
+    assert flow.submission.retract(report_id).status == "retracted"
+    assert [r.state for r in server.reports.values()] == ["retracted"]

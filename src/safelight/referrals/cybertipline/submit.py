@@ -122,8 +122,8 @@ class Submission:
             )
         if report.status == RETRACTED:
             return report
-        if report.status == OPENED:
-            self._retract_remote(report, reason="retracted on request")
+        if report.status == OPENED or (report.status == FAILED and self._maybe_still_open(report)):
+            self._retract_remote(report, reason=report.reason or "retracted on request")
             report = self.store.get(report_id)
             if report.status == FINISHED:
                 return report
@@ -161,9 +161,10 @@ class Submission:
 
     def _preflight(self, report: StoredReport) -> bytes:
         """Every check that needs no network; raises before anything is sent."""
+        settings = self._needed_settings()
         report_xml = to_xml(report.report)
-        if self.settings is not None and self.settings.xsd is not None:
-            validate_xsd(report_xml, self.settings.xsd)
+        if settings.xsd is not None:
+            validate_xsd(report_xml, settings.xsd)
         self.store.refuse_duplicates(report)
         for draft in report.files:
             if draft.source is not None:
@@ -233,15 +234,18 @@ class Submission:
 
     # -- bookkeeping ----------------------------------------------------------------------
 
-    def _client(self) -> Client:
+    def _needed_settings(self) -> Settings:
         if self.settings is None:
             raise UsageError(
                 "this step talks to NCMEC: set SAFELIGHT_CYBERTIP_USER and "
                 "SAFELIGHT_CYBERTIP_PASSWORD",
                 code="no_credentials",
             )
+        return self.settings
+
+    def _client(self) -> Client:
         return Client(
-            self.settings, retry=self.retry, on_try=self._on_try, transport=self.transport
+            self._needed_settings(), retry=self.retry, on_try=self._on_try, transport=self.transport
         )
 
     def _on_try(self, attempt: Try) -> None:
