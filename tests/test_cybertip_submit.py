@@ -350,3 +350,21 @@ def test_retracting_a_failed_report_whose_retract_failed_goes_remote(
         Submission(store, None).retract(report_id)  # it is open at NCMEC: needs credentials
     assert flow.submission.retract(report_id).status == "retracted"
     assert [r.state for r in server.reports.values()] == ["retracted"]
+
+
+def test_a_configured_schema_is_checked_before_sending(
+    store: ReportStore, mock: tuple[MockCyberTipline, str], tmp_path: Path
+) -> None:
+    from safelight.errors import ValidationError
+    from tests.test_cybertip_models import XSD
+
+    server, url = mock
+    schema = tmp_path / "fragment.xsd"
+    schema.write_text(XSD.format(platform=1).replace('name="platform"', 'name="platformX"'))
+    report_id = draft(store, tmp_path, files=1)
+    settings = Settings(url=url, user="esp", password=PASSWORD, xsd=schema)
+    with pytest.raises(ValidationError, match="does not match the schema"):
+        Submission(store, settings).submit(report_id)
+    assert server.calls == [] and store.get(report_id).status == "drafted"
+    schema.write_text(XSD.format(platform=1))  # the draft has a platform: valid
+    assert Submission(store, settings).submit(report_id).status == "finished"
