@@ -2,6 +2,7 @@
 
 from sqlalchemy import Column, DateTime, String, Table, Text
 
+from safelight.referrals.cybertipline import tables as _cybertip  # noqa: F401  (registers)
 from safelight.store import (
     lists_tables,  # noqa: F401  (registers the lists domain tables)
     service_tables,  # noqa: F401  (accounts and the audit log)
