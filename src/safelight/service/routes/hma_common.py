@@ -9,7 +9,7 @@ HMA does; C becomes family A with the same status (JSON clients cannot read HTML
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,28 +127,32 @@ class Form:
         return self.files[0]
 
 
-async def form_body(request: Request) -> Form:
+async def form_body(request: Request) -> AsyncIterator[Form]:
     """The dependency reading a multipart body; empty for any other body. Starlette spools
-    each file to a temporary file (memory first, disk past 1 MiB), closed with the request:
-    nothing of an upload is kept after hashing."""
+    each file to a temporary file (memory first, disk past 1 MiB), closed once the route
+    has answered: nothing of an upload is kept after hashing."""
     content_type = request.headers.get("content-type", "").lower()
     if not content_type.startswith("multipart/form-data"):
-        return Form([], {})
+        yield Form([], {})
+        return
     limit = request.app.state.service.settings.hma_max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HmaError.message(413, "Content too large")
     form = await request.form()
-    files: list[tuple[str, UploadFile]] = []
-    fields: dict[str, str] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            if (value.size or 0) > limit:
-                raise HmaError.message(413, "Content too large")
-            files.append((name, value))
-        else:
-            fields[name] = value
-    return Form(files, fields)
+    try:
+        files: list[tuple[str, UploadFile]] = []
+        fields: dict[str, str] = {}
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if (value.size or 0) > limit:
+                    raise HmaError.message(413, "Content too large")
+                files.append((name, value))
+            else:
+                fields[name] = value
+        yield Form(files, fields)
+    finally:
+        await form.close()
 
 
 # --- booleans -----------------------------------------------------------------------------
