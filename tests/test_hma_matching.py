@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -217,3 +218,47 @@ def test_scoped_token_sees_its_banks_only(db: Database, tmp_path: Path) -> None:
     with hma_client(db, tmp_path, Role.API_CLIENT, lists=["MINE"]) as client:
         assert lookup(client, PDQ_A) == {"MINE": [{"bank_content_id": 1, "distance": "0"}]}
         assert raw(client, PDQ_A) == {"matches": [1]}
+
+
+def test_vpdq_signals_are_posted_and_matched(hma: TestClient) -> None:
+    frames = [f"{flip_bits(PDQ_A, i)},100,{float(i):.3f}" for i in range(4)]
+    value = json.dumps(frames)
+    new_bank(hma, "VIDEOS")
+    assert add(hma, "VIDEOS", vpdq=value) == 1
+    found = lookup(hma, value, "vpdq")
+    assert isinstance(found, dict) and [m["bank_content_id"] for m in found["VIDEOS"]] == [1]
+    assert lookup(hma, json.dumps([f"{PDQ_B},100,0.000"]), "vpdq") == {}
+    invalid = hma.get("/m/lookup", params={"signal": "[1]", "signal_type": "vpdq"})
+    assert invalid.status_code == 400
+    assert invalid.json()["message"].startswith("invalid signal: ")
+
+
+def test_a_value_already_in_the_bank_is_one_item(hma: TestClient) -> None:
+    """HMA stores a second content item; Safelight holds each value once per list."""
+    new_bank(hma, "BANK_A")
+    first = hma.post("/c/bank/BANK_A/signal", json={"pdq": PDQ_A, "video_md5": MD5_A}).json()
+    again = hma.post("/c/bank/BANK_A/signal", json={"pdq": PDQ_A}).json()
+    assert again == {"id": first["id"], "signals": {"pdq": PDQ_A}}
+    partly = hma.post("/c/bank/BANK_A/signal", json={"video_md5": MD5_A, "pdq": PDQ_B}).json()
+    assert partly["id"] == 3  # the new value forms a new item
+    item = hma.get("/c/bank/BANK_A/content/3", params={"include_signals": "true"}).json()
+    assert item["signals"] == {"pdq": PDQ_B}
+    assert raw(hma, PDQ_A) == {"matches": [1]}
+
+
+def test_post_lookup_bypass_and_bad_media(hma: TestClient) -> None:
+    image = conformance_dir("pdq", "images", "bridge-mods") / "aaa-orig.jpg"
+    photo = {"photo": ("x.jpg", image.read_bytes(), "image/jpeg")}
+    new_bank(hma, "HALF", enabled_ratio=0.5)
+    add(hma, "HALF", pdq=PDQ_A)
+    dropped = hma.post("/m/lookup", params={"seed": "2"}, files=photo).json()
+    assert dropped == {"pdq": {}}
+    for value in ("true", "True", "1"):
+        kept = hma.post("/m/lookup", params={"seed": "2", "bypass_coinflip": value}, files=photo)
+        assert kept.json() == {"pdq": {"HALF": [{"bank_content_id": 1, "distance": "0"}]}}
+    not_bool = hma.post("/m/lookup", params={"seed": "2", "bypass_coinflip": "maybe"}, files=photo)
+    assert not_bool.json() == {"pdq": {}}
+    # HMA answers 500 for bytes that are no image; Safelight a 400 that says so
+    junk = hma.post("/m/lookup", files={"photo": ("x.jpg", b"not an image", "image/jpeg")})
+    assert junk.status_code == 400
+    assert junk.json()["message"].startswith("could not hash the photo")

@@ -153,8 +153,11 @@ def _media_hashes(data: bytes, content_type: str, types: Sequence[HmaSignalType]
     for t in types:
         if t.kind.name == "pdq":
             pdq = record.pdq
-            good = pdq is not None and pdq.quality >= (t.kind.min_quality or 0)
-            out[t.name] = pdq.hex if good and pdq is not None else ""
+            if pdq is None:
+                what = f"{record.media} ({record.format})" if record.format else record.media
+                message = f"could not hash the {content_type}: no image found (sniffed: {what})"
+                raise HmaError.message(400, message)
+            out[t.name] = pdq.hex if pdq.quality >= (t.kind.min_quality or 0) else ""
         elif t.kind.name == "vpdq" and record.vpdq:
             features = [vpdq_feature(f.pdq, f.quality, f.timestamp) for f in record.vpdq]
             out[t.name] = vpdq_value(features).value
