@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest file the HMA routes hash (HMA's MAX_REMOTE_FILE_SIZE); larger: 413.",
     )
+    hma_fetch_allowed_hosts: str | None = Field(
+        default=None,
+        description="Hosts the HMA ?url= routes may fetch from (comma-separated; subdomains "
+        "too); unset: every ?url= is refused.",
+    )
 
     @classmethod
     def settings_customise_sources(

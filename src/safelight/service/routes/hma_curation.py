@@ -31,7 +31,7 @@ from safelight.service.routes.hma_common import (
     true_ci,
     visible_bank,
 )
-from safelight.service.routes.hma_hashing import hash_form, refuse_url
+from safelight.service.routes.hma_hashing import hash_form, hash_url
 from safelight.service.routes.hma_matching import chosen_types
 
 router = APIRouter(prefix="/c", tags=["hma"])
@@ -226,11 +226,13 @@ def add_content(
     bank = bank_or_404(ctx, who, bank_name)
     query = dict(request.query_params)
     if query.get("url"):
-        refuse_url(request)
-    if not form.files:
+        metadata, note = metadata_and_note(body, form)
+        produced = hash_url(ctx, request)
+    elif form.files:
+        metadata, note = metadata_and_note(body, form)
+        produced = hash_form(form, query.get("types"))
+    else:
         raise HmaError.message(400, "Neither `url` nor multipart file upload was received")
-    metadata, note = metadata_and_note(body, form)
-    produced = hash_form(form, query.get("types"))
     signals = dict(validated(name, value) for name, value in produced.items())
     return store_signals(ctx, who, bank, signals, note, metadata)
 

@@ -28,7 +28,7 @@ from safelight.service.routes.hma_common import (
     pydantic_bool,
     query_dict,
 )
-from safelight.service.routes.hma_hashing import hash_form, refuse_url
+from safelight.service.routes.hma_hashing import hash_form, hash_url
 
 router = APIRouter(prefix="/m", tags=["hma"])
 
@@ -125,9 +125,9 @@ def lookup_get(
 ) -> dict[str, Any]:
     query = query_dict(request)
     bypass = pydantic_bool("bypass_coinflip", query.get("bypass_coinflip"), False, query)
-    if query.get("url"):
-        refuse_url(request)
     signal_type, signal = query.get("signal_type"), query.get("signal")
+    if query.get("url"):
+        return lookup_url(ctx, who, request, bypass, signal_type)
     if not signal_type or signal is None:
         raise HmaError.message(400, "Either url or both signal and signal_type are required")
     signals = [parse_signal(signal_type, signal)]
@@ -135,6 +135,36 @@ def lookup_get(
     audit_lookup(ctx, who, "/m/lookup", signals, [hits])
     draw = 0.0 if bypass else coin(query.get("seed"))
     return flip(ctx, hits, draw, bank_filter(query.get("banks")))
+
+
+def lookup_url(
+    ctx: ServiceContext, who: Principal, request: Request, bypass: bool, only: str | None
+) -> dict[str, Any]:
+    """GET /m/lookup with ``url``: hashed as GET /h/hash, keyed by signal type; narrowed
+    to one type's bank map when ``signal_type`` is given too (``{}`` if not produced)."""
+    query = query_dict(request)
+    produced = hash_url(ctx, request)
+    out = by_type(ctx, who, produced, query, bypass)
+    if only:
+        return dict(out.get(only, {}))
+    return out
+
+
+def by_type(
+    ctx: ServiceContext,
+    who: Principal,
+    produced: dict[str, str],
+    query: dict[str, str],
+    bypass: bool,
+) -> dict[str, Any]:
+    signals = [parse_signal(name, value) for name, value in produced.items()]
+    hits = find(ctx, who, signals)
+    audit_lookup(ctx, who, "/m/lookup", signals, hits)
+    wanted = bank_filter(query.get("banks"))
+    return {
+        kind.name: flip(ctx, per, 0.0 if bypass else coin(query.get("seed")), wanted)
+        for (kind, _), per in zip(signals, hits, strict=True)
+    }
 
 
 @router.post("/lookup", summary="HMA: hash one uploaded file and look it up, by signal type")
@@ -146,15 +176,8 @@ def lookup_post(
 ) -> dict[str, Any]:
     query = query_dict(request)
     produced = hash_form(form, query.get("types"))
-    signals = [parse_signal(name, value) for name, value in produced.items()]
-    hits = find(ctx, who, signals)
-    audit_lookup(ctx, who, "/m/lookup", signals, hits)
     bypass = query.get("bypass_coinflip", "").lower() in {"true", "1", "yes", "on", "t", "y"}
-    wanted = bank_filter(query.get("banks"))
-    return {
-        kind.name: flip(ctx, per, 0.0 if bypass else coin(query.get("seed")), wanted)
-        for (kind, _), per in zip(signals, hits, strict=True)
-    }
+    return by_type(ctx, who, produced, query, bypass)
 
 
 @router.get("/index/status", summary="HMA: each signal type's index")
