@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from safelight.lists import HashListStore
+from safelight.service.audit import AuditLog
 from safelight.service.roles import Role
 from safelight.store import Database
 from tests.conftest import conformance_dir
@@ -148,6 +149,9 @@ def test_new_content_matches_at_once(hma: TestClient) -> None:
     assert lookup(hma, PDQ_A) == {}
     add(hma, "BANK_A", pdq=PDQ_A)
     assert lookup(hma, PDQ_A) == {"BANK_A": [{"bank_content_id": 1, "distance": "0"}]}
+    metrics = hma.get("/metrics").text
+    assert 'safelight_lookups_total{list="*"} 2.0' in metrics
+    assert 'safelight_matches_total{list="BANK_A"} 1.0' in metrics
 
 
 def test_post_lookup_hashes_the_upload(hma: TestClient) -> None:
@@ -206,6 +210,22 @@ def test_compare(hma: TestClient) -> None:
     assert hma.post("/m/compare", content=b"pdq").status_code == 415
     malformed = hma.post("/m/compare", content=b"{", headers={"Content-Type": "application/json"})
     assert malformed.status_code == 400
+
+
+def test_changes_and_lookups_are_audited(hma: TestClient, db: Database) -> None:
+    new_bank(hma, "BANK_A")
+    add(hma, "BANK_A", pdq=PDQ_A)
+    lookup(hma, PDQ_A)
+    hma.delete("/c/bank/BANK_A")
+    trail = [(e.actor, e.action, e.target) for e in AuditLog(db).entries()]
+    assert trail[-4:] == [
+        ("token:hma-admin", "list.create", "BANK_A"),
+        ("token:hma-admin", "entry.add", "BANK_A"),
+        ("token:hma-admin", "lookup", "/m/lookup"),
+        ("token:hma-admin", "list.delete", "BANK_A"),
+    ]
+    looked = [e for e in AuditLog(db).entries() if e.action == "lookup"][0]
+    assert looked.details["matches"] == [[["BANK_A", 1]]]
 
 
 def test_scoped_token_sees_its_banks_only(db: Database, tmp_path: Path) -> None:

@@ -56,6 +56,9 @@ def find(
     scope = None if who.lists is None else sorted(who.lists)
     queries = [(kind.kind.name, value) for kind, value in signals]
     found = engine(ctx).lookup(queries, scope)
+    searched = scope or ["*"]  # "*": every enabled list
+    for name in searched:
+        ctx.metrics.lookups.labels(list=name).inc(len(queries))
     content_ids = banks_of(ctx).content_ids(m.entry_id for ms in found for m in ms)
     hits = [content_hits(ms, content_ids) for ms in found]
     for matches in found:
