@@ -231,6 +231,12 @@ def test_disable_until_ts_errors(hma: TestClient) -> None:
         assert (response.status_code, response.json()) == (400, {"message": message})
     # HMA: 500 for null; Safelight: 400
     assert put("/c/bank/BANK_B/content/1", json={"disable_until_ts": None}).status_code == 400
+    for text in (b"NaN", b"Infinity"):  # Python's json reads these
+        body = b'{"disable_until_ts": ' + text + b"}"
+        response = put(
+            "/c/bank/BANK_B/content/1", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, text
     assert put("/c/bank/BANK_B/content/1", content=b"x").status_code == 415
 
 

@@ -219,3 +219,14 @@ def bank_or_404(ctx: ServiceContext, who: Principal, name: str) -> Bank:
 
 def query_dict(request: Request) -> dict[str, str]:
     return dict(request.query_params)
+
+
+def query_params(*names: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``openapi_extra`` naming the query parameters a route reads itself (it parses them as
+    HMA does, so FastAPI does not declare them)."""
+    return {
+        "parameters": [
+            {"name": n, "in": "query", "required": n in required, "schema": {"type": "string"}}
+            for n in names
+        ]
+    }

@@ -28,6 +28,7 @@ from safelight.service.routes.hma_common import (
     family_b,
     form_body,
     json_body,
+    query_params,
     true_ci,
     visible_bank,
 )
@@ -214,7 +215,11 @@ def validated(name: str, raw: object) -> tuple[HmaSignalType, str]:
         raise HmaError.message(400, f"Invalid {kind.name} signal: {exc}") from None
 
 
-@router.post("/bank/{bank_name}/content", summary="HMA: hash an upload into a bank")
+@router.post(
+    "/bank/{bank_name}/content",
+    summary="HMA: hash an upload (or a URL) into a bank",
+    openapi_extra=query_params("url", "content_type", "types"),
+)
 def add_content(
     bank_name: str,
     who: Curator,
@@ -267,7 +272,11 @@ def content_in(ctx: ServiceContext, bank: Bank, raw_id: str) -> ContentItem:
     return item
 
 
-@router.get("/bank/{bank_name}/content/{content_id}", summary="HMA: one content item")
+@router.get(
+    "/bank/{bank_name}/content/{content_id}",
+    summary="HMA: one content item",
+    openapi_extra=query_params("include_signals", "include_metadata"),
+)
 def get_content(
     bank_name: str, content_id: str, who: Reader, request: Request, ctx: Context
 ) -> dict[str, Any]:
@@ -294,7 +303,10 @@ def parse_until(raw: object) -> int:
         raise HmaError.message(400, f"Invalid int: {raw!r}")
     if not isinstance(raw, int | float | str):
         raise HmaError.message(400, f"Invalid int: {raw!r}")
-    value = int(raw)
+    try:
+        value = int(raw)
+    except (ValueError, OverflowError):  # NaN, Infinity (Python's json reads them)
+        raise HmaError.message(400, f"Invalid int: {raw!r}") from None
     if value < 0:
         raise HmaError.message(400, "disable_until_ts must be a non-negative integer")
     if value > time.time() + HMA_MAX_DISABLE_SECONDS:
@@ -360,7 +372,11 @@ def content_types(who: Annotated[Principal, requires(*VOCABULARY)]) -> list[dict
     return [{"enabled": True, "name": name} for name in HMA_CONTENT_TYPES]
 
 
-@router.get("/signal_type/index", summary="HMA: stored signals against each type's index")
+@router.get(
+    "/signal_type/index",
+    summary="HMA: stored signals against each type's index",
+    openapi_extra=query_params("signal_type"),
+)
 def signal_type_index(
     who: Annotated[Principal, requires(*VOCABULARY)], request: Request, ctx: Context
 ) -> dict[str, Any]:

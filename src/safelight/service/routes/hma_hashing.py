@@ -18,7 +18,14 @@ from safelight.hma.signals import HmaError, hash_upload, select_types
 from safelight.service.access import requires
 from safelight.service.context import Context, ServiceContext
 from safelight.service.roles import Principal
-from safelight.service.routes.hma_common import HASHERS, Form, family_b, form_body, query_dict
+from safelight.service.routes.hma_common import (
+    HASHERS,
+    Form,
+    family_b,
+    form_body,
+    query_dict,
+    query_params,
+)
 
 router = APIRouter(prefix="/h", tags=["hma"])
 
@@ -56,7 +63,11 @@ def hash_form(form: Form, types: str | None) -> dict[str, str]:
     return hash_upload(upload.file, content_type, chosen)
 
 
-@router.get("/hash", summary="HMA: hash a URL (only from hosts the operator allowed)")
+@router.get(
+    "/hash",
+    summary="HMA: hash a URL (only from hosts the operator allowed)",
+    openapi_extra=query_params("url", "content_type", "types", required=("url",)),
+)
 def hash_get(
     who: Annotated[Principal, requires(*HASHERS)], request: Request, ctx: Context
 ) -> dict[str, str]:

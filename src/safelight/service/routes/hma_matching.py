@@ -27,6 +27,7 @@ from safelight.service.routes.hma_common import (
     json_body,
     pydantic_bool,
     query_dict,
+    query_params,
 )
 from safelight.service.routes.hma_hashing import hash_form, hash_url
 
@@ -103,7 +104,13 @@ def flip(
     return bank_map(kept)
 
 
-@router.get("/raw_lookup", summary="HMA: content ids matching one signal")
+@router.get(
+    "/raw_lookup",
+    summary="HMA: content ids matching one signal",
+    openapi_extra=query_params(
+        "signal", "signal_type", "banks", "include_distance", required=("signal", "signal_type")
+    ),
+)
 def raw_lookup(
     who: Annotated[Principal, requires(*MATCHERS)], request: Request, ctx: Context
 ) -> dict[str, Any]:
@@ -122,7 +129,13 @@ def raw_lookup(
     return {"matches": [h.content_id for h in hits]}
 
 
-@router.get("/lookup", summary="HMA: matches of one signal, by bank")
+@router.get(
+    "/lookup",
+    summary="HMA: matches of one signal (or a URL), by bank",
+    openapi_extra=query_params(
+        "signal", "signal_type", "url", "content_type", "types", "banks", "seed", "bypass_coinflip"
+    ),
+)
 def lookup_get(
     who: Annotated[Principal, requires(*MATCHERS)], request: Request, ctx: Context
 ) -> dict[str, Any]:
@@ -170,7 +183,11 @@ def by_type(
     }
 
 
-@router.post("/lookup", summary="HMA: hash one uploaded file and look it up, by signal type")
+@router.post(
+    "/lookup",
+    summary="HMA: hash one uploaded file and look it up, by signal type",
+    openapi_extra=query_params("types", "banks", "seed", "bypass_coinflip"),
+)
 def lookup_post(
     who: Annotated[Principal, requires(*MATCHERS)],
     form: Annotated[Form, Depends(form_body)],
@@ -183,7 +200,11 @@ def lookup_post(
     return by_type(ctx, who, produced, query, bypass)
 
 
-@router.get("/index/status", summary="HMA: each signal type's index")
+@router.get(
+    "/index/status",
+    summary="HMA: each signal type's index",
+    openapi_extra=query_params("signal_type"),
+)
 def index_status(
     who: Annotated[Principal, requires(*VOCABULARY)], request: Request, ctx: Context
 ) -> dict[str, Any]:
