@@ -282,3 +282,23 @@ def test_post_lookup_bypass_and_bad_media(hma: TestClient) -> None:
     junk = hma.post("/m/lookup", files={"photo": ("x.jpg", b"not an image", "image/jpeg")})
     assert junk.status_code == 400
     assert junk.json()["message"].startswith("could not hash the photo")
+
+
+def test_seeded_draws_are_the_reference_vectors() -> None:
+    from safelight.service.routes.hma_matching import coin
+
+    vectors = {
+        "1": 0.4782479962566343,
+        "2": 0.5558450440322502,
+        "1234": 0.24836460312826447,
+        "abc": 0.7720246314157545,
+        "": 0.9602256525641875,
+    }
+    assert {seed: coin(seed) for seed in vectors} == vectors
+    assert 0.0 <= coin(None) < 1.0
+
+
+def test_wrong_methods_and_paths_answer_in_family_a(hma: TestClient) -> None:
+    wrong = hma.patch("/c/banks", json={})
+    assert (wrong.status_code, set(wrong.json())) == (405, {"message"})
+    assert hma.get("/m/nothing").json() == {"message": "Not Found"}
