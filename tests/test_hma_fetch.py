@@ -47,9 +47,9 @@ class Media(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
+    image = (conformance_dir("pdq", "images", "bridge-mods") / "aaa-orig.jpg").read_bytes()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Media)
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    image = (conformance_dir("pdq", "images", "bridge-mods") / "aaa-orig.jpg").read_bytes()
     elsewhere = base.replace("127.0.0.1", "localhost")
     Media.routes = {
         "/bridge.jpg": (200, {"Content-Type": "image/jpeg"}, image),
