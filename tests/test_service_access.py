@@ -31,6 +31,7 @@ from tests.service_support import (
 
 PUBLIC = frozenset({"public"})
 EVERYONE = frozenset(role.value for role in Role)
+LOOKUP = frozenset({"admin", "analyst", "investigator", "api_client"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -42,6 +43,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/lists"): frozenset(
         {"admin", "analyst", "investigator", "auditor", "api_client"}
     ),
+    ("POST", "/api/v1/lookup"): LOOKUP,
+    ("GET", "/api/v1/lookup"): LOOKUP,
+    ("POST", "/api/v1/lookup/upload"): LOOKUP,
 }
 
 

@@ -50,6 +50,9 @@ from safelight.store.lists_tables import (
 FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _ID_CHUNK = 500  # ids per IN (...) query: well under every database's parameter limit
 _STREAM_ROWS = 10_000
+# PostgreSQL: every list change NOTIFYs this channel (payload: the list id) when it commits,
+# so a service's lookup engine sees it at once rather than at its next poll.
+CHANGE_CHANNEL = "safelight_lists"
 
 
 class ListNotFoundError(NotFoundError):
@@ -213,6 +216,7 @@ class HashListStore:
                 delete(hash_list_imports).where(hash_list_imports.c.list_id == hash_list.id)
             )
             conn.execute(delete(hash_lists).where(hash_lists.c.id == hash_list.id))
+            _notify(conn, hash_list.id)
             return int(removed)
 
     def set_enabled(
@@ -552,6 +556,7 @@ class HashListStore:
         return [self._get(conn, name) for name in names]
 
     def _bump(self, conn: Connection, list_id: int) -> int:
+        _notify(conn, list_id)
         conn.execute(
             hash_lists.update()
             .where(hash_lists.c.id == list_id)
@@ -638,6 +643,12 @@ class HashListStore:
                 disabled_until=disabled_until,
                 import_id=import_id,
             )
+
+
+def _notify(conn: Connection, list_id: int) -> None:
+    """Tell listeners (the service's lookup engines) a list changed; sent on commit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_notify(CHANGE_CHANNEL, str(list_id))))
 
 
 def _grouped_rows(

@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     token_use_audit_minutes: float = Field(
         default=60.0, ge=0, description="A token's use is audited at most once per this interval."
     )
+    lookup_poll_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        le=60,
+        description="How often lookups re-read the lists for changes (PostgreSQL also listens).",
+    )
+    upload_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1, description="Largest file a lookup upload may send."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,270 @@
+"""The list and entry state lookups need, held in memory: one immutable snapshot at a time.
+
+A ``LookupState`` answers, without SQL, what ``Matcher`` asks the store for each hit: which
+lists exist and are enabled, their thresholds and provenance, and for each indexed entry its
+list, value, labels, note, import and ``disabled_until``. Entries live in compact numpy
+columns sorted by id (``EntryTable``), about 50 bytes per PDQ entry, rather than one Python
+object per entry; labels are interned (lists share a few label sets), notes kept sparse.
+
+Snapshots are never changed in place: ``with_lists`` returns a new one that reloads only the
+lists whose generation moved (their rows replace the old rows of those lists), so a change
+costs reading the changed lists, not the store, and readers keep the old snapshot until the
+engine swaps in the new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from safelight.errors import NotFoundError
+from safelight.index import array_to_hex, parse_hex
+from safelight.lists.models import Entry, HashList, ImportInfo
+from safelight.lists.store import HashListStore
+from safelight.signals.types import registry
+
+# Rows read per query while loading a list: bounds the Python objects alive at once.
+LOAD_PAGE = 50_000
+NEVER = 0.0  # ``until`` of an entry that is not disabled
+
+
+def epoch(moment: datetime | None) -> float:
+    return NEVER if moment is None else moment.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class EntryTable:
+    """The entries of one signal type, by ascending id, as parallel columns."""
+
+    signal_type: str
+    ids: npt.NDArray[np.int64]
+    list_codes: npt.NDArray[np.int32]  # list id
+    label_codes: npt.NDArray[np.int32]  # position in LookupState.label_sets
+    import_ids: npt.NDArray[np.int64]  # -1: none
+    until: npt.NDArray[np.float64]  # disabled until (epoch seconds); 0: enabled
+    keys: npt.NDArray[np.uint8]  # (rows, key bytes)
+    notes: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, signal_type: str) -> EntryTable:
+        width = registry.get(signal_type).key_bytes
+        return cls(
+            signal_type,
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float64),
+            np.zeros((0, width), np.uint8),
+        )
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def rows_of(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Row of each id, -1 where the table does not hold it."""
+        if not len(self):
+            return np.full(ids.size, -1, np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, ids), len(self) - 1)
+        return np.where(self.ids[pos] == ids, pos, -1).astype(np.int64)
+
+    def without(self, list_ids: set[int]) -> EntryTable:
+        keep = ~np.isin(self.list_codes, np.fromiter(list_ids, np.int32, len(list_ids)))
+        dropped = set(self.ids[~keep].tolist()) if self.notes else set()
+        return EntryTable(
+            self.signal_type,
+            self.ids[keep],
+            self.list_codes[keep],
+            self.label_codes[keep],
+            self.import_ids[keep],
+            self.until[keep],
+            self.keys[keep],
+            {i: n for i, n in self.notes.items() if i not in dropped},
+        )
+
+    def merged(self, other: EntryTable) -> EntryTable:
+        """Both tables' rows, by id (ids never repeat across lists)."""
+        ids = np.concatenate([self.ids, other.ids])
+        order = np.argsort(ids, kind="stable")
+        return EntryTable(
+            self.signal_type,
+            ids[order],
+            np.concatenate([self.list_codes, other.list_codes])[order],
+            np.concatenate([self.label_codes, other.label_codes])[order],
+            np.concatenate([self.import_ids, other.import_ids])[order],
+            np.concatenate([self.until, other.until])[order],
+            np.concatenate([self.keys, other.keys])[order],
+            {**self.notes, **other.notes},
+        )
+
+    def next_lapse(self, after: float) -> float | None:
+        """When the first timed disable ending after ``after`` ends (an index must re-sync
+        then: it hid the entry)."""
+        ahead = self.until[(self.until > after) & (self.until < _FOREVER_EPOCH)]
+        return float(ahead.min()) if ahead.size else None
+
+
+_FOREVER_EPOCH = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+
+
+class _Labels:
+    """Interns label sets: code -> frozenset, shared by every table of a snapshot."""
+
+    def __init__(self, sets: Sequence[frozenset[str]] = ()) -> None:
+        self.sets = list(sets) or [frozenset()]
+        self.codes = {s: i for i, s in enumerate(self.sets)}
+
+    def code(self, labels: frozenset[str]) -> int:
+        found = self.codes.get(labels)
+        if found is None:
+            found = self.codes[labels] = len(self.sets)
+            self.sets.append(labels)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class LookupState:
+    """One consistent view of the lists: what a lookup reads, never changed once built."""
+
+    lists: dict[int, HashList]  # by list id
+    tables: dict[str, EntryTable]  # by signal type
+    label_sets: tuple[frozenset[str], ...]
+    imports: dict[int, ImportInfo]
+    built_at: float  # epoch seconds when the store was read
+
+    @classmethod
+    def load(cls, store: HashListStore, signal_types: Sequence[str]) -> LookupState:
+        empty = cls({}, {t: EntryTable.empty(t) for t in signal_types}, (frozenset(),), {}, 0.0)
+        return empty.with_lists(store, store.list())
+
+    @property
+    def by_name(self) -> dict[str, HashList]:
+        return {hl.name: hl for hl in self.lists.values()}
+
+    def signature(self) -> dict[int, tuple[Any, ...]]:
+        return {i: list_signature(hl) for i, hl in self.lists.items()}
+
+    def with_lists(self, store: HashListStore, lists: list[HashList]) -> LookupState:
+        """A new state for the store's ``lists`` now: the lists whose generation moved (or
+        that are new) are reloaded, deleted ones dropped, the rest kept as they are."""
+        built_at = store.clock().timestamp()
+        current = {hl.id: hl for hl in lists}
+        stale = {
+            i
+            for i, hl in current.items()
+            if i not in self.lists or self.lists[i].generation != hl.generation
+        }
+        gone = set(self.lists) - set(current)
+        labels = _Labels(self.label_sets)
+        tables = dict(self.tables)
+        imports = {k: v for k, v in self.imports.items()}
+        if stale or gone:
+            fresh = {t: _Rows(t) for t in tables}
+            for list_id in sorted(stale):
+                for entry in _entries(store, current[list_id].name):
+                    rows = fresh.get(entry.signal_type)
+                    if rows is not None:
+                        rows.add(entry, list_id, labels)
+            wanted = {i for rows in fresh.values() for i in rows.imports if i >= 0}
+            imports.update(_imports(store, wanted - set(imports)))
+            for signal_type, table in self.tables.items():
+                tables[signal_type] = table.without(stale | gone).merged(fresh[signal_type].table())
+        return LookupState(current, tables, tuple(labels.sets), imports, built_at)
+
+    def generation(self) -> int:
+        """The sum of the lists' generations: it moves whenever any list changes."""
+        return sum(hl.generation for hl in self.lists.values())
+
+    def next_lapse(self, after: float) -> float | None:
+        """The first end of a timed disable later than ``after`` (epoch seconds)."""
+        found = [t for t in (table.next_lapse(after) for table in self.tables.values()) if t]
+        return min(found) if found else None
+
+
+def list_signature(hash_list: HashList) -> tuple[Any, ...]:
+    """Everything of a list a lookup answer depends on: a change here means a refresh."""
+    return (
+        hash_list.generation,
+        hash_list.enabled,
+        hash_list.pdq_threshold,
+        hash_list.name,
+        hash_list.source,
+        hash_list.terms_of_use,
+        hash_list.description,
+        hash_list.updated_at,
+    )
+
+
+class _Rows:
+    """Columns of one list's entries of one type, gathered while loading."""
+
+    def __init__(self, signal_type: str) -> None:
+        self.signal_type = signal_type
+        self.width = registry.get(signal_type).key_bytes
+        self.ids: list[int] = []
+        self.lists: list[int] = []
+        self.labels: list[int] = []
+        self.imports: list[int] = []
+        self.until: list[float] = []
+        self.values: list[str] = []
+        self.notes: dict[int, str] = {}
+
+    def add(self, entry: Entry, list_id: int, labels: _Labels) -> None:
+        self.ids.append(entry.id)
+        self.lists.append(list_id)
+        self.labels.append(labels.code(entry.labels))
+        self.imports.append(-1 if entry.import_id is None else entry.import_id)
+        self.until.append(epoch(entry.disabled_until))
+        self.values.append(entry.value)
+        if entry.note:
+            self.notes[entry.id] = entry.note
+
+    def table(self) -> EntryTable:
+        keys, ok, _ = parse_hex(self.values, self.width)  # bad stored values: never served
+
+        def column(values: list[Any], dtype: Any) -> Any:
+            return np.asarray(values, dtype=dtype)[ok] if values else np.zeros(0, dtype)
+
+        ids = column(self.ids, np.int64)
+        order = np.argsort(ids, kind="stable")
+        return EntryTable(
+            self.signal_type,
+            ids[order],
+            column(self.lists, np.int32)[order],
+            column(self.labels, np.int32)[order],
+            column(self.imports, np.int64)[order],
+            column(self.until, np.float64)[order],
+            keys[order],
+            self.notes,
+        )
+
+
+def _entries(store: HashListStore, name: str) -> Iterator[Entry]:
+    """Every entry of a list, in pages (the list may be 10M entries)."""
+    after: int | None = None
+    while True:
+        page = store.find_entries(name, after_id=after, limit=LOAD_PAGE)
+        yield from page
+        if len(page) < LOAD_PAGE:
+            return
+        after = page[-1].id
+
+
+def _imports(store: HashListStore, ids: Iterable[int]) -> dict[int, ImportInfo]:
+    """Provenance of the imports entries name (few per list: one per file imported)."""
+    found: dict[int, ImportInfo] = {}
+    for import_id in ids:
+        try:
+            found[import_id] = store.import_info(import_id)
+        except NotFoundError:  # the import's list was deleted meanwhile
+            continue
+    return found
+
+
+def value_hex(table: EntryTable, row: int) -> str:
+    return array_to_hex(table.keys[row : row + 1])[0]
