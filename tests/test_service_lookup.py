@@ -311,3 +311,22 @@ def test_memory_stays_flat_across_many_changes(
     growth = rss_bytes() - before
     table_bytes = 30_000 * 60  # one kept copy of the big table's rows per change
     assert growth < 60 * table_bytes / 2, f"RSS grew {growth / 2**20:.1f} MiB over 60 changes"
+
+
+def test_postgresql_notifies_rather_than_waiting_for_a_poll(
+    db: Database, home: Path, world: dict[str, list[str]]
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite is polled")
+    # A poll interval far beyond the deadline: only a notification can make the change seen.
+    engine = LookupEngine(HashListStore(db), home=home, poll_seconds=3600)
+    engine.start()
+    try:
+        assert engine.wait_ready(DEADLINE_SECONDS)
+        wait_for(engine.listening.is_set, "the listener subscribes")
+        target = world["FAR"][9]
+        (hit,) = engine.lookup([("pdq", target)])[0]
+        change_elsewhere(db, "disable", "FAR", str(hit.entry_id))
+        wait_for(lambda: engine.lookup([("pdq", target)]) == [[]], "a notified disable is served")
+    finally:
+        engine.stop()

@@ -126,6 +126,7 @@ class LookupEngine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._refresh_lock = threading.Lock()
+        self.listening = threading.Event()  # PostgreSQL: the listener is subscribed
         self.last_error: str | None = None
         self.refreshes = 0  # views swapped in (tests, metrics)
         self.checked_at = 0.0  # when the view was last found current with the store
@@ -196,10 +197,13 @@ class LookupEngine:
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANGE_CHANNEL}")
+                    self.listening.set()
+                    self._wake.set()  # changes made before LISTEN: read the lists once
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=0.5, stop_after=1):
                             self._wake.set()
             except Exception as exc:  # noqa: BLE001 - polling goes on; try again shortly
+                self.listening.clear()
                 log.warning("lookup listener: %s", exc)
                 self._stop.wait(1.0)
 
