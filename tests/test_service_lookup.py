@@ -24,6 +24,7 @@ from safelight.errors import UsageError
 from safelight.lists import HashListStore
 from safelight.match import Matcher
 from safelight.service.lookup import IndexNotReadyError, LookupEngine
+from safelight.service.lookup_state import LookupState
 from safelight.store import Database
 
 # Generous: a bound on a broken engine, not a timing; a working one answers in a poll.
@@ -330,3 +331,83 @@ def test_postgresql_notifies_rather_than_waiting_for_a_poll(
         wait_for(lambda: engine.lookup([("pdq", target)]) == [[]], "a notified disable is served")
     finally:
         engine.stop()
+
+
+def table_contents(state: LookupState) -> dict[str, Any]:
+    """A state's entries as plain values: what two states must agree on."""
+    out = {}
+    for signal_type, table in state.tables.items():
+        out[signal_type] = [
+            (
+                int(table.ids[row]),
+                int(table.list_codes[row]),
+                float(table.until[row]),
+                table.keys[row].tobytes().hex(),
+                state.label_sets[int(table.label_codes[row])],
+                int(table.import_ids[row]),
+                table.notes.get(int(table.ids[row])),
+            )
+            for row in range(len(table))
+        ]
+    return out
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["import", "relabel", "renote", "disable", "enable", "until", "list_off", "drop"]
+        ),
+        st.integers(0, 10_000),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(operations=OPERATIONS)
+def test_property_catching_up_equals_loading_afresh(
+    db: Database, home: Path, world: dict[str, list[str]], tmp_path: Path, operations: Any
+) -> None:
+    """After any sequence of changes, the state caught up change by change holds exactly
+    what a state loaded from scratch holds, and lookups answer as the Matcher."""
+    store = HashListStore(db)
+    engine = LookupEngine(store, home=home)
+    engine.refresh()
+    rng = np.random.default_rng(len(operations))
+    for step, (operation, seed) in enumerate(operations):
+        names = [hl.name for hl in store.list()]
+        if not names:
+            fill(store, f"L{seed}", [], tmp_path)
+            names = [f"L{seed}"]
+        name = names[seed % len(names)]
+        entries = store.find_entries(name)
+        path = tmp_path / f"op{seed}-{step}.jsonl"
+        if operation == "import":
+            rows = [{"type": "pdq", "value": random_hex(rng), "note": f"n{seed}"}]
+            store.import_file(name, write_jsonl(path, rows + [{"type": "md5", "value": "a" * 32}]))
+        elif operation == "relabel" and entries:
+            again = entries[seed % len(entries)]
+            row = {"type": again.signal_type, "value": again.value, "labels": [f"x{seed}"]}
+            store.import_file(name, write_jsonl(path, [row]))
+        elif operation == "renote" and entries:
+            again = entries[seed % len(entries)]
+            row = {"type": again.signal_type, "value": again.value, "note": f"renoted {seed}"}
+            store.import_file(name, write_jsonl(path, [row]))
+        elif operation in ("disable", "enable", "until") and entries:
+            chosen = [e.id for e in entries[seed % len(entries) :: 3]]
+            until = datetime.now(UTC) + timedelta(hours=1) if operation == "until" else None
+            store.set_enabled(name, operation == "enable", entry_ids=chosen, until=until)
+        elif operation == "list_off":
+            store.set_enabled(name, not store.get(name).enabled)
+        elif operation == "drop" and seed % 3 == 0:
+            store.delete(name)
+        engine.refresh()
+    caught_up = engine._view.state if engine._view else None
+    assert caught_up is not None
+    afresh = table_contents(LookupState.load(store, engine.signal_types))
+    for signal_type, rows in table_contents(caught_up).items():
+        wanted = afresh[signal_type]
+        assert rows == wanted, (set(rows) - set(wanted), set(wanted) - set(rows))
+    queries = [("pdq" if len(v) == 64 else "md5", v) for vs in world.values() for v in vs]
+    assert engine.lookup(queries) == oracle(db, home, queries)

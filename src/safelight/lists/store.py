@@ -491,6 +491,41 @@ class HashListStore:
             )
             return [(int(i), until) for i, until in conn.execute(query)]
 
+    def imports_since(self, name: str, after_id: int) -> builtins.list[ImportInfo]:
+        """A list's imports with ids above ``after_id``, oldest first (what a follower of the
+        list has not seen yet)."""
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            rows = conn.execute(
+                select(hash_list_imports)
+                .where(
+                    hash_list_imports.c.list_id == hash_list.id,
+                    hash_list_imports.c.id > after_id,
+                )
+                .order_by(hash_list_imports.c.id)
+            )
+            return [_import_info(row) for row in rows]
+
+    def entry_notes(self, name: str) -> dict[int, str]:
+        """The notes of a list's entries that have one (few do), by entry id."""
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            query = select(hash_entries.c.id, hash_entries.c.note).where(
+                hash_entries.c.list_id == hash_list.id, hash_entries.c.note.is_not(None)
+            )
+            return {int(i): str(note) for i, note in conn.execute(query)}
+
+    def entries_labelled_by(self, import_ids: Sequence[int]) -> builtins.list[int]:
+        """Ids of the entries given a label by these imports (new or already present)."""
+        found: set[int] = set()
+        with self.db.connect() as conn:
+            for chunk in _chunks(sorted(set(import_ids))):
+                query = select(hash_entry_labels.c.entry_id).where(
+                    hash_entry_labels.c.import_id.in_(chunk)
+                )
+                found.update(int(i) for i in conn.execute(query).scalars())
+        return sorted(found)
+
     def find_entries(
         self,
         name: str,

@@ -347,10 +347,12 @@ class LookupEngine:
         }
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """For ``/readyz``: ready once the first view serves; each type's size and age."""
+        """For ``/readyz``: ready once the first view serves; each type's size and age, and
+        the process answering."""
         details: dict[str, Any] = {
             t: {k: v for k, v in s.items() if k != "built_to"} for t, s in self.state().items()
         }
+        details["worker"] = os.getpid()  # which worker answered (each holds its own view)
         if self.last_error:
             details["last_error"] = self.last_error
         return self.ready, details

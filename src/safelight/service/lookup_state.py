@@ -14,15 +14,14 @@ engine swaps in the new one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from safelight.errors import NotFoundError
 from safelight.index import array_to_hex, parse_hex
 from safelight.lists.models import Entry, HashList, ImportInfo
 from safelight.lists.store import HashListStore
@@ -73,8 +72,23 @@ class EntryTable:
         pos = np.minimum(np.searchsorted(self.ids, ids), len(self) - 1)
         return np.where(self.ids[pos] == ids, pos, -1).astype(np.int64)
 
-    def without(self, list_ids: set[int]) -> EntryTable:
-        keep = ~np.isin(self.list_codes, np.fromiter(list_ids, np.int32, len(list_ids)))
+    def updated(
+        self,
+        until: Sequence[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]],
+        drop_ids: npt.NDArray[np.int64],
+        drop_lists: set[int],
+    ) -> EntryTable:
+        """A copy with new ``disabled_until`` for some ids, without some ids and lists."""
+        column = self.until
+        if any(ids.size for ids, _ in until):
+            column = column.copy()
+            for ids, values in until:
+                rows = self.rows_of(ids)
+                column[rows[rows >= 0]] = values[rows >= 0]
+        lists = np.fromiter(drop_lists, np.int32, len(drop_lists))
+        keep = ~np.isin(self.list_codes, lists) & ~np.isin(self.ids, drop_ids)
+        if keep.all():
+            return replace(self, until=column)
         dropped = set(self.ids[~keep].tolist()) if self.notes else set()
         return EntryTable(
             self.signal_type,
@@ -82,13 +96,15 @@ class EntryTable:
             self.list_codes[keep],
             self.label_codes[keep],
             self.import_ids[keep],
-            self.until[keep],
+            column[keep],
             self.keys[keep],
             {i: n for i, n in self.notes.items() if i not in dropped},
         )
 
     def merged(self, other: EntryTable) -> EntryTable:
         """Both tables' rows, by id (ids never repeat across lists)."""
+        if not len(other):
+            return self
         ids = np.concatenate([self.ids, other.ids])
         order = np.argsort(ids, kind="stable")
         return EntryTable(
@@ -136,6 +152,8 @@ class LookupState:
     label_sets: tuple[frozenset[str], ...]
     imports: dict[int, ImportInfo]
     built_at: float  # epoch seconds when the store was read
+    # Per list id, the highest import id seen: labels later imports attach are re-read.
+    import_high: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: HashListStore, signal_types: Sequence[str]) -> LookupState:
@@ -150,8 +168,8 @@ class LookupState:
         return {i: list_signature(hl) for i, hl in self.lists.items()}
 
     def with_lists(self, store: HashListStore, lists: list[HashList]) -> LookupState:
-        """A new state for the store's ``lists`` now: the lists whose generation moved (or
-        that are new) are reloaded, deleted ones dropped, the rest kept as they are."""
+        """A new state for the store's ``lists`` now: deleted lists dropped, new ones loaded,
+        changed ones caught up (``_Catchup``), the rest kept as they are."""
         built_at = store.clock().timestamp()
         current = {hl.id: hl for hl in lists}
         stale = {
@@ -160,21 +178,16 @@ class LookupState:
             if i not in self.lists or self.lists[i].generation != hl.generation
         }
         gone = set(self.lists) - set(current)
-        labels = _Labels(self.label_sets)
-        tables = dict(self.tables)
-        imports = {k: v for k, v in self.imports.items()}
-        if stale or gone:
-            fresh = {t: _Rows(t) for t in tables}
-            for list_id in sorted(stale):
-                for entry in _entries(store, current[list_id].name):
-                    rows = fresh.get(entry.signal_type)
-                    if rows is not None:
-                        rows.add(entry, list_id, labels)
-            wanted = {i for rows in fresh.values() for i in rows.imports if i >= 0}
-            imports.update(_imports(store, wanted - set(imports)))
-            for signal_type, table in self.tables.items():
-                tables[signal_type] = table.without(stale | gone).merged(fresh[signal_type].table())
-        return LookupState(current, tables, tuple(labels.sets), imports, built_at)
+        if not stale and not gone:
+            return LookupState(
+                current, self.tables, self.label_sets, self.imports, built_at, self.import_high
+            )
+        work = _Catchup(self, store, current)
+        for list_id in sorted(stale):
+            if list_id not in self.lists or not work.delta(current[list_id]):
+                work.reload(current[list_id])
+        work.drop_lists |= gone
+        return work.state(built_at)
 
     def generation(self) -> int:
         """The sum of the lists' generations: it moves whenever any list changes."""
@@ -244,6 +257,118 @@ class _Rows:
         )
 
 
+class _Catchup:
+    """The changes that turn one state into the next, gathered list by list.
+
+    A changed list is caught up by difference when that is cheap: its (id,
+    disabled_until) pairs are read per type (two columns, no labels) and compared with the
+    table; new entries, and entries a newer import labelled, are read by id. A list that
+    gained more than a quarter of its entries (a big import), and any new list, is read
+    whole instead.
+    """
+
+    def __init__(
+        self, base: LookupState, store: HashListStore, current: dict[int, HashList]
+    ) -> None:
+        self.base = base
+        self.store = store
+        self.current = current
+        self.labels = _Labels(base.label_sets)
+        self.fresh = {t: _Rows(t) for t in base.tables}
+        self.drop_lists: set[int] = set()
+        self.drop_ids: dict[str, list[npt.NDArray[np.int64]]] = {t: [] for t in base.tables}
+        self.until: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]] = {
+            t: [] for t in base.tables
+        }
+        self.fetch: list[int] = []
+        self.imports = dict(base.imports)
+        self.import_high = dict(base.import_high)
+
+    def reload(self, hash_list: HashList) -> None:
+        self.drop_lists.add(hash_list.id)
+        for entry in _entries(self.store, hash_list.name):
+            rows = self.fresh.get(entry.signal_type)
+            if rows is not None:
+                rows.add(entry, hash_list.id, self.labels)
+        self._new_imports(hash_list, labelled=False)
+
+    def delta(self, hash_list: HashList) -> bool:
+        """Gather the list's changes; False when reading it whole is cheaper."""
+        plans = []
+        for signal_type, table in self.base.tables.items():
+            states = self.store.entry_states(hash_list.name, signal_type)
+            ids = np.fromiter((i for i, _ in states), np.int64, len(states))
+            until = np.fromiter((epoch(u) for _, u in states), np.float64, len(states))
+            mine = table.list_codes == hash_list.id
+            old_ids, old_until = table.ids[mine], table.until[mine]
+            new = np.setdiff1d(ids, old_ids, assume_unique=True)
+            if new.size > max(1_000, ids.size // 4):
+                return False
+            _, here, there = np.intersect1d(ids, old_ids, True, return_indices=True)
+            moved = until[here] != old_until[there]
+            plans.append((signal_type, ids[here][moved], until[here][moved], new, old_ids, ids))
+        changed = set(self._new_imports(hash_list, labelled=True))
+        if changed or self.import_high.get(hash_list.id) != self.base.import_high.get(hash_list.id):
+            changed |= self._notes_changed(hash_list)
+        for signal_type, moved_ids, moved_until, new, old_ids, ids in plans:
+            gone = np.setdiff1d(old_ids, ids, assume_unique=True)
+            again = np.intersect1d(np.asarray(sorted(changed), np.int64), old_ids)
+            self.until[signal_type].append((moved_ids, moved_until))
+            self.drop_ids[signal_type] += [gone, again]
+            self.fetch += new.tolist() + again.tolist()
+        return True
+
+    def _notes_changed(self, hash_list: HashList) -> set[int]:
+        """Entries whose note an import replaced (imports set notes of entries present)."""
+        stored = self.store.entry_notes(hash_list.name)
+        held: dict[int, str] = {}
+        for table in self.base.tables.values():
+            if not table.notes or not len(table):
+                continue
+            ids = np.fromiter(table.notes, np.int64, len(table.notes))
+            rows = table.rows_of(ids)
+            mine = ids[(rows >= 0) & (table.list_codes[np.maximum(rows, 0)] == hash_list.id)]
+            held.update((i, table.notes[i]) for i in mine.tolist())
+        return {i for i in stored.keys() | held.keys() if stored.get(i) != held.get(i)}
+
+    def _new_imports(self, hash_list: HashList, *, labelled: bool) -> list[int]:
+        """Record the list's imports not seen yet; with ``labelled``, the entries they
+        labelled (labels an import adds to entries already present change answers)."""
+        seen = self.import_high.get(hash_list.id, 0)
+        new = self.store.imports_since(hash_list.name, seen)
+        for info in new:
+            self.imports[info.id] = info
+        if not new:
+            return []
+        self.import_high[hash_list.id] = new[-1].id
+        if not labelled:
+            return []
+        return self.store.entries_labelled_by([info.id for info in new])
+
+    def state(self, built_at: float) -> LookupState:
+        by_name = {hl.name: hl.id for hl in self.current.values()}
+        for entry in self.store.entries_by_ids(self.fetch).values():
+            rows = self.fresh.get(entry.signal_type)
+            if rows is not None and entry.list_name in by_name:
+                rows.add(entry, by_name[entry.list_name], self.labels)
+        tables = {}
+        for signal_type, table in self.base.tables.items():
+            drop = self.drop_ids[signal_type]
+            tables[signal_type] = table.updated(
+                self.until[signal_type],
+                np.concatenate(drop) if drop else np.zeros(0, np.int64),
+                self.drop_lists,
+            ).merged(self.fresh[signal_type].table())
+        return LookupState(
+            self.current,
+            tables,
+            tuple(self.labels.sets),
+            self.imports,
+            built_at,
+            {i: n for i, n in self.import_high.items() if i in self.current},
+        )
+
+
 def _entries(store: HashListStore, name: str) -> Iterator[Entry]:
     """Every entry of a list, in pages (the list may be 10M entries)."""
     after: int | None = None
@@ -253,17 +378,6 @@ def _entries(store: HashListStore, name: str) -> Iterator[Entry]:
         if len(page) < LOAD_PAGE:
             return
         after = page[-1].id
-
-
-def _imports(store: HashListStore, ids: Iterable[int]) -> dict[int, ImportInfo]:
-    """Provenance of the imports entries name (few per list: one per file imported)."""
-    found: dict[int, ImportInfo] = {}
-    for import_id in ids:
-        try:
-            found[import_id] = store.import_info(import_id)
-        except NotFoundError:  # the import's list was deleted meanwhile
-            continue
-    return found
 
 
 def value_hex(table: EntryTable, row: int) -> str:
