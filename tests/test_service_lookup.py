@@ -411,3 +411,47 @@ def test_property_catching_up_equals_loading_afresh(
         assert rows == wanted, (set(rows) - set(wanted), set(wanted) - set(rows))
     queries = [("pdq" if len(v) == 64 else "md5", v) for vs in world.values() for v in vs]
     assert engine.lookup(queries) == oracle(db, home, queries)
+
+
+def test_a_restart_maps_the_saved_state_and_catches_up(
+    db: Database, home: Path, world: dict[str, list[str]], tmp_path: Path
+) -> None:
+    store = HashListStore(db)
+    first = LookupEngine(store, home=home)
+    first.refresh()
+    assert first.loaded_from == "store"
+    # changes while no engine runs: every kind of catch-up
+    rng = np.random.default_rng(11)
+    new = [{"type": "pdq", "value": random_hex(rng), "labels": ["new"]}]
+    store.import_file("FAR", write_jsonl(tmp_path / "more.jsonl", new))
+    store.set_enabled("NEAR", False, entry_ids=[store.find_entries("NEAR", limit=1)[0].id])
+    store.delete("OFF")
+    fill(store, "FRESH", [{"type": "md5", "value": "b" * 32}], tmp_path)
+    second = LookupEngine(store, home=home)
+    second.refresh()
+    assert second.loaded_from == "snapshot"
+    view = second._view
+    assert view is not None
+    afresh = table_contents(LookupState.load(store, second.signal_types))
+    assert table_contents(view.state) == afresh
+    queries = [("pdq", new[0]["value"]), ("md5", "b" * 32)]
+    queries += [("pdq" if len(v) == 64 else "md5", v) for v in world["NEAR"]]
+    assert second.lookup(queries) == oracle(db, home, queries)
+    assert second.lookup(queries[:2]) != [[], []]
+    # unchanged since the save: the columns are the saved files, mapped (pages shared)
+    third = LookupEngine(store, home=home)
+    third.refresh()
+    assert third._view is not None
+    assert isinstance(third._view.state.tables["pdq"].keys, np.memmap)
+
+
+def test_a_damaged_save_is_ignored(db: Database, home: Path, world: dict[str, list[str]]) -> None:
+    store = HashListStore(db)
+    LookupEngine(store, home=home).refresh()
+    (saved,) = home.glob("indexes/*/lookup-state-*/meta.json")
+    saved.write_text("{not json", encoding="utf-8")
+    engine = LookupEngine(store, home=home)
+    engine.refresh()
+    assert engine.loaded_from == "store"
+    queries = [("pdq", v) for v in world["FAR"][:40]]
+    assert engine.lookup(queries) == oracle(db, home, queries)

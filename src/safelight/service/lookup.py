@@ -39,13 +39,16 @@ from safelight.errors import StoreError, UsageError
 from safelight.index import parse_hex
 from safelight.lists.models import HashList, ImportInfo
 from safelight.lists.store import CHANGE_CHANNEL, HashListStore
-from safelight.match.indexes import Index, IndexSync, indexed_types
+from safelight.match.indexes import Index, IndexSync, index_root, indexed_types
 from safelight.match.results import Match
+from safelight.service import lookup_snapshot as snapshot
 from safelight.service.lookup_state import LookupState, list_signature, value_hex
 from safelight.signals.types import registry
 
 log = logging.getLogger(__name__)
 
+# Least seconds between two saves of the lookup state (the first is saved at once).
+SNAPSHOT_SECONDS = 300.0
 # How long a PostgreSQL listener waits on the channel before reading the lists anyway.
 LISTEN_FALLBACK_SECONDS = 2.0
 
@@ -130,6 +133,10 @@ class LookupEngine:
         self.last_error: str | None = None
         self.refreshes = 0  # views swapped in (tests, metrics)
         self.checked_at = 0.0  # when the view was last found current with the store
+        self._root = index_root(store.db, home)
+        self._saved: dict[int, int] | None = None  # list generations last saved
+        self._saved_at = 0.0
+        self.loaded_from: str | None = None  # "snapshot" or "store": how the first view came
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -225,13 +232,40 @@ class LookupEngine:
             # Indexes first: once the new state is served, the files already show it.
             synced_at = time.time()
             indexes = {t: sync.open() for t, sync in self._syncs.items()}
-            if view is None:
-                state = LookupState.load(self.store, self.signal_types)
-            else:
+            state = self._first_state(lists) if view is None else None
+            if state is None:
+                assert view is not None
                 state = view.state.with_lists(self.store, lists)
+            self._maybe_save(state)
             self._view = View(state, indexes, synced_at)
             self.refreshes += 1
         return True
+
+    def _first_state(self, lists: list[HashList]) -> LookupState:
+        """The saved state caught up with the store, else the store read whole."""
+        saved = snapshot.load(self._root, lists, self.signal_types)
+        if saved is None:
+            self.loaded_from = "store"
+            return LookupState.load(self.store, self.signal_types)
+        self.loaded_from = "snapshot"
+        # Saved again at once if the store moved on: the next start then has less to do.
+        self._saved = {i: hl.generation for i, hl in saved.lists.items()}
+        return saved.with_lists(self.store, lists)
+
+    def _maybe_save(self, state: LookupState) -> None:
+        """Save the state for the next start when it moved on from the saved one: the first
+        view at once, later ones at most once per ``SNAPSHOT_SECONDS`` (a save at 10M
+        writes ~640 MB)."""
+        generations = {i: hl.generation for i, hl in state.lists.items()}
+        due = time.monotonic() - self._saved_at >= SNAPSHOT_SECONDS
+        if generations == self._saved or not (due or self._saved is None):
+            return
+        try:
+            snapshot.save(self._root, state)
+        except OSError as exc:  # the next start reads the store instead: slower, not wrong
+            log.warning("lookup snapshot not saved: %s", exc)
+            return
+        self._saved, self._saved_at = generations, time.monotonic()
 
     # --- lookups -----------------------------------------------------------------------
 
@@ -353,6 +387,7 @@ class LookupEngine:
             t: {k: v for k, v in s.items() if k != "built_to"} for t, s in self.state().items()
         }
         details["worker"] = os.getpid()  # which worker answered (each holds its own view)
+        details["loaded_from"] = self.loaded_from
         if self.last_error:
             details["last_error"] = self.last_error
         return self.ready, details
