@@ -455,3 +455,34 @@ def test_a_damaged_save_is_ignored(db: Database, home: Path, world: dict[str, li
     assert engine.loaded_from == "store"
     queries = [("pdq", v) for v in world["FAR"][:40]]
     assert engine.lookup(queries) == oracle(db, home, queries)
+
+
+def test_lookups_go_on_while_the_indexes_catch_up(
+    db: Database, engine: LookupEngine, world: dict[str, list[str]]
+) -> None:
+    """The index sync held back: lookups still answer at once, and a deleted list is no
+    longer served (the state is swapped in first; hits are checked against it)."""
+    engine.refresh()
+    entered, gate = threading.Event(), threading.Event()
+    for sync in engine._syncs.values():
+        real = sync.open
+
+        def held(real: Callable[[], Any] = real) -> Any:
+            entered.set()
+            gate.wait(DEADLINE_SECONDS)
+            return real()
+
+        sync.open = held  # type: ignore[method-assign]
+    target = [("pdq", world["FAR"][7])]
+    assert engine.lookup(target) != [[]]
+    HashListStore(db).delete("FAR")
+    refresher = threading.Thread(target=engine.refresh)
+    refresher.start()
+    try:
+        wait_for(entered.is_set, "the index sync starts")
+        assert engine.lookup(target) == [[]]
+        assert engine.lookup([("pdq", world["NEAR"][0])]) != [[]]
+    finally:
+        gate.set()
+        refresher.join()
+    assert engine.lookup(target) == [[]]

@@ -18,7 +18,7 @@ from safelight.signals.files import hash_bytes
 from safelight.store import Database
 from tests.service_support import BASE, bearer, make_app, make_token
 from tests.signals_media import jpeg_bytes
-from tests.test_service_lookup import DEADLINE_SECONDS, write_jsonl
+from tests.test_service_lookup import DEADLINE_SECONDS, wait_for, write_jsonl
 
 PHOTO = jpeg_bytes(11, 160, 120)
 OTHER_PDQ = "f" * 64
@@ -155,5 +155,7 @@ def test_readiness_and_metrics_report_the_index(client: TestClient) -> None:
     index = ready["checks"]["index"]
     assert index["ok"] is True and index["pdq"]["size"] == 2
     assert index["sha256"]["size"] == 1
-    metrics = client.get("/metrics").text
-    assert 'safelight_index_entries{signal_type="pdq"} 2.0' in metrics
+    wait_for(
+        lambda: 'safelight_index_entries{signal_type="pdq"} 2.0' in client.get("/metrics").text,
+        "the index size in the metrics",
+    )

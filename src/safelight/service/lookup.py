@@ -229,15 +229,21 @@ class LookupEngine:
                 signature = {hl.id: list_signature(hl) for hl in lists}
                 if signature == view.state.signature():
                     return False
-            # Indexes first: once the new state is served, the files already show it.
-            synced_at = time.time()
-            indexes = {t: sync.open() for t, sync in self._syncs.items()}
             state = self._first_state(lists) if view is None else None
             if state is None:
                 assert view is not None
                 state = view.state.with_lists(self.store, lists)
-            self._maybe_save(state)
+                # Served at once over the indexes as they are: every hit is checked
+                # against the state, so removals and disables show now; what is new shows
+                # when the indexes have caught up (next swap).
+                self._view = View(state, view.indexes, view.synced_at)
+            synced_at = time.time()  # after the state was read: the indexes hold all of it
+            indexes = {t: sync.open() for t, sync in self._syncs.items()}
             self._view = View(state, indexes, synced_at)
+            self.checked_at = synced_at
+            if self._on_view is not None:
+                self._on_view(self)
+            self._maybe_save(state)
             self.refreshes += 1
         return True
 
