@@ -8,9 +8,11 @@
 A *view* is a ``LookupState`` (lists and entries in memory, safelight.service.lookup_state)
 and the match index of each signal type (memory-mapped segment files: the page cache holds
 one copy for every worker). Lookups read the current view and never wait: a background
-thread follows the store and, when a list changed, first brings the on-disk indexes up to
-date (``IndexSync``, incremental), then builds the new state from the old one (only changed
-lists are re-read), then swaps the view in one assignment. Until then the old view serves.
+thread follows the store and, when a list changed, builds the new state from the old one
+(changed lists caught up by difference) and swaps it in over the current indexes (hits are
+checked against the state, so removals show at once), then brings the on-disk indexes up
+to date (``IndexSync``, incremental) and swaps again (additions show). Each swap is one
+assignment; until it, the old view serves.
 
 The thread learns of changes by reading ``hash_lists`` (a few rows: generation, enabled,
 threshold, provenance) every ``poll_seconds``; on PostgreSQL it also LISTENs on the channel
