@@ -6,7 +6,9 @@ of milliseconds per hash, by design); the code path is the same.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +25,16 @@ from safelight.store import Database
 CHEAP = PasswordHasher.from_parameters(profiles.CHEAPEST)
 PASSWORD = "correct horse battery staple"
 BASE = "https://testserver"  # session cookies are Secure: the client must speak "https"
+# Where test apps keep their indexes (one folder per store inside it), not ./.safelight.
+TEST_HOME = Path(tempfile.mkdtemp(prefix="safelight-test-home-"))
 
 
 def settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"token_cache_seconds": 0, "anonymous_per_minute": 10_000}
+    values: dict[str, Any] = {
+        "token_cache_seconds": 0,
+        "anonymous_per_minute": 10_000,
+        "home": TEST_HOME,
+    }
     values.update(overrides)
     return Settings(**values)
 

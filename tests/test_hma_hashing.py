@@ -164,6 +164,7 @@ def test_add_content_errors(hma: TestClient) -> None:
 
 def test_status_routes(db: Database, tmp_path: Path) -> None:
     with hma_client(db, tmp_path) as client:
+        assert client.app.state.service.extensions["lookup"].wait_ready(30)  # type: ignore[attr-defined]
         for path in ("/status", "/status/live"):
             response = client.get(path, headers={"Authorization": ""})
             assert (response.status_code, response.text) == (200, "I-AM-ALIVE")

@@ -34,6 +34,7 @@ EVERYONE = frozenset(role.value for role in Role)
 HMA_MATCHERS = frozenset({"admin", "analyst", "investigator", "api_client"})
 HMA_READERS = frozenset({"admin", "analyst", "auditor"})
 HMA_CURATORS = frozenset({"admin", "analyst"})
+LOOKUP = frozenset({"admin", "analyst", "investigator", "api_client"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -68,6 +69,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/c/signal_type"): EVERYONE,
     ("GET", "/c/signal_type/index"): EVERYONE,
     ("GET", "/c/content_type"): EVERYONE,
+    ("POST", "/api/v1/lookup"): LOOKUP,
+    ("GET", "/api/v1/lookup"): LOOKUP,
+    ("POST", "/api/v1/lookup/upload"): LOOKUP,
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from safelight.lists.store import HashListStore
 from safelight.match.results import Match
+from safelight.service.lookup import IndexNotReadyError
 from safelight.signals.types import parse_vpdq_value, registry
 
 
@@ -79,8 +80,58 @@ class MatcherLookup:
 
 
 def engine_of(extensions: Mapping[str, Any], fallback: Callable[[], LookupEngine]) -> LookupEngine:
+    """The service's lookup engine for hashes, with vPDQ queries (which it does not index)
+    answered by the Matcher fallback; the fallback alone when there is no engine."""
     engine = extensions.get("lookup")
-    return engine if engine is not None else fallback()
+    return fallback() if engine is None else SplitLookup(engine, fallback)
+
+
+class SplitLookup:
+    """Hash queries to the engine (no SQL per lookup), vPDQ queries to the Matcher."""
+
+    def __init__(self, engine: LookupEngine, fallback: Callable[[], LookupEngine]) -> None:
+        self.engine = engine
+        self.fallback = fallback
+
+    def lookup(
+        self, queries: Sequence[tuple[str, str]], lists: Sequence[str] | None = None
+    ) -> list[list[Match]]:
+        refresh = getattr(self.engine, "refresh", None)
+        if refresh is not None and getattr(self.engine, "ready", False):
+            # HMA clients expect a change they just made to show on their next lookup; the
+            # HMA routes already read the store per call (content ids), so one more cheap
+            # check here costs little. The native route stays SQL-free (fresh within 1 s).
+            refresh()
+        videos = [i for i, (kind, _) in enumerate(queries) if kind == "vpdq"]
+        hashes = [i for i, (kind, _) in enumerate(queries) if kind != "vpdq"]
+        results: list[list[Match]] = [[] for _ in queries]
+        for part, answer in ((hashes, self.engine), (videos, None)):
+            if not part:
+                continue
+            asked = [queries[i] for i in part]
+            try:
+                found = (answer or self.fallback()).lookup(asked, lists)
+            except IndexNotReadyError:  # still loading: answer correctly, if more slowly
+                found = self.fallback().lookup(asked, lists)
+            for position, matches in zip(part, found, strict=True):
+                results[position] = matches
+        return results
+
+    def state(self) -> dict[str, dict[str, Any]]:
+        """The engine's state in HMA's terms: entries indexed, and ``built_to`` as the unix
+        time the view was last found current; the fallback's own state before the engine
+        serves (lookups are answered by the fallback until then)."""
+        if not getattr(self.engine, "ready", True):
+            return self.fallback().state()
+        out: dict[str, dict[str, Any]] = {}
+        for kind, found in self.engine.state().items():
+            updated = found.get("updated_at")
+            out[kind] = {
+                "size": int(found.get("size") or 0),
+                "built_to": int(updated) if isinstance(updated, int | float) else -1,
+                "present": updated is not None,
+            }
+        return out
 
 
 # --- HMA's answers from Safelight matches ----------------------------------------------------

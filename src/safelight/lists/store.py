@@ -50,6 +50,9 @@ from safelight.store.lists_tables import (
 FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _ID_CHUNK = 500  # ids per IN (...) query: well under every database's parameter limit
 _STREAM_ROWS = 10_000
+# PostgreSQL: every list change NOTIFYs this channel (payload: the list id) when it commits,
+# so a service's lookup engine sees it at once rather than at its next poll.
+CHANGE_CHANNEL = "safelight_lists"
 
 
 class ListNotFoundError(NotFoundError):
@@ -213,6 +216,7 @@ class HashListStore:
                 delete(hash_list_imports).where(hash_list_imports.c.list_id == hash_list.id)
             )
             conn.execute(delete(hash_lists).where(hash_lists.c.id == hash_list.id))
+            _notify(conn, hash_list.id)
             return int(removed)
 
     def set_enabled(
@@ -487,6 +491,41 @@ class HashListStore:
             )
             return [(int(i), until) for i, until in conn.execute(query)]
 
+    def imports_since(self, name: str, after_id: int) -> builtins.list[ImportInfo]:
+        """A list's imports with ids above ``after_id``, oldest first (what a follower of the
+        list has not seen yet)."""
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            rows = conn.execute(
+                select(hash_list_imports)
+                .where(
+                    hash_list_imports.c.list_id == hash_list.id,
+                    hash_list_imports.c.id > after_id,
+                )
+                .order_by(hash_list_imports.c.id)
+            )
+            return [_import_info(row) for row in rows]
+
+    def entry_notes(self, name: str) -> dict[int, str]:
+        """The notes of a list's entries that have one (few do), by entry id."""
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            query = select(hash_entries.c.id, hash_entries.c.note).where(
+                hash_entries.c.list_id == hash_list.id, hash_entries.c.note.is_not(None)
+            )
+            return {int(i): str(note) for i, note in conn.execute(query)}
+
+    def entries_labelled_by(self, import_ids: Sequence[int]) -> builtins.list[int]:
+        """Ids of the entries given a label by these imports (new or already present)."""
+        found: set[int] = set()
+        with self.db.connect() as conn:
+            for chunk in _chunks(sorted(set(import_ids))):
+                query = select(hash_entry_labels.c.entry_id).where(
+                    hash_entry_labels.c.import_id.in_(chunk)
+                )
+                found.update(int(i) for i in conn.execute(query).scalars())
+        return sorted(found)
+
     def find_entries(
         self,
         name: str,
@@ -552,6 +591,7 @@ class HashListStore:
         return [self._get(conn, name) for name in names]
 
     def _bump(self, conn: Connection, list_id: int) -> int:
+        _notify(conn, list_id)
         conn.execute(
             hash_lists.update()
             .where(hash_lists.c.id == list_id)
@@ -638,6 +678,12 @@ class HashListStore:
                 disabled_until=disabled_until,
                 import_id=import_id,
             )
+
+
+def _notify(conn: Connection, list_id: int) -> None:
+    """Tell listeners (the service's lookup engines) a list changed; sent on commit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_notify(CHANGE_CHANNEL, str(list_id))))
 
 
 def _grouped_rows(

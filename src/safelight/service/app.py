@@ -19,6 +19,7 @@ from safelight import __version__
 from safelight.service.access import Access, route_table, undeclared_routes
 from safelight.service.context import ServiceContext
 from safelight.service.http_errors import install_error_handlers
+from safelight.service.lookup import LookupEngine
 from safelight.service.middleware import RequestContextMiddleware
 from safelight.service.routes import (
     auth,
@@ -27,6 +28,7 @@ from safelight.service.routes import (
     hma_hashing,
     hma_matching,
     hma_status,
+    lookup,
     native,
 )
 from safelight.service.routes.hma_common import install_hma_errors
@@ -37,6 +39,7 @@ ROUTERS = (
     health.router,
     auth.router,
     native.router,
+    lookup.router,
     hma_status.router,
     hma_hashing.router,
     hma_matching.router,
@@ -61,10 +64,15 @@ def create_app(
     settings = settings or Settings()
     store = db or open_store(settings)
     ctx = ServiceContext.build(settings, store, hasher=hasher)
+    engine = install_lookup(ctx)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        engine.start()  # loads in the background: /readyz says when lookups are served
+        try:
+            yield
+        finally:
+            engine.stop()
         if db is None:  # the app opened the store: the app closes it
             store.dispose()
 
@@ -89,6 +97,27 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, metrics=ctx.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def install_lookup(ctx: ServiceContext) -> LookupEngine:
+    """The lookup engine at ``ctx.extensions["lookup"]``, with its readiness check and the
+    index figures in the metrics (refreshed with every new view)."""
+
+    def publish(engine: LookupEngine) -> None:
+        for signal_type, state in engine.state().items():
+            ctx.metrics.set_index_state(
+                signal_type,
+                entries=state["size"],
+                generation=state["generation"] or 0,
+                updated_at=state.get("updated_at") or 0.0,
+            )
+
+    engine = LookupEngine(
+        ctx.lists, home=ctx.home, poll_seconds=ctx.settings.lookup_poll_seconds, on_view=publish
+    )
+    ctx.extensions["lookup"] = engine
+    ctx.add_readiness_check("index", engine.readiness)
+    return engine
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -93,6 +93,15 @@ class Settings(BaseSettings):
         description="Hosts the HMA ?url= routes may fetch from (comma-separated; subdomains "
         "too); unset: every ?url= is refused.",
     )
+    lookup_poll_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        le=60,
+        description="How often lookups re-read the lists for changes (PostgreSQL also listens).",
+    )
+    upload_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1, description="Largest file a lookup upload may send."
+    )
 
     @classmethod
     def settings_customise_sources(
