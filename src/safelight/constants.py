@@ -209,3 +209,23 @@ DBIP_SNAPSHOT_DATES: Final = {"1.1.0": "2026-10-08"}
 # Shortest password a service user may set: NIST SP 800-63B-4 (2024), section 3.1.1.2,
 # asks for at least 15 characters where a password alone authenticates.
 MIN_PASSWORD_LENGTH: Final = 15
+
+# --- Actions on match (docs/lists.md, docs/webhooks.md) ------------------------------------
+# Flood protection's default: an entry matching more than 100 distinct queries within an hour
+# is paused for review. HMA leaves this to operators; ours is a choice: a known item
+# re-uploaded that widely in one hour is rarer than a degenerate hash (a blank or uniform
+# image's PDQ) matching everything, and a pause costs a reviewer one look.
+FLOOD_DEFAULT_THRESHOLD: Final = 100
+FLOOD_DEFAULT_WINDOW_SECONDS: Final = 3_600
+# Sightings kept in memory before one batched write (a flush also happens on every call end).
+FLOOD_FLUSH_SIGHTINGS: Final = 1_000
+# Webhook retries: delay 2^(attempt-1) * base seconds, capped; failed after the last attempt
+# (the exponential backoff with a cap of the AWS Architecture Blog, "Exponential Backoff
+# and Jitter", 2015; without jitter, as one worker paces its own queue).
+WEBHOOK_MAX_ATTEMPTS: Final = 8
+WEBHOOK_BACKOFF_BASE_SECONDS: Final = 5.0
+WEBHOOK_BACKOFF_CAP_SECONDS: Final = 3_600.0
+# Seconds one delivery attempt may take (connect and read) before it counts as failed.
+WEBHOOK_TIMEOUT_SECONDS: Final = 10.0
+# Header carrying "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
+WEBHOOK_SIGNATURE_HEADER: Final = "Safelight-Signature"

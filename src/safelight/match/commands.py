@@ -223,8 +223,9 @@ def _results(
     from safelight.match.matcher import QueryResult
 
     if queries:
-        for (kind, value), found in zip(queries, matcher.match_hashes(queries), strict=True):
-            yield QueryResult(value, kind, found)
+        ruled = matcher.match_hashes_ruled(queries)
+        for (kind, value), found in zip(queries, ruled, strict=True):
+            yield QueryResult(value, kind, found.matches, ruled=found)
         return
     # Only files need the hashing pipeline (decoders, process pool).
     from safelight.signals.batch import hash_paths
@@ -264,5 +265,13 @@ def _table(result: QueryResult, min_quality: int) -> None:
     for m in result.matches:
         line = f"{m.distance:>4}  {m.list_name:<20} {m.entry_id:>10}  {m.signal_type:<6}"
         click.echo(f"{line}  {query}")
+    ruled = result.ruled
+    for s in ruled.suppressed if ruled else ():
+        m, by = s.match, s.by
+        line = f"{m.distance:>4}  {m.list_name:<20} {m.entry_id:>10}  {m.signal_type:<6}"
+        click.echo(f"{line}  {query}: suppressed by allow list {by.list_name} entry {by.entry_id}")
+    for m in ruled.paused if ruled else ():
+        line = f"{m.distance:>4}  {m.list_name:<20} {m.entry_id:>10}  {m.signal_type:<6}"
+        click.echo(f"{line}  {query}: entry paused for review (flood), not served")
     if not result.matches and result.error is None and not result.low_quality:
         click.echo(f"{'-':>4}  {'no match':<20} {'':>10}  {'':<6}  {query}")
