@@ -17,26 +17,32 @@ from safelight.lists.store import HashListStore, utc_now
 from safelight.match import Matcher
 from safelight.match.flood import FloodCounter, paused_entries, prune, query_key, resume
 from safelight.service.audit import AuditLog
+from safelight.store import Database
 from safelight.store.lists_tables import flood_sightings
 
-from .test_match import add, flip, random_pdq, store  # noqa: F401
+from .test_match import add, flip, random_pdq
 
 
 @pytest.fixture
-def clocked(store: HashListStore) -> list:  # noqa: F811
+def store(db: Database) -> HashListStore:
+    return HashListStore(db)
+
+
+@pytest.fixture
+def clocked(store: HashListStore) -> list:
     now = [utc_now().replace(minute=1, second=0, microsecond=0)]
     store.clock = lambda: now[0]
     return now
 
 
-def setup_list(store: HashListStore, tmp_path: Path, **options: object) -> str:  # noqa: F811
+def setup_list(store: HashListStore, tmp_path: Path, **options: object) -> str:
     base = random_pdq()
     store.create("KNOWN", flood_threshold=3, flood_window_s=3600, **options)  # type: ignore[arg-type]
     add(store, tmp_path, "KNOWN", [{"type": "pdq", "value": base}])
     return base
 
 
-def matcher(store: HashListStore, tmp_path: Path, **options: object) -> Matcher:  # noqa: F811
+def matcher(store: HashListStore, tmp_path: Path, **options: object) -> Matcher:
     counter = FloodCounter(store, **options)  # type: ignore[arg-type]
     return Matcher(store, home=tmp_path / "home", flood=counter)
 
@@ -44,7 +50,7 @@ def matcher(store: HashListStore, tmp_path: Path, **options: object) -> Matcher:
 def test_threshold_exceeded_across_workers_pauses_the_entry(
     store: HashListStore,
     tmp_path: Path,
-    clocked: list,  # noqa: F811
+    clocked: list,
 ) -> None:
     base = setup_list(store, tmp_path)
     warned: list[str] = []
@@ -75,7 +81,7 @@ def test_threshold_exceeded_across_workers_pauses_the_entry(
 def test_windows_reset_the_count_and_prune_drops_old_ones(
     store: HashListStore,
     tmp_path: Path,
-    clocked: list,  # noqa: F811
+    clocked: list,
 ) -> None:
     base = setup_list(store, tmp_path)
     m = matcher(store, tmp_path)
@@ -93,7 +99,7 @@ def test_windows_reset_the_count_and_prune_drops_old_ones(
 def test_off_for_allow_lists_and_threshold_zero(
     store: HashListStore,
     tmp_path: Path,
-    clocked: list,  # noqa: F811
+    clocked: list,
 ) -> None:
     base = random_pdq()
     store.create("OFF", flood_threshold=0)
@@ -112,7 +118,7 @@ def test_off_for_allow_lists_and_threshold_zero(
 def test_buffered_sightings_flush_when_full_and_only_then(
     store: HashListStore,
     tmp_path: Path,
-    clocked: list,  # noqa: F811
+    clocked: list,
 ) -> None:
     base = setup_list(store, tmp_path)
     counter = FloodCounter(store, flush_every=5)
@@ -127,7 +133,7 @@ def test_flooded_and_resume_commands(
     safelight_env: Path,
     tmp_path: Path,
     store: HashListStore,
-    clocked: list,  # noqa: F811
+    clocked: list,
 ) -> None:
     base = setup_list(store, tmp_path)
     m = matcher(store, tmp_path)

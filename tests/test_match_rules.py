@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,8 +16,15 @@ from safelight.lists.store import HashListStore
 from safelight.match import Matcher
 from safelight.match.results import Match
 from safelight.match.rules import apply_rules
+from safelight.store import Database
 
-from .test_match import add, flip, random_pdq, store  # noqa: F401
+from .test_match import add, flip, random_pdq
+
+
+@pytest.fixture
+def store(db: Database) -> HashListStore:
+    return HashListStore(db)
+
 
 TYPES = ["pdq", "md5", "vpdq"]
 LISTS = {"B1": "block", "B2": "block", "A1": "allow", "A2": "allow"}
@@ -69,7 +77,7 @@ def test_a_pdq_allow_match_does_not_suppress_an_exact_block_match() -> None:
 
 
 def test_matcher_suppresses_block_matches_of_an_allowed_query(
-    store: HashListStore,  # noqa: F811
+    store: HashListStore,
     tmp_path: Path,
 ) -> None:
     base, md5 = random_pdq(), "ab" * 16
@@ -99,7 +107,7 @@ def test_matcher_suppresses_block_matches_of_an_allowed_query(
 def test_match_cli_reports_the_suppression(
     safelight_env: Path,
     tmp_path: Path,
-    store: HashListStore,  # noqa: F811
+    store: HashListStore,
 ) -> None:
     md5 = "cd" * 16
     runner = CliRunner()
