@@ -148,3 +148,14 @@ def test_flooded_and_resume_commands(
     done = runner.invoke(main, ["lists", "resume", "KNOWN", str(entry["id"])])
     assert done.stdout == "resumed 1 of 1 entries of KNOWN\n"
     assert runner.invoke(main, ["lists", "flooded"]).stdout == "no paused entries\n"
+
+
+def test_flush_due_waits_for_its_delay(store: HashListStore, tmp_path: Path, clocked: list) -> None:
+    base = setup_list(store, tmp_path)
+    counter = FloodCounter(store, flush_after_s=3600.0)
+    m = Matcher(store, home=tmp_path / "home", flood=counter)
+    for bits in range(1, 6):
+        m.match_hashes([("pdq", flip(base, bits))])
+    assert not paused_entries(store)  # five sightings still buffered
+    assert [p.distinct_queries for p in counter.flush()] == [5]
+    assert counter.flush_due() == []

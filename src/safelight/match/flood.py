@@ -23,6 +23,7 @@ pairs, and an update plus an audit entry per newly paused entry.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,10 +78,14 @@ class FloodCounter:
         store: HashListStore,
         *,
         flush_every: int = FLOOD_FLUSH_SIGHTINGS,
+        flush_after_s: float = 0.0,
         audit: bool = True,
     ) -> None:
         self.store = store
         self.flush_every = flush_every
+        # ``flush_due`` writes once sightings have waited this long (0: on every call).
+        self.flush_after_s = flush_after_s
+        self._first_pending = 0.0
         self.audit = audit
         self._pending: set[tuple[int, int, str]] = set()
         self._names: dict[int, str] = {}
@@ -104,10 +109,20 @@ class FloodCounter:
             if limits is None:
                 continue
             key = key or query_key(query)
+            if not self._pending:
+                self._first_pending = time.monotonic()
             window = limits[1]
             self._pending.add((match.entry_id, now // window * window, key))
             self._names[match.entry_id] = match.list_name
         return self.flush() if len(self._pending) >= self.flush_every else []
+
+    def flush_due(self) -> list[FloodPause]:
+        """``flush`` when the oldest buffered sighting has waited ``flush_after_s`` (what
+        ``Matcher`` calls after each call; an engine answering one hash per request sets
+        ``flush_after_s`` to 1 s so a write serves many lookups)."""
+        if self._pending and time.monotonic() - self._first_pending >= self.flush_after_s:
+            return self.flush()
+        return []
 
     def flush(self) -> list[FloodPause]:
         """Write the buffered sightings and pause every entry now over its limit."""

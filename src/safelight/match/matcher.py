@@ -184,7 +184,7 @@ class Matcher:
             return
         for query, result in zip(queries, ruled, strict=True):
             self.flood.observe(query, result.matches)
-        for pause in self.flood.flush():
+        for pause in self.flood.flush_due():
             if self.warn:
                 self.warn(f"entry {pause.entry_id} of {pause.list_name} paused: {pause.reason}")
 
