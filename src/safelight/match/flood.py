@@ -23,6 +23,7 @@ pairs, and an update plus an audit entry per newly paused entry.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ class FloodCounter:
         self.flush_after_s = flush_after_s
         self._first_pending = 0.0
         self.audit = audit
+        # observe (request threads) and flush (a background thread) share the buffer.
+        self._lock = threading.Lock()
         self._pending: set[tuple[int, int, str]] = set()
         self._names: dict[int, str] = {}
         self.refresh()
@@ -104,17 +107,19 @@ class FloodCounter:
             return []
         key = None
         now = int(self.store.clock().timestamp())
-        for match in matches:
-            limits = self._limits.get(match.list_name)
-            if limits is None:
-                continue
-            key = key or query_key(query)
-            if not self._pending:
-                self._first_pending = time.monotonic()
-            window = limits[1]
-            self._pending.add((match.entry_id, now // window * window, key))
-            self._names[match.entry_id] = match.list_name
-        return self.flush() if len(self._pending) >= self.flush_every else []
+        with self._lock:
+            for match in matches:
+                limits = self._limits.get(match.list_name)
+                if limits is None:
+                    continue
+                key = key or query_key(query)
+                if not self._pending:
+                    self._first_pending = time.monotonic()
+                window = limits[1]
+                self._pending.add((match.entry_id, now // window * window, key))
+                self._names[match.entry_id] = match.list_name
+            full = len(self._pending) >= self.flush_every
+        return self.flush() if full else []
 
     def flush_due(self) -> list[FloodPause]:
         """``flush`` when the oldest buffered sighting has waited ``flush_after_s`` (what
@@ -126,13 +131,13 @@ class FloodCounter:
 
     def flush(self) -> list[FloodPause]:
         """Write the buffered sightings and pause every entry now over its limit."""
-        if not self._pending:
+        with self._lock:
+            pending, names = self._pending, self._names
+            self._pending, self._names = set(), {}
+        if not pending:
             return []
-        rows = [{"entry_id": e, "window_start": w, "query_key": k} for e, w, k in self._pending]
-        touched = {(e, w) for e, w, _ in self._pending}
-        names = dict(self._names)
-        self._pending.clear()
-        self._names.clear()
+        rows = [{"entry_id": e, "window_start": w, "query_key": k} for e, w, k in pending]
+        touched = {(e, w) for e, w, _ in pending}
         with self.store.db.begin() as conn:
             conn.execute(_insert_ignore(conn), rows)
             counts = conn.execute(

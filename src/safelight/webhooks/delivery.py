@@ -153,8 +153,11 @@ class DeliveryQueue:
         interval: float = 1.0,
         send: Send = post,
         max_attempts: int = WEBHOOK_MAX_ATTEMPTS,
+        on_tick: Callable[[], object] | None = None,
     ) -> None:
         self.hooks = hooks
+        # Also run on every pass of the thread (the service's flood counter writes here).
+        self.on_tick = on_tick
         self.interval = interval
         self.send = send
         self.max_attempts = max_attempts
@@ -199,6 +202,8 @@ class DeliveryQueue:
     def run_once(self) -> list[Attempt]:
         """Store what was submitted, then send what is due (the thread's loop body)."""
         self._store_inbox()
+        if self.on_tick is not None:
+            self.on_tick()
         return deliver_due(self.hooks, send=self.send, max_attempts=self.max_attempts)
 
     def _run(self) -> None:
