@@ -124,3 +124,40 @@ def test_match_cli_reports_the_suppression(
     assert record["suppressed"][0]["suppressed_by"]["list"] == "FP"
     table = runner.invoke(main, ["match", "--hash", md5, "--format", "table"])
     assert "suppressed by allow list FP" in table.stdout
+
+
+def test_scan_items_are_flagged_allow_listed_and_paused(
+    db: Database, store: HashListStore, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from safelight.scan.matching import MatchConfig, make_matcher
+    from safelight.signals.records import HashRecord
+    from safelight.store.lists_tables import hash_entries
+
+    md5s = ["a" * 32, "b" * 32, "c" * 32]
+    store.create("KNOWN")
+    store.create("FP", allow=True)
+    add(store, tmp_path, "KNOWN", [{"type": "md5", "value": v} for v in md5s])
+    add(store, tmp_path, "FP", [{"type": "md5", "value": md5s[0]}])
+    with db.begin() as conn:  # as flood protection would have left it
+        conn.execute(
+            update(hash_entries)
+            .where(hash_entries.c.value_key == md5s[1])
+            .values(paused_at=datetime.now(UTC), paused_reason="flood: test")
+        )
+    names = ("KNOWN", "FP")
+    gens = store.generations(list(names))
+    config = MatchConfig(names, tuple(gens[n] for n in names), db.url, db.schema, str(tmp_path))
+    matcher = make_matcher(config)
+    try:
+        records = [HashRecord(f"{i}.bin", "other", size=1, digests={"md5": v}) for i, v in
+                   enumerate(md5s)]  # fmt: skip
+        flagged = matcher.match_flagged(records)
+    finally:
+        matcher.release()
+    assert [(len(m), f) for m, f in flagged] == [
+        (0, ("allow_listed",)), (0, ("paused_entry",)), (1, ()),
+    ]  # fmt: skip
