@@ -74,16 +74,21 @@ def main() -> None:
 # Each domain contributes its commands from its own ``commands`` module, registered here.
 from safelight.lists.commands import lists_group  # noqa: E402
 from safelight.match.commands import match_command  # noqa: E402
+from safelight.match.flood_commands import flooded_command, resume_command  # noqa: E402
 from safelight.network.commands import network  # noqa: E402
 from safelight.referrals.commands import keys_group, referral_group  # noqa: E402
 from safelight.referrals.cybertipline.commands import cybertip_group  # noqa: E402
 from safelight.service.audit_commands import audit_group  # noqa: E402
 from safelight.service.commands import serve_command, tokens_group, users_group  # noqa: E402
 from safelight.store.commands import db_group  # noqa: E402
+from safelight.webhooks.commands import webhooks_group  # noqa: E402
 
 main.add_command(hash_command)
 main.add_command(demo_command)
+lists_group.add_command(flooded_command)
+lists_group.add_command(resume_command)
 main.add_command(lists_group)
+main.add_command(webhooks_group)
 main.add_command(match_command)
 main.add_command(scan_command)
 main.add_command(scans_group)

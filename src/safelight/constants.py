@@ -220,3 +220,23 @@ HMA_CONTENT_TYPES: Final = ("photo", "video")
 HMA_MAX_DISABLE_SECONDS: Final = 5 * 365 * 24 * 3600
 # A content item's note: at most 255 characters (hma-api.md, 5).
 HMA_NOTE_MAX_LENGTH: Final = 255
+
+# --- Actions on match (docs/lists.md, docs/webhooks.md) ------------------------------------
+# Flood protection's default: an entry matching more than 100 distinct queries within an hour
+# is paused for review. HMA leaves this to operators; ours is a choice: a known item
+# re-uploaded that widely in one hour is rarer than a degenerate hash (a blank or uniform
+# image's PDQ) matching everything, and a pause costs a reviewer one look.
+FLOOD_DEFAULT_THRESHOLD: Final = 100
+FLOOD_DEFAULT_WINDOW_SECONDS: Final = 3_600
+# Sightings kept in memory before one batched write (a flush also happens on every call end).
+FLOOD_FLUSH_SIGHTINGS: Final = 1_000
+# Webhook retries: delay 2^(attempt-1) * base seconds, capped; failed after the last attempt
+# (the exponential backoff with a cap of the AWS Architecture Blog, "Exponential Backoff
+# and Jitter", 2015; without jitter, as one worker paces its own queue).
+WEBHOOK_MAX_ATTEMPTS: Final = 8
+WEBHOOK_BACKOFF_BASE_SECONDS: Final = 5.0
+WEBHOOK_BACKOFF_CAP_SECONDS: Final = 3_600.0
+# Seconds one delivery attempt may take (connect and read) before it counts as failed.
+WEBHOOK_TIMEOUT_SECONDS: Final = 10.0
+# Header carrying "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
+WEBHOOK_SIGNATURE_HEADER: Final = "Safelight-Signature"

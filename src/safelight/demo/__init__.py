@@ -37,7 +37,7 @@ def run_demo(out_dir: Path, echo: Echo = print) -> dict[str, object]:
     echo(f"  report: {report} (open it in a browser; it works offline)")
     results["network"] = headline
 
-    from safelight.demo.serve import run_serve_step
+    from safelight.demo.serve_commands import run_serve_step
 
     echo("")
     echo("== Serve: the demo store as a matching service (HMA-compatible routes)")

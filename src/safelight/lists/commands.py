@@ -115,6 +115,24 @@ def lists_group() -> None:
     metavar="TYPE",
     help="Signal type of values later imported without one (e.g. sha256 for a list of digests).",
 )
+@click.option(
+    "--allow",
+    is_flag=True,
+    help="An allow list: known false positives; its matches suppress block matches.",
+)
+@click.option(
+    "--flood-threshold",
+    type=click.IntRange(0),
+    help="Pause an entry matching more distinct queries than this in the window (0: off; "
+    "default 100).",
+)
+@click.option(
+    "--flood-window",
+    "flood_window",
+    type=click.IntRange(1),
+    metavar="SECONDS",
+    help="Flood protection's window (default 3600).",
+)
 @format_option("table", "json", default="table")
 def create_command(
     name: str,
@@ -124,6 +142,9 @@ def create_command(
     pdq_threshold: int,
     disabled: bool,
     default_type: str | None,
+    allow: bool,
+    flood_threshold: int | None,
+    flood_window: int | None,
     output_format: str,
 ) -> None:
     """Create list NAME (UPPER_WITH_UNDERSCORE, as HMA bank names)."""
@@ -136,11 +157,14 @@ def create_command(
             pdq_threshold=pdq_threshold,
             enabled=not disabled,
             default_signal_type=default_type,
+            allow=allow,
+            flood_threshold=flood_threshold,
+            flood_window_s=flood_window,
         )
     if output_format == "json":
         _echo_json(created.to_dict())
     else:
-        click.echo(f"created list {created.name}")
+        click.echo(f"created {'allow ' if allow else ''}list {created.name}")
 
 
 @lists_group.command("ls")

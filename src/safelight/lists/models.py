@@ -25,16 +25,39 @@ class HashList:
     updated_at: datetime
     # The signal type of values imported without a declared one (None: typed by length).
     default_signal_type: str | None = None
+    # "block" or "allow" (known false positives; docs/lists.md).
+    kind: str = "block"
+    # Flood protection as set on the list (None: the default; 0: off). ``flood_limits``
+    # gives what applies.
+    flood_threshold: int | None = None
+    flood_window_s: int | None = None
+
+    @property
+    def is_allow(self) -> bool:
+        return self.kind == "allow"
+
+    def flood_limits(self) -> tuple[int, int] | None:
+        """(threshold, window seconds) that apply, or None when off (always for allow lists)."""
+        from safelight.constants import FLOOD_DEFAULT_THRESHOLD, FLOOD_DEFAULT_WINDOW_SECONDS
+
+        if self.is_allow or self.flood_threshold == 0:
+            return None
+        threshold = self.flood_threshold or FLOOD_DEFAULT_THRESHOLD
+        return threshold, self.flood_window_s or FLOOD_DEFAULT_WINDOW_SECONDS
 
     def to_dict(self) -> dict[str, Any]:
+        limits = self.flood_limits()
         return {
             "name": self.name,
+            "kind": self.kind,
             "description": self.description,
             "source": self.source,
             "terms_of_use": self.terms_of_use,
             "pdq_threshold": self.pdq_threshold,
             "default_signal_type": self.default_signal_type,
             "enabled": self.enabled,
+            "flood_threshold": limits[0] if limits else 0,
+            "flood_window_s": limits[1] if limits else None,
             "generation": self.generation,
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
@@ -53,6 +76,9 @@ class Entry:
     note: str | None
     disabled_until: datetime | None
     import_id: int | None
+    # Paused for review by flood protection: not served until resumed (docs/lists.md).
+    paused_at: datetime | None = None
+    paused_reason: str | None = None
 
     def is_enabled(self, now: datetime) -> bool:
         """Disabled while now < disabled_until (the list's own flag is separate)."""
@@ -68,6 +94,8 @@ class Entry:
             "note": self.note,
             "disabled_until": _iso(self.disabled_until),
             "import_id": self.import_id,
+            "paused_at": _iso(self.paused_at),
+            "paused_reason": self.paused_reason,
         }
 
 

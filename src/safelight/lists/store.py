@@ -137,6 +137,9 @@ def _hash_list(row: Row[Any]) -> HashList:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         default_signal_type=m["default_signal_type"],
+        kind=m["kind"],
+        flood_threshold=m["flood_threshold"],
+        flood_window_s=m["flood_window_s"],
     )
 
 
@@ -159,9 +162,14 @@ class HashListStore:
         pdq_threshold: int = PDQ_MATCH_THRESHOLD,
         enabled: bool = True,
         default_signal_type: str | None = None,
+        allow: bool = False,
+        flood_threshold: int | None = None,
+        flood_window_s: int | None = None,
     ) -> HashList:
         """A new list. ``default_signal_type`` types the values later imported without a
-        type of their own (say sha256 for a list of 64-hex SHA-256 digests)."""
+        type of their own (say sha256 for a list of 64-hex SHA-256 digests). ``allow`` makes
+        an allow list (known false positives, docs/lists.md); ``flood_threshold`` and
+        ``flood_window_s`` set its flood protection (None: the default, threshold 0: off)."""
         try:
             validate_list_name(name)
         except ValueError as exc:
@@ -169,6 +177,7 @@ class HashListStore:
         default_type = None if default_signal_type is None else _signal_type(default_signal_type)
         if not 0 <= pdq_threshold <= PDQ_MAX_LIST_THRESHOLD:
             raise UsageError(f"pdq threshold {pdq_threshold} is outside 0-{PDQ_MAX_LIST_THRESHOLD}")
+        _check_flood(flood_threshold, flood_window_s)
         now = self.clock()
         try:
             with self.db.begin() as conn:
@@ -182,6 +191,9 @@ class HashListStore:
                         terms_of_use=terms_of_use,
                         pdq_threshold=pdq_threshold,
                         default_signal_type=default_type,
+                        kind="allow" if allow else "block",
+                        flood_threshold=flood_threshold,
+                        flood_window_s=flood_window_s,
                         enabled=enabled,
                         generation=0,
                         created_at=now,
@@ -665,9 +677,11 @@ class HashListStore:
             hash_entries.c.note,
             hash_entries.c.disabled_until,
             hash_entries.c.import_id,
+            hash_entries.c.paused_at,
+            hash_entries.c.paused_reason,
         )
         for row, labels in _grouped_rows(conn, columns, conditions):
-            list_id, kind, key, features, note, disabled_until, import_id = row[1:]
+            list_id, kind, key, features, note, disabled_until, import_id = row[1:8]
             yield Entry(
                 id=row[0],
                 list_name=names[list_id],
@@ -677,6 +691,8 @@ class HashListStore:
                 note=note,
                 disabled_until=disabled_until,
                 import_id=import_id,
+                paused_at=row[8],
+                paused_reason=row[9],
             )
 
 
@@ -736,6 +752,13 @@ def _import_info(row: Row[Any]) -> ImportInfo:
         added=m["added"],
         invalid=m["invalid"],
     )
+
+
+def _check_flood(threshold: int | None, window_s: int | None) -> None:
+    if threshold is not None and threshold < 0:
+        raise UsageError(f"flood threshold must be 0 (off) or more, got {threshold}")
+    if window_s is not None and window_s < 1:
+        raise UsageError(f"flood window must be at least 1 second, got {window_s}")
 
 
 def _hex_prefix(text: str) -> str:

@@ -142,6 +142,10 @@ def match_command(
     walk = Walk(recursive, follow_links, mode, jobs)
     with Database.open() as db:
         matcher = Matcher.open(db, lists or None, threshold, min_quality=min_quality, warn=warn)
+        from safelight.webhooks.store import WebhookStore
+
+        hooks = WebhookStore(db)
+        notify = hooks.has_endpoints()
         if output_format == "table":
             click.echo(f"{'dist':>4}  {'list':<20} {'entry':>10}  {'type':<6}  query")
         if paths == (STDIN,):
@@ -155,6 +159,8 @@ def match_command(
                     failed += 1
                     failures[result.error.code] += 1
                 matched += bool(result.matches)
+                if notify and result.matches:  # sent by `safelight webhooks deliver`
+                    hooks.enqueue(_webhook_query(result), result.matches, {"source": "cli"})
                 low += result.low_quality
                 if output_format == "jsonl":
                     line = json.dumps(result.to_dict(), ensure_ascii=True, separators=(",", ":"))
@@ -172,6 +178,17 @@ def match_command(
     click.echo(summary, err=True)
     echo_hints(files, recursive, failures)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _webhook_query(result: QueryResult) -> dict[str, object]:
+    """What a webhook body says of the query: the hash, or a file's name and signals."""
+    if result.record is None:
+        return {"signal_type": result.signal_type, "value": result.query}
+    record = result.record
+    out: dict[str, object] = {"signal_type": "file", "name": result.query, **record.digests}
+    if record.pdq is not None:
+        out["pdq"] = record.pdq.hex
+    return out
 
 
 def _with_stdin_hashes(hashes: tuple[str, ...], stdin: TextIO) -> list[str]:
@@ -223,8 +240,9 @@ def _results(
     from safelight.match.matcher import QueryResult
 
     if queries:
-        for (kind, value), found in zip(queries, matcher.match_hashes(queries), strict=True):
-            yield QueryResult(value, kind, found)
+        ruled = matcher.match_hashes_ruled(queries)
+        for (kind, value), found in zip(queries, ruled, strict=True):
+            yield QueryResult(value, kind, found.matches, ruled=found)
         return
     # Only files need the hashing pipeline (decoders, process pool).
     from safelight.signals.batch import hash_paths
@@ -264,5 +282,13 @@ def _table(result: QueryResult, min_quality: int) -> None:
     for m in result.matches:
         line = f"{m.distance:>4}  {m.list_name:<20} {m.entry_id:>10}  {m.signal_type:<6}"
         click.echo(f"{line}  {query}")
+    ruled = result.ruled
+    for s in ruled.suppressed if ruled else ():
+        m, by = s.match, s.by
+        line = f"{m.distance:>4}  {m.list_name:<20} {m.entry_id:>10}  {m.signal_type:<6}"
+        click.echo(f"{line}  {query}: suppressed by allow list {by.list_name} entry {by.entry_id}")
+    for m in ruled.paused if ruled else ():
+        line = f"{m.distance:>4}  {m.list_name:<20} {m.entry_id:>10}  {m.signal_type:<6}"
+        click.echo(f"{line}  {query}: entry paused for review (flood), not served")
     if not result.matches and result.error is None and not result.low_quality:
         click.echo(f"{'-':>4}  {'no match':<20} {'':>10}  {'':<6}  {query}")

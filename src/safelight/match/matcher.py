@@ -26,12 +26,14 @@ from safelight.lists.models import Entry, HashList
 from safelight.lists.store import HashListStore
 from safelight.match.indexes import Index, IndexSync, Warn, indexed_types
 from safelight.match.results import Match, sort_matches
+from safelight.match.rules import Ruled, apply_rules
 from safelight.signals.types import registry
 from safelight.store import Database
 
 if TYPE_CHECKING:
     # Imported where used: the photo/video signal modules pull in Pillow and the PDQ kernels
     # (about half a second), which a ``match --hash`` run never needs.
+    from safelight.match.flood import FloodCounter
     from safelight.match.vpdq_frames import VpdqCandidates
     from safelight.signals.records import HashRecord
     from safelight.signals.vpdq import VpdqFeature
@@ -47,6 +49,9 @@ class QueryResult:
     record: HashRecord | None = None
     low_quality: bool = False
     error: ItemError | None = None
+    # What the allow-list and flood rules set aside (safelight.match.rules); ``matches``
+    # holds only the served ones.
+    ruled: Ruled | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """For a file: its hash record (the JSON ``hash`` writes, as in a scan's items) with
@@ -56,6 +61,7 @@ class QueryResult:
             out.update(self.record.to_dict())
         out["low_quality"] = self.low_quality
         out["matches"] = [m.to_dict() for m in self.matches]
+        out.update((self.ruled or Ruled()).to_dict())
         out["error"] = self.error.to_dict() if self.error else None
         return out
 
@@ -75,8 +81,10 @@ class Matcher:
         min_quality: int = MATCH_MIN_QUALITY,
         home: str | os.PathLike[str] | None = None,
         warn: Warn | None = None,
+        flood: FloodCounter | None = None,
     ) -> None:
         self.store = store
+        self.flood = flood
         self.threshold = None if threshold is None else check_threshold(threshold)
         if not 0 <= min_quality <= 100:
             raise UsageError(f"min quality must be 0-100, got {min_quality}")
@@ -111,6 +119,8 @@ class Matcher:
         else:
             chosen = [hl for hl in self.store.list() if hl.enabled]
         self.lists: dict[str, HashList] = {hl.name: hl for hl in chosen}
+        self.kinds = {hl.name: hl.kind for hl in chosen}
+        self._paused: set[int] = set()
         self._indexes.clear()
         self._vpdq = None
 
@@ -149,11 +159,39 @@ class Matcher:
     def match_hashes(
         self, queries: Sequence[tuple[str, str]], variants: Sequence[str | None] | None = None
     ) -> list[list[Match]]:
-        """Matches of each (signal type, hex) query, by (distance, list, entry id).
-
-        ``variants`` (optional) names each query's orientation, copied into its matches.
-        Bad hex raises UsageError naming the query.
+        """Served matches of each (signal type, hex) query, by (distance, list, entry id):
+        after the allow-list and flood rules (``match_hashes_ruled`` tells what they set
+        aside). ``variants`` (optional) names each query's orientation, copied into its
+        matches. Bad hex raises UsageError naming the query.
         """
+        return [r.matches for r in self.match_hashes_ruled(queries, variants)]
+
+    def match_hashes_ruled(
+        self, queries: Sequence[tuple[str, str]], variants: Sequence[str | None] | None = None
+    ) -> list[Ruled]:
+        """Each query's matches through ``safelight.match.rules``; served ones are counted
+        by flood protection when the matcher has a counter."""
+        ruled = [self.rule(found) for found in self.raw_matches(queries, variants)]
+        self._count([f"{t}:{v}" for t, v in queries], ruled)
+        return ruled
+
+    def rule(self, matches: Sequence[Match]) -> Ruled:
+        """The rules over one query's matches, with this matcher's lists and paused entries."""
+        return apply_rules(matches, self.kinds, self._paused)
+
+    def _count(self, queries: Sequence[str], ruled: Sequence[Ruled]) -> None:
+        if self.flood is None:
+            return
+        for query, result in zip(queries, ruled, strict=True):
+            self.flood.observe(query, result.matches)
+        for pause in self.flood.flush_due():
+            if self.warn:
+                self.warn(f"entry {pause.entry_id} of {pause.list_name} paused: {pause.reason}")
+
+    def raw_matches(
+        self, queries: Sequence[tuple[str, str]], variants: Sequence[str | None] | None = None
+    ) -> list[list[Match]]:
+        """Every match of each query before the rules (allow and block, paused or not)."""
         results: list[list[Match]] = [[] for _ in queries]
         if not self.lists:
             return results
@@ -180,6 +218,8 @@ class Matcher:
                     entry = entries.get(entry_id)
                     if entry is None or not self._servable(entry, now):
                         continue
+                    if entry.paused_at is not None:
+                        self._paused.add(entry.id)
                     if distance > self.threshold_of(entry.list_name, signal_type):
                         continue
                     results[pos].append(_match(entry, distance, variant))
@@ -190,17 +230,21 @@ class Matcher:
 
     def match_pdq_variants(self, hashes: Sequence[str], names: Sequence[str]) -> list[Match]:
         """One PDQ query in several orientations: each entry once, at its best variant."""
-        found = self.match_hashes([("pdq", h) for h in hashes], list(names))
+        found = self.raw_matches([("pdq", h) for h in hashes], list(names))
         best: dict[int, Match] = {}
         for matches in found:
             for m in matches:
                 if m.entry_id not in best or m.distance < best[m.entry_id].distance:
                     best[m.entry_id] = m
-        return _sort(list(best.values()))
+        return self.rule(list(best.values())).matches
 
     def match_vpdq(self, features: Sequence[VpdqFeature]) -> list[Match]:
         """Bag-of-frames match against every enabled vPDQ entry; a frame index picks the
-        entries worth comparing (``safelight.match.vpdq_frames``), with the same results."""
+        entries worth comparing (``safelight.match.vpdq_frames``), with the same results.
+        Served matches only (after the rules)."""
+        return self.rule(self._vpdq_raw(features)).matches
+
+    def _vpdq_raw(self, features: Sequence[VpdqFeature]) -> list[Match]:
         from safelight.match.vpdq_frames import VpdqCandidates
 
         if self._vpdq is None:
@@ -215,6 +259,7 @@ class Matcher:
         hits = self._vpdq.match(features)
         entries = self.store.entries_by_ids(hits)
         now = self.store.clock()
+        self._paused.update(e.id for e in entries.values() if e.paused_at is not None)
         out = [
             _match(entry, 0, None, *hits[entry.id])
             for entry in entries.values()
@@ -253,26 +298,29 @@ class Matcher:
             variants += [v for _, _, v in pairs]
             owners += [position] * len(pairs)
         found: list[dict[tuple[int, str], Match]] = [{} for _ in records]
-        for owner, hits in zip(owners, self.match_hashes(queries, variants), strict=True):
+        for owner, hits in zip(owners, self.raw_matches(queries, variants), strict=True):
             best = found[owner]
             for m in hits:  # an entry once per file, at its nearest orientation
                 key = (m.entry_id, m.signal_type)
                 if key not in best or m.distance < best[key].distance:
                     best[key] = m
-        return [
+        results = [
             self._result(record, list(found[i].values()), low[i])
             for i, record in enumerate(records)
         ]
+        self._count([_file_key(r) for r in records], [r.ruled or Ruled() for r in results])
+        return results
 
     def _result(self, record: HashRecord, found: list[Match], low: bool) -> QueryResult:
         from safelight.signals.vpdq import VpdqFeature
 
         if record.error is not None and not record.digests:
-            return QueryResult(record.path, "file", [], record, error=record.error)
+            return QueryResult(record.path, "file", [], record, error=record.error, ruled=Ruled())
         if record.vpdq:
             query = [VpdqFeature(v.frame, v.timestamp, v.pdq, v.quality) for v in record.vpdq]
-            found = found + self.match_vpdq(query)
-        return QueryResult(record.path, "file", _sort(found), record, low, record.error)
+            found = found + self._vpdq_raw(query)
+        ruled = self.rule(found)
+        return QueryResult(record.path, "file", ruled.matches, record, low, record.error, ruled)
 
 
 def _match(
@@ -293,6 +341,14 @@ def _match(
         query_percent,
         compared_percent,
     )
+
+
+def _file_key(record: HashRecord) -> str:
+    """What makes two uploads distinct for flood counting: the file's strongest digest."""
+    for name in ("sha256", "sha1", "md5"):
+        if record.digests.get(name):
+            return f"{name}:{record.digests[name]}"
+    return f"path:{record.path}"
 
 
 def _features(value: str) -> list[VpdqFeature]:

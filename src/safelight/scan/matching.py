@@ -20,6 +20,7 @@ from typing import Protocol
 from safelight.match import Matcher as SharedMatcher
 from safelight.match.indexes import indexed_types
 from safelight.match.results import Match
+from safelight.match.rules import Ruled
 from safelight.signals.records import HashRecord
 from safelight.store import Database
 
@@ -31,6 +32,14 @@ class Matcher(Protocol):
 
     def match_many(self, records: Sequence[HashRecord]) -> list[tuple[Match, ...]]:
         """``match`` for a batch: one index search per signal type for all of them."""
+        ...
+
+    def match_flagged(
+        self, records: Sequence[HashRecord]
+    ) -> list[tuple[tuple[Match, ...], tuple[str, ...]]]:
+        """``match_many`` with the flags the match rules add to each item: ``allow_listed``
+        (an allow list suppressed block matches) and ``paused_entry`` (a match on an entry
+        paused by flood protection was not served); docs/scan.md."""
         ...
 
     def release(self) -> None:
@@ -57,6 +66,11 @@ class NoMatcher:
     def match_many(self, records: Sequence[HashRecord]) -> list[tuple[Match, ...]]:
         return [() for _ in records]
 
+    def match_flagged(
+        self, records: Sequence[HashRecord]
+    ) -> list[tuple[tuple[Match, ...], tuple[str, ...]]]:
+        return [((), ()) for _ in records]
+
     def release(self) -> None:
         pass
 
@@ -74,8 +88,17 @@ class StoreMatcher:
         return self.match_many([record])[0]
 
     def match_many(self, records: Sequence[HashRecord]) -> list[tuple[Match, ...]]:
-        # The Matcher's batch API: its rules (quality cut-off, thresholds, vPDQ) in one place.
-        return [_converted(r.matches) for r in self.shared.match_records(records)]
+        return [matches for matches, _ in self.match_flagged(records)]
+
+    def match_flagged(
+        self, records: Sequence[HashRecord]
+    ) -> list[tuple[tuple[Match, ...], tuple[str, ...]]]:
+        # The Matcher's batch API: its rules (quality cut-off, thresholds, vPDQ, allow lists,
+        # paused entries) in one place.
+        return [
+            (_converted(r.matches), _rule_flags(r.ruled))
+            for r in self.shared.match_records(records)
+        ]
 
     def sync(self) -> None:
         """Bring every index up to date with the store now (it is otherwise lazy)."""
@@ -86,6 +109,16 @@ class StoreMatcher:
         # The store is only read for hits (and when opening); holding connections between
         # batches would pin one per idle worker on the database.
         self.db.dispose()
+
+
+ALLOW_LISTED = "allow_listed"
+PAUSED_ENTRY = "paused_entry"
+
+
+def _rule_flags(ruled: Ruled | None) -> tuple[str, ...]:
+    if ruled is None:
+        return ()
+    return ((ALLOW_LISTED,) if ruled.suppressed else ()) + ((PAUSED_ENTRY,) if ruled.paused else ())
 
 
 def _converted(found: list[Match]) -> tuple[Match, ...]:

@@ -66,11 +66,11 @@ class Pipeline:
                 done[position] = _unhashed(item, error)
             except Exception as exc:  # noqa: BLE001 - one item's bug must not sink the batch
                 done[position] = _internal(item, exc)
-        matches = self.matcher.match_many([record for _, record in hashed])
-        for (position, record), found in zip(hashed, matches, strict=True):
+        matches = self.matcher.match_flagged([record for _, record in hashed])
+        for (position, record), (found, rule_flags) in zip(hashed, matches, strict=True):
             item = items[position]
             done[position] = ItemResult.from_record(
-                item.logical_path, record, found, error=item.error, flags=item.flags
+                item.logical_path, record, found, error=item.error, flags=item.flags + rule_flags
             )
         return [done[position] for position in range(len(items))]
 

@@ -80,12 +80,20 @@ hash_lists = Table(
     # The signal type of values imported without one (lists_0002); None: typed by length.
     Column("default_signal_type", SignalTypeName, nullable=True),
     Column("enabled", Boolean, nullable=False),
+    # "block" (matches are hits) or "allow" (known false positives that suppress block
+    # matches of the same query; lists_0003, docs/lists.md).
+    Column("kind", String(8), nullable=False, default="block", server_default="block"),
+    # Flood protection (lists_0003): pause an entry that matches more than this many distinct
+    # queries within ``flood_window_s`` seconds; None: the default, 0: off.
+    Column("flood_threshold", Integer, nullable=True),
+    Column("flood_window_s", Integer, nullable=True),
     # Bumped on every change of content or enablement: indexes compare it to detect staleness.
     Column("generation", BigInteger, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("name"),
     CheckConstraint("pdq_threshold >= 0 AND pdq_threshold <= 63", name="pdq_threshold_range"),
+    CheckConstraint("kind IN ('block', 'allow')", name="list_kind"),
 )
 
 hash_list_imports = Table(
@@ -121,6 +129,9 @@ hash_entries = Table(
     # provenance pointer, not ownership, so no foreign key and no per-row check of it on
     # every imported row (a trigger per row on PostgreSQL). Imports go only with their list.
     Column("import_id", Integer, nullable=True),
+    # Paused for review by flood protection (lists_0003): not served until resumed.
+    Column("paused_at", UTCDateTime, nullable=True),
+    Column("paused_reason", Text, nullable=True),
     UniqueConstraint("list_id", "signal_type", "value_key"),
     sqlite_autoincrement=True,
 )
@@ -139,7 +150,62 @@ hash_entry_labels = Table(
     sqlite_with_rowid=False,
 )
 
+# Flood protection's counters: one row per (entry, window, distinct query), so the count of
+# distinct queries an entry matched in a window is a COUNT over its rows, shared by every
+# process and worker; a repeated query is one row (insert-or-ignore).
+flood_sightings = Table(
+    "flood_sightings",
+    metadata,
+    Column("entry_id", EntryId, ForeignKey("hash_entries.id", ondelete="CASCADE"), nullable=False),
+    # Start of the fixed window, in seconds since the epoch.
+    Column("window_start", BigInteger, nullable=False),
+    # First 32 hex of the SHA-256 of the query (safelight.match.flood.query_key).
+    Column("query_key", String(32), nullable=False),
+    PrimaryKeyConstraint("entry_id", "window_start", "query_key"),
+    sqlite_with_rowid=False,
+)
+
+# Actions on match: webhook endpoints per list, and their deliveries (docs/webhooks.md).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_id", Integer, ForeignKey("hash_lists.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    # The signing key: it must be readable to sign, so it is stored as is (keep the store's
+    # credentials as private as the key) and never printed after ``webhooks add``.
+    Column("secret", String(128), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_webhook_endpoints_list_id", "list_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "endpoint_id",
+        Integer,
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("body", Text, nullable=False),
+    # pending -> delivered | failed (after the last retry); replay sets pending again.
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
 __all__ = [
+    "flood_sightings",
+    "webhook_deliveries",
+    "webhook_endpoints",
     "HexKey",
     "SignalTypeName",
     "UTCDateTime",
