@@ -31,6 +31,8 @@ from tests.service_support import (
 
 PUBLIC = frozenset({"public"})
 EVERYONE = frozenset(role.value for role in Role)
+READERS = frozenset({"admin", "analyst", "investigator", "auditor", "api_client"})
+EDITORS = frozenset({"admin", "analyst"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -39,9 +41,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): EVERYONE,
     ("GET", "/api/v1/me"): EVERYONE,
-    ("GET", "/api/v1/lists"): frozenset(
-        {"admin", "analyst", "investigator", "auditor", "api_client"}
-    ),
+    ("GET", "/api/v1/lists"): READERS,
+    ("POST", "/api/v1/lists"): EDITORS,
+    ("GET", "/api/v1/lists/{name}"): READERS,
+    ("PATCH", "/api/v1/lists/{name}"): EDITORS,
+    ("DELETE", "/api/v1/lists/{name}"): EDITORS,
+    ("GET", "/api/v1/lists/{name}/entries"): READERS,
+    ("POST", "/api/v1/lists/{name}/entries"): EDITORS,
+    ("GET", "/api/v1/lists/{name}/entries/{entry_id}"): READERS,
+    ("PATCH", "/api/v1/lists/{name}/entries/{entry_id}"): EDITORS,
+    ("DELETE", "/api/v1/lists/{name}/entries/{entry_id}"): EDITORS,
+    ("POST", "/api/v1/lists/{name}/entries/{entry_id}/disable"): EDITORS,
+    ("POST", "/api/v1/lists/{name}/entries/{entry_id}/enable"): EDITORS,
+    ("POST", "/api/v1/lists/{name}/import"): EDITORS,
+    ("POST", "/api/v1/hash"): frozenset({"admin", "analyst", "investigator", "api_client"}),
 }
 
 

@@ -350,16 +350,21 @@ class HashListStore:
         skip_invalid: bool = False,
         by: str | None = None,
         on_problem: ProblemSink | None = None,
+        source_name: str | None = None,
     ) -> ImportReport:
-        """Import a file ('-' is stdin) into a list, all or nothing; see docs/lists.md."""
+        """Import a file ('-' is stdin) into a list, all or nothing; see docs/lists.md.
+
+        ``source_name`` names the input in the provenance and in problems (``NAME:line``)
+        where the path means nothing to anyone (an upload's temporary file)."""
         path_text = str(path)
-        fmt = detect_format(path_text, fmt)
+        fmt = detect_format(source_name or path_text, fmt)
         options = options or ParseOptions()
         if options.default_type is not None:
             options = replace(options, default_type=_signal_type(options.default_type))
         report = ImportReport(
             list_name=name,
-            source_path="<stdin>" if path_text == "-" else str(Path(path_text).resolve()),
+            source_path=source_name
+            or ("<stdin>" if path_text == "-" else str(Path(path_text).resolve())),
             format=fmt,
             imported_by=by or default_user(),
         )
@@ -372,7 +377,9 @@ class HashListStore:
                 run_import(
                     conn,
                     hash_list.id,
-                    read_records(fmt, source, _location_name(path_text), options, skip_invalid),
+                    read_records(
+                        fmt, source, source_name or _location_name(path_text), options, skip_invalid
+                    ),
                     report,
                     now=self.clock(),
                     skip_invalid=skip_invalid,

@@ -84,6 +84,24 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="A token's use is audited at most once per this interval."
     )
 
+    upload_max_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1,
+        description="Largest upload to hash (bytes); larger ones are refused with 413.",
+    )
+    import_max_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1,
+        description="Largest list file or sighting log to import (bytes); 413 beyond.",
+    )
+    scan_roots: tuple[Path, ...] = Field(
+        default=(),
+        description="Folders scans and case ingests may read (JSON list); none: no paths.",
+    )
+    scan_workers: int = Field(
+        default=1, ge=1, le=16, description="Scans and case analyses run at once, in threads."
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
