@@ -33,6 +33,8 @@ PUBLIC = frozenset({"public"})
 EVERYONE = frozenset(role.value for role in Role)
 READERS = frozenset({"admin", "analyst", "investigator", "auditor", "api_client"})
 EDITORS = frozenset({"admin", "analyst"})
+SCANNERS = frozenset({"admin", "analyst", "investigator"})
+SCAN_READERS = SCANNERS | {"auditor"}
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -55,6 +57,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/lists/{name}/entries/{entry_id}/enable"): EDITORS,
     ("POST", "/api/v1/lists/{name}/import"): EDITORS,
     ("POST", "/api/v1/hash"): frozenset({"admin", "analyst", "investigator", "api_client"}),
+    ("POST", "/api/v1/scans"): SCANNERS,
+    ("GET", "/api/v1/scans"): SCAN_READERS,
+    ("GET", "/api/v1/scans/{run_id}"): SCAN_READERS,
+    ("GET", "/api/v1/scans/{run_id}/results"): SCAN_READERS,
+    ("POST", "/api/v1/scans/{run_id}/cancel"): SCANNERS,
 }
 
 

@@ -20,7 +20,7 @@ from safelight.service.access import Access, route_table, undeclared_routes
 from safelight.service.context import ServiceContext
 from safelight.service.http_errors import install_error_handlers
 from safelight.service.middleware import RequestContextMiddleware
-from safelight.service.routes import auth, hashing, health, imports, lists, native
+from safelight.service.routes import auth, hashing, health, imports, lists, native, scans
 from safelight.service.settings import Settings
 from safelight.store import Database
 
@@ -31,6 +31,7 @@ ROUTERS = (
     lists.router,
     imports.router,
     hashing.router,
+    scans.router,
 )
 
 
@@ -55,6 +56,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        scans = ctx.extensions.get("scans")
+        if scans is not None:
+            scans.close()  # running scans stop after their batch, resumable
         if db is None:  # the app opened the store: the app closes it
             store.dispose()
 

@@ -94,9 +94,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest list file or sighting log to import (bytes); 413 beyond.",
     )
-    scan_roots: tuple[Path, ...] = Field(
+    scan_roots: tuple[str, ...] = Field(
         default=(),
-        description="Folders scans and case ingests may read (JSON list); none: no paths.",
+        description="Folders or URI prefixes scans and case ingests may read (JSON list).",
     )
     scan_workers: int = Field(
         default=1, ge=1, le=16, description="Scans and case analyses run at once, in threads."
