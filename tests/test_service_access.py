@@ -35,6 +35,8 @@ READERS = frozenset({"admin", "analyst", "investigator", "auditor", "api_client"
 EDITORS = frozenset({"admin", "analyst"})
 SCANNERS = frozenset({"admin", "analyst", "investigator"})
 SCAN_READERS = SCANNERS | {"auditor"}
+INVESTIGATORS = frozenset({"admin", "investigator"})
+CASE_READERS = INVESTIGATORS | {"auditor"}
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -62,6 +64,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/scans/{run_id}"): SCAN_READERS,
     ("GET", "/api/v1/scans/{run_id}/results"): SCAN_READERS,
     ("POST", "/api/v1/scans/{run_id}/cancel"): SCANNERS,
+    ("GET", "/api/v1/cases"): CASE_READERS,
+    ("POST", "/api/v1/cases/{name}/ingest"): INVESTIGATORS,
+    ("POST", "/api/v1/cases/{name}/analyze"): INVESTIGATORS,
+    ("GET", "/api/v1/cases/{name}/report"): CASE_READERS,
+    ("GET", "/api/v1/cases/{name}/report.zip"): CASE_READERS,
 }
 
 

@@ -20,7 +20,16 @@ from safelight.service.access import Access, route_table, undeclared_routes
 from safelight.service.context import ServiceContext
 from safelight.service.http_errors import install_error_handlers
 from safelight.service.middleware import RequestContextMiddleware
-from safelight.service.routes import auth, hashing, health, imports, lists, native, scans
+from safelight.service.routes import (
+    auth,
+    cases,
+    hashing,
+    health,
+    imports,
+    lists,
+    native,
+    scans,
+)
 from safelight.service.settings import Settings
 from safelight.store import Database
 
@@ -32,6 +41,7 @@ ROUTERS = (
     imports.router,
     hashing.router,
     scans.router,
+    cases.router,
 )
 
 
