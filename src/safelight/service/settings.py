@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         description="Folders or URI prefixes scans and case ingests may read (JSON list).",
     )
     scan_workers: int = Field(
-        default=1, ge=1, le=16, description="Scans and case analyses run at once, in threads."
+        default=1, ge=1, le=16, description="Scans that run at once, each in a worker thread."
     )
 
     @classmethod
