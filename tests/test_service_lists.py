@@ -61,6 +61,8 @@ def test_list_lifecycle_is_audited(db: Database, api: TestClient, analyst: dict[
     assert too_far.status_code == 400 and too_far.json()["error"]["details"]["field"] == (
         "pdq_threshold"
     )
+    null = api.patch("/api/v1/lists/KNOWN", json={"enabled": None}, headers=analyst)
+    assert null.status_code == 400 and null.json()["error"]["details"]["field"] == "enabled"
     off = api.patch("/api/v1/lists/KNOWN", json={"enabled": False}, headers=analyst).json()
     assert off["enabled"] is False
     read = api.get("/api/v1/lists/KNOWN", headers=analyst).json()
@@ -103,6 +105,10 @@ def test_entries_add_read_update_disable_delete(
     assert again.json()["labels"] == ["csam", "x"]
     one = f"{base}/{entry['id']}"
     assert api.get(one, headers=analyst).json()["id"] == entry["id"]
+    bad_label = api.patch(one, json={"labels": ["a|b"]}, headers=analyst)
+    assert (
+        bad_label.status_code == 400 and bad_label.json()["error"]["details"]["field"] == "labels"
+    )
     patched = api.patch(one, json={"labels": ["y"], "note": ""}, headers=analyst).json()
     assert patched["labels"] == ["y"] and patched["note"] is None
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
@@ -137,20 +143,22 @@ def test_entries_are_paged_and_filtered(
         body = {"value": value, "labels": labels}
         ids.append(api.post("/api/v1/lists/KNOWN/entries", json=body, headers=analyst).json()["id"])
     api.post(f"/api/v1/lists/KNOWN/entries/{ids[1]}/disable", json={}, headers=analyst)
-    seen: list[int] = []
-    after = None
-    pages = 0
-    while True:
-        params: dict[str, Any] = {"limit": 3}
-        if after is not None:
-            params["after"] = after
-        page = api.get("/api/v1/lists/KNOWN/entries", params=params, headers=analyst).json()
-        seen += [e["id"] for e in page["entries"]]
-        pages += 1
-        after = page["next_after"]
-        if after is None:
-            break
-    assert seen == ids and pages == 3
+    for limit in range(1, 9):  # every page size, the last page full or not
+        seen: list[int] = []
+        after = None
+        pages = 0
+        while True:
+            params: dict[str, Any] = {"limit": limit}
+            if after is not None:
+                params["after"] = after
+            page = api.get("/api/v1/lists/KNOWN/entries", params=params, headers=analyst).json()
+            assert len(page["entries"]) <= limit
+            seen += [e["id"] for e in page["entries"]]
+            pages += 1
+            after = page["next_after"]
+            if after is None:
+                break
+        assert seen == ids and pages == max(1, -(-len(ids) // limit)), limit
 
     def query(**params: Any) -> list[int]:
         got = api.get("/api/v1/lists/KNOWN/entries", params=params, headers=analyst)
@@ -308,5 +316,9 @@ def test_uploads_leave_no_temporary_file(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     HashListStore(db).create("KNOWN")
     api.post("/api/v1/hash", files={"file": ("a.png", png_bytes())}, headers=analyst)
-    api.post("/api/v1/lists/KNOWN/import", files={"file": ("l.txt", b"zz\n")}, headers=analyst)
+    failed = api.post(
+        "/api/v1/lists/KNOWN/import", files={"file": ("l.txt", b"zz\n")}, headers=analyst
+    )
+    assert failed.status_code == 422
+    api.post("/api/v1/lists/KNOWN/import", files={"file": ("l.txt", MD5.encode())}, headers=analyst)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("safelight-upload")] == []

@@ -68,6 +68,9 @@ def test_scan_start_status_results(db: Database, evidence: Path, tmp_path: Path)
         gone = api.post(f"/api/v1/scans/{run}/cancel", headers=who)
         assert gone.status_code == 409
         assert api.get("/api/v1/scans/999", headers=who).status_code == 404
+        body = {"sources": [str(evidence)], "lists": ["NOPE"]}
+        unknown = api.post("/api/v1/scans", json=body, headers=who)
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "list_not_found"
     assert ("token:inv", "scan.start", str(run)) in [
         (e.actor, e.action, e.target) for e in AuditLog(db).entries()
     ]

@@ -59,6 +59,9 @@ class ListEditor:
         if unknown:
             raise UsageError(f"cannot change {', '.join(unknown)}", field=unknown[0])
         values = dict(changes)
+        for required in ("enabled", "pdq_threshold"):
+            if required in values and values[required] is None:
+                raise UsageError(f"{required} cannot be null", field=required)
         threshold = values.get("pdq_threshold")
         if threshold is not None and not 0 <= int(threshold) <= PDQ_MAX_LIST_THRESHOLD:
             raise UsageError(
