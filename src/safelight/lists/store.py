@@ -156,9 +156,11 @@ class HashListStore:
         pdq_threshold: int = PDQ_MATCH_THRESHOLD,
         enabled: bool = True,
         default_signal_type: str | None = None,
+        in_transaction: Callable[[Connection, HashList], None] | None = None,
     ) -> HashList:
         """A new list. ``default_signal_type`` types the values later imported without a
-        type of their own (say sha256 for a list of 64-hex SHA-256 digests)."""
+        type of their own (say sha256 for a list of 64-hex SHA-256 digests).
+        ``in_transaction(conn, list)`` runs before the commit (an audit entry)."""
         try:
             validate_list_name(name)
         except ValueError as exc:
@@ -185,6 +187,8 @@ class HashListStore:
                         updated_at=now,
                     )
                 )
+                if in_transaction is not None:
+                    in_transaction(conn, self._get(conn, name))
         except StoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # a concurrent create won the race
                 raise ConflictError(f"list {name!r} already exists") from None
@@ -351,11 +355,13 @@ class HashListStore:
         by: str | None = None,
         on_problem: ProblemSink | None = None,
         source_name: str | None = None,
+        in_transaction: Callable[[Connection, ImportReport], None] | None = None,
     ) -> ImportReport:
         """Import a file ('-' is stdin) into a list, all or nothing; see docs/lists.md.
 
         ``source_name`` names the input in the provenance and in problems (``NAME:line``)
-        where the path means nothing to anyone (an upload's temporary file)."""
+        where the path means nothing to anyone (an upload's temporary file);
+        ``in_transaction(conn, report)`` runs before the commit (an audit entry)."""
         path_text = str(path)
         fmt = detect_format(source_name or path_text, fmt)
         options = options or ParseOptions()
@@ -388,6 +394,8 @@ class HashListStore:
                     file_labels=options.extra_labels,
                 )
                 report.generation = self._bump(conn, hash_list.id)
+                if in_transaction is not None:
+                    in_transaction(conn, report)
         return report
 
     def export(

@@ -14,9 +14,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from safelight.errors import UsageError
+from safelight.lists.models import ImportReport
 from safelight.lists.records import ParseOptions, parse_column_map
 from safelight.lists.values import validate_label
 from safelight.service.access import requires
@@ -81,6 +83,18 @@ async def import_list(
         fmt = form_text(form, "format")
         skip_invalid = truthy(form_text(form, "skip_invalid"))
 
+        def audit(conn: Connection, report: ImportReport) -> None:
+            details = {
+                "import_id": report.import_id,
+                "file": source_name,
+                "format": report.format,
+                "sha256": report.sha256,
+                "records": report.records,
+                "added": report.added,
+                "invalid": report.invalid,
+            }
+            ctx.audit.record(who.actor, "list.import", name, details, conn=conn)
+
         def run() -> dict[str, Any]:
             with saved_upload(upload, limit) as path:
                 report = ctx.lists.import_file(
@@ -91,6 +105,7 @@ async def import_list(
                     skip_invalid=skip_invalid,
                     by=who.actor,
                     source_name=source_name,
+                    in_transaction=audit,
                 )
             return report.to_dict()
 
@@ -98,6 +113,4 @@ async def import_list(
     finally:
         await form.close()
     ctx.metrics.import_rows.labels(list=name).inc(report["records"] + report["invalid"])
-    details = {k: report[k] for k in ("import_id", "format", "sha256", "records", "added")}
-    ctx.audit.record(who.actor, "list.import", name, {**details, "file": source_name})
     return report

@@ -13,10 +13,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 
 from safelight.constants import PDQ_MATCH_THRESHOLD
 from safelight.errors import PermissionDeniedError
 from safelight.lists.editing import ListEditor
+from safelight.lists.models import HashList
 from safelight.lists.store import ListNotFoundError
 from safelight.service.access import requires
 from safelight.service.context import Context, ServiceContext
@@ -88,8 +90,12 @@ def summary(ctx: ServiceContext, name: str) -> dict[str, Any]:
 def create_list(body: NewList, who: Editor, ctx: Context) -> dict[str, Any]:
     if not who.can_use_list(body.name):
         raise PermissionDeniedError(f"list {body.name!r} is outside this token's scope")
-    created = ctx.lists.create(**body.model_dump())
-    ctx.audit.record(who.actor, "list.create", created.name, body.model_dump(exclude={"name"}))
+
+    def audit(conn: Connection, created: HashList) -> None:
+        details = body.model_dump(exclude={"name"})
+        ctx.audit.record(who.actor, "list.create", created.name, details, conn=conn)
+
+    created = ctx.lists.create(**body.model_dump(), in_transaction=audit)
     return summary(ctx, created.name)
 
 
