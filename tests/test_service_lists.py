@@ -322,3 +322,29 @@ def test_uploads_leave_no_temporary_file(
     assert failed.status_code == 422
     api.post("/api/v1/lists/KNOWN/import", files={"file": ("l.txt", MD5.encode())}, headers=analyst)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("safelight-upload")] == []
+
+
+def test_a_failed_audit_undoes_the_list_change(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safelight.service.audit import AuditLog as Log
+
+    HashListStore(db).create("KNOWN", description="before")
+    admin = bearer(make_token(db, "a", Role.ADMIN))
+
+    attempted: list[str] = []
+
+    def broken(_self: Any, actor: str, action: str, *_: Any, **__: Any) -> None:
+        attempted.append(action)
+        raise RuntimeError("audit store full")
+
+    with TestClient(make_app(db), base_url=BASE, raise_server_exceptions=False) as api:
+        assert api.get("/api/v1/me", headers=admin).status_code == 200  # token use audited
+        monkeypatch.setattr(Log, "record", broken)
+        failed = api.patch("/api/v1/lists/KNOWN", json={"description": "after"}, headers=admin)
+        assert failed.status_code == 500
+        failed = api.post("/api/v1/lists", json={"name": "NEW"}, headers=admin)
+        assert failed.status_code == 500
+    assert attempted == ["list.update", "list.create"]  # the route got as far as its audit
+    assert HashListStore(db).get("KNOWN").description == "before"
+    assert [hl.name for hl in HashListStore(db).list()] == ["KNOWN"]

@@ -135,3 +135,25 @@ def test_cancel_hook_interrupts_between_batches() -> None:
     hook.cancelled.set()
     with pytest.raises(KeyboardInterrupt):
         hook.update(None)  # type: ignore[arg-type]
+
+
+def test_a_cancelled_scan_stops_interrupted_and_resumable(
+    db: Database, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safelight.scan.runner import ScanOptions
+    from safelight.scan.runs import RunStore
+
+    started = _Hook.start
+
+    def start_then_cancel(self: _Hook, run_id: int, sources: list[str], *, already: int) -> None:
+        started(self, run_id, sources, already=already)
+        self.cancelled.set()  # as if POST .../cancel came in before the first batch ended
+
+    monkeypatch.setattr(_Hook, "start", start_then_cancel)
+    jobs = ScanJobs(db, 1)
+    run = jobs.start(ScanOptions(sources=[str(evidence)], lists=[], batch_items=1))
+    jobs.drain()
+    info = RunStore(db).get(run)
+    assert info.status == "interrupted" and info.items < 5
+    assert not jobs.is_running(run) and jobs.cancel(run) is False
+    jobs.close()
