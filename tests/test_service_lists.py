@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from safelight.lists import HashListStore
@@ -348,3 +351,80 @@ def test_a_failed_audit_undoes_the_list_change(
     assert attempted == ["list.update", "list.create"]  # the route got as far as its audit
     assert HashListStore(db).get("KNOWN").description == "before"
     assert [hl.name for hl in HashListStore(db).list()] == ["KNOWN"]
+
+
+def test_an_upload_without_a_length_is_cut_at_the_limit() -> None:
+    """read_form stops reading at the limit: the rest of the body is never received."""
+    import asyncio
+
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    from safelight.service.uploads import read_form
+
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    chunks = [head, *([b"x" * 65536] * 200), f"\r\n--{boundary}--\r\n".encode()]
+    received: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        received.append(1)
+        body = chunks[len(received) - 1]
+        return {"type": "http.request", "body": body, "more_body": len(received) < len(chunks)}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/hash",
+        "headers": [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())],
+    }
+    with pytest.raises(HTTPException) as info:
+        asyncio.run(read_form(Request(scope, receive), 1000))
+    assert info.value.status_code == 413
+    assert len(received) == 3  # the head and two blocks: the second passes limit + framing
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    digest=st.binary(min_size=16, max_size=16).map(bytes.hex),
+    labels=st.lists(st.sampled_from(["a", "b", "series-1"]), max_size=3),
+    note=st.one_of(st.none(), st.sampled_from(["n", " spaced "])),
+)
+def test_adding_an_entry_equals_importing_it(
+    db: Database, digest: str, labels: list[str], note: str | None
+) -> None:
+    """The oracle: ListEditor.add_entry stores what a one-line import stores."""
+    import json
+    import tempfile
+
+    from safelight.lists.editing import ListEditor
+
+    store = HashListStore(db)
+    for name in ("BY_API", "BY_FILE"):
+        if name in {hl.name for hl in store.list()}:
+            store.delete(name)
+        store.create(name)
+    with db.begin() as conn:
+        added, new = ListEditor(store).add_entry(
+            conn, "BY_API", digest, signal_type="md5", labels=labels, note=note, by="t"
+        )
+    assert new
+    line = {"type": "md5", "value": digest, "labels": "|".join(labels), "note": note}
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+        handle.write(json.dumps(line) + "\n")
+    try:
+        store.import_file("BY_FILE", handle.name)
+    finally:
+        Path(handle.name).unlink()
+    (imported,) = store.find_entries("BY_FILE")
+    assert (added.signal_type, added.value, added.labels, added.note) == (
+        imported.signal_type,
+        imported.value,
+        imported.labels,
+        imported.note,
+    )
