@@ -35,6 +35,12 @@ HMA_MATCHERS = frozenset({"admin", "analyst", "investigator", "api_client"})
 HMA_READERS = frozenset({"admin", "analyst", "auditor"})
 HMA_CURATORS = frozenset({"admin", "analyst"})
 LOOKUP = frozenset({"admin", "analyst", "investigator", "api_client"})
+READERS = frozenset({"admin", "analyst", "investigator", "auditor", "api_client"})
+EDITORS = frozenset({"admin", "analyst"})
+SCANNERS = frozenset({"admin", "analyst", "investigator"})
+SCAN_READERS = SCANNERS | {"auditor"}
+INVESTIGATORS = frozenset({"admin", "investigator"})
+CASE_READERS = INVESTIGATORS | {"auditor"}
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -43,9 +49,6 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): EVERYONE,
     ("GET", "/api/v1/me"): EVERYONE,
-    ("GET", "/api/v1/lists"): frozenset(
-        {"admin", "analyst", "investigator", "auditor", "api_client"}
-    ),
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,
@@ -72,6 +75,30 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/lookup"): LOOKUP,
     ("GET", "/api/v1/lookup"): LOOKUP,
     ("POST", "/api/v1/lookup/upload"): LOOKUP,
+    ("GET", "/api/v1/lists"): READERS,
+    ("POST", "/api/v1/lists"): EDITORS,
+    ("GET", "/api/v1/lists/{name}"): READERS,
+    ("PATCH", "/api/v1/lists/{name}"): EDITORS,
+    ("DELETE", "/api/v1/lists/{name}"): EDITORS,
+    ("GET", "/api/v1/lists/{name}/entries"): READERS,
+    ("POST", "/api/v1/lists/{name}/entries"): EDITORS,
+    ("GET", "/api/v1/lists/{name}/entries/{entry_id}"): READERS,
+    ("PATCH", "/api/v1/lists/{name}/entries/{entry_id}"): EDITORS,
+    ("DELETE", "/api/v1/lists/{name}/entries/{entry_id}"): EDITORS,
+    ("POST", "/api/v1/lists/{name}/entries/{entry_id}/disable"): EDITORS,
+    ("POST", "/api/v1/lists/{name}/entries/{entry_id}/enable"): EDITORS,
+    ("POST", "/api/v1/lists/{name}/import"): EDITORS,
+    ("POST", "/api/v1/hash"): frozenset({"admin", "analyst", "investigator", "api_client"}),
+    ("POST", "/api/v1/scans"): SCANNERS,
+    ("GET", "/api/v1/scans"): SCAN_READERS,
+    ("GET", "/api/v1/scans/{run_id}"): SCAN_READERS,
+    ("GET", "/api/v1/scans/{run_id}/results"): SCAN_READERS,
+    ("POST", "/api/v1/scans/{run_id}/cancel"): SCANNERS,
+    ("GET", "/api/v1/cases"): CASE_READERS,
+    ("POST", "/api/v1/cases/{name}/ingest"): INVESTIGATORS,
+    ("POST", "/api/v1/cases/{name}/analyze"): INVESTIGATORS,
+    ("GET", "/api/v1/cases/{name}/report"): CASE_READERS,
+    ("GET", "/api/v1/cases/{name}/report.zip"): CASE_READERS,
 }
 
 

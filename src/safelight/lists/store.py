@@ -165,11 +165,13 @@ class HashListStore:
         allow: bool = False,
         flood_threshold: int | None = None,
         flood_window_s: int | None = None,
+        in_transaction: Callable[[Connection, HashList], None] | None = None,
     ) -> HashList:
         """A new list. ``default_signal_type`` types the values later imported without a
         type of their own (say sha256 for a list of 64-hex SHA-256 digests). ``allow`` makes
         an allow list (known false positives, docs/lists.md); ``flood_threshold`` and
-        ``flood_window_s`` set its flood protection (None: the default, threshold 0: off)."""
+        ``flood_window_s`` set its flood protection (None: the default, threshold 0: off).
+        ``in_transaction(conn, list)`` runs before the commit (an audit entry)."""
         try:
             validate_list_name(name)
         except ValueError as exc:
@@ -200,6 +202,8 @@ class HashListStore:
                         updated_at=now,
                     )
                 )
+                if in_transaction is not None:
+                    in_transaction(conn, self._get(conn, name))
         except StoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # a concurrent create won the race
                 raise ConflictError(f"list {name!r} already exists") from None
@@ -366,16 +370,23 @@ class HashListStore:
         skip_invalid: bool = False,
         by: str | None = None,
         on_problem: ProblemSink | None = None,
+        source_name: str | None = None,
+        in_transaction: Callable[[Connection, ImportReport], None] | None = None,
     ) -> ImportReport:
-        """Import a file ('-' is stdin) into a list, all or nothing; see docs/lists.md."""
+        """Import a file ('-' is stdin) into a list, all or nothing; see docs/lists.md.
+
+        ``source_name`` names the input in the provenance and in problems (``NAME:line``)
+        where the path means nothing to anyone (an upload's temporary file);
+        ``in_transaction(conn, report)`` runs before the commit (an audit entry)."""
         path_text = str(path)
-        fmt = detect_format(path_text, fmt)
+        fmt = detect_format(source_name or path_text, fmt)
         options = options or ParseOptions()
         if options.default_type is not None:
             options = replace(options, default_type=_signal_type(options.default_type))
         report = ImportReport(
             list_name=name,
-            source_path="<stdin>" if path_text == "-" else str(Path(path_text).resolve()),
+            source_path=source_name
+            or ("<stdin>" if path_text == "-" else str(Path(path_text).resolve())),
             format=fmt,
             imported_by=by or default_user(),
         )
@@ -388,7 +399,9 @@ class HashListStore:
                 run_import(
                     conn,
                     hash_list.id,
-                    read_records(fmt, source, _location_name(path_text), options, skip_invalid),
+                    read_records(
+                        fmt, source, source_name or _location_name(path_text), options, skip_invalid
+                    ),
                     report,
                     now=self.clock(),
                     skip_invalid=skip_invalid,
@@ -397,6 +410,8 @@ class HashListStore:
                     file_labels=options.extra_labels,
                 )
                 report.generation = self._bump(conn, hash_list.id)
+                if in_transaction is not None:
+                    in_transaction(conn, report)
         return report
 
     def export(

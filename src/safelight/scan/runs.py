@@ -202,6 +202,24 @@ class RunStore:
             for row in conn.execution_options(yield_per=2000).execute(query):
                 yield _item_result(row._mapping)
 
+    def results_page(
+        self, run_id: int, *, after: int = 0, limit: int = 100, matched_only: bool = False
+    ) -> list[tuple[int, ItemResult]]:
+        """(row id, result) of up to ``limit`` items after row id ``after``, in id order: a
+        page, and the id to ask the next one after."""
+        query = (
+            select(scan_items)
+            .where(scan_items.c.run_id == run_id, scan_items.c.id > after)
+            .order_by(scan_items.c.id)
+            .limit(limit)
+        )
+        if matched_only:
+            query = query.where(scan_items.c.match_count > 0)
+        with self.db.connect() as conn:
+            self.get(run_id)
+            rows = conn.execute(query).all()
+        return [(int(row._mapping["id"]), _item_result(row._mapping)) for row in rows]
+
     def tally(self, run_id: int) -> Tally:
         """The run's summary from its rows: SQL aggregates, then Python over matched rows."""
         tally = Tally()

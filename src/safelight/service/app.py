@@ -23,13 +23,18 @@ from safelight.service.lookup import LookupEngine
 from safelight.service.middleware import RequestContextMiddleware
 from safelight.service.routes import (
     auth,
+    cases,
+    hashing,
     health,
     hma_curation,
     hma_hashing,
     hma_matching,
     hma_status,
+    imports,
+    lists,
     lookup,
     native,
+    scans,
 )
 from safelight.service.routes.hma_common import install_hma_errors
 from safelight.service.settings import Settings
@@ -44,6 +49,11 @@ ROUTERS = (
     hma_hashing.router,
     hma_matching.router,
     hma_curation.router,
+    lists.router,
+    imports.router,
+    hashing.router,
+    scans.router,
+    cases.router,
 )
 
 
@@ -73,6 +83,9 @@ def create_app(
             yield
         finally:
             engine.stop()
+            scans = ctx.extensions.get("scans")
+            if scans is not None:
+                scans.close()  # running scans stop after their batch, resumable
         if db is None:  # the app opened the store: the app closes it
             store.dispose()
 

@@ -100,7 +100,21 @@ class Settings(BaseSettings):
         description="How often lookups re-read the lists for changes (PostgreSQL also listens).",
     )
     upload_max_bytes: int = Field(
-        default=64 * 1024 * 1024, ge=1, description="Largest file a lookup upload may send."
+        default=200 * 1024 * 1024,
+        ge=1,
+        description="Largest upload to hash or look up (bytes); larger ones are refused with 413.",
+    )
+    import_max_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1,
+        description="Largest list file or sighting log to import (bytes); 413 beyond.",
+    )
+    scan_roots: tuple[str, ...] = Field(
+        default=(),
+        description="Folders or URI prefixes scans and case ingests may read (JSON list).",
+    )
+    scan_workers: int = Field(
+        default=1, ge=1, le=16, description="Scans that run at once, each in a worker thread."
     )
 
     @classmethod
