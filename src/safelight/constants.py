@@ -209,3 +209,18 @@ DBIP_SNAPSHOT_DATES: Final = {"1.1.0": "2026-10-08"}
 # Shortest password a service user may set: NIST SP 800-63B-4 (2024), section 3.1.1.2,
 # asks for at least 15 characters where a password alone authenticates.
 MIN_PASSWORD_LENGTH: Final = 15
+
+# Hotline public reports (docs/hotline.md). URL length: 2,048 characters, the longest URL
+# the major browsers' address bars and sitemaps (sitemaps.org protocol) reliably keep; host
+# names: 253 characters (RFC 1035 section 2.3.4, without the final dot).
+HOTLINE_MAX_URL_LENGTH: Final = 2048
+HOTLINE_MAX_HOST_LENGTH: Final = 253
+# Per report: URLs, description and contact lengths, and the request body, sized generously
+# for a person typing (a report of many URLs is a bulk referral, not a public report).
+HOTLINE_MAX_URLS: Final = 20
+HOTLINE_MAX_DESCRIPTION: Final = 5000
+HOTLINE_MAX_CONTACT: Final = 500
+HOTLINE_MAX_BODY_BYTES: Final = 64 * 1024
+# Contact details of a reporter are deleted this many days after the report by default
+# (GDPR art. 5(1)(e) storage limitation: long enough to follow up an assessment).
+HOTLINE_CONTACT_RETENTION_DAYS: Final = 90

@@ -20,11 +20,11 @@ from safelight.service.access import Access, route_table, undeclared_routes
 from safelight.service.context import ServiceContext
 from safelight.service.http_errors import install_error_handlers
 from safelight.service.middleware import RequestContextMiddleware
-from safelight.service.routes import auth, health, native
+from safelight.service.routes import auth, health, hotline, native
 from safelight.service.settings import Settings
 from safelight.store import Database
 
-ROUTERS = (health.router, auth.router, native.router)
+ROUTERS = (health.router, auth.router, native.router, hotline.router)
 
 
 def open_store(settings: Settings) -> Database:

@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     token_use_audit_minutes: float = Field(
         default=60.0, ge=0, description="A token's use is audited at most once per this interval."
     )
+    report_per_minute: int = Field(
+        default=5, ge=1, description="Hotline reports accepted per minute per client address."
+    )
+    report_contact_key: str | None = Field(
+        default=None, description="Fernet key that encrypts reporters' contact details."
+    )
+    report_contact_days: int = Field(
+        default=90, ge=1, description="Days a reporter's contact details are kept."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -3,6 +3,7 @@
 from sqlalchemy import Column, DateTime, String, Table, Text
 
 from safelight.store import (
+    hotline_tables,  # noqa: F401  (public reports and their URLs)
     lists_tables,  # noqa: F401  (registers the lists domain tables)
     service_tables,  # noqa: F401  (accounts and the audit log)
 )
