@@ -2,7 +2,8 @@
 
 A reference is 9 random characters of Crockford's base-32 alphabet (no I, L, O or U, so no
 letter reads as a digit) and one check character, Luhn mod 32 over the other nine: any one
-mistyped character and any swap of two neighbours is caught. 9 x 5 = 45 random bits (3.5e13
+mistyped character is caught, and any swap of two neighbours but 0 and Z (Luhn's
+blind spot, as 09/90 is in base ten). 9 x 5 = 45 random bits (3.5e13
 references), against a status lookup that is rate limited per client address.
 Shown as ``XXXXX-XXXXX``; read back case-insensitively, with or without the dash, with
 O read as 0 and I or L as 1 (Crockford's decoding).

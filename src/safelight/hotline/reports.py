@@ -29,7 +29,7 @@ from safelight.constants import (
     HOTLINE_MAX_DESCRIPTION,
     HOTLINE_MAX_URLS,
 )
-from safelight.errors import NotFoundError, ValidationError
+from safelight.errors import NotFoundError, StoreError, ValidationError
 from safelight.hotline.model import (
     OPEN_ITEM_STATUSES,
     ItemStatus,
@@ -143,8 +143,8 @@ class ReportStore:
         for attempt in range(REFERENCE_TRIES):
             try:
                 return self._store(submission, urls, site_type, new_reference())
-            except IntegrityError:
-                if attempt == REFERENCE_TRIES - 1:
+            except StoreError as exc:  # a reference clash: draw another
+                if not isinstance(exc.__cause__, IntegrityError) or attempt == REFERENCE_TRIES - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
