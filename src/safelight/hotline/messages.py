@@ -63,3 +63,4 @@ FIELD_NAMES: dict[str, str] = {
     "contact": N_("Contact details (optional)"),
 }
 URL_LINE = N_("Address %(number)s: %(problem)s")
+FIELD_LINE = N_("%(field)s: %(problem)s")  # punctuation differs: French " : ", CJK "：")

@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from safelight.hotline.i18n import LANGUAGES, translations
-from safelight.hotline.messages import FIELD_NAMES, PROBLEMS, SITE_TYPES, URL_LINE
+from safelight.hotline.messages import FIELD_LINE, FIELD_NAMES, PROBLEMS, SITE_TYPES, URL_LINE
 from safelight.hotline.reports import ReportProblem
 
 
@@ -49,7 +49,8 @@ def problem_lines(problems: list[ReportProblem], language: str, **numbers: str) 
             number = int(problem.field[5:-1]) + 1
             lines.append(gettext(URL_LINE) % {"number": number, "problem": text})
         elif problem.field in FIELD_NAMES:
-            lines.append(f"{gettext(FIELD_NAMES[problem.field])}: {text}")
+            field = gettext(FIELD_NAMES[problem.field])
+            lines.append(gettext(FIELD_LINE) % {"field": field, "problem": text})
         else:
             lines.append(text)
     return lines
