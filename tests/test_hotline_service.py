@@ -121,6 +121,8 @@ def test_the_form_in_spanish_end_to_end(client: TestClient) -> None:
     assert sent.status_code == 200
     assert "Gracias. Hemos recibido su denuncia." in sent.text
     reference = shown_reference(sent.text)
+    # the language switcher keeps the reference in view
+    assert f'href="/report/status?reference={reference}&amp;lang=ko"' in sent.text
     status = client.get(f"/report/status?reference={reference.lower()}&lang=es")
     assert status.status_code == 200 and "Recibida" in status.text
     assert reference in status.text and '<html lang="es">' in status.text

@@ -42,7 +42,7 @@ PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make Origin "null"
     "Cache-Control": "no-store",
 }
 
@@ -239,7 +239,8 @@ async def report_form(_: Annotated[None, public()], request: Request, ctx: Conte
         render(
             "submitted.html",
             language,
-            "/report",
+            # switching language here keeps the reference in view (on its status page)
+            f"/report/status?reference={display(submitted.reference)}",
             page="submitted",
             reference=display(submitted.reference),
             received=format_date(submitted.created_at, language),
@@ -293,4 +294,7 @@ def status_page(
                 updated=format_date(found.updated_at, language),
                 urls=format_number(found.urls, language),
             )
-    return _html(render("status.html", language, "/report/status", **values), code)
+    path = (
+        f"/report/status?reference={values['reference']}" if values["status"] else "/report/status"
+    )
+    return _html(render("status.html", language, path, **values), code)
