@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from safelight.constants import (
@@ -18,6 +21,7 @@ from safelight.hotline import reports as reports_module
 from safelight.hotline.model import ItemStatus, ReportStatus, report_status
 from safelight.hotline.references import display
 from safelight.hotline.reports import ReportRejected, ReportStore, Submission
+from safelight.hotline.urls import parse_url
 from safelight.store import Database
 from safelight.store.hotline_tables import hotline_contacts, hotline_items
 
@@ -217,3 +221,62 @@ def test_status_moves_with_the_items(store: ReportStore, db: Database) -> None:
 )
 def test_report_status_from_item_statuses(items: list[ItemStatus], expected: ReportStatus) -> None:
     assert report_status(items) == expected
+
+
+# --- merging against a dictionary model ------------------------------------------------------
+
+URL_POOL = ["a.example/1", "http://A.example/1", "a.example/2", "b.example", "https://b.example"]
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("submit"), st.lists(st.sampled_from(URL_POOL), min_size=1, max_size=4)),
+        st.tuples(st.just("close"), st.sampled_from(URL_POOL)),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps)
+def test_merging_agrees_with_a_dictionary_model(
+    tmp_path_factory: pytest.TempPathFactory, script: list[tuple[str, Any]]
+) -> None:
+    """Open items by normalised URL, each with its report count: the store and a plain
+    dictionary (the obvious model) agree after any sequence of reports and closures."""
+    folder = tmp_path_factory.mktemp("merge")
+    db = Database.open(f"sqlite:///{folder / 'store.db'}")
+    store = ReportStore(db)
+    open_items: dict[str, int] = {}  # normalised URL -> times reported
+    closed = 0
+    try:
+        for action, argument in script:
+            if action == "submit":
+                distinct = {parse_url(text).url for text in argument}
+                submitted = store.submit(Submission(urls=argument))
+                assert submitted.merged == sum(url in open_items for url in distinct)
+                for url in distinct:
+                    open_items[url] = open_items.get(url, 0) + 1
+            else:
+                url = parse_url(argument).url
+                if url in open_items:
+                    with db.begin() as conn:
+                        conn.execute(
+                            update(hotline_items)
+                            .where(hotline_items.c.url == url, hotline_items.c.status == "received")
+                            .values(status=ItemStatus.CLOSED.value)
+                        )
+                    del open_items[url]
+                    closed += 1
+        with db.connect() as conn:
+            rows = conn.execute(select(hotline_items)).mappings().all()
+        still_open = {
+            row["url"]: row["times_reported"] for row in rows if row["status"] == "received"
+        }
+        assert still_open == open_items
+        assert len(rows) - len(still_open) == closed
+    finally:
+        db.dispose()
+
+
+def test_which_items_take_later_reports() -> None:
+    taking = [status.value for status in ItemStatus if status.is_open]
+    assert taking == ["received", "in_review", "illegal"]
