@@ -160,7 +160,11 @@ def test_rendered_pages_carry_no_english_message(language: str) -> None:
 
 
 def test_english_pages_show_the_source_messages() -> None:
+    """The same search the check above makes finds the messages on the English pages."""
     pages = rendered_pages("en")
+    english = {m for m in source_messages() if "%(" not in m}
+    shown = {m for m in english for html in pages.values() if f">{m}<" in html}
+    assert len(shown) > 25
     assert '<html lang="en">' in pages["report"]
     assert "Send report" in pages["report"] and "Check status" in pages["status"]
 
