@@ -12,7 +12,8 @@ import ipaddress
 
 import pyarrow as pa
 
-from safelight.network.fastparse import ip_values, string_buffers
+from safelight.network.arrowtext import string_buffers
+from safelight.network.fastparse import ip_values
 from safelight.network.parse import (
     _Reasons,
     _show,

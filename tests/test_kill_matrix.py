@@ -90,7 +90,9 @@ class ListsImport:
 def _hash_lines(path: Path, rows: int) -> Path:
     with path.open("wb") as out:
         for i in range(rows):
-            out.write(hashlib.sha256(i.to_bytes(8, "big")).hexdigest().encode() + b"\n")
+            out.write(
+                b"sha256 " + hashlib.sha256(i.to_bytes(8, "big")).hexdigest().encode() + b"\n"
+            )
     return path
 
 

@@ -1,4 +1,4 @@
-"""The numba parsing kernels held against the plain definitions on arbitrary text."""
+"""The numba kernels (parsing, row hashes, hash tables) held against plain definitions."""
 
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safelight.network.fastparse import (
-    HashSet,
-    group_ids,
-    hash_strings,
-    reduce_groups,
-    string_buffers,
-)
+from safelight.network.arrowtext import string_buffers
+from safelight.network.hashtables import HashSet, group_ids, reduce_groups
 from safelight.network.parse import (
     _Reasons,
     ip_reference,
@@ -24,6 +19,7 @@ from safelight.network.parse import (
     parse_timestamps,
     timestamp_reference,
 )
+from safelight.network.rowhash import hash_strings
 
 
 def _v6_texts(value: int) -> list[str]:

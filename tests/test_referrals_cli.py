@@ -71,7 +71,8 @@ def test_the_network_demo_case_is_referred_per_country(demo_case: Path) -> None:
         country.lower(),
         "--recipient-role",
         "law_enforcement",
-        "--json",
+        "--format",
+        "json",
     )
     assert built.exit_code == 0, built.output
     record = json.loads(built.output)
@@ -101,7 +102,7 @@ def test_verify_names_every_change_and_exits_non_zero(demo_case: Path) -> None:
     assert build(demo_case, "pkg", "--country", "US").exit_code == 0
     folder = demo_case / "pkg"
     key = demo_case / "org.pub"
-    assert run("keys", "export", "--format", "raw", "-o", str(key)).exit_code == 0
+    assert run("keys", "export", "--encoding", "raw", "-o", str(key)).exit_code == 0
     assert run("referral", "verify", str(folder), "--key", str(key)).exit_code == 0
     data = bytearray((folder / "files.csv").read_bytes())
     data[5] ^= 0x01
@@ -114,7 +115,7 @@ def test_verify_names_every_change_and_exits_non_zero(demo_case: Path) -> None:
     assert "missing: timeline.csv" in result.output
     assert "added: added.txt" in result.output
     assert result.output.rstrip().endswith("FAILED")
-    as_json = json.loads(run("referral", "verify", str(folder), "--json").output)
+    as_json = json.loads(run("referral", "verify", str(folder), "--format", "json").output)
     assert (as_json["altered"], as_json["missing"], as_json["added"]) == (
         ["files.csv"],
         ["timeline.csv"],
@@ -153,14 +154,18 @@ def test_records_mark_sent_duplicate_and_supersede(demo_case: Path) -> None:
         "more leads",
         "--out",
         str(demo_case / "three"),
-        "--json",
+        "--format",
+        "json",
     )
     assert newer.exit_code == 0, newer.output
     assert json.loads(newer.output)["supersedes"] == 1
     shown = json.loads(run("referral", "show", "1", "--items").output)
     assert shown["status"] == "superseded" and shown["superseded_by"] == 2
     assert shown["sent_to"] == "NCMEC liaison" and shown["item_keys"]
-    assert json.loads(run("referral", "ls", "--json", "--country", "us").output)[0]["id"] == 2
+    assert (
+        json.loads(run("referral", "ls", "--format", "json", "--country", "us").output)[0]["id"]
+        == 2
+    )
 
 
 def test_clear_errors_for_bad_input(demo_case: Path, monkeypatch: pytest.MonkeyPatch) -> None:

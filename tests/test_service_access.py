@@ -31,6 +31,9 @@ from tests.service_support import (
 
 PUBLIC = frozenset({"public"})
 EVERYONE = frozenset(role.value for role in Role)
+HMA_MATCHERS = frozenset({"admin", "analyst", "investigator", "api_client"})
+HMA_READERS = frozenset({"admin", "analyst", "auditor"})
+HMA_CURATORS = frozenset({"admin", "analyst"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -47,6 +50,29 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/lists"): frozenset(
         {"admin", "analyst", "investigator", "auditor", "api_client"}
     ),
+    # HMA compatibility (docs/hma.md, "Roles")
+    ("GET", "/status"): PUBLIC,
+    ("GET", "/status/live"): PUBLIC,
+    ("GET", "/h/hash"): HMA_MATCHERS,
+    ("POST", "/h/hash"): HMA_MATCHERS,
+    ("GET", "/m/raw_lookup"): HMA_MATCHERS,
+    ("GET", "/m/lookup"): HMA_MATCHERS,
+    ("POST", "/m/lookup"): HMA_MATCHERS,
+    ("POST", "/m/compare"): HMA_MATCHERS,
+    ("GET", "/m/index/status"): EVERYONE,
+    ("GET", "/c/banks"): HMA_READERS,
+    ("POST", "/c/banks"): HMA_CURATORS,
+    ("GET", "/c/bank/{bank_name}"): HMA_READERS,
+    ("PUT", "/c/bank/{bank_name}"): HMA_CURATORS,
+    ("DELETE", "/c/bank/{bank_name}"): HMA_CURATORS,
+    ("POST", "/c/bank/{bank_name}/content"): HMA_CURATORS,
+    ("POST", "/c/bank/{bank_name}/signal"): HMA_CURATORS,
+    ("GET", "/c/bank/{bank_name}/content/{content_id}"): HMA_READERS,
+    ("PUT", "/c/bank/{bank_name}/content/{content_id}"): HMA_CURATORS,
+    ("DELETE", "/c/bank/{bank_name}/content/{content_id}"): HMA_CURATORS,
+    ("GET", "/c/signal_type"): EVERYONE,
+    ("GET", "/c/signal_type/index"): EVERYONE,
+    ("GET", "/c/content_type"): EVERYONE,
 }
 
 

@@ -76,6 +76,7 @@ from safelight.lists.commands import lists_group  # noqa: E402
 from safelight.match.commands import match_command  # noqa: E402
 from safelight.network.commands import network  # noqa: E402
 from safelight.referrals.commands import keys_group, referral_group  # noqa: E402
+from safelight.referrals.cybertipline.commands import cybertip_group  # noqa: E402
 from safelight.service.audit_commands import audit_group  # noqa: E402
 from safelight.service.commands import serve_command, tokens_group, users_group  # noqa: E402
 from safelight.store.commands import db_group  # noqa: E402
@@ -94,3 +95,4 @@ main.add_command(tokens_group)
 main.add_command(audit_group)
 main.add_command(keys_group)
 main.add_command(referral_group)
+main.add_command(cybertip_group)

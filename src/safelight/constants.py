@@ -210,6 +210,17 @@ DBIP_SNAPSHOT_DATES: Final = {"1.1.0": "2026-10-08"}
 # asks for at least 15 characters where a password alone authenticates.
 MIN_PASSWORD_LENGTH: Final = 15
 
+# --- HMA compatibility (the /h, /m and /c routes; docs/hma.md) ----------------------------
+# What HMA 1.1.7 hashes an upload into when no ``types`` are asked for: its default
+# SIGNAL_TYPES, pdq for photos and video_md5 for videos (shared/reference/hma-api.md, 1).
+HMA_DEFAULT_HASH_TYPES: Final = {"photo": ("pdq",), "video": ("video_md5",)}
+# HMA's content types, always reported enabled (hma-api.md, 1 and GET /c/content_type).
+HMA_CONTENT_TYPES: Final = ("photo", "video")
+# PUT /c/bank/<n>/content/<id>: disable_until_ts at most 5 x 365 days ahead (hma-api.md, 5).
+HMA_MAX_DISABLE_SECONDS: Final = 5 * 365 * 24 * 3600
+# A content item's note: at most 255 characters (hma-api.md, 5).
+HMA_NOTE_MAX_LENGTH: Final = 255
+
 # Hotline public reports (docs/hotline.md). URL length: 2,048 characters, the longest URL
 # the major browsers' address bars and sitemaps (sitemaps.org protocol) reliably keep; host
 # names: 253 characters (RFC 1035 section 2.3.4, without the final dot).

@@ -36,4 +36,10 @@ def run_demo(out_dir: Path, echo: Echo = print) -> dict[str, object]:
     report = out_dir / "network" / "report" / "report.html"
     echo(f"  report: {report} (open it in a browser; it works offline)")
     results["network"] = headline
+
+    from safelight.demo.serve import run_serve_step
+
+    echo("")
+    echo("== Serve: the demo store as a matching service (HMA-compatible routes)")
+    results["serve"] = run_serve_step(echo=echo)
     return results

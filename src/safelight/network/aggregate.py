@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from safelight.constants import NETWORK_ALIAS_WINDOW_SECONDS
 from safelight.errors import UsageError
-from safelight.network.fastparse import group_ids, reduce_groups
+from safelight.network.hashtables import group_ids, reduce_groups
 from safelight.network.known import KnownMatch
 from safelight.network.sightings import read_part
 from safelight.workers.mapping import Mapper, local_map

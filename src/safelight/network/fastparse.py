@@ -1,31 +1,18 @@
-"""numba kernels for the hot part of ingest: IP text, ISO 8601 instants, row hashes.
+"""numba parsing kernels for the hot part of ingest: IP text and ISO 8601 instants.
 
-Each kernel works straight on an Arrow string array's bytes and offsets. The kernels cover
-the forms logs actually use; anything they do not recognise is marked and handed to the
-plain Python path in ``parse`` (``ipaddress``, pandas), which stays the definition of what
-is valid: the property tests hold fast and plain to the same answer on arbitrary text.
+Each kernel works straight on an Arrow string array's bytes and offsets (``arrowtext``). The
+kernels cover the forms logs actually use; anything they do not recognise is marked and
+handed to the plain Python path in ``parse`` (``ipaddress``, pandas), which stays the
+definition of what is valid: the property tests hold fast and plain to the same answer on
+arbitrary text.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 from numba import njit
 
 OK, NO_ZONE, FALLBACK = 0, 1, 2
-
-
-def string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(data bytes, offsets) of a null-free Arrow string array, honouring slices."""
-    arr = arr.cast(pa.string()) if not pa.types.is_string(arr.type) else arr
-    buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
-    data = (
-        np.frombuffer(buffers[2], dtype=np.uint8)
-        if buffers[2] is not None
-        else np.zeros(0, dtype=np.uint8)
-    )
-    return data, offsets.astype(np.int64)
 
 
 @njit(cache=True)
@@ -327,27 +314,8 @@ def iso_instants(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.
         if k == end:
             status[r] = NO_ZONE
             continue
-        offset = 0
-        rest = end - k
-        c = data[k]
-        if rest == 1 and (c == 90 or c == 122):
-            offset = 0
-        elif c == 43 or c == 45:
-            sign = 1 if c == 43 else -1
-            oh = _digits(data, k + 1, 2) if rest >= 3 else -1
-            om = 0
-            if rest == 3:
-                pass
-            elif rest == 5:
-                om = _digits(data, k + 3, 2)
-            elif rest == 6 and data[k + 3] == 58:
-                om = _digits(data, k + 4, 2)
-            else:
-                continue
-            if oh < 0 or oh > 23 or om < 0 or om > 59:
-                continue
-            offset = sign * (oh * 3600 + om * 60)
-        else:
+        ok, offset = _zone_offset(data, k, end)
+        if not ok:
             continue
         micros[r] = (base - offset) * 1_000_000 + frac
         status[r] = OK
@@ -355,79 +323,26 @@ def iso_instants(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.
 
 
 @njit(cache=True)
-def hash_strings(data: np.ndarray, offsets: np.ndarray, seed: np.uint64) -> np.ndarray:
-    """FNV-1a 64 of each string, finished with splitmix64 so columns mix well."""
-    n = len(offsets) - 1
-    out = np.empty(n, dtype=np.uint64)
-    for r in range(n):
-        h = np.uint64(0xCBF29CE484222325) ^ seed
-        for k in range(offsets[r], offsets[r + 1]):
-            h = (h ^ np.uint64(data[k])) * np.uint64(0x100000001B3)
-        out[r] = _splitmix(h ^ np.uint64(offsets[r + 1] - offsets[r]))
-    return out
-
-
-@njit(cache=True)
-def _splitmix(x: np.uint64) -> np.uint64:
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-@njit(cache=True)
-def mix_columns(acc: np.ndarray, column: np.ndarray) -> None:
-    for r in range(len(acc)):
-        acc[r] = _splitmix(acc[r] * np.uint64(31) ^ column[r])
-
-
-@njit(cache=True)
-def _insert(table: np.ndarray, used: np.ndarray, keys: np.ndarray, fresh: np.ndarray) -> int:
-    mask = len(table) - 1
-    added = 0
-    for r in range(len(keys)):
-        key = keys[r]
-        slot = np.int64(_splitmix(key) >> np.uint64(1)) & mask
-        while True:
-            if not used[slot]:
-                used[slot] = True
-                table[slot] = key
-                fresh[r] = True
-                added += 1
-                break
-            if table[slot] == key:
-                fresh[r] = False
-                break
-            slot = (slot + 1) & mask
-    return added
-
-
-class HashSet:
-    """A set of 64-bit keys (open addressing, linear probing) for streaming deduplication."""
-
-    def __init__(self, capacity: int = 1 << 16) -> None:
-        size = 1 << max(4, (2 * max(capacity, 1) - 1).bit_length())
-        self.table = np.zeros(size, dtype=np.uint64)
-        self.used = np.zeros(size, dtype=np.bool_)
-        self.count = 0
-
-    def add(self, keys: np.ndarray) -> np.ndarray:
-        """Insert ``keys``; True where a key was not in the set before (first occurrence)."""
-        keys = _writable(keys, np.uint64)
-        if 2 * (self.count + len(keys)) > len(self.table):
-            self._grow(self.count + len(keys))
-        fresh = np.zeros(len(keys), dtype=np.bool_)
-        self.count += _insert(self.table, self.used, keys, fresh)
-        return fresh
-
-    def _grow(self, needed: int) -> None:
-        old = self.table[self.used]
-        size = 1 << (4 * needed - 1).bit_length()
-        self.table = np.zeros(size, dtype=np.uint64)
-        self.used = np.zeros(size, dtype=np.bool_)
-        self.count = 0
-        if len(old):
-            self.count = _insert(self.table, self.used, old, np.zeros(len(old), dtype=np.bool_))
+def _zone_offset(data: np.ndarray, k: int, end: int) -> tuple[bool, int]:
+    """Seconds east of UTC of the zone in data[k:end] (``Z``, ``±HH``, ``±HHMM``,
+    ``±HH:MM``); (False, 0) for anything else (the plain path decides)."""
+    rest = end - k
+    c = data[k]
+    if rest == 1 and (c == 90 or c == 122):
+        return True, 0
+    if c != 43 and c != 45:
+        return False, 0
+    oh = _digits(data, k + 1, 2) if rest >= 3 else -1
+    om = 0
+    if rest == 5:
+        om = _digits(data, k + 3, 2)
+    elif rest == 6 and data[k + 3] == 58:
+        om = _digits(data, k + 4, 2)
+    elif rest != 3:
+        return False, 0
+    if oh < 0 or oh > 23 or om < 0 or om > 59:
+        return False, 0
+    return True, (1 if c == 43 else -1) * (oh * 3600 + om * 60)
 
 
 @njit(cache=True)
@@ -459,69 +374,3 @@ def ip_values(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.nda
         hi[r] = h
         lo[r] = low
     return hi, lo, v4
-
-
-@njit(cache=True)
-def _group_ids(keys: np.ndarray, table: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, int]:
-    mask = len(table) - 1
-    ids = np.empty(len(keys), dtype=np.int64)
-    count = 0
-    for r in range(len(keys)):
-        key = keys[r]
-        slot = np.int64(_splitmix(np.uint64(key)) >> np.uint64(1)) & mask
-        while True:
-            if slots[slot] < 0:
-                slots[slot] = count
-                table[slot] = key
-                ids[r] = count
-                count += 1
-                break
-            if table[slot] == key:
-                ids[r] = slots[slot]
-                break
-            slot = (slot + 1) & mask
-    return ids, count
-
-
-def group_ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense group id of every key (in order of first appearance) and the distinct keys."""
-    keys = _writable(keys, np.int64)
-    size = 1 << max(4, (2 * max(len(keys), 1)).bit_length())
-    table = np.zeros(size, dtype=np.int64)
-    slots = np.full(size, -1, dtype=np.int64)
-    ids, count = _group_ids(keys, table, slots)
-    uniques = np.empty(count, dtype=np.int64)
-    uniques[ids] = keys
-    return ids, uniques
-
-
-def _writable(values: np.ndarray, dtype: type) -> np.ndarray:
-    """A contiguous writable array: Arrow's zero-copy views are read-only, and numba types
-    read-only arrays apart, so each kernel would be loaded (or compiled) twice."""
-    out: np.ndarray = np.ascontiguousarray(values, dtype=dtype)
-    return out if out.flags.writeable else out.copy()
-
-
-def reduce_groups(ids: np.ndarray, values: np.ndarray, count: int, op: int) -> np.ndarray:
-    """Per group: 0 sum, 1 min, 2 max of ``values`` (int64)."""
-    return _reduce_groups(_writable(ids, np.int64), _writable(values, np.int64), count, op)
-
-
-@njit(cache=True)
-def _reduce_groups(ids: np.ndarray, values: np.ndarray, count: int, op: int) -> np.ndarray:
-    out = np.zeros(count, dtype=np.int64)
-    if op == 1:
-        out[:] = np.iinfo(np.int64).max
-    elif op == 2:
-        out[:] = np.iinfo(np.int64).min
-    for r in range(len(ids)):
-        g = ids[r]
-        v = values[r]
-        if op == 0:
-            out[g] += v
-        elif op == 1:
-            if v < out[g]:
-                out[g] = v
-        elif v > out[g]:
-            out[g] = v
-    return out

@@ -32,7 +32,8 @@ import numpy as np
 import pyarrow as pa
 
 from safelight.errors import InputError
-from safelight.network.fastparse import ip_values, string_buffers
+from safelight.network.arrowtext import string_buffers
+from safelight.network.fastparse import ip_values
 
 UNKNOWN = "unknown"
 

@@ -208,96 +208,115 @@ def table_html(rows: list[dict[str, Any]], columns: list[str], limit: int) -> st
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+LEAD_COLUMNS = [
+    "rank",
+    "connection",
+    "country",
+    "asn",
+    "client",
+    "known_files",
+    "known_sightings",
+    "unknown_files",
+    "first_seen",
+    "last_seen",
+    "group",
+    "share_of_group_files",
+    "pagerank",
+    "removal_step",
+]
+
+
 def render_html(report: dict[str, Any]) -> str:
+    """One self-contained page: header, summary, map and charts, tables, sources."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Safelight network report: {escape(report["case"])}</title><style>{CSS}</style></head>
+<body>{_header(report)}
+<main>{_summary(report)}
+{_charts(report)}
+{_tables(report)}
+{_sources(report)}</main></body></html>
+"""
+
+
+def _header(report: dict[str, Any]) -> str:
+    h = report["headline"]
+    return f"""<header><h1>Distribution network: {escape(report["case"])}</h1>
+<p>{_fmt(h.get("first_seen"))} to {_fmt(h.get("last_seen"))} &middot; entity:
+{escape(report["entity_mode"])} &middot; group resolution {_fmt(report.get("resolution", 1.0))}
+&middot; generated {escape(report["generated_at"])}</p></header>"""
+
+
+def _summary(report: dict[str, Any]) -> str:
+    """The notice, any notes, the headline cards and the headline in a sentence."""
     h = report["headline"]
     cards = "".join(
         f'<div class="card" data-key="{key}"><b>{_fmt(h.get(key, 0))}</b>'
         f"<span>{escape(label)}</span></div>"
         for key, label in HEADLINE
     )
-    geo = report["sources"]["geolocation"]
-    attribution = escape(geo.get("attribution", ""))
-    if "db-ip.com" in attribution.lower():
-        attribution = '<a href="https://db-ip.com">IP Geolocation by DB-IP</a> (CC BY 4.0)'
-    lead_cols = [
-        "rank",
-        "connection",
-        "country",
-        "asn",
-        "client",
-        "known_files",
-        "known_sightings",
-        "unknown_files",
-        "first_seen",
-        "last_seen",
-        "group",
-        "share_of_group_files",
-        "pagerank",
-        "removal_step",
-    ]
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Safelight network report: {escape(report["case"])}</title><style>{CSS}</style></head>
-<body><header><h1>Distribution network: {escape(report["case"])}</h1>
-<p>{_fmt(h.get("first_seen"))} to {_fmt(h.get("last_seen"))} &middot; entity:
-{escape(report["entity_mode"])} &middot; group resolution {_fmt(report.get("resolution", 1.0))}
-&middot; generated {escape(report["generated_at"])}</p></header>
-<main><p class="notice">{escape(report["notice"])}</p>
-{"".join(f'<p class="notice note">{escape(note)}</p>' for note in report.get("notes", []))}
+    notes = "".join(
+        f'<p class="notice note">{escape(note)}</p>' for note in report.get("notes", [])
+    )
+    return f"""<p class="notice">{escape(report["notice"])}</p>
+{notes}
 <div class="cards">{cards}</div>
 <p>A network of <b>{_fmt(h.get("connections"))}</b> internet connections in
 <b>{_fmt(h.get("countries"))}</b> countries, exchanging known files in
 <b>{_fmt(h.get("groups"))}</b> groups ({_fmt(h.get("components"))} connected components,
 modularity {_fmt(h.get("modularity"))}); {_fmt(h.get("connections_total"))} connections seen
 in all, {_fmt(h.get("countries_unknown_connections"))} of them in the network without a
-known country.</p>
-<section><h2>Connections by country</h2>{world_map(report.get("countries", []))}</section>
-<div class="row"><section><h2>Sightings per day</h2>{timeline_svg(report.get("timeline", []))}
-</section><section><h2>Groups (largest {len(report["group_graph"].get("nodes", []))}),
-linked by shared known files</h2>{group_graph_svg(report["group_graph"])}</section></div>
-<section><h2>Top leads</h2>{table_html(report.get("leads", []), lead_cols, NETWORK_TOP_LEADS)}
+known country.</p>"""
+
+
+def _charts(report: dict[str, Any]) -> str:
+    graph = report["group_graph"]
+    world = world_map(report.get("countries", []))
+    days = timeline_svg(report.get("timeline", []))
+    return f"""<section><h2>Connections by country</h2>{world}</section>
+<div class="row"><section><h2>Sightings per day</h2>{days}
+</section><section><h2>Groups (largest {len(graph.get("nodes", []))}),
+linked by shared known files</h2>{group_graph_svg(graph)}</section></div>"""
+
+
+def _tables(report: dict[str, Any]) -> str:
+    def table(name: str, columns: list[str], limit: int) -> str:
+        return table_html(report.get(name, []), columns, limit)
+
+    breakdown = ["connections", "connections_total", "sightings"]
+    leads = table("leads", LEAD_COLUMNS, NETWORK_TOP_LEADS)
+    removal = table(
+        "removal",
+        ["step", "connection", "files_lost", "known_files_available", "share_available"],
+        20,
+    )
+    candidates = table("candidates", ["file_key", "holders_with_known", "holders", "sightings"], 20)
+    countries = table("countries", ["country", *breakdown], 25)
+    clients = table("clients", ["client", *breakdown], 25)
+    asns = table("asns", ["asn", *breakdown], 25)
+    return f"""<section><h2>Top leads</h2>{leads}
 </section>
 <div class="row"><section><h2>Removal impact</h2><small>Connections taken offline one by one,
 each the one whose loss makes most known files unavailable.</small>
-{
-        table_html(
-            report.get("removal", []),
-            ["step", "connection", "files_lost", "known_files_available", "share_available"],
-            20,
-        )
-    }</section>
+{removal}</section>
 <section><h2>Unknown files shared with known material (for review)</h2>
-{
-        table_html(
-            report.get("candidates", []),
-            ["file_key", "holders_with_known", "holders", "sightings"],
-            20,
-        )
-    }</section></div>
-<div class="row"><section><h2>Countries</h2>{
-        table_html(
-            report.get("countries", []),
-            ["country", "connections", "connections_total", "sightings"],
-            25,
-        )
-    }</section>
-<section><h2>Clients</h2>{
-        table_html(
-            report.get("clients", []),
-            ["client", "connections", "connections_total", "sightings"],
-            25,
-        )
-    }</section>
-<section><h2>Networks (ASN)</h2>{
-        table_html(
-            report.get("asns", []), ["asn", "connections", "connections_total", "sightings"], 25
-        )
-    }</section></div>
-<section><h2>Sources</h2><p>Geolocation: {escape(geo.get("name", ""))}
-{("&middot; " + escape(geo["date"])) if geo.get("date") else ""} &middot; {attribution}</p>
+{candidates}</section></div>
+<div class="row"><section><h2>Countries</h2>{countries}</section>
+<section><h2>Clients</h2>{clients}</section>
+<section><h2>Networks (ASN)</h2>{asns}</section></div>"""
+
+
+def _sources(report: dict[str, Any]) -> str:
+    geo = report["sources"]["geolocation"]
+    attribution = escape(geo.get("attribution", ""))
+    if "db-ip.com" in attribution.lower():
+        attribution = '<a href="https://db-ip.com">IP Geolocation by DB-IP</a> (CC BY 4.0)'
+    date = ("&middot; " + escape(geo["date"])) if geo.get("date") else ""
+    tables = ", ".join(escape(v) for v in report["tables"].values())
+    return f"""<section><h2>Sources</h2><p>Geolocation: {escape(geo.get("name", ""))}
+{date} &middot; {attribution}</p>
 <p>Known material: {escape(str(report["sources"]["known_material"]))}</p>
-<p><small>Full tables: {", ".join(escape(v) for v in report["tables"].values())}.</small></p>
-</section></main></body></html>
-"""
+<p><small>Full tables: {tables}.</small></p>
+</section>"""

@@ -22,7 +22,7 @@ from safelight import csvguard
 from safelight.errors import InputError
 from safelight.network.aggregate import group
 from safelight.network.columns import ColumnMapping
-from safelight.network.fastparse import HashSet
+from safelight.network.hashtables import HashSet
 from safelight.network.known import KnownMaterial, lookup_columns
 from safelight.network.parse import parse_batch
 from safelight.network.readers import (

@@ -22,16 +22,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from safelight.network.fastparse import (
-    FALLBACK,
-    NO_ZONE,
-    canonical_ips,
-    hash_strings,
-    iso_instants,
-    mix_columns,
-    string_buffers,
-)
+from safelight.network.arrowtext import string_buffers
+from safelight.network.fastparse import FALLBACK, NO_ZONE, canonical_ips, iso_instants
 from safelight.network.readers import RawBatch
+from safelight.network.rowhash import hash_strings, mix_columns
 from safelight.signals.types import registry
 
 # Digest field -> hex length, from the signal-type registry. A ``digest`` field holds a file

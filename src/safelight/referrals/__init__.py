@@ -1,4 +1,5 @@
-"""Referral packages: what Safelight found, per jurisdiction, signed and recorded.
+"""Referrals: findings handed to who can act. This package: referral packages per jurisdiction,
+signed and recorded; ``referrals.cybertipline``: reports to NCMEC's CyberTipline.
 
 ``build_referral`` gathers a country's part of the sources (a network case, a scan run; the
 hotline's reports later, through the same ``ReferralSource`` protocol), keeps the fields the
@@ -12,49 +13,57 @@ docs/referrals.md describes it all.
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from safelight.referrals.countries import ISO_3166_ALPHA2, validate_country
-from safelight.referrals.keys import Organisation, create_key, import_key
-from safelight.referrals.manifest import Verification, verify_package
-from safelight.referrals.package import SCHEMA, BuildRequest, Built, build_referral
-from safelight.referrals.records import Audit, ReferralRecord, ReferralStore, no_audit
-from safelight.referrals.roles import DEFAULT_ROLE, ROLES
-from safelight.referrals.sources import (
-    NetworkCaseSource,
-    ReferralSource,
-    ScanRunSource,
-    source_from_description,
-)
-from safelight.store import Database
-
-
-def supersede_referral(
-    db: Database,
-    referral_id: int,
-    out: Path,
-    *,
-    reason: str,
-    created_by: str,
-    home: Path,
-    passphrase: str,
-    case_home: Path | None = None,
-    recipient_role: str | None = None,
-    audit: Audit = no_audit,
-) -> Built:
-    """A new referral built again from the sources the old one recorded, pointing to it."""
-    old = ReferralStore(db).get(referral_id)
-    sources = [source_from_description(db, d, case_home) for d in old.sources]
-    request = BuildRequest(
-        country=old.country,
-        sources=sources,
-        out=out,
-        created_by=created_by,
-        recipient_role=recipient_role or old.recipient_role,
-        supersedes=referral_id,
-        reason=reason,
+if TYPE_CHECKING:
+    from safelight.referrals.countries import ISO_3166_ALPHA2, validate_country
+    from safelight.referrals.keys import Organisation, create_key, import_key
+    from safelight.referrals.manifest import Verification, verify_package
+    from safelight.referrals.package import SCHEMA, BuildRequest, Built, build_referral
+    from safelight.referrals.records import Audit, ReferralRecord, ReferralStore, no_audit
+    from safelight.referrals.roles import DEFAULT_ROLE, ROLES
+    from safelight.referrals.sources import (
+        NetworkCaseSource,
+        ReferralSource,
+        ScanRunSource,
+        source_from_description,
     )
-    return build_referral(db, request, home=home, passphrase=passphrase, audit=audit)
+    from safelight.referrals.supersede import supersede_referral
+
+# name -> module (imported on first use, PEP 562): the store imports this package's tables, and
+# every command would otherwise load cryptography, reportlab and the network analysis.
+_HOMES = {
+    "Audit": "safelight.referrals.records",
+    "BuildRequest": "safelight.referrals.package",
+    "Built": "safelight.referrals.package",
+    "DEFAULT_ROLE": "safelight.referrals.roles",
+    "ISO_3166_ALPHA2": "safelight.referrals.countries",
+    "NetworkCaseSource": "safelight.referrals.sources",
+    "Organisation": "safelight.referrals.keys",
+    "ROLES": "safelight.referrals.roles",
+    "ReferralRecord": "safelight.referrals.records",
+    "ReferralSource": "safelight.referrals.sources",
+    "ReferralStore": "safelight.referrals.records",
+    "SCHEMA": "safelight.referrals.package",
+    "ScanRunSource": "safelight.referrals.sources",
+    "Verification": "safelight.referrals.manifest",
+    "build_referral": "safelight.referrals.package",
+    "create_key": "safelight.referrals.keys",
+    "import_key": "safelight.referrals.keys",
+    "no_audit": "safelight.referrals.records",
+    "source_from_description": "safelight.referrals.sources",
+    "supersede_referral": "safelight.referrals.supersede",
+    "validate_country": "safelight.referrals.countries",
+    "verify_package": "safelight.referrals.manifest",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'safelight.referrals' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from safelight.cli_options import format_option, out_option
 from safelight.errors import InputError, UsageError
 from safelight.store import Database
 from safelight.store.database import default_home
@@ -77,14 +78,14 @@ def keys_import(private_key: Path, organisation: str, contact: str | None) -> No
 
 @keys_group.command("export")
 @click.option(
-    "--format",
+    "--encoding",
     "form",
     type=click.Choice(["pem", "raw"]),
     default="pem",
     show_default=True,
     help="PEM (SubjectPublicKeyInfo) or the raw 32 bytes in base64.",
 )
-@click.option("-o", "--out", type=new_path, help="File to write (default: standard output).")
+@out_option(help="File to write (default: standard output).")
 def keys_export(form: str, out: Path | None) -> None:
     """Export the public key, for recipients to verify packages with."""
     from safelight.errors import NotFoundError
@@ -125,8 +126,8 @@ def referral_group() -> None:
     show_default=True,
     help="law_enforcement, hotline or platform: decides which fields are carried.",
 )
-@click.option("--out", required=True, type=new_path, help="New or empty package folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@out_option(folder=True, required=True, help="New or empty package folder.")
+@format_option("table", "json", default="table", help="How to print the record.")
 def build_command(
     country: str,
     case_name: str | None,
@@ -134,14 +135,13 @@ def build_command(
     scan_id: int | None,
     recipient_role: str,
     out: Path,
-    as_json: bool,
+    output_format: str,
 ) -> None:
     """Build, sign and record a referral package for one country."""
     from safelight.referrals import BuildRequest, build_referral
     from safelight.referrals.sources import NetworkCaseSource, ReferralSource, ScanRunSource
 
-    db = Database.open()
-    try:
+    with Database.open() as db:
         sources: list[ReferralSource] = []
         if case_name:
             sources.append(NetworkCaseSource(db, case_name, geo=geo))
@@ -160,13 +160,11 @@ def build_command(
             if exc.code == "nothing_to_refer" and "geolocation" in exc.message:
                 exc.hint = "give the case's geolocation database with --geo FILE.mmdb"
             raise
-    finally:
-        db.dispose()
-    _print_built(built.record.to_dict(), out, as_json)
+    _print_built(built.record.to_dict(), out, output_format)
 
 
-def _print_built(record: dict[str, object], out: Path, as_json: bool) -> None:
-    if as_json:
+def _print_built(record: dict[str, object], out: Path, output_format: str) -> None:
+    if output_format == "json":
         click.echo(json.dumps(record, indent=2))
         return
     click.echo(
@@ -182,8 +180,8 @@ def _print_built(record: dict[str, object], out: Path, as_json: bool) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Sender's public key (PEM or raw); default: our own key, else the package's.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def verify_command(folder: Path, key: Path | None, as_json: bool) -> None:
+@format_option("table", "json", default="table", help="How to print the result.")
+def verify_command(folder: Path, key: Path | None, output_format: str) -> None:
     """Check every file against MANIFEST and MANIFEST against its signature.
 
     Exits 0 when all holds, 1 when any file is altered, missing or added or the signature
@@ -200,7 +198,7 @@ def verify_command(folder: Path, key: Path | None, as_json: bool) -> None:
         trusted = own_public(default_home())
         source = "own" if trusted is not None else "none"
     result = verify_package(folder, trusted, source)
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         for kind in ("altered", "missing", "added"):
@@ -222,19 +220,16 @@ def verify_command(folder: Path, key: Path | None, as_json: bool) -> None:
 @referral_group.command("ls")
 @click.option("--country", help="Only referrals to this country.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def ls_command(country: str | None, limit: int, as_json: bool) -> None:
+@format_option("table", "json", default="table")
+def ls_command(country: str | None, limit: int, output_format: str) -> None:
     """The referrals recorded, newest first."""
     from safelight.referrals import ReferralStore, validate_country
 
-    db = Database.open()
-    try:
+    with Database.open() as db:
         found = ReferralStore(db).list(
             country=validate_country(country) if country else None, limit=limit
         )
-    finally:
-        db.dispose()
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps([r.to_dict() for r in found], indent=2))
         return
     if not found:
@@ -256,14 +251,11 @@ def show_command(referral_id: int, with_items: bool) -> None:
     """One referral as JSON: what it contained, its fields, its manifest and its status."""
     from safelight.referrals import ReferralStore
 
-    db = Database.open()
-    try:
+    with Database.open() as db:
         store = ReferralStore(db)
         record = store.get(referral_id).to_dict(full=True)
         if with_items:
             record["item_keys"] = store.items(referral_id)
-    finally:
-        db.dispose()
     click.echo(json.dumps(record, indent=2))
 
 
@@ -274,28 +266,24 @@ def mark_sent_command(referral_id: int, sent_to: str) -> None:
     """Record that a referral was sent; from then on it cannot change."""
     from safelight.referrals import ReferralStore
 
-    db = Database.open()
-    try:
+    with Database.open() as db:
         record = ReferralStore(db).mark_sent(referral_id, sent_to=sent_to, by=_user())
-    finally:
-        db.dispose()
     click.echo(f"referral {record.id} marked sent to {sent_to}")
 
 
 @referral_group.command("supersede")
 @click.argument("referral_id", type=int)
 @click.option("--reason", required=True, help="Why the referral is replaced.")
-@click.option("--out", required=True, type=new_path, help="New or empty package folder.")
+@out_option(folder=True, required=True, help="New or empty package folder.")
 @click.option("--recipient-role", help="Change the role (default: the old referral's).")
-@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@format_option("table", "json", default="table", help="How to print the record.")
 def supersede_command(
-    referral_id: int, reason: str, out: Path, recipient_role: str | None, as_json: bool
+    referral_id: int, reason: str, out: Path, recipient_role: str | None, output_format: str
 ) -> None:
     """Build a new referral from the old one's sources, pointing to it."""
     from safelight.referrals import supersede_referral
 
-    db = Database.open()
-    try:
+    with Database.open() as db:
         built = supersede_referral(
             db,
             referral_id,
@@ -306,6 +294,4 @@ def supersede_command(
             passphrase=_passphrase(),
             recipient_role=recipient_role,
         )
-    finally:
-        db.dispose()
-    _print_built(built.record.to_dict(), out, as_json)
+    _print_built(built.record.to_dict(), out, output_format)

@@ -45,7 +45,8 @@ SCHEMA = "safelight.referral/1"
 NOTICE = (
     "This package is a referral of known material found by hash. It holds hashes and "
     "metadata, and personal data only where fields lists it as carried for the recipient's "
-    "role. It holds no media. Verify it with: safelight referral verify FOLDER --key KEY."
+    "role. It holds no media. Verify it with safelight referral verify, giving the sender's "
+    "public key."
 )
 
 

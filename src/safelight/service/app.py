@@ -20,11 +20,30 @@ from safelight.service.access import Access, route_table, undeclared_routes
 from safelight.service.context import ServiceContext
 from safelight.service.http_errors import install_error_handlers
 from safelight.service.middleware import RequestContextMiddleware
-from safelight.service.routes import auth, health, hotline, native
+from safelight.service.routes import (
+    auth,
+    health,
+    hma_curation,
+    hma_hashing,
+    hma_matching,
+    hma_status,
+    hotline,
+    native,
+)
+from safelight.service.routes.hma_common import install_hma_errors
 from safelight.service.settings import Settings
 from safelight.store import Database
 
-ROUTERS = (health.router, auth.router, native.router, hotline.router)
+ROUTERS = (
+    health.router,
+    auth.router,
+    native.router,
+    hma_status.router,
+    hma_hashing.router,
+    hma_matching.router,
+    hma_curation.router,
+    hotline.router,
+)
 
 
 def open_store(settings: Settings) -> Database:
@@ -61,6 +80,7 @@ def create_app(
     )
     app.state.service = ctx
     install_error_handlers(app)
+    install_hma_errors(app)
     for router in ROUTERS:
         app.include_router(router)
     if extend is not None:

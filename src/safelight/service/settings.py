@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     token_use_audit_minutes: float = Field(
         default=60.0, ge=0, description="A token's use is audited at most once per this interval."
     )
+    hma_max_upload_bytes: int = Field(
+        default=104_857_600,
+        ge=1,
+        description="Largest file the HMA routes hash (HMA's MAX_REMOTE_FILE_SIZE); larger: 413.",
+    )
+    hma_fetch_allowed_hosts: str | None = Field(
+        default=None,
+        description="Hosts the HMA ?url= routes may fetch from (comma-separated; subdomains "
+        "too); unset: every ?url= is refused.",
+    )
     report_per_minute: int = Field(
         default=5, ge=1, description="Hotline reports accepted per minute per client address."
     )

@@ -1,0 +1,135 @@
+"""The seam between the HMA routes and the lookup engine.
+
+The routes call ``engine_of(extensions, ...)``: the engine in ``extensions["lookup"]`` when
+the service has one (src/safelight/service/lookup.py, protocol in docs/hma.md), else a
+``MatcherLookup`` that opens a ``safelight.match.Matcher`` per call. Both answer
+
+    lookup(queries: Sequence[tuple[str, str]], lists: Sequence[str] | None = None)
+        -> list[list[Match]]          # per (Safelight signal type, value) query
+    state() -> dict[str, dict]        # per signal type: {"size", "built_to", ...}
+
+with every Safelight rule applied (enabled lists, enabled entries, list thresholds).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from safelight.lists.store import HashListStore
+from safelight.match.results import Match
+from safelight.signals.types import parse_vpdq_value, registry
+
+
+class LookupEngine(Protocol):
+    def lookup(
+        self, queries: Sequence[tuple[str, str]], lists: Sequence[str] | None = None
+    ) -> list[list[Match]]: ...
+
+    def state(self) -> dict[str, dict[str, Any]]: ...
+
+
+class MatcherLookup:
+    """The fallback engine: a Matcher opened per call (correct, not fast)."""
+
+    def __init__(
+        self,
+        store: HashListStore,
+        home: str | os.PathLike[str] | None = None,
+        newest: Callable[[], Mapping[str, tuple[int, int]]] | None = None,
+    ) -> None:
+        self.store = store
+        self.home = home
+        self.newest = newest
+
+    def lookup(
+        self, queries: Sequence[tuple[str, str]], lists: Sequence[str] | None = None
+    ) -> list[list[Match]]:
+        from safelight.match.matcher import Matcher
+        from safelight.signals.vpdq import VpdqFeature
+
+        matcher = Matcher(self.store, None, home=self.home)
+        hashed = [(i, q) for i, q in enumerate(queries) if q[0] != "vpdq"]
+        results: list[list[Match]] = [[] for _ in queries]
+        for (position, _), found in zip(
+            hashed, matcher.match_hashes([q for _, q in hashed]), strict=True
+        ):
+            results[position] = found
+        for position, (kind, value) in enumerate(queries):
+            if kind == "vpdq":
+                features = []
+                for number, feature in enumerate(parse_vpdq_value(value)):
+                    pdq, quality, seconds = feature.split(",")
+                    features.append(VpdqFeature(number, float(seconds), pdq, int(quality)))
+                results[position] = matcher.match_vpdq(features)
+        if lists is not None:
+            allowed = set(lists)
+            results = [[m for m in found if m.list_name in allowed] for found in results]
+        return results
+
+    def state(self) -> dict[str, dict[str, Any]]:
+        """Matcher indexes catch up with the store on every use: each type's index holds
+        what is stored."""
+        stored = self.newest() if self.newest else {}
+        return {
+            kind: {"size": count, "built_to": newest, "present": True}
+            for kind, (count, newest) in stored.items()
+        }
+
+
+def engine_of(extensions: Mapping[str, Any], fallback: Callable[[], LookupEngine]) -> LookupEngine:
+    engine = extensions.get("lookup")
+    return engine if engine is not None else fallback()
+
+
+# --- HMA's answers from Safelight matches ----------------------------------------------------
+
+
+class Hit(tuple[str, int, str]):
+    """(bank name, content id, distance as HMA writes it: "4", or "-" for exact types)."""
+
+    __slots__ = ()
+
+    @property
+    def bank(self) -> str:
+        return self[0]
+
+    @property
+    def content_id(self) -> int:
+        return self[1]
+
+    @property
+    def distance(self) -> str:
+        return self[2]
+
+
+def content_hits(matches: Sequence[Match], content_ids: Mapping[int, int]) -> list[Hit]:
+    """Matches as content items, each once (at its nearest distance), nearest first."""
+    best: dict[int, tuple[int, Match]] = {}
+    for m in matches:
+        content = content_ids.get(m.entry_id, m.entry_id)
+        if content not in best or m.distance < best[content][0]:
+            best[content] = (m.distance, m)
+    out = []
+    for content, (_, m) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[0])):
+        hamming = registry.get(m.signal_type).distance == "hamming"
+        distance = str(m.distance) if hamming else "-"
+        out.append(Hit((m.list_name, content, distance)))
+    return out
+
+
+def bank_filter(raw: str | None) -> set[str] | None:
+    """HMA's ``banks=``: split on ``,`` without trimming, exact names; empty: no filter."""
+    if not raw:
+        return None
+    return set(raw.split(","))
+
+
+def bank_map(hits: Sequence[Hit]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for hit in hits:
+        out.setdefault(hit.bank, []).append(
+            {"bank_content_id": hit.content_id, "distance": hit.distance}
+        )
+    return out

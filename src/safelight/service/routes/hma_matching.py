@@ -1,0 +1,258 @@
+"""HMA's matching routes: ``/m/raw_lookup``, ``/m/lookup`` (GET, POST), ``/m/index/status``,
+``/m/compare``. Lookups go through the lookup engine (``hma_common.engine``); these routes
+only turn HMA's parameters into queries and Safelight's matches into HMA's shapes."""
+
+from __future__ import annotations
+
+import random
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from safelight.hma.lookup import Hit, bank_filter, bank_map, content_hits
+from safelight.hma.signals import HmaError, HmaSignalType, hma_type, hma_types
+from safelight.service.access import requires
+from safelight.service.context import Context, ServiceContext
+from safelight.service.roles import Principal
+from safelight.service.routes.hma_common import (
+    MATCHERS,
+    VOCABULARY,
+    Form,
+    JsonBody,
+    banks_of,
+    engine,
+    family_b,
+    form_body,
+    json_body,
+    pydantic_bool,
+    query_dict,
+    query_params,
+)
+from safelight.service.routes.hma_hashing import hash_form, hash_url
+
+router = APIRouter(prefix="/m", tags=["hma"])
+
+
+class _SignalQuery(BaseModel):
+    signal: str
+    signal_type: str
+
+
+def parse_signal(signal_type: str, signal: str) -> tuple[HmaSignalType, str]:
+    """Steps 1-2 of HMA's lookup pipeline: the type, then the normalised value."""
+    kind = hma_type(signal_type)
+    if kind is None:
+        raise HmaError.message(400, f"No such SignalType {signal_type!r}")
+    try:
+        return kind, kind.normalise(signal)
+    except ValueError as exc:
+        raise HmaError.message(400, f"invalid signal: {exc}") from None
+
+
+def find(
+    ctx: ServiceContext, who: Principal, signals: list[tuple[HmaSignalType, str]]
+) -> list[list[Hit]]:
+    """Each signal's matches as content items, within the principal's list scope."""
+    scope = None if who.lists is None else sorted(who.lists)
+    queries = [(kind.kind.name, value) for kind, value in signals]
+    found = engine(ctx).lookup(queries, scope)
+    searched = scope or ["*"]  # "*": every enabled list
+    for name in searched:
+        ctx.metrics.lookups.labels(list=name).inc(len(queries))
+    content_ids = banks_of(ctx).content_ids(m.entry_id for ms in found for m in ms)
+    hits = [content_hits(ms, content_ids) for ms in found]
+    for matches in found:
+        for m in matches:
+            ctx.metrics.matches.labels(list=m.list_name).inc()
+    return hits
+
+
+def audit_lookup(
+    ctx: ServiceContext,
+    who: Principal,
+    route: str,
+    signals: list[tuple[HmaSignalType, str]],
+    hits: list[list[Hit]],
+) -> None:
+    ctx.audit.record(
+        who.actor,
+        "lookup",
+        route,
+        {
+            "queries": [{"signal_type": k.name, "signal": v} for k, v in signals],
+            "matches": [[[h.bank, h.content_id] for h in per] for per in hits],
+        },
+    )
+
+
+def coin(seed: str | None) -> float:
+    """HMA's draw: the first ``random()`` of ``random.Random(seed)``, else OS-random."""
+    return random.Random(seed).random() if seed is not None else random.SystemRandom().random()
+
+
+def flip(
+    ctx: ServiceContext, hits: list[Hit], draw: float, banks: set[str] | None
+) -> dict[str, list[dict[str, Any]]]:
+    """HMA's filters after Safelight's (which drop deleted and disabled content): a bank is
+    kept iff its ratio >= the draw, then ``banks=`` narrows."""
+    names = {h.bank for h in hits}
+    ratios = {b.name: b.ratio for b in banks_of(ctx).banks(names)} if names else {}
+    kept = [
+        h for h in hits if ratios.get(h.bank, 0.0) >= draw and (banks is None or h.bank in banks)
+    ]
+    return bank_map(kept)
+
+
+@router.get(
+    "/raw_lookup",
+    summary="HMA: content ids matching one signal",
+    openapi_extra=query_params(
+        "signal", "signal_type", "banks", "include_distance", required=("signal", "signal_type")
+    ),
+)
+def raw_lookup(
+    who: Annotated[Principal, requires(*MATCHERS)], request: Request, ctx: Context
+) -> dict[str, Any]:
+    query = query_dict(request)
+    family_b(_SignalQuery, query)
+    include = pydantic_bool("include_distance", query.get("include_distance"), False, query)
+    signals = [parse_signal(query["signal_type"], query["signal"])]
+    hits = find(ctx, who, signals)[0]
+    audit_lookup(ctx, who, "/m/raw_lookup", signals, [hits])
+    wanted = bank_filter(query.get("banks"))
+    hits = [h for h in hits if wanted is None or h.bank in wanted]
+    if include:
+        return {
+            "matches": [{"bank_content_id": h.content_id, "distance": h.distance} for h in hits]
+        }
+    return {"matches": [h.content_id for h in hits]}
+
+
+@router.get(
+    "/lookup",
+    summary="HMA: matches of one signal (or a URL), by bank",
+    openapi_extra=query_params(
+        "signal", "signal_type", "url", "content_type", "types", "banks", "seed", "bypass_coinflip"
+    ),
+)
+def lookup_get(
+    who: Annotated[Principal, requires(*MATCHERS)], request: Request, ctx: Context
+) -> dict[str, Any]:
+    query = query_dict(request)
+    bypass = pydantic_bool("bypass_coinflip", query.get("bypass_coinflip"), False, query)
+    signal_type, signal = query.get("signal_type"), query.get("signal")
+    if query.get("url"):
+        return lookup_url(ctx, who, request, bypass, signal_type)
+    if not signal_type or signal is None:
+        raise HmaError.message(400, "Either url or both signal and signal_type are required")
+    signals = [parse_signal(signal_type, signal)]
+    hits = find(ctx, who, signals)[0]
+    audit_lookup(ctx, who, "/m/lookup", signals, [hits])
+    draw = 0.0 if bypass else coin(query.get("seed"))
+    return flip(ctx, hits, draw, bank_filter(query.get("banks")))
+
+
+def lookup_url(
+    ctx: ServiceContext, who: Principal, request: Request, bypass: bool, only: str | None
+) -> dict[str, Any]:
+    """GET /m/lookup with ``url``: hashed as GET /h/hash, keyed by signal type; narrowed
+    to one type's bank map when ``signal_type`` is given too (``{}`` if not produced)."""
+    query = query_dict(request)
+    produced = hash_url(ctx, request)
+    out = by_type(ctx, who, produced, query, bypass)
+    if only:
+        return dict(out.get(only, {}))
+    return out
+
+
+def by_type(
+    ctx: ServiceContext,
+    who: Principal,
+    produced: dict[str, str],
+    query: dict[str, str],
+    bypass: bool,
+) -> dict[str, Any]:
+    signals = [parse_signal(name, value) for name, value in produced.items()]
+    hits = find(ctx, who, signals)
+    audit_lookup(ctx, who, "/m/lookup", signals, hits)
+    wanted = bank_filter(query.get("banks"))
+    return {
+        kind.name: flip(ctx, per, 0.0 if bypass else coin(query.get("seed")), wanted)
+        for (kind, _), per in zip(signals, hits, strict=True)
+    }
+
+
+@router.post(
+    "/lookup",
+    summary="HMA: hash one uploaded file and look it up, by signal type",
+    openapi_extra=query_params("types", "banks", "seed", "bypass_coinflip"),
+)
+def lookup_post(
+    who: Annotated[Principal, requires(*MATCHERS)],
+    form: Annotated[Form, Depends(form_body)],
+    request: Request,
+    ctx: Context,
+) -> dict[str, Any]:
+    query = query_dict(request)
+    produced = hash_form(form, query.get("types"))
+    bypass = query.get("bypass_coinflip", "").lower() in {"true", "1", "yes", "on", "t", "y"}
+    return by_type(ctx, who, produced, query, bypass)
+
+
+@router.get(
+    "/index/status",
+    summary="HMA: each signal type's index",
+    openapi_extra=query_params("signal_type"),
+)
+def index_status(
+    who: Annotated[Principal, requires(*VOCABULARY)], request: Request, ctx: Context
+) -> dict[str, Any]:
+    chosen = chosen_types(request.query_params.get("signal_type"))
+    state = engine(ctx).state()
+    out = {}
+    for kind in chosen:
+        found = state.get(kind.kind.name)
+        size = int(found["size"]) if found else 0
+        built_to = int(found.get("built_to", -1)) if found else -1
+        out[kind.name] = {"built_to": built_to, "present": found is not None, "size": size}
+    return out
+
+
+def chosen_types(raw: str | None) -> tuple[HmaSignalType, ...]:
+    """Every type, or the one named (400 ``No such signal type`` if unknown or empty)."""
+    if raw is None:
+        return hma_types()
+    kind = hma_type(raw) if raw else None
+    if kind is None:
+        raise HmaError.message(400, f"No such signal type {raw!r}")
+    return (kind,)
+
+
+@router.post("/compare", summary="HMA: compare pairs of hashes, per signal type")
+def compare(
+    who: Annotated[Principal, requires(*MATCHERS)],
+    body: Annotated[JsonBody, Depends(json_body)],
+) -> dict[str, Any]:
+    data = body.require()
+    if not isinstance(data, dict):
+        raise HmaError.message(400, "Request input was not a dict")
+    out: dict[str, Any] = {}
+    for name, pair in data.items():
+        if not isinstance(pair, list):
+            raise HmaError.message(400, f"Comparison hashes for {name} was not a list")
+        if len(pair) != 2:
+            raise HmaError.message(400, "Comparison hash list length must be exactly 2")
+        kind = hma_type(name)
+        if kind is None:
+            raise HmaError.message(400, f"No such SignalType {name!r}")
+        try:
+            left, right = (kind.normalise(value) for value in pair)
+        except ValueError as exc:
+            raise HmaError.message(400, f"Invalid {name} hash: {exc}") from None
+        distance = kind.distance(left, right)
+        if distance is None:  # exact types have no distance: HMA answers 500 here
+            out[name] = [left == right, {}]
+        else:
+            out[name] = [distance <= kind.threshold, {"distance": distance}]
+    return out
