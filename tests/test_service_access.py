@@ -49,6 +49,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): EVERYONE,
     ("GET", "/api/v1/me"): EVERYONE,
+    ("POST", "/api/v1/reports"): PUBLIC,
+    ("GET", "/api/v1/reports/{reference}/status"): PUBLIC,
+    ("GET", "/report"): PUBLIC,
+    ("POST", "/report"): PUBLIC,
+    ("GET", "/report/status"): PUBLIC,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,

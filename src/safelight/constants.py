@@ -240,3 +240,18 @@ WEBHOOK_BACKOFF_CAP_SECONDS: Final = 3_600.0
 WEBHOOK_TIMEOUT_SECONDS: Final = 10.0
 # Header carrying "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
 WEBHOOK_SIGNATURE_HEADER: Final = "Safelight-Signature"
+
+# Hotline public reports (docs/hotline.md). URL length: 2,048 characters, the longest URL
+# the major browsers' address bars and sitemaps (sitemaps.org protocol) reliably keep; host
+# names: 253 characters (RFC 1035 section 2.3.4, without the final dot).
+HOTLINE_MAX_URL_LENGTH: Final = 2048
+HOTLINE_MAX_HOST_LENGTH: Final = 253
+# Per report: URLs, description and contact lengths, and the request body, sized generously
+# for a person typing (a report of many URLs is a bulk referral, not a public report).
+HOTLINE_MAX_URLS: Final = 20
+HOTLINE_MAX_DESCRIPTION: Final = 5000
+HOTLINE_MAX_CONTACT: Final = 500
+HOTLINE_MAX_BODY_BYTES: Final = 64 * 1024
+# Contact details of a reporter are deleted this many days after the report by default
+# (GDPR art. 5(1)(e) storage limitation: long enough to follow up an assessment).
+HOTLINE_CONTACT_RETENTION_DAYS: Final = 90

@@ -30,6 +30,7 @@ from safelight.service.routes import (
     hma_hashing,
     hma_matching,
     hma_status,
+    hotline,
     imports,
     lists,
     lookup,
@@ -54,6 +55,7 @@ ROUTERS = (
     hashing.router,
     scans.router,
     cases.router,
+    hotline.router,
 )
 
 

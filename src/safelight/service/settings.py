@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     scan_workers: int = Field(
         default=1, ge=1, le=16, description="Scans that run at once, each in a worker thread."
     )
+    report_per_minute: int = Field(
+        default=5, ge=1, description="Hotline reports accepted per minute per client address."
+    )
+    report_contact_key: str | None = Field(
+        default=None, description="Fernet key that encrypts reporters' contact details."
+    )
+    report_contact_days: int = Field(
+        default=90, ge=1, description="Days a reporter's contact details are kept."
+    )
 
     @classmethod
     def settings_customise_sources(
