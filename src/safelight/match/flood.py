@@ -193,19 +193,20 @@ def _insert_ignore(conn: Connection) -> Insert:
     return sqlite.insert(flood_sightings).on_conflict_do_nothing(index_elements=unique)
 
 
+def paused_entry_ids(store: HashListStore) -> list[int]:
+    """Ids of every paused entry, ascending (the lookup engine holds them in each view)."""
+    with store.db.connect() as conn:
+        found = conn.execute(
+            select(hash_entries.c.id)
+            .where(hash_entries.c.paused_at.is_not(None))
+            .order_by(hash_entries.c.id)
+        )
+        return [int(i) for i in found.scalars()]
+
+
 def paused_entries(store: HashListStore, lists: Sequence[str] | None = None) -> list[Entry]:
     """Entries paused for review, by id (``safelight lists flooded``)."""
-    with store.db.connect() as conn:
-        ids = (
-            conn.execute(
-                select(hash_entries.c.id)
-                .where(hash_entries.c.paused_at.is_not(None))
-                .order_by(hash_entries.c.id)
-            )
-            .scalars()
-            .all()
-        )
-    found = store.entries_by_ids(ids)
+    found = store.entries_by_ids(paused_entry_ids(store))
     wanted = None if lists is None else set(lists)
     if wanted is not None:
         store.require(sorted(wanted))

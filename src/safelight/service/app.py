@@ -104,6 +104,10 @@ def create_app(
     install_hma_errors(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Actions on match (flood counting, webhook deliveries): their thread lives with the app.
+    from safelight.webhooks.service import install_actions
+
+    install_actions(app, ctx)
     if extend is not None:
         extend(app, ctx)
     bad = undeclared_routes(app)

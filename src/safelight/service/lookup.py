@@ -43,6 +43,7 @@ from safelight.lists.models import HashList, ImportInfo
 from safelight.lists.store import CHANGE_CHANNEL, HashListStore
 from safelight.match.indexes import Index, IndexSync, index_root, indexed_types
 from safelight.match.results import Match
+from safelight.match.rules import apply_rules
 from safelight.service import lookup_snapshot as snapshot
 from safelight.service.lookup_state import LookupState, list_signature, value_hex
 from safelight.signals.types import registry
@@ -102,6 +103,9 @@ class View:
     state: LookupState
     indexes: dict[str, Index]
     synced_at: float  # when the indexes were synced: disables ending later need a re-sync
+    # Entries paused by flood protection (served to no one until resumed; a pause bumps its
+    # list's generation, so every new view reads them again).
+    paused: frozenset[int] = frozenset()
 
     def next_lapse(self) -> float | None:
         return self.state.next_lapse(self.synced_at)
@@ -238,10 +242,10 @@ class LookupEngine:
                 # Served at once over the indexes as they are: every hit is checked
                 # against the state, so removals and disables show now; what is new shows
                 # when the indexes have caught up (next swap).
-                self._view = View(state, view.indexes, view.synced_at)
+                self._view = View(state, view.indexes, view.synced_at, _paused(self.store))
             synced_at = time.time()  # after the state was read: the indexes hold all of it
             indexes = {t: sync.open() for t, sync in self._syncs.items()}
-            self._view = View(state, indexes, synced_at)
+            self._view = View(state, indexes, synced_at, _paused(self.store))
             self.checked_at = synced_at
             if self._on_view is not None:
                 self._on_view(self)
@@ -315,8 +319,9 @@ class LookupEngine:
             self._lookup_type(
                 view, signal_type, positions, keys[signal_type], selected, now, results
             )
-        for hits in results:
-            hits.sort(key=lambda h: (h.match.distance, h.match.list_name, h.match.entry_id))
+        kinds = {hl.name: hl.kind for hl in state.lists.values()}
+        for position, hits in enumerate(results):
+            results[position] = _ruled(hits, kinds, view.paused)
         return results
 
     def _lookup_type(
@@ -421,3 +426,18 @@ def _threshold(hash_list: HashList, signal_type: str) -> int:
     if kind.name == "pdq":
         return hash_list.pdq_threshold
     return int(kind.default_threshold)
+
+
+def _paused(store: HashListStore) -> frozenset[int]:
+    """Ids of the entries flood protection paused (few: each waits for a reviewer)."""
+    from safelight.match.flood import paused_entry_ids
+
+    return frozenset(paused_entry_ids(store))
+
+
+def _ruled(hits: list[LookupHit], kinds: dict[str, str], paused: frozenset[int]) -> list[LookupHit]:
+    """The matching rules of every front (``safelight.match.rules``): allow lists suppress
+    block matches, paused entries are not served; hits kept in the reporting order."""
+    by_match = {id(hit.match): hit for hit in hits}
+    ruled = apply_rules([hit.match for hit in hits], kinds, paused)
+    return [by_match[id(m)] for m in ruled.matches]

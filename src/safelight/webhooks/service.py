@@ -1,6 +1,6 @@
 """Actions on match in the service, through its extension points only (docs/webhooks.md):
 
-    app = create_app(settings, extend=install_actions)
+    app = create_app(settings)          # installs them: create_app calls install_actions
 
 puts into ``ctx.extensions``
 
@@ -39,8 +39,10 @@ FLUSH_AFTER_SECONDS = 1.0
 
 
 def install_actions(app: FastAPI, ctx: ServiceContext) -> None:
-    """The ``extend`` hook of ``create_app`` for allow lists' companions: flood counting and
-    webhooks, started and stopped with the app."""
+    """Flood counting and webhooks, started and stopped with the app (``create_app`` installs
+    them; a second call changes nothing)."""
+    if "webhooks" in ctx.extensions:
+        return
     store = HashListStore(ctx.db)
     flood = FloodCounter(store, flush_after_s=FLUSH_AFTER_SECONDS)
     # The queue's thread also writes the flood sightings, once a second: off the requests.

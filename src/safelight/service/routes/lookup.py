@@ -23,6 +23,7 @@ from safelight.service.context import Context, ServiceContext
 from safelight.service.lookup import LookupEngine, LookupHit
 from safelight.service.roles import Principal, Role
 from safelight.signals.types import registry
+from safelight.webhooks.service import observe_and_submit
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
 
@@ -81,8 +82,10 @@ def run_queries(
             where.append(position)
         answers.append(answer)
     hits = engine.lookup_hits(good, scope(who, lists))
-    for position, found in zip(where, hits, strict=True):
+    for position, asked, found in zip(where, good, hits, strict=True):
         answers[position]["matches"] = [hit.to_dict() for hit in found]
+        # Flood counting and webhooks, in memory (written by a background thread).
+        observe_and_submit(ctx, asked, [hit.match for hit in found], {"actor": who.actor})
     count(ctx, [hit for found in hits for hit in found], len(good))
     return answers
 
