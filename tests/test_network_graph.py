@@ -9,13 +9,17 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safelight.network.community import louvain, louvain_reference, modularity
+from safelight.network.community import louvain, modularity
 from safelight.network.graph import (
     greedy_removal,
-    greedy_removal_reference,
     pagerank,
-    pagerank_reference,
     projection,
+)
+
+from .oracles import (
+    greedy_removal_reference,
+    louvain_reference,
+    pagerank_reference,
     projection_reference,
 )
 

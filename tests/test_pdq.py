@@ -14,9 +14,9 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from safelight.signals import pdq
-from safelight.signals.pdq_reference import pdq_reference
 
 from .conftest import conformance_dir
+from .pdq_reference import pdq_reference
 
 
 def pdqhash_hex(bits: np.ndarray) -> str:

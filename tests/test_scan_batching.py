@@ -6,9 +6,19 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safelight.scan.batching import Batcher, batch_sizes_oracle, tail_size
+from safelight.scan.batching import Batcher, tail_size
 from safelight.scan.model import WorkItem
 from safelight.scan.runs import path_key
+
+
+def batch_sizes_oracle(remaining: int, max_items: int, workers: int) -> list[int]:
+    """The tail's batch sizes once ``remaining`` items are known (the obvious loop)."""
+    sizes = []
+    while remaining > 0:
+        size = tail_size(remaining, max_items, workers)
+        sizes.append(size)
+        remaining -= size
+    return sizes
 
 
 def file_items(count: int) -> list[WorkItem]:

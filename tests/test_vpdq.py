@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from safelight.errors import InputError, ValidationError
 from safelight.signals import vpdq
-from safelight.signals.vpdq import VpdqFeature, VpdqMatch, match_vpdq, match_vpdq_reference
+from safelight.signals.vpdq import VpdqFeature, VpdqMatch, match_vpdq
 
+from .oracles import match_vpdq_reference
 from .vpdq_io import (
     format_vpdq,
     parse_vpdq,

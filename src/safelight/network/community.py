@@ -3,8 +3,8 @@
 Our own implementation (igraph and leidenalg are GPL): a numba kernel for the local-moving
 sweeps, scipy.sparse for collapsing communities into super-nodes, repeated until no move
 improves modularity. Nodes are visited in index order and ties keep the current community,
-so results are deterministic. ``louvain_reference`` is the same algorithm written plainly in
-Python, the oracle the kernel is tested against.
+so results are deterministic. ``louvain_reference`` (tests/oracles.py) is the same
+algorithm written plainly in Python, the oracle the kernel is tested against.
 """
 
 from __future__ import annotations
@@ -136,71 +136,3 @@ def modularity(
     degree = np.asarray(graph.sum(axis=1)).ravel()
     tot = np.bincount(labels, weights=degree, minlength=int(labels.max()) + 1)
     return float(np.sum(inside / m2 - resolution * (tot / m2) ** 2))
-
-
-def louvain_reference(
-    adjacency: sp.spmatrix, resolution: float = NETWORK_LOUVAIN_RESOLUTION
-) -> np.ndarray:
-    """The oracle: the same Louvain as ``louvain`` with dicts and loops, no numba."""
-    graph = sp.csr_matrix(adjacency, dtype=np.float64)
-    n = graph.shape[0]
-    membership = list(range(n))
-    m2 = float(graph.sum())
-    if n == 0 or m2 == 0.0:
-        return np.arange(n, dtype=np.int64)
-    for _ in range(MAX_LEVELS):
-        graph.sort_indices()
-        size = graph.shape[0]
-        rows = [
-            list(
-                zip(
-                    graph.indices[graph.indptr[i] : graph.indptr[i + 1]].tolist(),
-                    graph.data[graph.indptr[i] : graph.indptr[i + 1]].tolist(),
-                    strict=True,
-                )
-            )
-            for i in range(size)
-        ]
-        degree = [sum(w for _, w in row) for row in rows]
-        comm = list(range(size))
-        tot = list(degree)
-        moved_any = False
-        for _sweep in range(MAX_SWEEPS):
-            moves = 0
-            for i in range(size):
-                own = comm[i]
-                weight_to: dict[int, float] = {}
-                for j, w in rows[i]:
-                    if j != i:
-                        weight_to[comm[j]] = weight_to.get(comm[j], 0.0) + w
-                k = degree[i]
-                tot[own] -= k
-                best = own
-                best_gain = weight_to.get(own, 0.0) - resolution * tot[own] * k / m2
-                for c, w in weight_to.items():
-                    gain = w - resolution * tot[c] * k / m2
-                    if gain > best_gain + 1e-12:
-                        best, best_gain = c, gain
-                tot[best] += k
-                if best != own:
-                    comm[i] = best
-                    moves += 1
-            if moves == 0:
-                break
-            moved_any = True
-        if not moved_any:
-            break
-        labels = _relabel(np.array(comm))
-        membership = [int(labels[m]) for m in membership]
-        count = int(labels.max()) + 1
-        merged: dict[tuple[int, int], float] = {}
-        coo = graph.tocoo()
-        for r, c, w in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True):
-            key = (int(labels[r]), int(labels[c]))
-            merged[key] = merged.get(key, 0.0) + w
-        keys = sorted(merged)
-        graph = sp.csr_matrix(
-            ([merged[k] for k in keys], ([k[0] for k in keys], [k[1] for k in keys])),
-            shape=(count, count),
-        )
-    return _relabel(np.array(membership, dtype=np.int64))

@@ -32,24 +32,6 @@ def projection(
     return graph
 
 
-def projection_reference(
-    incidence: sp.csr_matrix, max_file_degree: int = NETWORK_MAX_FILE_DEGREE
-) -> np.ndarray:
-    """Oracle: the projection as a dense matrix built pair by pair."""
-    dense = (np.asarray(incidence.todense()) > 0).astype(float)
-    n, m = dense.shape
-    out = np.zeros((n, n))
-    for f in range(m):
-        holders = np.flatnonzero(dense[:, f])
-        d = len(holders)
-        if 2 <= d <= max_file_degree:
-            for a in holders:
-                for b in holders:
-                    if a != b:
-                        out[a, b] += 1.0 / (d - 1)
-    return out
-
-
 def pagerank(
     graph: sp.csr_matrix,
     damping: float = NETWORK_PAGERANK_DAMPING,
@@ -71,17 +53,6 @@ def pagerank(
             return np.asarray(spread)
         rank = spread
     return rank
-
-
-def pagerank_reference(dense: np.ndarray, damping: float = NETWORK_PAGERANK_DAMPING) -> np.ndarray:
-    """Oracle: PageRank as the solution of its linear system, densely."""
-    n = dense.shape[0]
-    out = dense.sum(axis=1)
-    transition = np.zeros((n, n))
-    for i in range(n):
-        transition[:, i] = dense[i] / out[i] if out[i] > 0 else 1.0 / n
-    system = np.eye(n) - damping * transition
-    return np.asarray(np.linalg.solve(system, np.full(n, (1 - damping) / n)))
 
 
 def greedy_removal(incidence: sp.csr_matrix, steps: int) -> list[tuple[int, int, int]]:
@@ -112,29 +83,6 @@ def greedy_removal(incidence: sp.csr_matrix, steps: int) -> list[tuple[int, int,
         holders[row] -= 1
         copies[chosen] = 0
         out.append((chosen, int(lost[chosen]), int((holders > 0).sum())))
-    return out
-
-
-def greedy_removal_reference(holdings: list[set[int]], steps: int) -> list[tuple[int, int, int]]:
-    """Oracle: the same greedy over Python sets."""
-    remaining = {i: set(files) for i, files in enumerate(holdings)}
-    out: list[tuple[int, int, int]] = []
-    for _ in range(steps):
-        count: dict[int, int] = {}
-        for files in remaining.values():
-            for f in files:
-                count[f] = count.get(f, 0) + 1
-        best, best_key = -1, (0, 0)
-        for i in sorted(remaining):
-            files = remaining[i]
-            key = (sum(1 for f in files if count[f] == 1), len(files))
-            if key > best_key:
-                best, best_key = i, key
-        if best < 0:
-            break
-        del remaining[best]
-        available = set().union(*remaining.values()) if remaining else set()
-        out.append((best, best_key[0], len(available)))
     return out
 
 

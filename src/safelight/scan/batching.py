@@ -25,16 +25,6 @@ from safelight.scan.runs import path_key
 TAIL_DIVISOR = 8
 
 
-def batch_sizes_oracle(remaining: int, max_items: int, workers: int) -> list[int]:
-    """The tail's batch sizes once ``remaining`` items are known (the obvious loop)."""
-    sizes = []
-    while remaining > 0:
-        size = tail_size(remaining, max_items, workers)
-        sizes.append(size)
-        remaining -= size
-    return sizes
-
-
 def tail_size(remaining: int, max_items: int, workers: int) -> int:
     if workers <= 1:
         return min(remaining, max_items)

@@ -7,7 +7,7 @@ match on.
 
 ``pdq_from_rgb`` reproduces ``pdqhash.compute`` (the python-threatexchange/HMA flavour) bit for
 bit, hash and quality, on the same pixel array; ``pdq_from_luma`` hashes a luma plane that a
-decoder produced directly (Safelight's fast path). See ``pdq_reference.py`` for the slow port.
+decoder produced directly (Safelight's fast path). See ``tests/pdq_reference.py`` for the slow port.
 ``exact=False`` evaluates the Jarosz filter as a sampled separable operator instead
 (``pdq_separable.py``): about 10x less work and the same 64x64 buffer to ~1e-3 levels. Its
 hash is kept only when no coefficient is near enough to the median for that to flip a bit,

@@ -5,7 +5,7 @@ pixel; speed comes from doing many pixels' independent chains at once. The refer
 row's box filter as one long chain of dependent additions; here a block of rows is transposed
 into a tile so the chains of 64 rows advance side by side in SIMD lanes, and column passes
 advance a whole row of running sums at a time. ``pdq_grey.py`` has the faster route for uint8
-grey input. ``pdq_reference.py`` is the line-by-line port these kernels are tested against.
+grey input. ``tests/pdq_reference.py`` is the line-by-line port these kernels are tested against.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ from safelight.constants import (
     VPDQ_QUALITY_THRESHOLD,
     VPDQ_QUERY_MATCH_PERCENT,
 )
-from safelight.signals.hashes import hamming_distance
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 # Rows of the distance matrix computed at once: bounds memory to ~this x 32 x other bytes.
@@ -143,41 +142,6 @@ def match_vpdq(
     return _decide(
         query_hits * 100 / len(query_hashes),
         compared_hits * 100 / len(compared_hashes),
-        query_match_percent,
-        compared_match_percent,
-    )
-
-
-def match_vpdq_reference(
-    query: Sequence[VpdqFeature],
-    compared: Sequence[VpdqFeature],
-    *,
-    distance_threshold: int = VPDQ_MATCH_THRESHOLD,
-    quality_threshold: int = VPDQ_QUALITY_THRESHOLD,
-    query_match_percent: float = VPDQ_QUERY_MATCH_PERCENT,
-    compared_match_percent: float = VPDQ_COMPARED_MATCH_PERCENT,
-) -> VpdqMatch:
-    """The slow obvious oracle for ``match_vpdq``: python-threatexchange's loops, verbatim."""
-
-    def prepare(features: Sequence[VpdqFeature]) -> list[VpdqFeature]:
-        kept: list[VpdqFeature] = []
-        for feature in features:
-            if feature.quality >= quality_threshold and all(k.pdq != feature.pdq for k in kept):
-                kept.append(feature)
-        return kept
-
-    def count_in(these: list[VpdqFeature], others: list[VpdqFeature]) -> int:
-        return sum(
-            any(hamming_distance(a.digest, b.digest) <= distance_threshold for b in others)
-            for a in these
-        )
-
-    q, c = prepare(query), prepare(compared)
-    if not q or not c:
-        return VpdqMatch(0.0, 0.0, False)
-    return _decide(
-        count_in(q, c) * 100 / len(q),
-        count_in(c, q) * 100 / len(c),
         query_match_percent,
         compared_match_percent,
     )
