@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from safelight.lists import HashListStore
-from safelight.signals.records import VideoFrameHash
+from safelight.signals.hashes import VpdqFeature
 from safelight.store import Database
 
 
@@ -32,7 +32,7 @@ def create_list(
     lists.import_file(name, path, fmt="jsonl")
 
 
-def vpdq_list_value(frames: Iterable[VideoFrameHash]) -> str:
+def vpdq_list_value(frames: Iterable[VpdqFeature]) -> str:
     """A list entry value (pytx vPDQ signal string) from a hashed video's vPDQ frames."""
     features = [f"{f.pdq},{f.quality},{float(f.timestamp):.3f}" for f in frames]
     return json.dumps(features)

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safelight.errors import InputError, ItemError
+from safelight.signals.hashes import FrameHash, VpdqFeature
 from safelight.signals.pdq import DIHEDRAL_NAMES, PdqHash
-from safelight.signals.photo import FrameHash
-from safelight.signals.records import HashRecord, VideoFrameHash, to_json_line
+from safelight.signals.records import HashRecord, to_json_line
 
 quality = st.integers(0, 100)
 pdq_hex = st.binary(min_size=32, max_size=32).map(bytes.hex)
@@ -43,7 +43,7 @@ def records(draw: st.DrawFn) -> HashRecord:
     vpdq = None
     if draw(st.booleans()):
         vpdq = tuple(
-            VideoFrameHash(
+            VpdqFeature(
                 i,
                 draw(st.floats(0, 1e5, allow_nan=False, allow_infinity=False)),
                 draw(pdq_hex),

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from safelight.lists.store import HashListStore
 from safelight.match.results import Match
 from safelight.service.lookup import IndexNotReadyError
-from safelight.signals.types import parse_vpdq_value, registry
+from safelight.signals.types import parse_vpdq_value, registry, vpdq_value
 
 
 class LookupEngine(Protocol):
@@ -48,7 +48,7 @@ class MatcherLookup:
         self, queries: Sequence[tuple[str, str]], lists: Sequence[str] | None = None
     ) -> list[list[Match]]:
         from safelight.match.matcher import Matcher
-        from safelight.signals.vpdq import VpdqFeature
+        from safelight.signals.hashes import features_of_value
 
         matcher = Matcher(self.store, None, home=self.home)
         hashed = [(i, q) for i, q in enumerate(queries) if q[0] != "vpdq"]
@@ -59,11 +59,8 @@ class MatcherLookup:
             results[position] = found
         for position, (kind, value) in enumerate(queries):
             if kind == "vpdq":
-                features = []
-                for number, feature in enumerate(parse_vpdq_value(value)):
-                    pdq, quality, seconds = feature.split(",")
-                    features.append(VpdqFeature(number, float(seconds), pdq, int(quality)))
-                results[position] = matcher.match_vpdq(features)
+                canonical = vpdq_value(parse_vpdq_value(value)).value
+                results[position] = matcher.match_vpdq(features_of_value(canonical))
         if lists is not None:
             allowed = set(lists)
             results = [[m for m in found if m.list_name in allowed] for found in results]

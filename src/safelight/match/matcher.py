@@ -11,7 +11,6 @@ threshold) before it is reported, so a hit from an index a moment behind is neve
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from safelight.lists.store import HashListStore
 from safelight.match.indexes import Index, IndexSync, Warn, indexed_types
 from safelight.match.results import Match, sort_matches
 from safelight.match.rules import Ruled, apply_rules
+from safelight.signals.hashes import features_of_value
 from safelight.signals.types import registry
 from safelight.store import Database
 
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     # (about half a second), which a ``match --hash`` run never needs.
     from safelight.match.flood import FloodCounter
     from safelight.match.vpdq_frames import VpdqCandidates
+    from safelight.signals.hashes import VpdqFeature
     from safelight.signals.records import HashRecord
-    from safelight.signals.vpdq import VpdqFeature
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +251,7 @@ class Matcher:
             now = self.store.clock()
             self._vpdq = VpdqCandidates(
                 [
-                    (row.id, _features(row.value))
+                    (row.id, features_of_value(row.value))
                     for row in self.store.index_rows("vpdq", list_names=list(self.lists))
                     if row.disabled_until is None or row.disabled_until <= now
                 ]
@@ -312,12 +312,11 @@ class Matcher:
         return results
 
     def _result(self, record: HashRecord, found: list[Match], low: bool) -> QueryResult:
-        from safelight.signals.vpdq import VpdqFeature
 
         if record.error is not None and not record.digests:
             return QueryResult(record.path, "file", [], record, error=record.error, ruled=Ruled())
         if record.vpdq:
-            query = [VpdqFeature(v.frame, v.timestamp, v.pdq, v.quality) for v in record.vpdq]
+            query = list(record.vpdq)
             found = found + self._vpdq_raw(query)
         ruled = self.rule(found)
         return QueryResult(record.path, "file", ruled.matches, record, low, record.error, ruled)
@@ -349,14 +348,3 @@ def _file_key(record: HashRecord) -> str:
         if record.digests.get(name):
             return f"{name}:{record.digests[name]}"
     return f"path:{record.path}"
-
-
-def _features(value: str) -> list[VpdqFeature]:
-    """A stored vPDQ value ("hex,quality,timestamp" strings) as features in stored order."""
-    from safelight.signals.vpdq import VpdqFeature
-
-    out = []
-    for frame, text in enumerate(json.loads(value)):
-        pdq, quality, timestamp = text.split(",")
-        out.append(VpdqFeature(frame, float(timestamp), pdq, int(quality)))
-    return out

@@ -15,7 +15,28 @@
 docs/service.md is the page for operators and for developers adding routes.
 """
 
-from safelight.service.app import create_app
-from safelight.service.settings import Settings, load_settings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from safelight.service.app import create_app
+    from safelight.service.settings import Settings, load_settings
 
 __all__ = ["Settings", "create_app", "load_settings"]
+
+# Imported on first use (PEP 562): the CLI imports this package's commands, and ``--help`` or a
+# ``match --hash`` run should not load the app, its routes and the media decoders.
+_HOMES = {
+    "create_app": "safelight.service.app",
+    "Settings": "safelight.service.settings",
+    "load_settings": "safelight.service.settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'safelight.service' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -17,7 +17,7 @@ from safelight.errors import ItemError, MediaError
 from safelight.signals.digests import FileRead, digest_bytes, read_file
 from safelight.signals.options import HashOptions
 from safelight.signals.photo import hash_photo
-from safelight.signals.records import HashRecord, VideoFrameHash
+from safelight.signals.records import HashRecord
 from safelight.signals.sniff import SNIFF_BYTES, Sniffed, media_from_name, sniff_bytes
 
 log = logging.getLogger(__name__)
@@ -148,13 +148,4 @@ def _hash_video(
         max_pixels=options.max_pixels,
         name=name,
     )
-    frames = tuple(
-        VideoFrameHash(
-            int(f.frame),
-            float(f.timestamp),
-            f.pdq if isinstance(f.pdq, str) else f.pdq.hex,
-            int(f.quality),
-        )
-        for f in features
-    )
-    return _with(base, vpdq=frames)
+    return _with(base, vpdq=tuple(features))

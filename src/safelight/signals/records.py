@@ -13,19 +13,9 @@ from typing import Any
 from safelight import csvguard
 from safelight.errors import InputError, ItemError
 from safelight.signals.digests import DIGEST_NAMES
-from safelight.signals.hashes import DIHEDRAL_NAMES, FrameHash, PdqHash
+from safelight.signals.hashes import DIHEDRAL_NAMES, FrameHash, PdqHash, VpdqFeature
 from safelight.signals.sniff import Media
 from safelight.signals.types import registry
-
-
-@dataclass(frozen=True, slots=True)
-class VideoFrameHash:
-    """One vPDQ feature: frame number, its timestamp in seconds, PDQ hex and quality."""
-
-    frame: int
-    timestamp: float
-    pdq: str
-    quality: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +33,7 @@ class HashRecord:
     pdq8: tuple[PdqHash, ...] | None = None
     frames: tuple[FrameHash, ...] | None = None
     frames_complete: bool = True
-    vpdq: tuple[VideoFrameHash, ...] | None = None
+    vpdq: tuple[VpdqFeature, ...] | None = None
     error: ItemError | None = None
 
     @property
@@ -181,7 +171,7 @@ def _frame(data: Any, position: int) -> FrameHash:
     return FrameHash(frame, _pdq_required(data, "pdq", quality, f"{where}.", f"{where}.quality"))
 
 
-def _video_frame(data: Any, position: int) -> VideoFrameHash:
+def _video_frame(data: Any, position: int) -> VpdqFeature:
     where = f"vpdq[{position}]"
     if not isinstance(data, dict):
         raise InputError(f"{where}: not an object")
@@ -191,7 +181,7 @@ def _video_frame(data: Any, position: int) -> VideoFrameHash:
     quality = _quality(data.get("quality"), f"{where}.quality")
     if quality is None:
         raise InputError(f"{where}.quality: missing")
-    return VideoFrameHash(
+    return VpdqFeature(
         _field(data, "frame", int, required=True),
         float(timestamp),
         _hex(data.get("pdq"), f"{where}.pdq", 64),

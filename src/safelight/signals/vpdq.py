@@ -28,12 +28,12 @@ import numpy as np
 import numpy.typing as npt
 
 from safelight.constants import (
-    PDQ_HEX_LENGTH,
     VPDQ_COMPARED_MATCH_PERCENT,
     VPDQ_MATCH_THRESHOLD,
     VPDQ_QUALITY_THRESHOLD,
     VPDQ_QUERY_MATCH_PERCENT,
 )
+from safelight.signals.hashes import VpdqFeature as VpdqFeature  # the one frame shape
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 # Rows of the distance matrix computed at once: bounds memory to ~this x 32 x other bytes.
@@ -49,28 +49,6 @@ def _popcount_words(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.int32]:
     as_bytes = words.view(np.uint8)
     fallback: npt.NDArray[np.int32] = _BYTE_POPCOUNT[as_bytes].sum(axis=-1, dtype=np.int32)
     return fallback
-
-
-@dataclass(frozen=True, slots=True)
-class VpdqFeature:
-    """One sampled frame: its decode-order number, time in seconds, PDQ hex and quality."""
-
-    frame: int
-    timestamp: float
-    pdq: str
-    quality: int
-
-    def __post_init__(self) -> None:
-        if not _HEX.fullmatch(self.pdq):
-            raise ValueError(f"pdq must be {PDQ_HEX_LENGTH} lowercase hex characters")
-        if not 0 <= self.quality <= 100:
-            raise ValueError(f"quality must be 0-100, got {self.quality}")
-        if self.frame < 0:
-            raise ValueError(f"frame must be >= 0, got {self.frame}")
-
-    @property
-    def digest(self) -> bytes:
-        return bytes.fromhex(self.pdq)
 
 
 @dataclass(frozen=True, slots=True)
