@@ -325,13 +325,13 @@ def stage_graph(work: Path, sightings: Path, name: str) -> dict[str, object]:
     import numpy as np
 
     from safelight.errors import NotFoundError
-    from safelight.network import analysis, pipeline
+    from safelight.network import measures, pipeline
     from safelight.network.sightings import get_case
     from safelight.store import Database
 
     home, sim = work / f"home-{name}", sightings.parent
     captured: dict[str, Any] = {}
-    real_analyze, real_louvain = pipeline.analyze, analysis.louvain
+    real_analyze, real_louvain = pipeline.analyze, measures.louvain
 
     def capture_analyze(agg: Any, matches: Any, *args: Any, **kwargs: Any) -> Any:
         captured["keys"] = _network_connections(agg, matches)
@@ -342,7 +342,7 @@ def stage_graph(work: Path, sightings: Path, name: str) -> dict[str, object]:
         captured["membership"] = real_louvain(adjacency, *args, **kwargs)
         return captured["membership"]
 
-    pipeline.analyze, analysis.louvain = capture_analyze, capture_louvain  # type: ignore[assignment]
+    pipeline.analyze, measures.louvain = capture_analyze, capture_louvain  # type: ignore[assignment]
     db = Database.open(f"sqlite:///{home / 'store.db'}")
     try:  # the end-to-end run left the case here; ingest it when it did not (--reuse-e2e)
         get_case(db, name, home)

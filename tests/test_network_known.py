@@ -20,7 +20,12 @@ from safelight.network.known import (
     lookup_columns,
 )
 from safelight.network.known_sources import CombinedKnownMaterial
-from safelight.network.list_files import ListFileMaterial, read_list_entries
+from safelight.network.list_files import (
+    ListFileMaterial,
+    read_list_entries,
+    read_with_lists_readers,
+)
+from safelight.network.list_files_fast import fast_entries
 
 # Few distinct digests, so that files and entries collide often (the interesting cases).
 DIGESTS = {
@@ -155,3 +160,48 @@ def test_a_bare_64_hex_hash_in_a_list_file_must_be_declared(tmp_path: Path) -> N
     unknown.write_text(f"hash,algorithm\n{'c' * 64},photodna\n")
     with pytest.raises(ValidationError, match="1 invalid list lines"):
         read_list_entries(unknown)
+
+
+VALUES = {
+    "md5": st.text("0123456789abcdefABCDEF", min_size=32, max_size=32),
+    "sha1": st.text("0123456789abcdef", min_size=40, max_size=40),
+    "sha256": st.text("0123456789abcdef", min_size=64, max_size=64),
+    "pdq": st.text("0123456789abcdef", min_size=64, max_size=64),
+}
+TYPE_CELLS = {
+    "md5": ["md5", "MD5", " video_md5 ", ""],
+    "sha1": ["sha1", "SHA1", ""],
+    "sha256": ["sha256", "video_sha256", ""],
+    "pdq": ["pdq", "PDQ", ""],
+}
+
+
+@st.composite
+def list_csvs(draw: st.DrawFn) -> str:
+    header = draw(st.sampled_from(["hash,algorithm,label", "Hash,Type,Labels", "value,kind,tags"]))
+    rows = []
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(sorted(VALUES)))
+        value = draw(VALUES[kind])
+        cell = draw(st.sampled_from(TYPE_CELLS[kind]))
+        labels = draw(st.sampled_from(["", "a", "a|b", " x | y ", "=bad", "a||b"]))
+        rows.append(f"{value},{cell},{labels}")
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    return end.join([header, *rows]) + end
+
+
+@settings(max_examples=150, deadline=None)
+@given(list_csvs())
+def test_the_fast_list_file_path_reads_what_the_lists_readers_read(text: str) -> None:
+    """The columnar fast path gives the lists readers' entries exactly, or declines."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "partner.csv"
+        path.write_bytes(text.encode())
+        fast = fast_entries(path)
+        try:
+            slow = read_with_lists_readers(path)
+        except ValidationError:
+            assert fast is None  # the slow path names the problems; the fast one must decline
+            return
+        if fast is not None:
+            assert fast == slow
