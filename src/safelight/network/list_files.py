@@ -23,15 +23,15 @@ import numpy as np
 
 from safelight.constants import PDQ_MATCH_THRESHOLD
 from safelight.errors import UsageError, ValidationError
-from safelight.index import DigestIndex, HammingIndex, parse_hex
+from safelight.index import parse_hex
 from safelight.lists.formats import detect_format, read_records
 from safelight.lists.models import Problem
 from safelight.lists.records import HashingReader, ParseOptions
+from safelight.match.indexes import INDEX_CLASSES, Index
 from safelight.network.known import EXACT, KnownMatch
 from safelight.network.list_files_fast import fast_entries
 from safelight.signals.types import registry
 
-Index = HammingIndex | DigestIndex
 # The columns network analysis matches (FileDigests' fields, in lookup_columns order).
 MATCHED_TYPES = (*EXACT, "pdq")
 
@@ -104,16 +104,14 @@ class ListFileMaterial:
             if found.values:
                 self._indexes[signal_type] = self._build(signal_type, found)
 
-    def _build(
-        self, signal_type: str, found: _Entries
-    ) -> tuple[HammingIndex | DigestIndex, np.ndarray]:
+    def _build(self, signal_type: str, found: _Entries) -> tuple[Index, np.ndarray]:
         kind = registry.get(signal_type)
         # Values are normalised hex of the type's width (the readers checked): one decode.
         keys = np.frombuffer(bytes.fromhex("".join(found.values)), dtype=np.uint8)
         keys = keys.reshape(len(found.values), kind.key_bytes)
         ids = np.arange(len(found.values), dtype=np.int64)
         owners = np.asarray(found.owners, dtype=np.int64)
-        index_class = HammingIndex if kind.index_kind == "hamming" else DigestIndex
+        index_class = INDEX_CLASSES[kind.index_kind]  # the Matcher's choice, one table
         index = index_class.build(self._folder / signal_type, ids, keys, signal_type=signal_type)
         return index, owners
 

@@ -230,3 +230,9 @@ def query_params(*names: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
             for n in names
         ]
     }
+
+
+def index_figures(state: dict[str, dict[str, Any]], kind: str) -> tuple[int, int]:
+    """(size, built_to) of one signal type in the engine's state; (0, -1) when absent."""
+    found = state.get(kind) or {}
+    return int(found.get("size", 0)), int(found.get("built_to", -1))

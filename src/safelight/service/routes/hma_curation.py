@@ -27,6 +27,7 @@ from safelight.service.routes.hma_common import (
     engine,
     family_b,
     form_body,
+    index_figures,
     json_body,
     query_params,
     true_ci,
@@ -386,8 +387,7 @@ def signal_type_index(
     out = {}
     for kind in chosen:
         db_size, newest = stored.get(kind.kind.name, (0, -1))
-        found = state.get(kind.kind.name) or {}
-        size, built_to = int(found.get("size", 0)), int(found.get("built_to", -1))
+        size, built_to = index_figures(state, kind.kind.name)
         out[kind.name] = {
             "db_size": db_size,
             "index_built_to": built_to,

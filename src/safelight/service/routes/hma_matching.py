@@ -24,6 +24,7 @@ from safelight.service.routes.hma_common import (
     engine,
     family_b,
     form_body,
+    index_figures,
     json_body,
     pydantic_bool,
     query_dict,
@@ -212,10 +213,9 @@ def index_status(
     state = engine(ctx).state()
     out = {}
     for kind in chosen:
-        found = state.get(kind.kind.name)
-        size = int(found["size"]) if found else 0
-        built_to = int(found.get("built_to", -1)) if found else -1
-        out[kind.name] = {"built_to": built_to, "present": found is not None, "size": size}
+        size, built_to = index_figures(state, kind.kind.name)
+        present = kind.kind.name in state
+        out[kind.name] = {"built_to": built_to, "present": present, "size": size}
     return out
 
 
