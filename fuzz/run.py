@@ -71,6 +71,10 @@ def child(target: str, runs: int, max_time: int, scratch: Path) -> None:
 
     with atheris.instrument_imports(include=["safelight", "fuzz"], exclude=numba_modules()):
         module = importlib.import_module(f"fuzz.{target}")
+    # Warm up first: the seeds compile every numba kernel the harness reaches, which can take
+    # longer than the hang limit on a busy machine and would be reported as a hang.
+    for seed in sorted((SEEDS / target).iterdir()):
+        module.TestOneInput(seed.read_bytes())
     corpus = scratch / target / "corpus"
     crashes = scratch / target / "crashes"
     corpus.mkdir(parents=True, exist_ok=True)
