@@ -31,6 +31,7 @@ from safelight.service.routes import (
     hma_matching,
     hma_status,
     hotline,
+    hotline_items,
     imports,
     lists,
     lookup,
@@ -58,6 +59,7 @@ ROUTERS = (
     scans.router,
     cases.router,
     hotline.router,
+    hotline_items.router,
     workspace.router,
 )
 
