@@ -68,6 +68,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/hotline/items/{item_id}/assign"): QUEUE_WORKERS,
     ("POST", "/api/v1/hotline/items/{item_id}/release"): QUEUE_WORKERS,
     ("POST", "/api/v1/hotline/items/{item_id}/resolve"): QUEUE_WORKERS,
+    ("GET", "/workspace/queue"): QUEUE_READERS,
+    ("GET", "/workspace/items/{item_id}"): QUEUE_READERS,
+    ("POST", "/workspace/items/{item_id}/claim"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/assign"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/release"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/resolve"): QUEUE_WORKERS,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,23 +84,29 @@ def item_view(conn: Connection, item_id: int) -> ItemView:
     if found is None:
         raise NotFoundError(f"hotline item {item_id} does not exist", code="unknown_item")
     row = dict(found)
-    same_host = hotline_items.c.host == row["host"]
-    others = hotline_items.c.url_key != row["url_key"]
+    same_url, same_host, same_host_total = related_items(conn, row)
     return ItemView(
         item=row,
         reports=reports_of(conn, item_id),
-        same_url=_related(
-            conn, hotline_items.c.url_key == row["url_key"], hotline_items.c.id != item_id
-        ),
-        same_host=_related(conn, same_host, others),
-        same_host_total=int(
-            conn.execute(
-                select(func.count()).select_from(hotline_items).where(same_host, others)
-            ).scalar_one()
-        ),
+        same_url=same_url,
+        same_host=same_host,
+        same_host_total=same_host_total,
         resolutions=resolutions_of(conn, item_id),
         sections={key: load(conn, row) for key, load in _SECTIONS.items()},
     )
+
+
+def related_items(
+    conn: Connection, item: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """Earlier items of the item's URL; other URLs on its host (the newest few) and how
+    many of those there are in all."""
+    same_url = _related(
+        conn, hotline_items.c.url_key == item["url_key"], hotline_items.c.id != item["id"]
+    )
+    on_host = (hotline_items.c.host == item["host"], hotline_items.c.url_key != item["url_key"])
+    total = conn.execute(select(func.count()).select_from(hotline_items).where(*on_host))
+    return same_url, _related(conn, *on_host), int(total.scalar_one())
 
 
 def reports_of(conn: Connection, item_id: int) -> list[dict[str, Any]]:

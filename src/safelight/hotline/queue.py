@@ -6,7 +6,8 @@ total count. Filters combine with AND; several values of one filter (``status=re
 status=in_review``) with OR.
 
 - ``status``: item statuses; ``country``: hosting countries (ISO alpha-2, or ``none`` for
-  items not located yet); ``site_type``: types of site named by any report of the item;
+  items not located yet; ``DE, NL`` in one value is two); ``site_type``: types of site
+  named by any report of the item;
 - ``reported_from`` / ``reported_to``: first reported on or after / on or before (a date
   means that whole day, UTC; a date and time is exact); ``older_than_days``: first reported
   at least that many days ago;
@@ -219,7 +220,8 @@ class _Reader:
 
     def countries(self) -> list[str]:
         chosen = []
-        for value in self.values("country"):
+        typed = [part for value in self.values("country") for part in re.split(r"[,\s]+", value)]
+        for value in filter(None, typed):  # "DE, NL" as one form field, or repeated
             if value.lower() == NO_COUNTRY:
                 chosen.append(NO_COUNTRY)
             elif _COUNTRY.match(value):

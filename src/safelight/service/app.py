@@ -36,6 +36,7 @@ from safelight.service.routes import (
     lists,
     lookup,
     native,
+    queue_pages,
     scans,
     workspace,
 )
@@ -60,6 +61,7 @@ ROUTERS = (
     cases.router,
     hotline.router,
     hotline_items.router,
+    queue_pages.router,
     workspace.router,
 )
 
