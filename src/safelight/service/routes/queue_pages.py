@@ -34,6 +34,7 @@ from safelight.hotline.model import ItemStatus, SiteType, utc
 from safelight.hotline.pages import render
 from safelight.hotline.panels import PanelContext, RenderedPanel, load_panels
 from safelight.hotline.queue import QueueItem, QueuePage, QueueQuery, SortKey, parse_query
+from safelight.hotline.references import display
 from safelight.service.context import Context, ServiceContext
 from safelight.service.roles import Principal, Role
 from safelight.service.routes.hotline_items import desk_of
@@ -117,6 +118,7 @@ def item_page(request: Request, item_id: int, who: Reader, ctx: Context) -> HTML
         reports=[
             {
                 **report,
+                "reference": display(report["reference"]),
                 "when": format_date(utc(report["reported_at"]), language),
                 "site_type_label": gettext(SITE_TYPES[SiteType(report["site_type"])])
                 if report["site_type"]
