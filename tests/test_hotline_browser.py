@@ -1,40 +1,20 @@
-"""The public report pages as people use them, in Debian's Chromium driven by Playwright
-(the server, browser, axe-core and screenshot parts are in tests/browser_support.py)."""
+"""The public report pages as people use them, in Debian's Chromium driven by Playwright.
+
+The browser is the system's (``/usr/bin/chromium``, installed by .ci/install-system-deps;
+Playwright never downloads one). axe-core (vendored under tests/vendor/axe-core, MPL-2.0,
+test-only) checks each page; no serious or critical violation is allowed.
+Screenshots go to a temporary folder, or to ``$SAFELIGHT_SCREENSHOTS`` (docs/screenshots
+is made with ``SAFELIGHT_SCREENSHOTS=docs/screenshots``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from safelight.store import Database
-from tests.browser_support import (
-    chromium,
-    live_server,
-    new_page,
-    screenshot_folder,
-    serious_violations,
-)
-from tests.service_support import make_app
-
-
-@pytest.fixture
-def server(db: Database) -> Iterator[str]:
-    """The service on a free local port, over the test's store, plain HTTP."""
-    with live_server(make_app(db, cookie_secure=False, report_per_minute=10_000)) as url:
-        yield url
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    yield from chromium()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    return screenshot_folder(tmp_path)
+from tests.browser_support import new_page, serious_violations
 
 
 def test_a_reporter_submits_in_spanish_and_checks_the_status(

@@ -1,7 +1,8 @@
 """The analyst queue as an analyst uses it, in Debian's Chromium driven by Playwright: sign
 in, filter the queue, claim an item, open it and see where it is hosted (the real resolver
 behind a table DNS); axe-core finds no serious violation on the queue and item pages, in
-English and German. Screenshots: queue-*.png and item-*.png (see tests/browser_support.py).
+English and German. Screenshots: queue-*.png and item-*.png (``server`` here is a workspace
+with reports and a resolver; ``browser`` and ``shots`` come from tests/browser_support.py).
 """
 
 from __future__ import annotations
@@ -18,25 +19,9 @@ from safelight.service.audit import AuditLog
 from safelight.service.context import ServiceContext
 from safelight.service.roles import Principal, Role
 from safelight.store import Database
-from tests.browser_support import (
-    chromium,
-    live_server,
-    new_page,
-    screenshot_folder,
-    serious_violations,
-)
+from tests.browser_support import new_page, serious_violations, serve, sign_in
 from tests.hotline_support import Reports, fake_resolver
-from tests.service_support import PASSWORD, add_user, make_app
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    yield from chromium()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    return screenshot_folder(tmp_path)
+from tests.service_support import add_user, make_app
 
 
 @pytest.fixture
@@ -64,15 +49,12 @@ def server(db: Database, tmp_path: Path) -> Iterator[str]:
     def with_resolver(_: FastAPI, ctx: ServiceContext) -> None:
         ctx.extensions["hotline_resolver"] = resolver
 
-    with live_server(make_app(db, cookie_secure=False, extend=with_resolver)) as url:
-        yield url
+    yield from serve(make_app(db, cookie_secure=False, extend=with_resolver))
 
 
-def sign_in(page: Any, server: str, user: str = "ana") -> None:
-    page.goto(f"{server}/workspace/login?next=/workspace/queue")
-    page.locator("#username").fill(user)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
+def open_queue(page: Any, server: str, user: str = "ana") -> None:
+    sign_in(page, server, user)
+    page.goto(f"{server}/workspace/queue")
     page.wait_for_selector("table.queue")
 
 
@@ -80,7 +62,7 @@ def test_an_analyst_filters_claims_and_sees_where_it_is_hosted(
     server: str, browser: Any, shots: Path
 ) -> None:
     page = new_page(browser, width=1280)
-    sign_in(page, server)
+    open_queue(page, server)
     assert page.get_by_role("heading", level=1).inner_text() == "Queue"
     assert page.locator("table.queue tbody tr").count() == 6
     page.get_by_label("Type of site").select_option("forum")
@@ -121,7 +103,7 @@ def test_axe_finds_no_serious_violation_on_queue_and_item(
     server: str, browser: Any, shots: Path, lang: str, locale: str
 ) -> None:
     page = new_page(browser, locale=locale, width=1280)
-    sign_in(page, server)
+    open_queue(page, server)
     page.goto(f"{server}/workspace/queue?lang={lang}")
     assert page.locator("html").get_attribute("lang") == lang
     assert serious_violations(page) == []
