@@ -1,4 +1,5 @@
-"""Tables of the analyst queue: every attempt to locate a reported host.
+"""Tables of the analyst queue: every attempt to locate a reported host (and the indexes
+the queue's orders use on ``hotline_items``).
 
 The Alembic branch ``hotline_queue`` (``migrations/versions/hotline_queue_0001_resolutions.py``)
 creates exactly these. ``hotline_items`` keeps the latest successful answer (``hosting_ip``,
@@ -7,9 +8,25 @@ addresses a host had: hosts move, and where something was hosted when it was rep
 what a referral needs.
 """
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 
+from safelight.store.hotline_tables import hotline_items
 from safelight.store.metadata import metadata
+
+# The queue's default order (oldest first) and its "last reported" order read these, so a
+# page is an index walk rather than a sort of every item.
+Index("ix_hotline_items_reported_at", hotline_items.c.reported_at)
+Index("ix_hotline_items_last_reported_at", hotline_items.c.last_reported_at)
 
 hotline_resolutions = Table(
     "hotline_resolutions",

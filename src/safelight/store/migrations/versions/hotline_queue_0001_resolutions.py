@@ -1,4 +1,5 @@
-"""Hotline analyst queue: every attempt to locate a reported host (``hotline_queue`` branch).
+"""Hotline analyst queue: every attempt to locate a reported host, and the indexes of the
+queue's orders on hotline_items (``hotline_queue`` branch).
 
 Mirrors ``safelight/store/hotline_queue_tables.py``.
 """
@@ -35,8 +36,12 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_hotline_resolutions_item_id", "hotline_resolutions", ["item_id"])
+    op.create_index("ix_hotline_items_reported_at", "hotline_items", ["reported_at"])
+    op.create_index("ix_hotline_items_last_reported_at", "hotline_items", ["last_reported_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_hotline_items_last_reported_at", table_name="hotline_items")
+    op.drop_index("ix_hotline_items_reported_at", table_name="hotline_items")
     op.drop_index("ix_hotline_resolutions_item_id", table_name="hotline_resolutions")
     op.drop_table("hotline_resolutions")
