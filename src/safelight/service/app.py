@@ -31,10 +31,12 @@ from safelight.service.routes import (
     hma_matching,
     hma_status,
     hotline,
+    hotline_items,
     imports,
     lists,
     lookup,
     native,
+    queue_pages,
     scans,
     workspace,
 )
@@ -58,6 +60,8 @@ ROUTERS = (
     scans.router,
     cases.router,
     hotline.router,
+    hotline_items.router,
+    queue_pages.router,
     workspace.router,
 )
 
