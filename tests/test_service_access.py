@@ -41,6 +41,7 @@ SCANNERS = frozenset({"admin", "analyst", "investigator"})
 SCAN_READERS = SCANNERS | {"auditor"}
 INVESTIGATORS = frozenset({"admin", "investigator"})
 CASE_READERS = INVESTIGATORS | {"auditor"}
+HOTLINE_ANALYSTS = frozenset({"admin", "analyst"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -54,6 +55,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/report"): PUBLIC,
     ("POST", "/report"): PUBLIC,
     ("GET", "/report/status"): PUBLIC,
+    # The analyst workspace: classification, hashes, banking (docs/hotline.md)
+    ("GET", "/api/v1/hotline/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/confirm"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/disagree"): HOTLINE_ANALYSTS,
+    ("GET", "/api/v1/hotline/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/bank"): HOTLINE_ANALYSTS,
+    ("GET", "/api/v1/hotline/items/{item_id}/known"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/known/check"): HOTLINE_ANALYSTS,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,

@@ -255,3 +255,11 @@ HOTLINE_MAX_BODY_BYTES: Final = 64 * 1024
 # Contact details of a reporter are deleted this many days after the report by default
 # (GDPR art. 5(1)(e) storage limitation: long enough to follow up an assessment).
 HOTLINE_CONTACT_RETENTION_DAYS: Final = 90
+# Classification (docs/hotline.md, "Classification"): an analyst's notes and a second
+# analyst's reason for disagreeing, sized for a paragraph of working notes.
+HOTLINE_MAX_NOTES: Final = 5000
+HOTLINE_MAX_REASON: Final = 2000
+# Hashes per item: entered by hand at most this many in one go; a linked scan run gives at
+# most this many items (a page's media, not a whole seized disk: scan that with ``scan``).
+HOTLINE_MAX_HASH_LINES: Final = 1000
+HOTLINE_MAX_SCAN_ITEMS: Final = 10_000

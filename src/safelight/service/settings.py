@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     report_contact_days: int = Field(
         default=90, ge=1, description="Days a reporter's contact details are kept."
     )
+    four_eyes: bool = Field(
+        default=True,
+        description="A hotline classification takes effect only once a second, different "
+        "analyst confirms it.",
+    )
 
     @classmethod
     def settings_customise_sources(
