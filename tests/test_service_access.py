@@ -70,6 +70,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/workspace/login"): PUBLIC,
     ("POST", "/workspace/logout"): EVERYONE,
     ("GET", "/workspace"): EVERYONE,
+    ("GET", "/workspace/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/confirm"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/disagree"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/bank"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/known-check"): HOTLINE_ANALYSTS,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,

@@ -140,22 +140,26 @@ class Banker:
             return out
 
     def bankings(self, item_id: int) -> list[dict[str, Any]]:
-        """Where the item's hashes were banked, oldest first."""
         with self.db.connect() as conn:
-            b = hotline_bankings.c
-            rows = conn.execute(
-                select(hotline_bankings).where(b.item_id == item_id).order_by(b.id)
-            ).mappings()
-            return [
-                {
-                    "hash_id": m["hash_id"],
-                    "list": m["list_name"],
-                    "entry_id": m["entry_id"],
-                    "banked_by": m["banked_by"],
-                    "banked_at": m["banked_at"].isoformat(),
-                }
-                for m in rows
-            ]
+            return bankings(conn, item_id)
+
+
+def bankings(conn: Connection, item_id: int) -> list[dict[str, Any]]:
+    """Where the item's hashes were banked, oldest first."""
+    b = hotline_bankings.c
+    rows = conn.execute(
+        select(hotline_bankings).where(b.item_id == item_id).order_by(b.id)
+    ).mappings()
+    return [
+        {
+            "hash_id": m["hash_id"],
+            "list": m["list_name"],
+            "entry_id": m["entry_id"],
+            "banked_by": m["banked_by"],
+            "banked_at": m["banked_at"].isoformat(),
+        }
+        for m in rows
+    ]
 
 
 def _banked_hashes(conn: Connection, item_id: int, list_name: str) -> set[int]:

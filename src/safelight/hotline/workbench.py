@@ -14,8 +14,10 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
+
 from safelight.errors import UsageError
-from safelight.hotline.banking import Banker, bankable
+from safelight.hotline.banking import Banker, bankable, bankings
 from safelight.hotline.classification import ClassificationDesk, history, item_row
 from safelight.hotline.item_hashes import ItemHashes, item_hashes
 from safelight.hotline.known import KnownMaterial, known_matches, needs_viewing
@@ -92,24 +94,27 @@ class Workbench:
     def overview(self, item_id: int) -> dict[str, Any]:
         """Everything the classification and hashes panels show about an item."""
         with self.db.connect() as conn:
-            item = item_row(conn, item_id)
-            found = history(conn, item_id)
-            hashes = item_hashes(conn, item_id)
-            known = known_matches(conn, item_id)
-            viewing = needs_viewing(conn, item_id)
-        latest = found[-1] if found else None
-        reason = bankable(latest) or (None if hashes else "no hashes are known for it")
-        return {
-            "item_id": item_id,
-            "status": item["status"],
-            "classification": item["classification"],
-            "four_eyes": self.desk.four_eyes,
-            "latest": latest.to_dict() if latest else None,
-            "history": [c.to_dict() for c in found],
-            "hashes": [h.to_dict() for h in hashes],
-            "bankings": self.banker.bankings(item_id),
-            "bankable": reason is None,
-            "not_bankable_because": reason,
-            "known": known,
-            "needs_viewing": viewing,
-        }
+            return overview(conn, item_id, four_eyes=self.desk.four_eyes)
+
+
+def overview(conn: Connection, item_id: int, *, four_eyes: bool) -> dict[str, Any]:
+    """``Workbench.overview`` on the caller's connection (a page's read transaction)."""
+    item = item_row(conn, item_id)
+    found = history(conn, item_id)
+    hashes = item_hashes(conn, item_id)
+    latest = found[-1] if found else None
+    reason = bankable(latest) or (None if hashes else "no hashes are known for it")
+    return {
+        "item_id": item_id,
+        "status": item["status"],
+        "classification": item["classification"],
+        "four_eyes": four_eyes,
+        "latest": latest.to_dict() if latest else None,
+        "history": [c.to_dict() for c in found],
+        "hashes": [h.to_dict() for h in hashes],
+        "bankings": bankings(conn, item_id),
+        "bankable": reason is None,
+        "not_bankable_because": reason,
+        "known": known_matches(conn, item_id),
+        "needs_viewing": needs_viewing(conn, item_id),
+    }

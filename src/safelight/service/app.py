@@ -38,6 +38,7 @@ from safelight.service.routes import (
     native,
     scans,
     workspace,
+    workspace_classification,
 )
 from safelight.service.routes.hma_common import install_hma_errors
 from safelight.service.settings import Settings
@@ -61,6 +62,7 @@ ROUTERS = (
     hotline.router,
     hotline_classification.router,
     workspace.router,
+    workspace_classification.router,
 )
 
 
