@@ -73,9 +73,10 @@ FIELDS = {
 }
 # Why an item cannot be banked yet (Banker's reasons, by their start).
 NOT_BANKABLE = {
-    "the item is not classified yet": N_("It is not classified yet."),
+    "the item is not classified yet": N_("This item is not classified yet."),
     "its classification awaits": N_("Its classification awaits confirmation."),
     "a second analyst disagreed": N_("A second analyst disagreed: classify it again."),
     "it is classified not illegal": N_("It is classified not illegal."),
-    "no hashes are known": N_("No hashes are known for it yet."),
+    "no hashes are known": N_("No hashes are known for this item yet."),
 }
+PAGE_TITLE = N_("Classification of item %(number)s")

@@ -211,7 +211,7 @@ def _page(
         RenderedPanel("hashes", "workspace/panels/hashes.html", values),
         RenderedPanel("classification", "workspace/panels/classification.html", values),
     ]
-    title = gettext_for(request)("Classification of item %(number)s") % {"number": item_id}
+    title = gettext_for(request)(words.PAGE_TITLE) % {"number": item_id}
     return render_page(
         request,
         principal,
