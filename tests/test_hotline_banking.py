@@ -277,3 +277,21 @@ def _reference_of(db: Database, item_id: int) -> str:
     with db.connect() as conn:
         query = select(hotline_reports.c.reference).where(hotline_reports.c.id == report_id)
         return str(conn.execute(query).scalar_one())
+
+
+def test_entries_added_together_are_one_import_or_none(db: Database) -> None:
+    from safelight.lists.editing import ListEditor
+
+    lists = HashListStore(db)
+    lists.create("TOGETHER")
+    editor = ListEditor(lists)
+    with pytest.raises(ValidationError) as caught, db.begin() as conn:
+        editor.add_entries(conn, "TOGETHER", [("md5", MD5), ("pdq", "12")], by="t", source="s")
+    assert caught.value.problems[0][0] == "values[1]"
+    assert lists.find_entries("TOGETHER") == []
+    with db.begin() as conn:
+        added = editor.add_entries(
+            conn, "TOGETHER", [("md5", MD5), ("pdq", PDQ)], labels=["x"], by="t", source="s"
+        )
+    assert [new for _, new in added] == [True, True]
+    assert len(lists.summary("TOGETHER").imports) == 1
