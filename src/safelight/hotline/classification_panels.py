@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from safelight.service.roles import Principal
 
 
+FORM_FIELDS = ("illegality", "age_group", "gender", "site_type", "commercial", "notes")
+
+
 def item_page(item_id: int, panel: str) -> str:
     return f"/workspace/items/{item_id}#panel-{panel}"
 
@@ -95,8 +98,8 @@ def _not_bankable(reason: str | None, gettext: Any) -> str:
 
 def _chosen(latest: Mapping[str, Any] | None, typed: Mapping[str, str] | None) -> dict[str, str]:
     """The form's values: what was typed (a refused form), else the latest classification."""
-    if typed:
-        return dict(typed)
+    if typed and any(name in typed for name in FORM_FIELDS):
+        return dict(typed)  # a refused classification form: what was typed
     if not latest:
         return {}
     commercial = latest["commercial"]
