@@ -1,34 +1,23 @@
 """Four eyes in the browser: analyst A classifies, analyst B confirms, in Debian's Chromium
-driven by Playwright (fixtures of tests/test_hotline_browser.py); axe-core finds no serious
+driven by Playwright (fixtures of tests/browser_support.py); axe-core finds no serious
 or critical violation on any state of the page."""
-
-# ruff: noqa: F811  (the browser fixtures are imported by name, then asked for by name)
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from safelight.service.roles import Role
 from safelight.store import Database
+from tests.browser_support import new_page, serious_violations, sign_in
 from tests.hotline_class_support import PDQ, item, report_items
-from tests.service_support import PASSWORD, add_user
-from tests.test_hotline_browser import (  # noqa: F401
-    browser,
-    new_page,
-    serious_violations,
-    server,
-    shots,
-)
+from tests.service_support import add_user
 
 
 def signed_in(browser: Any, server: str, user: str, target: str, locale: str = "en-GB") -> Any:
     page = new_page(browser, locale=locale)
-    page.goto(f"{server}/workspace/login?next={quote(target)}")  # back to the target after
-    page.get_by_label("User name" if locale.startswith("en") else "Benutzername").fill(user)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form button[type=submit]").last.click()
+    sign_in(page, server, user)
+    page.goto(f"{server}{target}")
     page.wait_for_selector("#panel-classification")
     return page
 
