@@ -295,3 +295,21 @@ def test_entries_added_together_are_one_import_or_none(db: Database) -> None:
         )
     assert [new for _, new in added] == [True, True]
     assert len(lists.summary("TOGETHER").imports) == 1
+
+
+def test_banking_makes_waiting_items_with_the_same_hash_known(db: Database, tmp_path: Path) -> None:
+    HashListStore(db).create("HOTLINE_CONFIRMED")
+    workbench = bench(db, tmp_path)
+    _, (waiting, unrelated) = report_items(db, "a.example/same", "b.example/other")
+    workbench.add_hashes(waiting, by="user:carol", text=f"md5 {MD5}")
+    workbench.add_hashes(unrelated, by="user:carol", text=f"md5 {'b' * 32}")
+    first = _classified(db, tmp_path, "c.example/first")
+    workbench.add_hashes(first, by="user:alice", text=f"md5 {MD5}")
+    with db.connect() as conn:
+        assert needs_viewing(conn, waiting)
+    banked = workbench.bank(first, "HOTLINE_CONFIRMED", by="user:bob")
+    assert banked["now_known"] == [waiting]
+    with db.connect() as conn:
+        assert not needs_viewing(conn, waiting) and needs_viewing(conn, unrelated)
+    assert item(db, waiting)["status"] == "illegal"
+    assert workbench.bank(first, "HOTLINE_CONFIRMED", by="user:bob")["now_known"] == []

@@ -14,15 +14,18 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, and_, select
 
 from safelight.errors import UsageError
 from safelight.hotline.banking import Banker, bankable, bankings
 from safelight.hotline.classification import ClassificationDesk, history, item_row
 from safelight.hotline.item_hashes import ItemHashes, item_hashes
 from safelight.hotline.known import KnownMaterial, known_matches, needs_viewing
+from safelight.hotline.model import ItemStatus
 from safelight.lists.store import HashListStore
 from safelight.store import Database
+from safelight.store.hotline_class_tables import hotline_item_hashes
+from safelight.store.hotline_tables import hotline_items
 
 if TYPE_CHECKING:
     from safelight.match.matcher import Matcher
@@ -83,6 +86,19 @@ class Workbench:
         self.known.check(item_id, by=by)
         return {**added.to_dict(), **self.known_state(item_id)}
 
+    def bank(self, item_id: int, list_name: str, *, by: str) -> dict[str, Any]:
+        """Bank the item's hashes into a list, then check the other items still being
+        assessed that share one of those hashes exactly: they are known material now."""
+        banked = self.banker.bank(item_id, list_name, by=by)
+        rechecked = []
+        if banked.added or banked.already_in_list:
+            with self.db.connect() as conn:
+                others = items_sharing_hashes(conn, item_id)
+            for other in others:
+                if self.known.check(other, by=by):
+                    rechecked.append(other)
+        return {**banked.to_dict(), "now_known": rechecked}
+
     def known_state(self, item_id: int) -> dict[str, Any]:
         with self.db.connect() as conn:
             item_row(conn, item_id)
@@ -118,3 +134,29 @@ def overview(conn: Connection, item_id: int, *, four_eyes: bool) -> dict[str, An
         "known": known_matches(conn, item_id),
         "needs_viewing": needs_viewing(conn, item_id),
     }
+
+
+def items_sharing_hashes(conn: Connection, item_id: int) -> list[int]:
+    """Other items still being assessed (received or in review) with one of this item's
+    hashes, exactly (same type and value)."""
+    mine = hotline_item_hashes.alias("mine")
+    theirs = hotline_item_hashes.alias("theirs")
+    query = (
+        select(theirs.c.item_id)
+        .distinct()
+        .join(
+            mine,
+            and_(
+                mine.c.signal_type == theirs.c.signal_type,
+                mine.c.value_key == theirs.c.value_key,
+            ),
+        )
+        .join(hotline_items, hotline_items.c.id == theirs.c.item_id)
+        .where(
+            mine.c.item_id == item_id,
+            theirs.c.item_id != item_id,
+            hotline_items.c.status.in_([ItemStatus.RECEIVED.value, ItemStatus.IN_REVIEW.value]),
+        )
+        .order_by(theirs.c.item_id)
+    )
+    return [int(i) for i in conn.execute(query).scalars()]

@@ -134,7 +134,7 @@ async def add_hashes(
 @router.post("/bank", summary="Bank an illegal item's hashes into a list, with provenance")
 def bank(item_id: int, body: BankBody, who: Analyst, ctx: Context) -> dict[str, Any]:
     in_scope(who, body.list)
-    return workbench(ctx).banker.bank(item_id, body.list, by=who.actor).to_dict()
+    return workbench(ctx).bank(item_id, body.list, by=who.actor)
 
 
 @router.get("/known", summary="List entries with a classification that the item's hashes match")

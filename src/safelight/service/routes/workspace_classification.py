@@ -101,7 +101,7 @@ async def bank_form(item_id: int, request: Request, who: Analyst, ctx: Context) 
     def save() -> None:
         name = form.get("list", "")
         in_scope(who, name)
-        workbench(ctx).banker.bank(item_id, name, by=who.actor)
+        workbench(ctx).bank(item_id, name, by=who.actor)
 
     return await _act(request, who, ctx, item_id, form, save)
 
