@@ -43,6 +43,7 @@ INVESTIGATORS = frozenset({"admin", "investigator"})
 CASE_READERS = INVESTIGATORS | {"auditor"}
 QUEUE_WORKERS = frozenset({"admin", "analyst"})
 QUEUE_READERS = QUEUE_WORKERS | {"auditor"}
+HOTLINE_ANALYSTS = frozenset({"admin", "analyst"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -56,6 +57,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/report"): PUBLIC,
     ("POST", "/report"): PUBLIC,
     ("GET", "/report/status"): PUBLIC,
+    # The analyst workspace: classification, hashes, banking (docs/hotline.md)
+    ("GET", "/api/v1/hotline/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/confirm"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/disagree"): HOTLINE_ANALYSTS,
+    ("GET", "/api/v1/hotline/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/bank"): HOTLINE_ANALYSTS,
+    ("GET", "/api/v1/hotline/items/{item_id}/known"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/known/check"): HOTLINE_ANALYSTS,
     # The workspace (pages; see safelight.service.web)
     ("GET", "/workspace/login"): PUBLIC,
     ("POST", "/workspace/login"): PUBLIC,
@@ -74,6 +85,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/workspace/items/{item_id}/assign"): QUEUE_WORKERS,
     ("POST", "/workspace/items/{item_id}/release"): QUEUE_WORKERS,
     ("POST", "/workspace/items/{item_id}/resolve"): QUEUE_WORKERS,
+    ("GET", "/workspace/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/confirm"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/disagree"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/bank"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/known-check"): HOTLINE_ANALYSTS,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,

@@ -264,3 +264,11 @@ HOTLINE_RELATED_ITEMS: Final = 20
 # Seconds a DNS lookup of a reported host may take before it is recorded as a timeout
 # (glibc's default is 5 s per try, RES_TIMEOUT in resolv.h; one try is enough here).
 HOTLINE_DNS_TIMEOUT_SECONDS: Final = 5.0
+# Classification (docs/hotline.md, "Classification"): an analyst's notes and a second
+# analyst's reason for disagreeing, sized for a paragraph of working notes.
+HOTLINE_MAX_NOTES: Final = 5000
+HOTLINE_MAX_REASON: Final = 2000
+# Hashes per item: entered by hand at most this many in one go; a linked scan run gives at
+# most this many items (a page's media, not a whole seized disk: scan that with ``scan``).
+HOTLINE_MAX_HASH_LINES: Final = 1000
+HOTLINE_MAX_SCAN_ITEMS: Final = 10_000

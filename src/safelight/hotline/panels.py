@@ -4,8 +4,11 @@ that concern. A module registers its panel once, at import; the item page render
 registered panel in ``order`` and knows none of them by name.
 
 A panel is a template under ``hotline/templates/`` and a ``load`` function giving the
-template its values for one item. ``load`` reads through ``PanelContext.conn`` (the page's
-one read transaction) and may return ``None`` to leave the panel out for this viewer.
+template its values for one item. The item page renders the template with those values as
+names of their own, all of them as ``values``, the panel as ``panel``, and the page's basics
+(``item``, ``principal``, ``roles``, ``csrf_token``, ``next``: the item page's path).
+``load`` reads through ``PanelContext.conn`` (the page's one read transaction) and may
+return ``None`` to leave the panel out for this viewer.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from safelight.service.routes import (
     hma_matching,
     hma_status,
     hotline,
+    hotline_classification,
     hotline_items,
     imports,
     lists,
@@ -39,6 +40,7 @@ from safelight.service.routes import (
     queue_pages,
     scans,
     workspace,
+    workspace_classification,
 )
 from safelight.service.routes.hma_common import install_hma_errors
 from safelight.service.settings import Settings
@@ -62,7 +64,9 @@ ROUTERS = (
     hotline.router,
     hotline_items.router,
     queue_pages.router,
+    hotline_classification.router,
     workspace.router,
+    workspace_classification.router,
 )
 
 

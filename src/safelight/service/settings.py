@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         le=60,
         description="How long a DNS lookup of a reported host may take (then: timeout).",
     )
+    four_eyes: bool = Field(
+        default=True,
+        description="A hotline classification takes effect only once a second, different "
+        "analyst confirms it.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -138,7 +138,7 @@ def _panel_html(
     panel: RenderedPanel, who: Principal, item: dict[str, Any], language: str, here: str
 ) -> Markup:
     """One panel's template with the page's basics and, as names of their own, its values
-    (all of them also as ``values``)."""
+    (all of them also as ``values``, and the panel itself as ``panel``)."""
     names: dict[str, Any] = {
         "item": item,
         "item_id": item["id"],
@@ -148,9 +148,9 @@ def _panel_html(
         "next": here,
     }
     names.update(panel.values)
-    for reserved in ("template", "language", "path"):  # render()'s own parameters
+    for reserved in ("template", "language", "path", "panel"):  # render()'s own parameters
         names.pop(reserved, None)
-    return Markup(render(panel.template, language, here, values=panel.values, **names))
+    return Markup(render(panel.template, language, here, values=panel.values, panel=panel, **names))
 
 
 # --- actions ---------------------------------------------------------------------------------
