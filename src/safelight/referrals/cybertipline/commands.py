@@ -23,6 +23,7 @@ from safelight.timestamps import utc_timestamp
 
 if TYPE_CHECKING:  # the models, client and network analysis load only when a command runs
     from safelight.referrals.cybertipline.client import Settings
+    from safelight.referrals.cybertipline.events import Audit
     from safelight.referrals.cybertipline.store import StoredReport
     from safelight.referrals.cybertipline.submit import Submission
 
@@ -134,7 +135,7 @@ def draft_command(
 
             assert case_name is not None and lead is not None
             made = from_lead(lead_from_case(db, case_name, lead, geo_paths=geo), options)
-        store = ReportStore(db)
+        store = ReportStore(db, audit=_audit(db))
         report_id = store.draft(made.origin, made.report, made.files, made.items)
         stored = store.get(report_id)
     if as_json:
@@ -255,11 +256,19 @@ def _settings(url: str | None, xsd: Path | None) -> Settings:
     return Settings.from_env(url, xsd)
 
 
+def _audit(db: Database) -> Audit:
+    """Every step into the audit trail, by ``cli:<OS user>`` (as every command names it)."""
+    from safelight.referrals.audit import cybertip_audit
+    from safelight.service.commands import cli_actor
+
+    return cybertip_audit(db, cli_actor())
+
+
 def _submission(db: Database, settings: Settings | None) -> Submission:
     from safelight.referrals.cybertipline.store import ReportStore
     from safelight.referrals.cybertipline.submit import Submission
 
-    return Submission(ReportStore(db), settings)
+    return Submission(ReportStore(db), settings, audit=_audit(db))
 
 
 def _outcome(report: StoredReport) -> None:

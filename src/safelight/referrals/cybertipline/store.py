@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, insert, select, update
 
 from safelight.errors import ConflictError, NotFoundError
+from safelight.referrals.cybertipline.events import Audit, AuditEvent, no_audit
 from safelight.referrals.cybertipline.models import FileDetails, Report
 from safelight.referrals.cybertipline.status import (
     DRAFTED,
@@ -120,8 +121,11 @@ class StoredReport:
 
 
 class ReportStore:
-    def __init__(self, db: Database) -> None:
+    """Reports in the store. ``audit`` hears every draft (``AuditEvent`` step ``draft``)."""
+
+    def __init__(self, db: Database, *, audit: Audit = no_audit) -> None:
         self.db = db
+        self.audit = audit
 
     def draft(
         self, origin: str, report: Report, files: list[DraftFile], items: Iterable[str]
@@ -149,6 +153,9 @@ class ReportStore:
                 conn.execute(
                     insert(cybertip_items), [{"report_id": report_id, "item_key": k} for k in keys]
                 )
+        uploads = sum(1 for f in files if f.source)
+        extra = {"items": len(keys), "files": len(files), "uploads": uploads}
+        self.audit(AuditEvent(report_id, "draft", DRAFTED, None, origin, extra))
         return report_id
 
     def refuse_duplicates(self, report: StoredReport) -> None:
