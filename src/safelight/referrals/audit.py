@@ -32,9 +32,14 @@ def referral_target(event: str, details: dict[str, Any]) -> str:
     return str(details.get("folder", ""))
 
 
-def audit_log(db: Database, actor: str) -> Audit:
-    """The referral library's events as entries of ``db``'s audit log, by ``actor``."""
-    log = AuditLog(db)
+def _log(where: AuditLog | Database) -> AuditLog:
+    return where if isinstance(where, AuditLog) else AuditLog(where)
+
+
+def audit_log(where: AuditLog | Database, actor: str) -> Audit:
+    """The referral library's events as entries of the audit log (``where``: the log, or
+    the store whose log it is), by ``actor``."""
+    log = _log(where)
 
     def record(event: str, details: dict[str, Any], conn: Connection | None = None) -> None:
         log.record(actor, event, referral_target(event, details), details, conn=conn)
@@ -50,9 +55,9 @@ def cybertip_action(event: AuditEvent) -> str:
     return "cybertip.call"
 
 
-def cybertip_audit(db: Database, actor: str) -> CybertipAudit:
-    """A CyberTipline report's events as entries of ``db``'s audit log, by ``actor``."""
-    log = AuditLog(db)
+def cybertip_audit(where: AuditLog | Database, actor: str) -> CybertipAudit:
+    """A CyberTipline report's events as entries of the audit log, by ``actor``."""
+    log = _log(where)
 
     def record(event: AuditEvent) -> None:
         details: dict[str, Any] = {

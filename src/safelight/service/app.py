@@ -24,6 +24,7 @@ from safelight.service.middleware import RequestContextMiddleware
 from safelight.service.routes import (
     auth,
     cases,
+    cybertip,
     hashing,
     health,
     hma_curation,
@@ -35,6 +36,7 @@ from safelight.service.routes import (
     lists,
     lookup,
     native,
+    referrals,
     scans,
     workspace,
 )
@@ -58,6 +60,8 @@ ROUTERS = (
     scans.router,
     cases.router,
     hotline.router,
+    referrals.router,
+    cybertip.router,
     workspace.router,
 )
 

@@ -146,20 +146,10 @@ def draft_command(
         f"drafted report {report_id} ({stored.origin}): {uploads} files to upload, "
         f"{len(stored.items)} items"
     )
+    from safelight.referrals.cybertipline.views import warnings
+
     for warning in warnings(stored):
         click.echo(f"warning: {warning}")
-
-
-def warnings(report: StoredReport) -> list[str]:
-    """What the API accepts but NCMEC may not act on (reference 1.3)."""
-    out = []
-    suspect = report.report.person_or_user_reported
-    if suspect is None and not report.report.internet_details:
-        out.append(
-            "no reported user, IP or location: NCMEC may treat the report as informational "
-            "and not refer it"
-        )
-    return out
 
 
 @cybertip_group.command("ls")
@@ -196,39 +186,16 @@ def ls_command(status: str | None, as_json: bool) -> None:
 def show_command(report_id: int, as_xml: bool, as_json: bool) -> None:
     """One report: its status, files, every API step and its receipt."""
     from safelight.referrals.cybertipline.store import ReportStore
+    from safelight.referrals.cybertipline.views import report_detail
     from safelight.referrals.cybertipline.xml import to_xml
 
     with Database.open() as db:
         store = ReportStore(db)
         report = store.get(report_id)
-        steps = store.steps(report_id)
+        body: dict[str, Any] = report_detail(store, report_id)
     if as_xml:
         click.echo(to_xml(report.report).decode("utf-8"), nl=False)
         return
-    body: dict[str, Any] = {
-        **report.to_dict(),
-        "warnings": warnings(report),
-        "file_list": [
-            {"name": f.name, "upload": f.source is not None, "sha256": f.sha256}
-            for f in report.files
-        ],
-        "steps": [
-            {
-                "attempt": s.attempt,
-                "step": s.step,
-                "try": s.try_number,
-                "outcome": s.outcome,
-                "http_status": s.http_status,
-                "response_code": s.response_code,
-                "description": s.description,
-                "ncmec_id": s.remote_id,
-                "file_id": s.file_id,
-                "request_id": s.request_id,
-                "at": utc_timestamp(s.at),
-            }
-            for s in steps
-        ],
-    }
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
