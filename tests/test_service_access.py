@@ -123,6 +123,15 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/cybertip/reports"): CYBERTIP_READERS,
     ("GET", "/api/v1/cybertip/reports/{report_id}"): CYBERTIP_READERS,
     ("POST", "/api/v1/cybertip/reports/{report_id}/retry"): INVESTIGATORS,
+    ("GET", "/workspace/referrals"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals"): REFERRERS,
+    ("GET", "/workspace/referrals/{referral_id}"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals/{referral_id}/verify"): REFERRAL_READERS,
+    ("GET", "/workspace/referrals/{referral_id}/package.zip"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals/{referral_id}/sent"): REFERRERS,
+    ("POST", "/workspace/referrals/{referral_id}/supersede"): REFERRERS,
+    ("GET", "/workspace/cybertip"): CYBERTIP_READERS,
+    ("POST", "/workspace/cybertip/{report_id}/retry"): INVESTIGATORS,
 }
 
 

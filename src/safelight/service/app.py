@@ -36,6 +36,7 @@ from safelight.service.routes import (
     lists,
     lookup,
     native,
+    referral_pages,
     referrals,
     scans,
     workspace,
@@ -62,6 +63,7 @@ ROUTERS = (
     hotline.router,
     referrals.router,
     cybertip.router,
+    referral_pages.router,
     workspace.router,
 )
 

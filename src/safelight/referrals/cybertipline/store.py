@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from safelight.errors import ConflictError, NotFoundError
 from safelight.referrals.cybertipline.events import Audit, AuditEvent, no_audit
@@ -206,6 +206,14 @@ class ReportStore:
         with self.db.connect() as conn:
             rows = conn.execute(query).all()
             return [_stored(row._mapping, ()) for row in rows]
+
+    def count(self, status: str | None = None) -> int:
+        """How many reports there are (of ``status``)."""
+        query = select(func.count()).select_from(cybertip_reports)
+        if status is not None:
+            query = query.where(cybertip_reports.c.status == status)
+        with self.db.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def steps(self, report_id: int) -> list[Step]:
         query = (
