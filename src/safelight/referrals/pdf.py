@@ -41,6 +41,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "ip",
         "asn",
         "classification",
+        "reports",
         "reported_at",
         "assessed_at",
         "removed_at",
