@@ -5,10 +5,6 @@ local mock of the API. axe finds no serious or critical violation on any page sh
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,15 +16,13 @@ from safelight.referrals.cybertipline.store import ReportStore
 from safelight.referrals.cybertipline.submit import Submission
 from safelight.service.roles import Role
 from safelight.store import Database
-from tests.cybertip_mock import MockCyberTipline, serve
+from tests.browser_support import new_page, serious_violations, serve, sign_in
+from tests.cybertip_mock import MockCyberTipline
+from tests.cybertip_mock import serve as serve_mock
 from tests.cybertip_support import benign_file, report
 from tests.hotline_referral_support import assess, submit
 from tests.referral_support import PASSPHRASE, make_key
-from tests.service_support import PASSWORD, add_user, make_app
-from tests.test_hotline_browser import chromium_path, serious_violations
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-uvicorn = pytest.importorskip("uvicorn")
+from tests.service_support import add_user, make_app
 
 MOCK_PASSWORD = "s3cret-pass"
 
@@ -36,7 +30,7 @@ MOCK_PASSWORD = "s3cret-pass"
 @pytest.fixture
 def mock() -> Iterator[tuple[MockCyberTipline, str]]:
     server = MockCyberTipline(password=MOCK_PASSWORD)
-    with serve(server) as url:
+    with serve_mock(server) as url:
         yield server, url
 
 
@@ -73,43 +67,7 @@ def server(db: Database, tmp_path: Path, mock: tuple[MockCyberTipline, str]) -> 
         cybertip_user="esp",
         cybertip_password=MOCK_PASSWORD,
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(500):  # readiness, not timing: wait until it listens
-        if running.started:
-            break
-        time.sleep(0.02)
-    assert running.started, "the test server did not start"
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join()
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    executable = chromium_path()
-    with playwright_sync.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox"]
-        )
-        # bypass_csp: the pages' CSP forbids every script, axe included; the pages need none
-        context = browser.new_context(
-            locale="en-GB", bypass_csp=True, viewport={"width": 1100, "height": 900}
-        )
-        yield context.new_page()
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SAFELIGHT_SCREENSHOTS") or tmp_path / "shots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    yield from serve(app)
 
 
 def checked(page: Any, shots: Path, name: str) -> None:
@@ -118,12 +76,11 @@ def checked(page: Any, shots: Path, name: str) -> None:
 
 
 def test_build_mark_sent_and_retry_a_failed_report(
-    server: str, page: Any, shots: Path, failed_report: int
+    server: str, browser: Any, shots: Path, failed_report: int
 ) -> None:
-    page.goto(f"{server}/workspace/login?next=/workspace/referrals")
-    page.get_by_label("User name").fill("inv")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = new_page(browser, width=1100)
+    sign_in(page, server, "inv")
+    page.goto(f"{server}/workspace/referrals")
     page.wait_for_selector("#build")
     banner = page.locator(".banner")
     assert "CyberTipline reports that failed and wait for a retry: 1." in banner.inner_text()

@@ -32,10 +32,12 @@ from safelight.service.routes import (
     hma_matching,
     hma_status,
     hotline,
+    hotline_items,
     imports,
     lists,
     lookup,
     native,
+    queue_pages,
     referral_pages,
     referrals,
     scans,
@@ -64,6 +66,8 @@ ROUTERS = (
     referrals.router,
     cybertip.router,
     referral_pages.router,
+    hotline_items.router,
+    queue_pages.router,
     workspace.router,
 )
 

@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from safelight.constants import HOTLINE_DNS_TIMEOUT_SECONDS
 from safelight.errors import UsageError
 
 ENV_CONFIG = "SAFELIGHT_CONFIG"
@@ -143,6 +144,17 @@ class Settings(BaseSettings):
     )
     cybertip_xsd: Path | None = Field(
         default=None, description="NCMEC's XSD to validate reports against before sending."
+    )
+    resolver_geo_paths: tuple[Path, ...] = Field(
+        default=(),
+        description="MaxMind .mmdb files (country, ASN) that locate reported hosts (JSON "
+        "list); default: the embedded DB-IP Lite country table, if installed.",
+    )
+    resolver_timeout_seconds: float = Field(
+        default=HOTLINE_DNS_TIMEOUT_SECONDS,
+        gt=0,
+        le=60,
+        description="How long a DNS lookup of a reported host may take (then: timeout).",
     )
 
     @classmethod
