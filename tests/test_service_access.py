@@ -41,6 +41,10 @@ SCANNERS = frozenset({"admin", "analyst", "investigator"})
 SCAN_READERS = SCANNERS | {"auditor"}
 INVESTIGATORS = frozenset({"admin", "investigator"})
 CASE_READERS = INVESTIGATORS | {"auditor"}
+# Referrals: analysts build and see referrals of hotline items only (checked per referral).
+REFERRERS = frozenset({"admin", "investigator", "analyst"})
+REFERRAL_READERS = REFERRERS | {"auditor"}
+CYBERTIP_READERS = INVESTIGATORS | {"auditor"}
 QUEUE_WORKERS = frozenset({"admin", "analyst"})
 QUEUE_READERS = QUEUE_WORKERS | {"auditor"}
 HOTLINE_ANALYSTS = frozenset({"admin", "analyst"})
@@ -142,6 +146,25 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/cases/{name}/analyze"): INVESTIGATORS,
     ("GET", "/api/v1/cases/{name}/report"): CASE_READERS,
     ("GET", "/api/v1/cases/{name}/report.zip"): CASE_READERS,
+    ("POST", "/api/v1/referrals"): REFERRERS,
+    ("GET", "/api/v1/referrals"): REFERRAL_READERS,
+    ("GET", "/api/v1/referrals/{referral_id}"): REFERRAL_READERS,
+    ("POST", "/api/v1/referrals/{referral_id}/verify"): REFERRAL_READERS,
+    ("GET", "/api/v1/referrals/{referral_id}/package.zip"): REFERRAL_READERS,
+    ("POST", "/api/v1/referrals/{referral_id}/sent"): REFERRERS,
+    ("POST", "/api/v1/referrals/{referral_id}/supersede"): REFERRERS,
+    ("GET", "/api/v1/cybertip/reports"): CYBERTIP_READERS,
+    ("GET", "/api/v1/cybertip/reports/{report_id}"): CYBERTIP_READERS,
+    ("POST", "/api/v1/cybertip/reports/{report_id}/retry"): INVESTIGATORS,
+    ("GET", "/workspace/referrals"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals"): REFERRERS,
+    ("GET", "/workspace/referrals/{referral_id}"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals/{referral_id}/verify"): REFERRAL_READERS,
+    ("GET", "/workspace/referrals/{referral_id}/package.zip"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals/{referral_id}/sent"): REFERRERS,
+    ("POST", "/workspace/referrals/{referral_id}/supersede"): REFERRERS,
+    ("GET", "/workspace/cybertip"): CYBERTIP_READERS,
+    ("POST", "/workspace/cybertip/{report_id}/retry"): INVESTIGATORS,
 }
 
 

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -125,6 +125,25 @@ class Settings(BaseSettings):
     )
     report_contact_days: int = Field(
         default=90, ge=1, description="Days a reporter's contact details are kept."
+    )
+    key_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Passphrase of the signing key in the home (as for safelight keys); "
+        "unset: the service builds no referral package.",
+    )
+    cybertip_url: str | None = Field(
+        default=None,
+        description="CyberTipline API base URL; unset: NCMEC's test service (production "
+        "must be named).",
+    )
+    cybertip_user: str | None = Field(
+        default=None, description="CyberTipline API user (HTTP Basic)."
+    )
+    cybertip_password: SecretStr | None = Field(
+        default=None, description="CyberTipline API password; never logged or shown."
+    )
+    cybertip_xsd: Path | None = Field(
+        default=None, description="NCMEC's XSD to validate reports against before sending."
     )
     resolver_geo_paths: tuple[Path, ...] = Field(
         default=(),
