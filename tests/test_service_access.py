@@ -41,6 +41,9 @@ SCANNERS = frozenset({"admin", "analyst", "investigator"})
 SCAN_READERS = SCANNERS | {"auditor"}
 INVESTIGATORS = frozenset({"admin", "investigator"})
 CASE_READERS = INVESTIGATORS | {"auditor"}
+VIEWERS = frozenset({"admin", "analyst"})
+CAPTURES = "/api/v1/hotline/items/{item_id}/captures"
+CAPTURE = CAPTURES + "/{capture_id}"
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -54,6 +57,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/report"): PUBLIC,
     ("POST", "/report"): PUBLIC,
     ("GET", "/report/status"): PUBLIC,
+    # Hotline captures and reviewer wellness (docs/wellness.md)
+    ("POST", CAPTURES): VIEWERS,
+    ("GET", CAPTURES): VIEWERS,
+    ("GET", CAPTURE + "/preview"): VIEWERS,
+    ("POST", CAPTURE + "/reveal"): VIEWERS,
+    ("POST", CAPTURE + "/blur"): VIEWERS,
+    ("GET", CAPTURE + "/original"): VIEWERS,
+    ("GET", "/api/v1/me/wellness"): EVERYONE,
+    ("PATCH", "/api/v1/me/wellness"): EVERYONE,
+    ("PUT", "/api/v1/hotline/wellness/users/{username}"): frozenset({"admin"}),
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,

@@ -31,6 +31,7 @@ from safelight.service.routes import (
     hma_matching,
     hma_status,
     hotline,
+    hotline_media,
     imports,
     lists,
     lookup,
@@ -56,6 +57,7 @@ ROUTERS = (
     scans.router,
     cases.router,
     hotline.router,
+    hotline_media.router,
 )
 
 
