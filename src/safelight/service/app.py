@@ -37,9 +37,11 @@ from safelight.service.routes import (
     lookup,
     native,
     scans,
+    workspace,
 )
 from safelight.service.routes.hma_common import install_hma_errors
 from safelight.service.settings import Settings
+from safelight.service.web import install_pages
 from safelight.store import Database
 
 ROUTERS = (
@@ -58,6 +60,7 @@ ROUTERS = (
     cases.router,
     hotline.router,
     hotline_media.router,
+    workspace.router,
 )
 
 
@@ -104,6 +107,7 @@ def create_app(
     app.state.service = ctx
     install_error_handlers(app)
     install_hma_errors(app)
+    install_pages(app)
     for router in ROUTERS:
         app.include_router(router)
     # Actions on match (flood counting, webhook deliveries): their thread lives with the app.
