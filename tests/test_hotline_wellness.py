@@ -4,6 +4,7 @@ never shown again (docs/wellness.md). Time is moved by hand (``Clock``), never s
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,17 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from safelight.errors import ConflictError
+from safelight.hotline.media import KNOWN_MODULE, CaptureStore, MediaPolicy
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.viewing_time import Interval, day_bounds, since_break, total_within
+from safelight.hotline.wellness import WellnessStore
+from safelight.hotline.wellness_settings import WellnessDefaults
 from safelight.service.audit import AuditLog
 from safelight.service.roles import Role
 from safelight.store import Database
 from tests.hotline_media_support import (
+    KEY,
     Clock,
     media_app,
     new_item,
@@ -29,6 +35,7 @@ from tests.hotline_media_support import (
 from tests.service_support import BASE, add_user, bearer, make_token
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+DEFAULTS = WellnessDefaults(8, True, 240, 5.0, 50, 10, "UTC")
 
 
 def at(minutes: float) -> datetime:
@@ -266,25 +273,57 @@ def test_break_reminder_after_continuous_viewing(db: Database, clock: Clock) -> 
         assert client.get("/api/v1/me/wellness").json()["break_due"] is False
 
 
-def test_known_material_needs_no_viewing_and_tokens_never_reveal(
+def test_material_that_needs_no_viewing_is_never_revealed(db: Database, clock: Clock) -> None:
+    captures = CaptureStore(
+        db,
+        MediaPolicy(True, KEY, 10_000_000, 60.0, timedelta(days=1)),
+        audit=AuditLog(db),
+        clock=clock,
+    )
+    capture = captures.add(new_item(db), screenshot_png(24), by="user:alice")
+    store = WellnessStore(db, DEFAULTS, audit=AuditLog(db), clock=clock)
+    with pytest.raises(ConflictError) as refused:
+        store.reveal("user:alice", capture, needed=False)
+    assert refused.value.code == "no_viewing_needed"
+    assert store.status("user:alice").viewed == timedelta()
+    refusals = [e for e in AuditLog(db).entries() if e.action == "hotline.capture.reveal_refused"]
+    assert refusals[0].details == {
+        "item": capture.item_id,
+        "reason": "no_viewing_needed",
+        "viewed_seconds": 0,
+    }
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec(KNOWN_MODULE) is not None,
+    reason="hotline.known decides what needs viewing where it is installed (its tests cover it)",
+)
+def test_without_the_known_module_assessed_items_need_no_viewing(
     db: Database, clock: Clock
 ) -> None:
     known = new_item(db, "example.com/known", status=ItemStatus.ILLEGAL, classification="baseline")
+    awaiting = new_item(
+        db, "example.com/four-eyes", status=ItemStatus.IN_REVIEW, classification="baseline"
+    )
     with prepared(db, clock) as (client, csrf, item, capture):
         other = upload(client, known, screenshot_png(23), csrf).json()["id"]
-        assert (
-            client.get(f"/api/v1/hotline/items/{known}/captures").json()["viewing_needed"] is False
-        )
+        listed = client.get(f"/api/v1/hotline/items/{known}/captures").json()
+        assert listed["viewing_needed"] is False
+        for waiting in (awaiting, item):  # a second analyst confirming still views
+            assert client.get(f"/api/v1/hotline/items/{waiting}/captures").json()["viewing_needed"]
         refused = client.post(base(known, other) + "/reveal", headers=csrf)
         assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_viewing_needed"
+
+
+def test_tokens_see_previews_but_never_reveal(db: Database, clock: Clock) -> None:
+    with prepared(db, clock) as (client, csrf, item, capture):
         token = make_token(db, "bot", Role.ANALYST)
         bot = client.post(base(item, capture) + "/reveal", headers=bearer(token))
         assert bot.status_code == 403 and bot.json()["error"]["code"] == "people_only"
-        assert (
-            client.get(base(item, capture) + "/preview", headers=bearer(token)).status_code == 200
-        )
-    refusals = [e for e in AuditLog(db).entries() if e.action == "hotline.capture.reveal_refused"]
-    assert refusals[0].details["reason"] == "no_viewing_needed"
+        original = client.get(base(item, capture) + "/original", headers=bearer(token))
+        assert original.status_code == 403
+        preview = client.get(base(item, capture) + "/preview", headers=bearer(token))
+        assert preview.status_code == 200
 
 
 def test_previews_follow_the_users_settings(db: Database, clock: Clock) -> None:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +44,6 @@ from safelight.errors import (
 from safelight.hotline.media_render import Decoded, decode_image, decode_video
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.sealing import Sealer
-from safelight.service.audit import AuditLog, utc_now
 from safelight.signals.files import hash_bytes
 from safelight.signals.options import HashOptions
 from safelight.signals.records import HashRecord
@@ -53,6 +52,9 @@ from safelight.signals.types import vpdq_feature, vpdq_value
 from safelight.store import Database
 from safelight.store.hotline_media_tables import hotline_captures, hotline_viewings
 from safelight.store.hotline_tables import hotline_items
+
+if TYPE_CHECKING:  # the service imports the hotline, never the reverse at run time
+    from safelight.service.audit import AuditLog
 
 CAPTURE_SIGNALS = frozenset({"sha256", "md5", "pdq", "vpdq"})
 KNOWN_MODULE = "safelight.hotline.known"
@@ -188,7 +190,7 @@ class CaptureStore:
         policy: MediaPolicy,
         *,
         audit: AuditLog,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
         self.policy = policy

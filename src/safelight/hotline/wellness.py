@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,9 +37,11 @@ from safelight.hotline.wellness_settings import (
     checked_changes,
     effective,
 )
-from safelight.service.audit import AuditLog, utc_now
 from safelight.store import Database
 from safelight.store.hotline_media_tables import hotline_viewings, hotline_wellness
+
+if TYPE_CHECKING:  # the service imports the hotline, never the reverse at run time
+    from safelight.service.audit import AuditLog
 
 LOOK_BACK = timedelta(hours=26)  # a day (DST: 25 h) plus the longest viewing
 
@@ -137,7 +139,7 @@ class WellnessStore:
         defaults: WellnessDefaults,
         *,
         audit: AuditLog,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
         self.defaults = defaults
