@@ -67,6 +67,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/me/wellness"): EVERYONE,
     ("PATCH", "/api/v1/me/wellness"): EVERYONE,
     ("PUT", "/api/v1/hotline/wellness/users/{username}"): frozenset({"admin"}),
+    ("GET", "/workspace/wellness"): VIEWERS,
+    ("POST", "/workspace/wellness"): VIEWERS,
+    ("POST", "/workspace/wellness/limits"): frozenset({"admin"}),
+    ("POST", "/workspace/items/{item_id}/captures"): VIEWERS,
+    ("GET", "/workspace/items/{item_id}/captures/{capture_id}"): VIEWERS,
+    ("POST", "/workspace/items/{item_id}/captures/{capture_id}/reveal"): VIEWERS,
+    ("POST", "/workspace/items/{item_id}/captures/{capture_id}/blur"): VIEWERS,
     # The workspace (pages; see safelight.service.web)
     ("GET", "/workspace/login"): PUBLIC,
     ("POST", "/workspace/login"): PUBLIC,

@@ -159,3 +159,32 @@ def checked_admin_limit(minutes: Any) -> int | None:
             f"admin_limit_minutes must be 1 to {MAX_MINUTES}", field="admin_limit_minutes"
         )
     return number
+
+
+def parse_form(form: dict[str, str]) -> dict[str, Any]:
+    """The settings form's text fields as typed changes: every field of the form is a change,
+    a blank one back to the default; greyscale is ``on``, ``off`` or blank. A UsageError
+    names a field that is not a whole number."""
+    changes: dict[str, Any] = {}
+    for name in OWN_FIELDS:
+        if name not in form:
+            continue
+        text = form[name].strip()
+        if not text:
+            changes[name] = None
+        elif name == "greyscale":
+            if text not in ("on", "off"):
+                raise UsageError("greyscale must be on, off or blank", field=name)
+            changes[name] = text == "on"
+        elif name == "time_zone":
+            changes[name] = text
+        else:
+            changes[name] = whole_number(name, text)
+    return changes
+
+
+def whole_number(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number, not {text[:20]!r}", field=name) from None

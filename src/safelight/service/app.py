@@ -37,6 +37,7 @@ from safelight.service.routes import (
     lookup,
     native,
     scans,
+    wellness_pages,
     workspace,
 )
 from safelight.service.routes.hma_common import install_hma_errors
@@ -61,6 +62,7 @@ ROUTERS = (
     hotline.router,
     hotline_media.router,
     workspace.router,
+    wellness_pages.router,
 )
 
 
