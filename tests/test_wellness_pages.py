@@ -112,6 +112,13 @@ def test_the_settings_form_saves_refuses_and_resets(db: Database) -> None:
             looser.text
         )
         assert 'value="300"' in looser.text  # what was typed is kept
+        both = client.post(
+            "/workspace/wellness?lang=en",
+            data={**fields, "break_minutes": "5", "time_zone": "Mars/Base"},
+        )
+        assert "A break must last at least 10 minutes" in both.text
+        assert "Unknown time zone." in both.text  # every problem at once, not just the first
+        assert both.text.count('aria-invalid="true"') == 2
         for bad in ({"break_minutes": "5"}, {"blur_percent": "two"}, {"time_zone": "Mars/Base"}):
             assert client.post("/workspace/wellness", data={**fields, **bad}).status_code == 400
         reset = {name: "" for name in fields} | {"csrf_token": token}

@@ -188,3 +188,21 @@ def whole_number(name: str, text: str) -> int:
         return int(text)
     except ValueError:
         raise UsageError(f"{name} must be a whole number, not {text[:20]!r}", field=name) from None
+
+
+def read_form(
+    form: dict[str, str], current: ViewerSettings, org: WellnessDefaults
+) -> tuple[dict[str, Any], list[UsageError]]:
+    """The settings form's changes and every problem in it (one per field, not just the
+    first), so a page can show them all at once."""
+    changes: dict[str, Any] = {}
+    problems: list[UsageError] = []
+    for name in OWN_FIELDS:
+        if name not in form:
+            continue
+        try:
+            typed = parse_form({name: form[name]})
+            changes.update(checked_changes(typed, current, org))
+        except UsageError as exc:
+            problems.append(exc)
+    return changes, problems

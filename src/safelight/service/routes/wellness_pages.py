@@ -39,7 +39,7 @@ from safelight.hotline.messages_wellness import (
     STAYS_BLURRED,
 )
 from safelight.hotline.panels import ItemPanel, PanelContext, register_panel
-from safelight.hotline.wellness_settings import OWN_FIELDS, parse_form, whole_number
+from safelight.hotline.wellness_settings import OWN_FIELDS, read_form, whole_number
 from safelight.hotline.wellness_view import (
     banners,
     capture_card,
@@ -129,6 +129,7 @@ def _wellness_page(
     form: Mapping[str, str] | None = None,
     problems: list[str] | None = None,
     admin_form: Mapping[str, str] | None = None,
+    invalid: set[str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     language = page_language(request)
@@ -165,6 +166,7 @@ def _wellness_page(
         blur_high=WELLNESS_BLUR_PERCENT_MAX,
         form=form,
         problems=problems or [],
+        invalid=invalid or set(),
         is_admin=principal.has_any({Role.ADMIN}),
         admin_form=admin_form or {"username": "", "admin_limit_minutes": ""},
         saved=_saved_line(saved, gettext) if saved else None,
@@ -208,13 +210,25 @@ def wellness_page(request: Request, principal: Viewer, ctx: Context) -> HTMLResp
 async def save_wellness(request: Request, principal: Viewer, ctx: Context) -> Response:
     form = await request.form()
     typed = {name: str(form.get(name) or "")[:64] for name in OWN_FIELDS}
-    try:
-        changes = parse_form(typed)
-        wellness_of(ctx).update_own(principal.actor, changes, by=principal.actor)
-    except UsageError as exc:
-        problem = _setting_problem(exc, ctx, principal.actor, gettext_for(request))
+    store = wellness_of(ctx)
+    changes, refused = read_form(typed, store.settings(principal.actor), store.defaults)
+    if not refused:
+        try:
+            store.update_own(principal.actor, changes, by=principal.actor)
+        except UsageError as exc:  # the rules changed in between (an admin's new limit)
+            refused = [exc]
+    if refused:
+        gettext = gettext_for(request)
+        problems = [_setting_problem(exc, ctx, principal.actor, gettext) for exc in refused]
+        invalid = {exc.field for exc in refused if exc.field}
         return _wellness_page(
-            request, principal, ctx, form=typed, problems=[problem], status_code=400
+            request,
+            principal,
+            ctx,
+            form=typed,
+            problems=problems,
+            invalid=invalid,
+            status_code=400,
         )
     return see_other(f"{WELLNESS}?saved=1")
 
