@@ -44,6 +44,8 @@ CASE_READERS = INVESTIGATORS | {"auditor"}
 VIEWERS = frozenset({"admin", "analyst"})
 CAPTURES = "/api/v1/hotline/items/{item_id}/captures"
 CAPTURE = CAPTURES + "/{capture_id}"
+QUEUE_WORKERS = frozenset({"admin", "analyst"})
+QUEUE_READERS = QUEUE_WORKERS | {"auditor"}
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -79,6 +81,19 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/workspace/login"): PUBLIC,
     ("POST", "/workspace/logout"): EVERYONE,
     ("GET", "/workspace"): EVERYONE,
+    # The analyst queue (docs/hotline.md): analysts and admins work it, auditors read it
+    ("GET", "/api/v1/hotline/items"): QUEUE_READERS,
+    ("GET", "/api/v1/hotline/items/{item_id}"): QUEUE_READERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/claim"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/assign"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/release"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/resolve"): QUEUE_WORKERS,
+    ("GET", "/workspace/queue"): QUEUE_READERS,
+    ("GET", "/workspace/items/{item_id}"): QUEUE_READERS,
+    ("POST", "/workspace/items/{item_id}/claim"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/assign"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/release"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/resolve"): QUEUE_WORKERS,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,

@@ -285,3 +285,12 @@ WELLNESS_BREAK_MINUTES: Final = 10
 WELLNESS_BLUR_PERCENT_MIN: Final = 3
 WELLNESS_BLUR_PERCENT_MAX: Final = 20
 WELLNESS_BLUR_PERCENT: Final = 8
+# The analyst queue (docs/hotline.md): rows per page by default and at most (a page an analyst
+# can scan, and a bound on what one request reads; Safelight's own choice). Related items
+# shown on an item's page (earlier reports of its URL, other URLs on its host) likewise.
+HOTLINE_QUEUE_PAGE_SIZE: Final = 50
+HOTLINE_QUEUE_MAX_PAGE_SIZE: Final = 200
+HOTLINE_RELATED_ITEMS: Final = 20
+# Seconds a DNS lookup of a reported host may take before it is recorded as a timeout
+# (glibc's default is 5 s per try, RES_TIMEOUT in resolv.h; one try is enough here).
+HOTLINE_DNS_TIMEOUT_SECONDS: Final = 5.0

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from safelight.constants import (
+    HOTLINE_DNS_TIMEOUT_SECONDS,
     WELLNESS_BLUR_PERCENT,
     WELLNESS_BLUR_PERCENT_MAX,
     WELLNESS_BLUR_PERCENT_MIN,
@@ -187,6 +188,17 @@ class Settings(BaseSettings):
     )
     wellness_time_zone: str = Field(
         default="UTC", description="Time zone whose midnight starts a viewing day (IANA name)."
+    )
+    resolver_geo_paths: tuple[Path, ...] = Field(
+        default=(),
+        description="MaxMind .mmdb files (country, ASN) that locate reported hosts (JSON "
+        "list); default: the embedded DB-IP Lite country table, if installed.",
+    )
+    resolver_timeout_seconds: float = Field(
+        default=HOTLINE_DNS_TIMEOUT_SECONDS,
+        gt=0,
+        le=60,
+        description="How long a DNS lookup of a reported host may take (then: timeout).",
     )
 
     @field_validator("wellness_time_zone")
