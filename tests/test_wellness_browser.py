@@ -1,6 +1,7 @@
-"""Reviewer wellness in Chromium: a capture is blurred and greyscale by default, a reveal
-shows it as attached, "blur again" hides it; the wellness page and both states of the
-capture page have no serious accessibility violation; screenshots of each.
+"""Reviewer wellness in Chromium: on the item page, a capture attached with the media
+panel's form is blurred and greyscale, a reveal shows it as attached, "blur again" hides
+it; the item page (both states), the capture's page and the wellness page have no serious
+accessibility violation; screenshots of each.
 
 The capture is a generated picture (coloured shapes on noise), never real material.
 """
@@ -40,57 +41,52 @@ def media_server(db: Database) -> Iterator[str]:
     yield from serve(app)
 
 
-def attach_with_the_form(page: Any, server: str, item: int, path: Path) -> None:
-    """Attach a capture as the media panel's form does: multipart, with the session's CSRF
-    field (the item page that holds the panel belongs to the queue's pages)."""
-    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
-    response = page.request.post(
-        f"{server}/workspace/items/{item}/captures",
-        multipart={
-            "csrf_token": token,
-            "note": "front page",
-            "file": {"name": path.name, "mimeType": "image/png", "buffer": path.read_bytes()},
-        },
-        max_redirects=0,
-    )
-    assert response.status == 303, response.text()
-
-
 def test_blurred_by_default_reveal_and_blur_again(
     db: Database, media_server: str, browser: Any, shots: Path, tmp_path: Path
 ) -> None:
+    """On the item page's media panel, as an analyst works: attach, see it blurred, reveal,
+    blur again; then the capture's own page."""
     add_user(db, "ana", Role.ANALYST)
     item = new_item(db)
     picture = tmp_path / "capture.png"
     picture.write_bytes(screenshot_png(41, (480, 360)))
     page = new_page(browser)
     sign_in(page, media_server, "ana")
-    page.goto(f"{media_server}/workspace/wellness")
-    attach_with_the_form(page, media_server, item, picture)
+    page.goto(f"{media_server}/workspace/items/{item}")
+    panel = page.locator("#panel-media")
+    assert panel.get_by_text("No captures are attached to this item.").is_visible()
+    panel.get_by_label("Attach a capture").set_input_files(str(picture))
+    panel.get_by_label("Note (optional)").fill("front page")
+    panel.get_by_role("button", name="Attach", exact=True).click()
+    page.wait_for_url(f"{media_server}/workspace/items/{item}#capture-1")
 
-    page.goto(f"{media_server}/workspace/items/{item}/captures/1")
-    preview = page.get_by_role("img", name="Blurred preview of capture 1")
+    preview = panel.get_by_role("img", name="Blurred preview of capture 1")
     preview.wait_for()
     shown = preview.evaluate(PIXELS)
     assert shown == {"width": 320, "height": 240, "coloured": 0}  # reduced, greyscale
     assert page.get_by_text("Viewing today: 0 of 240 min").is_visible()
     assert serious_violations(page) == []
-    page.screenshot(path=str(shots / "wellness-capture-blurred-en.png"), full_page=True)
+    page.screenshot(path=str(shots / "wellness-item-blurred-en.png"), full_page=True)
 
-    page.get_by_role("button", name="Reveal").click()
-    original = page.get_by_role("img", name="Capture 1 as attached (revealed)")
+    panel.get_by_role("button", name="Reveal", exact=True).click()
+    original = panel.get_by_role("img", name="Capture 1 as attached (revealed)")
     original.wait_for()
     shown = original.evaluate(PIXELS)
     assert (shown["width"], shown["height"]) == (480, 360) and shown["coloured"] > 100_000
-    assert page.get_by_text("Revealed until").is_visible()
+    assert panel.get_by_text("Revealed until").is_visible()
     assert serious_violations(page) == []
-    page.screenshot(path=str(shots / "wellness-capture-revealed-en.png"), full_page=True)
+    page.screenshot(path=str(shots / "wellness-item-revealed-en.png"), full_page=True)
 
-    page.get_by_role("button", name="Blur again").click()
-    page.get_by_role("img", name="Blurred preview of capture 1").wait_for()
-    assert page.get_by_role("img", name="Capture 1 as attached (revealed)").count() == 0
+    panel.get_by_role("button", name="Blur again").click()
+    panel.get_by_role("img", name="Blurred preview of capture 1").wait_for()
+    assert panel.get_by_role("img", name="Capture 1 as attached (revealed)").count() == 0
     response = page.request.get(f"{media_server}/api/v1/hotline/items/{item}/captures/1/original")
     assert response.status == 403  # not served once blurred again
+
+    panel.get_by_role("link", name="Details of capture 1").click()
+    page.get_by_role("img", name="Blurred preview of capture 1").wait_for()
+    assert serious_violations(page) == []
+    page.screenshot(path=str(shots / "wellness-capture-en.png"), full_page=True)
 
 
 @pytest.mark.parametrize("lang", ["en", "de", "ja"])

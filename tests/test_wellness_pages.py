@@ -310,3 +310,17 @@ def test_a_revealed_video_is_muted_without_autoplay(db: Database) -> None:
         assert " controls" in video.group(0)
         original = client.get(f"/api/v1/hotline/items/{item}/captures/{capture}/original")
         assert original.headers["content-type"] == "video/mp4"
+
+
+def test_the_item_page_carries_the_media_panel_for_viewers_only(db: Database) -> None:
+    add_user(db, "audrey", Role.AUDITOR)
+    with signed_in(db) as (client, token):
+        item = new_item(db)
+        capture = attached(client, token, item)
+        page = client.get(f"/workspace/items/{item}?lang=en").text
+        assert 'id="panel-media"' in page
+        assert f"/api/v1/hotline/items/{item}/captures/{capture}/preview" in page
+    with TestClient(media_app(db), base_url=BASE) as other:
+        sign_in(other, "audrey")
+        page = other.get(f"/workspace/items/{item}").text
+        assert 'id="panel-resolution"' in page and 'id="panel-media"' not in page
