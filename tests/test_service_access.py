@@ -45,6 +45,9 @@ CASE_READERS = INVESTIGATORS | {"auditor"}
 REFERRERS = frozenset({"admin", "investigator", "analyst"})
 REFERRAL_READERS = REFERRERS | {"auditor"}
 CYBERTIP_READERS = INVESTIGATORS | {"auditor"}
+VIEWERS = frozenset({"admin", "analyst"})
+CAPTURES = "/api/v1/hotline/items/{item_id}/captures"
+CAPTURE = CAPTURES + "/{capture_id}"
 QUEUE_WORKERS = frozenset({"admin", "analyst"})
 QUEUE_READERS = QUEUE_WORKERS | {"auditor"}
 HOTLINE_ANALYSTS = frozenset({"admin", "analyst"})
@@ -71,6 +74,23 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/hotline/items/{item_id}/bank"): HOTLINE_ANALYSTS,
     ("GET", "/api/v1/hotline/items/{item_id}/known"): HOTLINE_ANALYSTS,
     ("POST", "/api/v1/hotline/items/{item_id}/known/check"): HOTLINE_ANALYSTS,
+    # Hotline captures and reviewer wellness (docs/wellness.md)
+    ("POST", CAPTURES): VIEWERS,
+    ("GET", CAPTURES): VIEWERS,
+    ("GET", CAPTURE + "/preview"): VIEWERS,
+    ("POST", CAPTURE + "/reveal"): VIEWERS,
+    ("POST", CAPTURE + "/blur"): VIEWERS,
+    ("GET", CAPTURE + "/original"): VIEWERS,
+    ("GET", "/api/v1/me/wellness"): EVERYONE,
+    ("PATCH", "/api/v1/me/wellness"): EVERYONE,
+    ("PUT", "/api/v1/hotline/wellness/users/{username}"): frozenset({"admin"}),
+    ("GET", "/workspace/wellness"): VIEWERS,
+    ("POST", "/workspace/wellness"): VIEWERS,
+    ("POST", "/workspace/wellness/limits"): frozenset({"admin"}),
+    ("POST", "/workspace/items/{item_id}/captures"): VIEWERS,
+    ("GET", "/workspace/items/{item_id}/captures/{capture_id}"): VIEWERS,
+    ("POST", "/workspace/items/{item_id}/captures/{capture_id}/reveal"): VIEWERS,
+    ("POST", "/workspace/items/{item_id}/captures/{capture_id}/blur"): VIEWERS,
     # The workspace (pages; see safelight.service.web)
     ("GET", "/workspace/login"): PUBLIC,
     ("POST", "/workspace/login"): PUBLIC,

@@ -34,6 +34,7 @@ from safelight.service.routes import (
     hotline,
     hotline_classification,
     hotline_items,
+    hotline_media,
     imports,
     lists,
     lookup,
@@ -42,6 +43,7 @@ from safelight.service.routes import (
     referral_pages,
     referrals,
     scans,
+    wellness_pages,
     workspace,
     workspace_classification,
 )
@@ -68,11 +70,13 @@ ROUTERS = (
     referrals.router,
     cybertip.router,
     referral_pages.router,
+    hotline_media.router,
     hotline_items.router,
     queue_pages.router,
     hotline_classification.router,
     workspace.router,
     workspace_classification.router,
+    wellness_pages.router,
 )
 
 

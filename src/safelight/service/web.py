@@ -130,13 +130,15 @@ def render_page(
 ) -> HTMLResponse:
     """``template`` for ``principal`` in the reader's language, as a complete page."""
     language = page_language(request)
-    shared: dict[str, Any] = {"banners": []}
+    # Lists every provider adds to: banners above the content, notes in the header (each
+    # {"text", "href"}: today's viewing time).
+    shared: dict[str, Any] = {"banners": [], "header_notes": []}
     if principal is not None:
         ctx: ServiceContext = request.app.state.service
         for provider in _PAGE_CONTEXTS:
             for key, value in provider(request, principal, ctx).items():
-                if key == "banners":
-                    shared["banners"].extend(value)
+                if key in ("banners", "header_notes"):
+                    shared[key].extend(value)
                 else:
                     shared[key] = value
     content = render(
