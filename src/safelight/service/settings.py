@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from safelight.errors import UsageError
+from safelight.referrals.countries import validate_country
 
 ENV_CONFIG = "SAFELIGHT_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("safelight_config_file", default=None)
@@ -125,6 +126,26 @@ class Settings(BaseSettings):
     report_contact_days: int = Field(
         default=90, ge=1, description="Days a reporter's contact details are kept."
     )
+    organisation_country: str | None = Field(
+        default=None,
+        description="The hotline's own country (ISO 3166-1 alpha-2): items hosted there go to "
+        "national law enforcement.",
+    )
+    fallback_partner: str | None = Field(
+        default=None,
+        description="Name of the partner (e.g. INTERPOL) that items hosted where no partner "
+        "works are referred to.",
+    )
+
+    @field_validator("organisation_country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return validate_country(value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
 
     @classmethod
     def settings_customise_sources(
