@@ -54,6 +54,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/report"): PUBLIC,
     ("POST", "/report"): PUBLIC,
     ("GET", "/report/status"): PUBLIC,
+    # The workspace (pages; see safelight.service.web)
+    ("GET", "/workspace/login"): PUBLIC,
+    ("POST", "/workspace/login"): PUBLIC,
+    ("POST", "/workspace/logout"): EVERYONE,
+    ("GET", "/workspace"): EVERYONE,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,
@@ -164,7 +169,7 @@ def test_sessions_get_the_same_answers_as_tokens(db: Database) -> None:
             signed_in = login(client, f"u-{role.value}")
             headers = {CSRF_HEADER: signed_in.json()["csrf_token"]}
             for method, path, _ in operations(app):
-                if path == "/api/v1/auth/logout":
+                if path in ("/api/v1/auth/logout", "/workspace/logout"):
                     continue  # it would end the session the walk goes on with
                 allowed = EXPECTED[(method, path)]
                 status = call(client, method, path, headers)

@@ -36,9 +36,11 @@ from safelight.service.routes import (
     lookup,
     native,
     scans,
+    workspace,
 )
 from safelight.service.routes.hma_common import install_hma_errors
 from safelight.service.settings import Settings
+from safelight.service.web import install_pages
 from safelight.store import Database
 
 ROUTERS = (
@@ -56,6 +58,7 @@ ROUTERS = (
     scans.router,
     cases.router,
     hotline.router,
+    workspace.router,
 )
 
 
@@ -102,6 +105,7 @@ def create_app(
     app.state.service = ctx
     install_error_handlers(app)
     install_hma_errors(app)
+    install_pages(app)
     for router in ROUTERS:
         app.include_router(router)
     # Actions on match (flood counting, webhook deliveries): their thread lives with the app.
