@@ -21,6 +21,7 @@ Definitions (docs/hotline.md, "Takedown metrics", states them for readers):
 
 from __future__ import annotations
 
+import io
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from safelight import csvguard
 from safelight.constants import HOTLINE_REMOVAL_QUANTILES, HOTLINE_REMOVAL_WINDOWS_DAYS
 from safelight.errors import InputError
 from safelight.hotline.model import ItemStatus
@@ -257,6 +259,19 @@ def network_label(asn: int | str | None, network: str | None) -> str | None:
     return label or None
 
 
+def csv_text(rows: Sequence[Figures], key_name: str) -> str:
+    """``rows`` as CSV (numbers as numbers; text cells guarded against formulas: a network
+    name comes from outside). Shares are fractions (0.5), times in days."""
+    columns = [name for name in figures("", [], datetime.now(UTC)).to_dict() if name != "key"]
+    out = io.StringIO()
+    write = csvguard.writer(out, lineterminator="\n")
+    write.writerow([key_name, *columns])
+    for row in rows:
+        values = row.to_dict()
+        write.writerow([values["key"], *("" if values[c] is None else values[c] for c in columns)])
+    return out.getvalue()
+
+
 def parse_month(text: str | None, field_name: str) -> str | None:
     """``YYYY-MM`` (or None), or an InputError naming the field."""
     if text is None or not text.strip():
@@ -316,12 +331,16 @@ def load_items(db: Database, since: str | None, until: str | None) -> list[ItemF
         hotline_item_reports.c.report_id,
         hotline_item_reports.c.reported_at,
     ).join(items, items.c.id == hotline_item_reports.c.item_id)
+    # Items first reported in the period, and the reports received in it that named them.
+    link_time = hotline_item_reports.c.reported_at
     if since:
-        query = query.where(items.c.reported_at >= month_start(since))
-        links = links.where(items.c.reported_at >= month_start(since))
+        start = month_start(since)
+        query = query.where(items.c.reported_at >= start)
+        links = links.where(items.c.reported_at >= start, link_time >= start)
     if until:
-        query = query.where(items.c.reported_at < month_start(next_month(until)))
-        links = links.where(items.c.reported_at < month_start(next_month(until)))
+        end = month_start(next_month(until))
+        query = query.where(items.c.reported_at < end)
+        links = links.where(items.c.reported_at < end, link_time < end)
     named: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
     with db.connect() as conn:
         for link in conn.execute(links):
