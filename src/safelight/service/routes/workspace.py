@@ -100,9 +100,6 @@ def home(
 ) -> HTMLResponse:
     areas = [key for key, roles in AREAS.items() if principal.has_any(roles)]
     return render_page(
-        request,
-        principal,
-        "workspace/home.html",
-        title=gettext_for(request)("Workspace"),
+        request, principal, "workspace/home.html", title=gettext_for(request)("Workspace"),
         areas=areas,
     )
