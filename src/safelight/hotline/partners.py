@@ -172,7 +172,13 @@ class PartnerDirectory:
         self.audit = audit
         self.clock = clock
 
-    def all(self, *, country: str | None = None, active_only: bool = False) -> list[Partner]:
+    def all(
+        self,
+        *,
+        country: str | None = None,
+        active_only: bool = False,
+        conn: Connection | None = None,
+    ) -> list[Partner]:
         """Every partner (of ``country``), by country, kind and name."""
         query = select(hotline_partners).order_by(
             hotline_partners.c.country, hotline_partners.c.kind, hotline_partners.c.name_key
@@ -181,8 +187,10 @@ class PartnerDirectory:
             query = query.where(hotline_partners.c.country == validate_country(country))
         if active_only:
             query = query.where(hotline_partners.c.active.is_(True))
-        with self.db.connect() as conn:
+        if conn is not None:
             return [_partner(dict(row)) for row in conn.execute(query).mappings()]
+        with self.db.connect() as own:
+            return [_partner(dict(row)) for row in own.execute(query).mappings()]
 
     def get(self, partner_id: int, *, conn: Connection | None = None) -> Partner:
         if conn is None:

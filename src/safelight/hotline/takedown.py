@@ -113,6 +113,13 @@ class Takedown:
         self.clock = clock
         self.partners = PartnerDirectory(db, audit, clock=clock)
 
+    def item(self, item_id: int, *, conn: Connection | None = None) -> dict[str, Any]:
+        """The hotline_items row (NotFoundError if there is none)."""
+        if conn is not None:
+            return _item(conn, item_id)
+        with self.db.connect() as own:
+            return _item(own, item_id)
+
     # --- routing ---------------------------------------------------------------------------
 
     def suggest(self, item_id: int) -> Routing:
@@ -237,10 +244,11 @@ class Takedown:
 
     # --- timelines -------------------------------------------------------------------------
 
-    def item_timeline(self, item_id: int) -> list[TimelineEvent]:
-        with self.db.connect() as conn:
-            item = _item(conn, item_id)
-            return _timeline(conn, [item])
+    def item_timeline(self, item_id: int, *, conn: Connection | None = None) -> list[TimelineEvent]:
+        if conn is not None:
+            return _timeline(conn, [_item(conn, item_id)])
+        with self.db.connect() as own:
+            return _timeline(own, [_item(own, item_id)])
 
     def report_timeline(self, reference_text: str) -> list[TimelineEvent]:
         """Every event of every item a report named (a report's own "reported" among them)."""

@@ -35,6 +35,8 @@ from safelight.service.routes import (
     lists,
     lookup,
     native,
+    routing,
+    routing_pages,
     scans,
     workspace,
 )
@@ -58,6 +60,8 @@ ROUTERS = (
     scans.router,
     cases.router,
     hotline.router,
+    routing.router,
+    routing_pages.router,
     workspace.router,
 )
 
