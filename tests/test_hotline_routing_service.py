@@ -166,7 +166,7 @@ def test_the_partners_pages(client: TestClient, db: Database) -> None:
     assert "mailto:cac@interpol.example" in listed
     assert "INTERPOL is not an active partner" not in listed
     again = client.post("/workspace/partners?lang=ja", data=form)
-    assert again.status_code == 409 and "同じ名前の提携先" in again.text
+    assert again.status_code == 409 and "同じ名前のパートナー" in again.text
     assert 'value="INTERPOL"' in again.text  # what was typed is kept
     no_token = client.post("/workspace/partners", data={**form, "csrf_token": "x"})
     assert no_token.status_code == 403

@@ -15,6 +15,7 @@ by the caller's ``fmt`` (the reader's locale).
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -41,13 +42,14 @@ class Chart:
     series: Sequence[Series]
     fmt: Callable[[float], str]  # a value as the reader writes it
     no_data: str  # what the chart says when there is nothing to draw
+    integers: bool = False  # counts: ticks at whole numbers only
 
 
-def nice_ceiling(value: float) -> tuple[float, float]:
+def nice_ceiling(value: float, *, integers: bool = False) -> tuple[float, float]:
     """An axis top at or above ``value`` and its tick step (1, 2 or 5 times a power of
-    ten, four to ten steps)."""
+    ten, four to ten steps; for ``integers`` a whole step, so fewer steps for small tops)."""
     if value <= 0:
-        return 1.0, 0.25
+        return (1.0, 1.0) if integers else (1.0, 0.25)
     magnitude = 10 ** math.floor(math.log10(value))
     for factor in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0):
         step = factor * magnitude
@@ -55,8 +57,10 @@ def nice_ceiling(value: float) -> tuple[float, float]:
             break
     else:  # pragma: no cover - 10 x magnitude always covers value
         step = 10 * magnitude
-    top = math.ceil(value / step - 1e-9) * step
-    while top / step < 4:
+    if integers:
+        step = max(step, 1.0)
+    top = round(math.ceil(value / step - 1e-9) * step, 9)  # no 0.30000000000000004
+    while top / step < 4 and not (integers and step <= 1):
         step /= 2
     return top, step
 
@@ -71,7 +75,7 @@ def columns(chart: Chart, *, width: int = 760, height: int = 300) -> Markup:
     if not values:
         parts.append(_text(left + plot_w / 2, top + plot_h / 2, chart.no_data, anchor="middle"))
         return _close(parts)
-    peak, step = nice_ceiling(max(values))
+    peak, step = nice_ceiling(max(values), integers=chart.integers)
     parts += _value_grid(chart, left, top, plot_w, plot_h, peak, step)
     slot = plot_w / max(len(chart.categories), 1)
     bar = min(28.0, slot * 0.8 / max(len(chart.series), 1))
@@ -101,7 +105,7 @@ def columns(chart: Chart, *, width: int = 760, height: int = 300) -> Markup:
     return _close(parts)
 
 
-def bars(chart: Chart, *, width: int = 760, row: int = 26) -> Markup:
+def bars(chart: Chart, *, width: int = 760, row: int = 32) -> Markup:
     """Horizontal bars: categories down the side (countries, networks), series stacked
     within each category's row."""
     left, right, top = 190, 70, 40
@@ -113,7 +117,7 @@ def bars(chart: Chart, *, width: int = 760, row: int = 26) -> Markup:
     if not values:
         parts.append(_text(width / 2, top + row / 2 + 4, chart.no_data, anchor="middle"))
         return _close(parts)
-    peak, step = nice_ceiling(max(values))
+    peak, step = nice_ceiling(max(values), integers=chart.integers)
     thick = (row - 6) / max(len(chart.series), 1)
     for index, category in enumerate(chart.categories):
         y0 = top + index * row + 3
@@ -146,7 +150,8 @@ def _open(chart: Chart, width: int, height: int) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" aria-labelledby="{title_id} {desc_id}" '
-        f'id="{escape(chart.chart_id)}" class="chart" {FONT} font-size="12">',
+        f'id="{escape(chart.chart_id)}" class="chart" {FONT} font-size="12" '
+        'style="max-width: 100%; height: auto; display: block">',
         f'<title id="{title_id}">{escape(chart.title)}</title>',
         f'<desc id="{desc_id}">{escape(chart.description)}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
@@ -166,7 +171,7 @@ def _legend(chart: Chart, x: float, y: float) -> list[str]:
             f'fill="{PALETTE[number % len(PALETTE)]}"/>'
         )
         parts.append(_text(x + 16, y, series.name))
-        x += 40 + 7.5 * len(series.name)
+        x += 36 + _width(series.name)
     return parts
 
 
@@ -203,6 +208,11 @@ def _text(x: float, y: float, text: str, *, anchor: str = "start", size: int = 1
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
         f'fill="#1b1b1b">{escape(text)}</text>'
     )
+
+
+def _width(text: str, size: int = 12) -> float:
+    """About how wide ``text`` is drawn: CJK and other wide characters take a full em."""
+    return sum(size if unicodedata.east_asian_width(c) in "WF" else size * 0.6 for c in text)
 
 
 def _short(text: str, limit: int) -> str:

@@ -6,6 +6,7 @@ draws it as inline SVG); the CSV download holds those rows unformatted.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from babel.numbers import format_decimal, format_percent
@@ -35,7 +36,9 @@ CHART_ROWS = 15  # bars per country or network chart; the table lists every row
 def days(value: float | None, language: str) -> str:
     if value is None:
         return "—"
-    return format_decimal(round(value, 1), format="#,##0.0", locale=babel_locale(language))
+    # half up, as people round (2.25 days shows 2.3), not the banker's half to even
+    tenths = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return format_decimal(tenths, format="#,##0.0", locale=babel_locale(language))
 
 
 def key_label(table: str, key: str, language: str) -> str:
@@ -116,6 +119,7 @@ def charts_of(metrics: Metrics, language: str) -> list[dict[str, Any]]:
         return format_decimal(value, format="#,##0", locale=locale) + "%"
 
     def chart(key: str, rows: list[Figures], table: str, series: list[Series], fmt: Any) -> Chart:
+        integers = fmt is count and key != "times"
         summary = gettext(CHART_SUMMARY) % {"rows": format_number(len(rows), language)}
         return Chart(
             chart_id=f"chart-{key}",
@@ -125,6 +129,7 @@ def charts_of(metrics: Metrics, language: str) -> list[dict[str, Any]]:
             series=series,
             fmt=fmt,
             no_data=gettext(NO_DATA),
+            integers=integers,
         )
 
     months = metrics.months

@@ -28,6 +28,7 @@ from safelight.hotline.messages_routing import (
     REASONS,
     RECORDED_ELSEWHERE,
     REPORT_REFERENCE,
+    SERIES,
 )
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.partners import Partner, PartnerRejected
@@ -153,7 +154,7 @@ def _dates(item: Mapping[str, Any], language: str) -> list[tuple[str, str]]:
         (gettext(LE_NOTIFIED), when("le_notified_at")),
         (gettext(EVENTS["host_notified"]), when("hp_notified_at")),
         (gettext(NOTICES_SENT), format_number(int(item["notice_count"]), language)),
-        (gettext(EVENTS["removed"]), when("removed_at")),
+        (gettext(SERIES["removed"]), when("removed_at")),
     ]
 
 
