@@ -59,6 +59,17 @@ def test_a_page_without_a_session_shows_the_sign_in_form(client: TestClient) -> 
     assert 'name="next" value="/workspace?x=1"' in response.text
     assert response.headers["content-type"].startswith("text/html")
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    signed_in = client.post(  # the form on the 401 page works as it stands
+        "/workspace/login",
+        data={
+            "username": "ana",
+            "password": PASSWORD,
+            "next": "/workspace?x=1",
+            "form_token": form_token(response.text),
+        },
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/workspace?x=1"
 
 
 def test_signing_in_returns_to_the_page_asked_for(client: TestClient) -> None:

@@ -16,6 +16,7 @@ page shares live here and nowhere else:
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ from safelight.service.roles import Principal, Role
 from safelight.service.sessions import CSRF_HEADER
 
 WORKSPACE = "/workspace"
+LOGIN = "/workspace/login"
+LOGIN_FORM_COOKIE = "sl_login_form"  # login CSRF: the form's token, double-submitted
 LANGUAGE_COOKIE = "safelight_lang"
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -171,6 +174,24 @@ def safe_next(target: str | None) -> str:
     return WORKSPACE
 
 
+def login_page(request: Request, target: str, problem: str, status: int) -> HTMLResponse:
+    """The sign-in form (``problem``: an English message id, shown translated), with a
+    fresh login-CSRF token in the form and in a cookie that must match it."""
+    token = secrets.token_urlsafe(24)
+    response = render_page(
+        request,
+        None,
+        "workspace/login.html",
+        title=gettext_for(request)("Sign in"),
+        status_code=status,
+        next=safe_next(target),
+        form_token=token,
+        problem=problem,
+    )
+    response.set_cookie(LOGIN_FORM_COOKIE, token, httponly=True, samesite="strict", path=LOGIN)
+    return response
+
+
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
     """An error under /workspace, as a page: 401 is the sign-in form."""
     gettext = gettext_for(request)
@@ -178,16 +199,7 @@ def error_page(request: Request, status: int, code: str, message: str) -> Respon
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method not in SAFE_METHODS:
             target = WORKSPACE
-        return render_page(
-            request,
-            None,
-            "workspace/login.html",
-            title=gettext("Sign in"),
-            status_code=401,
-            next=safe_next(target),
-            form_token="",
-            problem="",
-        )
+        return login_page(request, target, "", 401)
     return render_page(
         request,
         getattr(request.state, "principal", None),

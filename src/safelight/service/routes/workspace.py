@@ -9,7 +9,6 @@ report form: a random value in a SameSite=Strict cookie and in the form, which m
 from __future__ import annotations
 
 import hmac
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -24,8 +23,11 @@ from safelight.service.routes.auth import end_session, sign_in
 from safelight.service.sessions import CSRF_COOKIE, SESSION_COOKIE
 from safelight.service.web import (
     AREAS,
+    LOGIN,
+    LOGIN_FORM_COOKIE,
     WORKSPACE,
     gettext_for,
+    login_page,
     page_access,
     render_page,
     safe_next,
@@ -33,32 +35,13 @@ from safelight.service.web import (
 )
 
 router = APIRouter(tags=["workspace"], include_in_schema=True)
-LOGIN_FORM_COOKIE = "sl_login_form"
-
-
-def _login_page(request: Request, target: str, problem: str, status: int) -> HTMLResponse:
-    token = secrets.token_urlsafe(24)
-    response = render_page(
-        request,
-        None,
-        "workspace/login.html",
-        title=gettext_for(request)("Sign in"),
-        status_code=status,
-        next=safe_next(target),
-        form_token=token,
-        problem=problem,
-    )
-    response.set_cookie(
-        LOGIN_FORM_COOKIE, token, httponly=True, samesite="strict", path=f"{WORKSPACE}/login"
-    )
-    return response
 
 
 @router.get("/workspace/login", response_class=HTMLResponse, summary="The sign-in page")
-def login_page(
+def sign_in_page(
     request: Request, _: Annotated[None, public()], next: str = WORKSPACE
 ) -> HTMLResponse:
-    return _login_page(request, next, "", 200)
+    return login_page(request, next, "", 200)
 
 
 @router.post("/workspace/login", response_class=HTMLResponse, summary="Sign in with the form")
@@ -69,17 +52,17 @@ async def login_form(request: Request, _: Annotated[None, public()], ctx: Contex
     target = safe_next(text["next"])
     cookie = request.cookies.get(LOGIN_FORM_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, text["form_token"]):
-        return _login_page(request, target, LOGIN_PROBLEMS["form_expired"], 400)
+        return login_page(request, target, LOGIN_PROBLEMS["form_expired"], 400)
     if not text["username"] or not text["password"]:
-        return _login_page(request, target, LOGIN_PROBLEMS["missing"], 400)
+        return login_page(request, target, LOGIN_PROBLEMS["missing"], 400)
     response = see_other(target)
     try:
         sign_in(ctx, request, response, text["username"], text["password"])
     except RateLimitedError:
-        return _login_page(request, target, LOGIN_PROBLEMS["rate_limited"], 429)
+        return login_page(request, target, LOGIN_PROBLEMS["rate_limited"], 429)
     except AuthenticationError:
-        return _login_page(request, target, LOGIN_PROBLEMS["invalid"], 401)
-    response.delete_cookie(LOGIN_FORM_COOKIE, path=f"{WORKSPACE}/login")
+        return login_page(request, target, LOGIN_PROBLEMS["invalid"], 401)
+    response.delete_cookie(LOGIN_FORM_COOKIE, path=LOGIN)
     return response
 
 
@@ -100,6 +83,9 @@ def home(
 ) -> HTMLResponse:
     areas = [key for key, roles in AREAS.items() if principal.has_any(roles)]
     return render_page(
-        request, principal, "workspace/home.html", title=gettext_for(request)("Workspace"),
+        request,
+        principal,
+        "workspace/home.html",
+        title=gettext_for(request)("Workspace"),
         areas=areas,
     )
