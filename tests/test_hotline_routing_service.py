@@ -287,3 +287,23 @@ def test_the_metrics_page_and_csv(client: TestClient, db: Database) -> None:
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_a_reports_timeline_page(client: TestClient, db: Database) -> None:
+    reference, (first, second) = report(db, T0, "one.example/a", "two.example/b")
+    assess(db, second, country="DE", at=T0 + timedelta(hours=1))
+    sign_in(client, "aud")
+    typed = f"{reference[:5]}-{reference[5:]}".lower()
+    page = client.get(f"/workspace/reports/{typed}/timeline")
+    assert page.status_code == 200
+    assert f"Timeline of report {reference[:5]}-{reference[5:]}" in page.text
+    assert re.findall(r'<tr class="event-([a-z_]+)">', page.text) == [
+        "reported",
+        "reported",
+        "assessed",
+    ]
+    assert "http://one.example/a" in page.text and "http://two.example/b" in page.text
+    assert client.get("/workspace/reports/ABCDE-FGHJK/timeline").status_code == 404
+    api = client.get(f"/api/v1/hotline/reports/{typed}/timeline").json()
+    assert api["reference"] == reference and len(api["events"]) == 3
+    assert {e["item_id"] for e in api["events"]} == {first, second}

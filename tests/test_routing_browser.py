@@ -7,9 +7,6 @@ of the partners and metrics pages in English and Japanese go to ``$SAFELIGHT_SCR
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,48 +16,28 @@ import pytest
 
 from safelight.service.roles import Role
 from safelight.store import Database
+from tests.browser_support import new_page, serious_violations, serve
+from tests.browser_support import sign_in as sign_in_page
 from tests.routing_support import assess, item_row, report
-from tests.service_support import PASSWORD, add_user, make_app
-from tests.test_hotline_browser import browser, new_page, serious_violations, shots
+from tests.service_support import add_user, make_app
 
-uvicorn = pytest.importorskip("uvicorn")
 pytest.importorskip("playwright.sync_api")
-
-__all__ = ["browser", "shots"]  # fixtures used by name below
 
 REPORTED = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=4)
 
 
 @pytest.fixture
 def server(db: Database) -> Iterator[str]:
-    """The service on a free local port over the test's store, with a routing policy."""
+    """The service over the test's store, with a routing policy (own country, fallback)."""
     add_user(db, "admin", Role.ADMIN)
     add_user(db, "ana", Role.ANALYST)
     app = make_app(db, cookie_secure=False, organisation_country="GB", fallback_partner="INTERPOL")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(500):  # readiness, not timing: wait until it listens
-        if running.started:
-            break
-        time.sleep(0.02)
-    assert running.started, "the test server did not start"
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join()
+    yield from serve(app)
 
 
-def sign_in(browser: Any, server: str, user: str, locale: str = "en-GB") -> Any:
-    page = new_page(browser, locale=locale)
-    page.goto(f"{server}/workspace/login?lang=en")
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server}/workspace")
+def sign_in(browser: Any, server: str, user: str) -> Any:
+    page = new_page(browser)
+    sign_in_page(page, server, user)
     return page
 
 

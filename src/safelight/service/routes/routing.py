@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from safelight.constants import HOTLINE_EVENT_MAX_NOTE
 from safelight.hotline.metrics import load_metrics
+from safelight.hotline.references import parse_reference
 from safelight.hotline.routing import RoutingPolicy
 from safelight.hotline.takedown import Takedown, TimelineEvent
 from safelight.service.access import requires
@@ -147,8 +148,8 @@ def item_timeline(item_id: int, _: Reader, ctx: Context) -> dict[str, Any]:
 
 @router.get("/reports/{reference}/timeline", summary="The timeline of every item of a report")
 def report_timeline(reference: str, _: Reader, ctx: Context) -> dict[str, Any]:
-    events = takedown_of(ctx).report_timeline(reference)
-    return {"reference": reference, "events": _events(events)}
+    events = takedown_of(ctx).report_timeline(reference)  # NotFoundError if malformed
+    return {"reference": parse_reference(reference), "events": _events(events)}
 
 
 @router.get("/metrics", summary="Reports, items and time to removal by month, country, network")

@@ -19,6 +19,7 @@ from safelight.hotline.metrics import Metrics, csv_text, load_metrics
 from safelight.hotline.metrics_view import charts_of, metrics_tables
 from safelight.hotline.panels import ItemPanel, PanelContext, RenderedPanel, register_panel
 from safelight.hotline.partners import Partner
+from safelight.hotline.references import display, parse_reference
 from safelight.hotline.routing_view import (
     country_choices,
     country_name,
@@ -303,15 +304,16 @@ def report_timeline_page(
     reference: str, request: Request, principal: Reader, ctx: Context
 ) -> HTMLResponse:
     language = page_language(request)
-    events = takedown_of(ctx).report_timeline(reference)
+    events = takedown_of(ctx).report_timeline(reference)  # NotFoundError if malformed
+    shown = display(parse_reference(reference) or "")
     gettext = translations(language).gettext
     return render_page(
         request,
         principal,
         "workspace/report_timeline.html",
-        title=gettext("Timeline of report %(reference)s") % {"reference": reference.upper()},
+        title=gettext("Timeline of report %(reference)s") % {"reference": shown},
         page="queue",
-        reference=reference.upper(),
+        reference=shown,
         timeline=timeline_rows(events, language),
     )
 
