@@ -84,10 +84,10 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
-def new_page(browser: Any, locale: str = "en-GB") -> Any:
+def new_page(browser: Any, locale: str = "en-GB", width: int = 900) -> Any:
     # bypass_csp: the page's CSP forbids every script, axe included; the pages need none
     context = browser.new_context(
-        locale=locale, bypass_csp=True, viewport={"width": 900, "height": 900}
+        locale=locale, bypass_csp=True, viewport={"width": width, "height": 900}
     )
     return context.new_page()
 

@@ -41,6 +41,8 @@ SCANNERS = frozenset({"admin", "analyst", "investigator"})
 SCAN_READERS = SCANNERS | {"auditor"}
 INVESTIGATORS = frozenset({"admin", "investigator"})
 CASE_READERS = INVESTIGATORS | {"auditor"}
+QUEUE_WORKERS = frozenset({"admin", "analyst"})
+QUEUE_READERS = QUEUE_WORKERS | {"auditor"}
 ROUTING_READERS = frozenset({"admin", "analyst", "auditor"})
 ROUTING_ADMINS = frozenset({"admin"})
 
@@ -61,6 +63,19 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/workspace/login"): PUBLIC,
     ("POST", "/workspace/logout"): EVERYONE,
     ("GET", "/workspace"): EVERYONE,
+    # The analyst queue (docs/hotline.md): analysts and admins work it, auditors read it
+    ("GET", "/api/v1/hotline/items"): QUEUE_READERS,
+    ("GET", "/api/v1/hotline/items/{item_id}"): QUEUE_READERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/claim"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/assign"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/release"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/resolve"): QUEUE_WORKERS,
+    ("GET", "/workspace/queue"): QUEUE_READERS,
+    ("GET", "/workspace/items/{item_id}"): QUEUE_READERS,
+    ("POST", "/workspace/items/{item_id}/claim"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/assign"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/release"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/resolve"): QUEUE_WORKERS,
     # Routing and takedown (docs/hotline.md, "Routing and takedown")
     ("GET", "/api/v1/hotline/partners"): ROUTING_READERS,
     ("POST", "/api/v1/hotline/partners"): ROUTING_ADMINS,

@@ -255,6 +255,15 @@ HOTLINE_MAX_BODY_BYTES: Final = 64 * 1024
 # Contact details of a reporter are deleted this many days after the report by default
 # (GDPR art. 5(1)(e) storage limitation: long enough to follow up an assessment).
 HOTLINE_CONTACT_RETENTION_DAYS: Final = 90
+# The analyst queue (docs/hotline.md): rows per page by default and at most (a page an analyst
+# can scan, and a bound on what one request reads; Safelight's own choice). Related items
+# shown on an item's page (earlier reports of its URL, other URLs on its host) likewise.
+HOTLINE_QUEUE_PAGE_SIZE: Final = 50
+HOTLINE_QUEUE_MAX_PAGE_SIZE: Final = 200
+HOTLINE_RELATED_ITEMS: Final = 20
+# Seconds a DNS lookup of a reported host may take before it is recorded as a timeout
+# (glibc's default is 5 s per try, RES_TIMEOUT in resolv.h; one try is enough here).
+HOTLINE_DNS_TIMEOUT_SECONDS: Final = 5.0
 
 # Routing and takedown (docs/hotline.md, "Routing and takedown"). Removal shares are
 # reported at 3 and 7 days because INHOPE publishes those two (2017/2018: 62% / 58% of

@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from safelight.constants import HOTLINE_DNS_TIMEOUT_SECONDS
 from safelight.errors import UsageError
 from safelight.referrals.countries import validate_country
 
@@ -125,6 +126,17 @@ class Settings(BaseSettings):
     )
     report_contact_days: int = Field(
         default=90, ge=1, description="Days a reporter's contact details are kept."
+    )
+    resolver_geo_paths: tuple[Path, ...] = Field(
+        default=(),
+        description="MaxMind .mmdb files (country, ASN) that locate reported hosts (JSON "
+        "list); default: the embedded DB-IP Lite country table, if installed.",
+    )
+    resolver_timeout_seconds: float = Field(
+        default=HOTLINE_DNS_TIMEOUT_SECONDS,
+        gt=0,
+        le=60,
+        description="How long a DNS lookup of a reported host may take (then: timeout).",
     )
     organisation_country: str | None = Field(
         default=None,

@@ -17,6 +17,7 @@ exactly these. Design (see docs/hotline.md):
 """
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -72,7 +73,7 @@ hotline_items = Table(
     Column("assignee", String(150)),
     # Where the resolver found the host (migration hotline_0002), and when it was claimed.
     Column("hosting_ip", String(45)),
-    Column("hosting_asn", Integer),
+    Column("hosting_asn", BigInteger),  # AS numbers are 32-bit unsigned
     Column("hosting_network", String(255)),
     Column("resolved_at", UTC_TIME),
     Column("claimed_at", UTC_TIME),

@@ -17,7 +17,7 @@ from safelight.hotline.i18n import format_date, translations
 from safelight.hotline.messages_routing import DONE, PARTNER_KINDS
 from safelight.hotline.metrics import Metrics, csv_text, load_metrics
 from safelight.hotline.metrics_view import charts_of, metrics_tables
-from safelight.hotline.panels import ItemPanel, PanelContext, RenderedPanel, register_panel
+from safelight.hotline.panels import ItemPanel, PanelContext, register_panel
 from safelight.hotline.partners import Partner
 from safelight.hotline.references import display, parse_reference
 from safelight.hotline.routing_view import (
@@ -223,11 +223,8 @@ def _takedown_page(
         status_code=status_code,
         problems=problems or [],
         done=gettext(DONE[done]) if done in DONE else "",
-        panel=RenderedPanel(
-            "routing",
-            ROUTING_TEMPLATE,
-            {**view, "csrf_token": principal.session_csrf or "", "back": "page"},
-        ),
+        # the values the item page gives the panel's template, by the same name
+        values={**view, "csrf_token": principal.session_csrf or "", "back": "page"},
     )
 
 

@@ -18,7 +18,7 @@ UTC_TIME = sa.DateTime(timezone=True)
 def upgrade() -> None:
     with op.batch_alter_table("hotline_items") as batch:
         batch.add_column(sa.Column("hosting_ip", sa.String(45)))
-        batch.add_column(sa.Column("hosting_asn", sa.Integer))
+        batch.add_column(sa.Column("hosting_asn", sa.BigInteger))  # ASNs reach 2^32 - 1
         batch.add_column(sa.Column("hosting_network", sa.String(255)))
         batch.add_column(sa.Column("resolved_at", UTC_TIME))
         batch.add_column(sa.Column("claimed_at", UTC_TIME))
