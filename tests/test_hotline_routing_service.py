@@ -307,3 +307,33 @@ def test_a_reports_timeline_page(client: TestClient, db: Database) -> None:
     api = client.get(f"/api/v1/hotline/reports/{typed}/timeline").json()
     assert api["reference"] == reference and len(api["events"]) == 3
     assert {e["item_id"] for e in api["events"]} == {first, second}
+
+
+def test_the_item_page_shows_the_routing_panel(client: TestClient, db: Database) -> None:
+    who = tokens(db)
+    for body in PARTNERS:
+        client.post("/api/v1/hotline/partners", json=body, headers=who["admin"])
+    _, (item,) = report(db, T0, "bad.example/e")
+    assess(db, item, country="DE", at=T0)
+    sign_in(client, "ana")
+    page = client.get(f"/workspace/items/{item}?lang=en")
+    assert page.status_code == 200
+    panel = page.text.split('id="panel-routing"', 1)[1]
+    assert re.search(r'id="routing-suggestion"><strong>eco</strong>', panel)
+    assert f'action="/workspace/items/{item}/refer"' in panel
+    assert 'name="back" value="item"' in panel
+    referred = client.post(
+        f"/workspace/items/{item}/refer",
+        data={"csrf_token": csrf_of(page.text), "back": "item"},
+        follow_redirects=False,
+    )
+    assert referred.headers["location"] == f"/workspace/items/{item}?done=referred#panel-routing"
+    again = client.get(f"/workspace/items/{item}").text.split('id="panel-routing"', 1)[1]
+    assert re.findall(r'<tr class="event-([a-z_]+)">', again) == [
+        "reported",
+        "assessed",
+        "referred",
+    ]
+    assert "Refer to another partner" in again
+    options = re.findall(r'<option value="(\d*)">', again)
+    assert "" not in options and len(options) == 2  # eco is referred already: not offered

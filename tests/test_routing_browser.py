@@ -1,7 +1,8 @@
 """Routing and takedown as people use it, in Debian's Chromium driven by Playwright: an
 admin adds a partner, an analyst refers an item and records its removal, and the metrics
 page shows it. axe-core checks every page (no serious or critical violation). Screenshots
-of the partners and metrics pages in English and Japanese go to ``$SAFELIGHT_SCREENSHOTS``
+of the partners and metrics pages in English and Japanese (and of the takedown page and
+the item page's routing panel) go to ``$SAFELIGHT_SCREENSHOTS``
 (docs/screenshots is made with ``SAFELIGHT_SCREENSHOTS=docs/screenshots``).
 """
 
@@ -86,14 +87,18 @@ def test_admin_adds_a_partner_analyst_refers_and_metrics_show_the_removal(
     admin.screenshot(path=str(shots / "partners-ja.png"), full_page=True)
 
     analyst = sign_in(browser, server, "ana")
-    analyst.goto(f"{server}/workspace/items/{item}/takedown")
-    assert analyst.locator("#routing-suggestion").inner_text().startswith("eco Beschwerdestelle")
-    no_serious_violation(analyst, "takedown page")
+    analyst.goto(f"{server}/workspace/items/{item}")  # the item page, with its routing panel
+    panel = analyst.locator("#panel-routing")
+    assert panel.locator("#routing-suggestion").inner_text().startswith("eco Beschwerdestelle")
+    no_serious_violation(analyst, "item page with the routing panel")
     referred_at = REPORTED + timedelta(hours=1)
-    analyst.get_by_label("Referred at (UTC)").fill(referred_at.strftime("%Y-%m-%dT%H:%M"))
-    analyst.get_by_label("Note", exact=True).first.fill("forwarded via ICCAM")
-    analyst.get_by_role("button", name="Refer", exact=True).click()
-    analyst.wait_for_selector("text=The item was referred.")
+    panel.get_by_label("Referred at (UTC)").fill(referred_at.strftime("%Y-%m-%dT%H:%M"))
+    panel.get_by_label("Note", exact=True).first.fill("forwarded via ICCAM")
+    panel.get_by_role("button", name="Refer", exact=True).click()
+    analyst.wait_for_selector("#panel-routing tr.event-referred")
+    assert "/workspace/items/" in analyst.url and "done=referred" in analyst.url
+    analyst.locator("#panel-routing").screenshot(path=str(shots / "item-routing-en.png"))
+    analyst.goto(f"{server}/workspace/items/{item}/takedown")
     removed_at = REPORTED + timedelta(days=2, hours=6)
     analyst.get_by_label("Removed").check()
     analyst.get_by_label("Checked at (UTC)").fill(removed_at.strftime("%Y-%m-%dT%H:%M"))

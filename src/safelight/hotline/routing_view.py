@@ -111,6 +111,11 @@ def takedown_view(
         suggestion = _suggestion(routing, language)
     status = ItemStatus(item["status"])
     events = takedown.item_timeline(int(item["id"]), conn=conn)
+    # a partner is referred to once: the form offers only the others
+    referred = {int(e.partner["id"]) for e in events if e.partner and e.event.value == "referred"}
+    if suggestion and suggestion["partner"]["id"] in referred:
+        suggestion["already_referred"] = True
+    choices = [p for p in partners if p.id not in referred]
     return {
         "item_id": int(item["id"]),
         "url": item["url"],
@@ -118,7 +123,7 @@ def takedown_view(
         "hosting_country": country_name(item["hosting_country"], language),
         "suggestion": suggestion,
         "routing_problem": problem,
-        "partners": [partner_view(p, language) for p in partners],
+        "partners": [partner_view(p, language) for p in choices],
         "can_act": can_act and status in ACTIONABLE,
         "is_referred": status == ItemStatus.REFERRED,
         "dates": _dates(item, language),
