@@ -51,6 +51,8 @@ CAPTURE = CAPTURES + "/{capture_id}"
 QUEUE_WORKERS = frozenset({"admin", "analyst"})
 QUEUE_READERS = QUEUE_WORKERS | {"auditor"}
 HOTLINE_ANALYSTS = frozenset({"admin", "analyst"})
+ROUTING_READERS = frozenset({"admin", "analyst", "auditor"})
+ROUTING_ADMINS = frozenset({"admin"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -116,6 +118,29 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/workspace/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
     ("POST", "/workspace/items/{item_id}/bank"): HOTLINE_ANALYSTS,
     ("POST", "/workspace/items/{item_id}/known-check"): HOTLINE_ANALYSTS,
+    # Routing and takedown (docs/hotline.md, "Routing and takedown")
+    ("GET", "/api/v1/hotline/partners"): ROUTING_READERS,
+    ("POST", "/api/v1/hotline/partners"): ROUTING_ADMINS,
+    ("GET", "/api/v1/hotline/partners/{partner_id}"): ROUTING_READERS,
+    ("PATCH", "/api/v1/hotline/partners/{partner_id}"): ROUTING_ADMINS,
+    ("GET", "/api/v1/hotline/items/{item_id}/routing"): ROUTING_READERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/referral"): EDITORS,
+    ("POST", "/api/v1/hotline/items/{item_id}/host-notices"): EDITORS,
+    ("POST", "/api/v1/hotline/items/{item_id}/rechecks"): EDITORS,
+    ("GET", "/api/v1/hotline/items/{item_id}/timeline"): ROUTING_READERS,
+    ("GET", "/api/v1/hotline/reports/{reference}/timeline"): ROUTING_READERS,
+    ("GET", "/api/v1/hotline/metrics"): ROUTING_READERS,
+    ("GET", "/workspace/partners"): ROUTING_READERS,
+    ("POST", "/workspace/partners"): ROUTING_ADMINS,
+    ("GET", "/workspace/partners/{partner_id}"): ROUTING_ADMINS,
+    ("POST", "/workspace/partners/{partner_id}"): ROUTING_ADMINS,
+    ("GET", "/workspace/items/{item_id}/takedown"): ROUTING_READERS,
+    ("POST", "/workspace/items/{item_id}/refer"): EDITORS,
+    ("POST", "/workspace/items/{item_id}/host-notice"): EDITORS,
+    ("POST", "/workspace/items/{item_id}/recheck"): EDITORS,
+    ("GET", "/workspace/reports/{reference}/timeline"): ROUTING_READERS,
+    ("GET", "/workspace/metrics"): ROUTING_READERS,
+    ("GET", "/workspace/metrics.csv"): ROUTING_READERS,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,

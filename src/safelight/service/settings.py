@@ -34,6 +34,7 @@ from safelight.constants import (
 from safelight.errors import UsageError
 from safelight.hotline.sealing import media_cipher
 from safelight.hotline.viewing_time import check_time_zone
+from safelight.referrals.countries import validate_country
 
 ENV_CONFIG = "SAFELIGHT_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("safelight_config_file", default=None)
@@ -224,6 +225,16 @@ class Settings(BaseSettings):
         description="A hotline classification takes effect only once a second, different "
         "analyst confirms it.",
     )
+    organisation_country: str | None = Field(
+        default=None,
+        description="The hotline's own country (ISO 3166-1 alpha-2): items hosted there go to "
+        "national law enforcement.",
+    )
+    fallback_partner: str | None = Field(
+        default=None,
+        description="Name of the partner (e.g. INTERPOL) that items hosted where no partner "
+        "works are referred to.",
+    )
 
     @field_validator("wellness_time_zone")
     @classmethod
@@ -239,6 +250,16 @@ class Settings(BaseSettings):
                 "hotline_media_enabled needs hotline_media_key: captures are only stored encrypted"
             )
         return self
+
+    @field_validator("organisation_country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return validate_country(value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
 
     @classmethod
     def settings_customise_sources(

@@ -10,6 +10,7 @@ from safelight.store import (
     hotline_queue_tables,  # noqa: F401  (where reported hosts resolved)
     hotline_tables,  # noqa: F401  (public reports and their URLs)
     lists_tables,  # noqa: F401  (registers the lists domain tables)
+    routing_tables,  # noqa: F401  (hotline partners and takedown events)
     service_tables,  # noqa: F401  (accounts and the audit log)
 )
 from safelight.store.metadata import metadata
