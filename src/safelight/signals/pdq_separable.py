@@ -15,7 +15,7 @@ output is then a ``2w - 1``-weight dot product along that sum.
 For uint8 images (decoded grey planes, and RGB through ``downsample_64_sampled_rgb``) the
 row sums are exact: away from the image's first and last rows every weight is a whole number
 of ``1 / w**2`` (the triangle 1, 2 .. w .. 2, 1), so rows are summed in uint16 (uint32 past
-2,048 px) with integer multiply-adds, 16 lanes per AVX2 instruction, half the work of the
+2,048 px) with integer multiply-adds, 16 lanes per AVX2 instruction, half the instructions of the
 float32 sums this replaced and without their rounding; the few edge rows and the column sums
 run in float64. The 64x64 buffer is then the float64 oracle ``jarosz_oracle_64`` up to its
 final float32 rounding (about 1e-5 levels). Float images take the float32 kernel.
