@@ -14,7 +14,9 @@ from safelight.network.ingest import parse_file
 
 from .common import check, error_tree_is_fine
 
-_WORK = Path(tempfile.mkdtemp(prefix="safelight-fuzz-logs-"))
+# In memory where the system offers it: each input is written and read back as a file.
+_SHM = Path("/dev/shm")
+_WORK = Path(tempfile.mkdtemp(prefix="safelight-fuzz-logs-", dir=_SHM if _SHM.is_dir() else None))
 atexit.register(shutil.rmtree, _WORK, ignore_errors=True)
 _NO_ROWS = np.zeros(0, dtype=np.uint64)
 

@@ -33,15 +33,21 @@ SEEDS = ROOT / "fuzz" / "seeds"
 RESULTS = ROOT / "fuzz" / "results"
 # numba compiles these modules' functions from their bytecode: atheris' coverage hooks would
 # break that compilation, so they run uninstrumented (their oracles are fuzzed instead).
-NUMBA_MODULES = [
-    "safelight.network.fastparse",
-    "safelight.network.aggregate",
-    "safelight.network.community",
-    "safelight.index.kernels",
-    "safelight.signals.pdq_grey",
-    "safelight.signals.pdq_kernels",
-    "safelight.signals.pdq_separable",
-]
+# Modules with numba-compiled functions: atheris must not instrument them (numba cannot
+# compile the coverage hooks it inserts). Found by scanning the source, so a new kernel module
+# is never missed (a hand-kept list once missed network.hashtables and broke network_logs).
+JIT_MARKERS = re.compile(r"\bnjit\b|numba\.jit\b|@jit\b|numba\.vectorize\b")
+
+
+def numba_modules() -> list[str]:
+    source = ROOT / "src"
+    return sorted(
+        ".".join(path.relative_to(source).with_suffix("").parts)
+        for path in (source / "safelight").rglob("*.py")
+        if JIT_MARKERS.search(path.read_text(encoding="utf-8"))
+    )
+
+
 # Longest input per target: media and archives need room; text parsers find more when short.
 MAX_LEN = {"photo": 65536, "video": 65536, "archives": 65536, "mmdb": 16384}
 HANG_SECONDS = 30  # one input taking longer than this is reported as a hang (a crash)
@@ -63,8 +69,12 @@ def child(target: str, runs: int, max_time: int, scratch: Path) -> None:
     """Inside the child: instrument Safelight, load the harness, hand it to libFuzzer."""
     import atheris
 
-    with atheris.instrument_imports(include=["safelight", "fuzz"], exclude=NUMBA_MODULES):
+    with atheris.instrument_imports(include=["safelight", "fuzz"], exclude=numba_modules()):
         module = importlib.import_module(f"fuzz.{target}")
+    # Warm up first: the seeds compile every numba kernel the harness reaches, which can take
+    # longer than the hang limit on a busy machine and would be reported as a hang.
+    for seed in sorted((SEEDS / target).iterdir()):
+        module.TestOneInput(seed.read_bytes())
     corpus = scratch / target / "corpus"
     crashes = scratch / target / "crashes"
     corpus.mkdir(parents=True, exist_ok=True)

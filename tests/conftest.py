@@ -16,6 +16,9 @@ from sqlalchemy import create_engine, text
 
 from safelight.store import Database
 
+# The browser tests' fixtures (server, browser, shots): tests/browser_support.py.
+pytest_plugins = ("tests.browser_support",)
+
 
 def _find_conformance() -> Path:
     # ../shared beside the clone (CI, main checkout), or further up for git worktrees.

@@ -71,6 +71,7 @@ def test_round_trip_signs_and_names_every_tampered_file(
         "leads.csv",
         "files.csv",
         "matches.csv",
+        "urls.csv",
         "timeline.csv",
         "summary.pdf",
         "signer.pub.pem",
@@ -238,7 +239,7 @@ def test_duplicates_are_refused_and_sent_referrals_only_superseded(
     db: Database, home: Path, tmp_path: Path
 ) -> None:
     events: list[tuple[str, dict[str, Any]]] = []
-    audit = lambda event, details: events.append((event, details))  # noqa: E731
+    audit = lambda event, details, conn: events.append((event, details))  # noqa: E731
     first = build(db, home, tmp_path / "one", audit=audit).record
     with pytest.raises(
         ConflictError, match=f"referral {first.id} .*same 5 items to DE \\(hotline\\)"
@@ -391,7 +392,7 @@ def test_a_package_without_manifest_or_with_a_broken_one(
     folder = build(db, home, tmp_path / "pkg").path
     text = (folder / MANIFEST).read_bytes()
     (folder / MANIFEST).write_bytes(text + b"not a line\n")
-    with pytest.raises(InputError, match="MANIFEST:8"):
+    with pytest.raises(InputError, match="MANIFEST:9"):
         verify(folder, home)
     (folder / MANIFEST).unlink()
     result = verify(folder, home)

@@ -41,6 +41,16 @@ SCANNERS = frozenset({"admin", "analyst", "investigator"})
 SCAN_READERS = SCANNERS | {"auditor"}
 INVESTIGATORS = frozenset({"admin", "investigator"})
 CASE_READERS = INVESTIGATORS | {"auditor"}
+# Referrals: analysts build and see referrals of hotline items only (checked per referral).
+REFERRERS = frozenset({"admin", "investigator", "analyst"})
+REFERRAL_READERS = REFERRERS | {"auditor"}
+CYBERTIP_READERS = INVESTIGATORS | {"auditor"}
+VIEWERS = frozenset({"admin", "analyst"})
+CAPTURES = "/api/v1/hotline/items/{item_id}/captures"
+CAPTURE = CAPTURES + "/{capture_id}"
+QUEUE_WORKERS = frozenset({"admin", "analyst"})
+QUEUE_READERS = QUEUE_WORKERS | {"auditor"}
+HOTLINE_ANALYSTS = frozenset({"admin", "analyst"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
@@ -54,6 +64,58 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/report"): PUBLIC,
     ("POST", "/report"): PUBLIC,
     ("GET", "/report/status"): PUBLIC,
+    # The analyst workspace: classification, hashes, banking (docs/hotline.md)
+    ("GET", "/api/v1/hotline/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/confirm"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/disagree"): HOTLINE_ANALYSTS,
+    ("GET", "/api/v1/hotline/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/bank"): HOTLINE_ANALYSTS,
+    ("GET", "/api/v1/hotline/items/{item_id}/known"): HOTLINE_ANALYSTS,
+    ("POST", "/api/v1/hotline/items/{item_id}/known/check"): HOTLINE_ANALYSTS,
+    # Hotline captures and reviewer wellness (docs/wellness.md)
+    ("POST", CAPTURES): VIEWERS,
+    ("GET", CAPTURES): VIEWERS,
+    ("GET", CAPTURE + "/preview"): VIEWERS,
+    ("POST", CAPTURE + "/reveal"): VIEWERS,
+    ("POST", CAPTURE + "/blur"): VIEWERS,
+    ("GET", CAPTURE + "/original"): VIEWERS,
+    ("GET", "/api/v1/me/wellness"): EVERYONE,
+    ("PATCH", "/api/v1/me/wellness"): EVERYONE,
+    ("PUT", "/api/v1/hotline/wellness/users/{username}"): frozenset({"admin"}),
+    ("GET", "/workspace/wellness"): VIEWERS,
+    ("POST", "/workspace/wellness"): VIEWERS,
+    ("POST", "/workspace/wellness/limits"): frozenset({"admin"}),
+    ("POST", "/workspace/items/{item_id}/captures"): VIEWERS,
+    ("GET", "/workspace/items/{item_id}/captures/{capture_id}"): VIEWERS,
+    ("POST", "/workspace/items/{item_id}/captures/{capture_id}/reveal"): VIEWERS,
+    ("POST", "/workspace/items/{item_id}/captures/{capture_id}/blur"): VIEWERS,
+    # The workspace (pages; see safelight.service.web)
+    ("GET", "/workspace/login"): PUBLIC,
+    ("POST", "/workspace/login"): PUBLIC,
+    ("POST", "/workspace/logout"): EVERYONE,
+    ("GET", "/workspace"): EVERYONE,
+    # The analyst queue (docs/hotline.md): analysts and admins work it, auditors read it
+    ("GET", "/api/v1/hotline/items"): QUEUE_READERS,
+    ("GET", "/api/v1/hotline/items/{item_id}"): QUEUE_READERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/claim"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/assign"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/release"): QUEUE_WORKERS,
+    ("POST", "/api/v1/hotline/items/{item_id}/resolve"): QUEUE_WORKERS,
+    ("GET", "/workspace/queue"): QUEUE_READERS,
+    ("GET", "/workspace/items/{item_id}"): QUEUE_READERS,
+    ("POST", "/workspace/items/{item_id}/claim"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/assign"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/release"): QUEUE_WORKERS,
+    ("POST", "/workspace/items/{item_id}/resolve"): QUEUE_WORKERS,
+    ("GET", "/workspace/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/classification"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/confirm"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/disagree"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/hashes"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/bank"): HOTLINE_ANALYSTS,
+    ("POST", "/workspace/items/{item_id}/known-check"): HOTLINE_ANALYSTS,
     # HMA compatibility (docs/hma.md, "Roles")
     ("GET", "/status"): PUBLIC,
     ("GET", "/status/live"): PUBLIC,
@@ -104,6 +166,25 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/cases/{name}/analyze"): INVESTIGATORS,
     ("GET", "/api/v1/cases/{name}/report"): CASE_READERS,
     ("GET", "/api/v1/cases/{name}/report.zip"): CASE_READERS,
+    ("POST", "/api/v1/referrals"): REFERRERS,
+    ("GET", "/api/v1/referrals"): REFERRAL_READERS,
+    ("GET", "/api/v1/referrals/{referral_id}"): REFERRAL_READERS,
+    ("POST", "/api/v1/referrals/{referral_id}/verify"): REFERRAL_READERS,
+    ("GET", "/api/v1/referrals/{referral_id}/package.zip"): REFERRAL_READERS,
+    ("POST", "/api/v1/referrals/{referral_id}/sent"): REFERRERS,
+    ("POST", "/api/v1/referrals/{referral_id}/supersede"): REFERRERS,
+    ("GET", "/api/v1/cybertip/reports"): CYBERTIP_READERS,
+    ("GET", "/api/v1/cybertip/reports/{report_id}"): CYBERTIP_READERS,
+    ("POST", "/api/v1/cybertip/reports/{report_id}/retry"): INVESTIGATORS,
+    ("GET", "/workspace/referrals"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals"): REFERRERS,
+    ("GET", "/workspace/referrals/{referral_id}"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals/{referral_id}/verify"): REFERRAL_READERS,
+    ("GET", "/workspace/referrals/{referral_id}/package.zip"): REFERRAL_READERS,
+    ("POST", "/workspace/referrals/{referral_id}/sent"): REFERRERS,
+    ("POST", "/workspace/referrals/{referral_id}/supersede"): REFERRERS,
+    ("GET", "/workspace/cybertip"): CYBERTIP_READERS,
+    ("POST", "/workspace/cybertip/{report_id}/retry"): INVESTIGATORS,
 }
 
 
@@ -164,7 +245,7 @@ def test_sessions_get_the_same_answers_as_tokens(db: Database) -> None:
             signed_in = login(client, f"u-{role.value}")
             headers = {CSRF_HEADER: signed_in.json()["csrf_token"]}
             for method, path, _ in operations(app):
-                if path == "/api/v1/auth/logout":
+                if path in ("/api/v1/auth/logout", "/workspace/logout"):
                     continue  # it would end the session the walk goes on with
                 allowed = EXPECTED[(method, path)]
                 status = call(client, method, path, headers)

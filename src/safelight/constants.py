@@ -255,3 +255,50 @@ HOTLINE_MAX_BODY_BYTES: Final = 64 * 1024
 # Contact details of a reporter are deleted this many days after the report by default
 # (GDPR art. 5(1)(e) storage limitation: long enough to follow up an assessment).
 HOTLINE_CONTACT_RETENTION_DAYS: Final = 90
+
+# Captures of reported items (docs/wellness.md): what the workspace accepts. Screenshots are
+# PNG, JPEG or WebP; screen recordings MP4 (H.264, every desktop recorder) or WebM (browser
+# MediaRecorder): the formats browsers display, so the revealed original needs no conversion.
+HOTLINE_CAPTURE_IMAGE_FORMATS: Final = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+HOTLINE_CAPTURE_VIDEO_FORMATS: Final = {"mp4": "video/mp4", "matroska": "video/webm"}
+# A screenshot of a 8K display (7680x4320 = 33 Mpx) fits; larger declared sizes are bombs.
+HOTLINE_CAPTURE_MAX_PIXELS: Final = 40_000_000
+# The poster kept (encrypted) beside each capture to render previews from, and the preview's
+# longest side: small enough that nothing of the original survives the blur below it.
+HOTLINE_POSTER_SIDE: Final = 640
+HOTLINE_PREVIEW_SIDE: Final = 320
+
+# Reviewer wellness (docs/wellness.md). The daily viewing limit: IWF's CAID graders work
+# 4-hour days with hourly breaks (IWF annual reports 2020-2022), INHOPE's welfare guidance
+# the same 4 hours; the break reminder: 50 minutes of viewing, then 10 minutes away.
+WELLNESS_DAILY_LIMIT_MINUTES: Final = 240
+WELLNESS_BREAK_AFTER_MINUTES: Final = 50
+WELLNESS_BREAK_MINUTES: Final = 10
+# Blur: a Gaussian whose standard deviation is this percentage of the preview's longest side.
+# 3% (about 10 px on a 320 px preview) already leaves no face or text readable (measured in
+# tests/test_hotline_media.py); the default doubles it and more. Lewitzka et al. 2026 found
+# blur alone does not reduce distress: it is a default, with the limits above, not a cure.
+WELLNESS_BLUR_PERCENT_MIN: Final = 3
+WELLNESS_BLUR_PERCENT_MAX: Final = 20
+WELLNESS_BLUR_PERCENT: Final = 8
+# The analyst queue (docs/hotline.md): rows per page by default and at most (a page an analyst
+# can scan, and a bound on what one request reads; Safelight's own choice). Related items
+# shown on an item's page (earlier reports of its URL, other URLs on its host) likewise.
+HOTLINE_QUEUE_PAGE_SIZE: Final = 50
+HOTLINE_QUEUE_MAX_PAGE_SIZE: Final = 200
+HOTLINE_RELATED_ITEMS: Final = 20
+# Seconds a DNS lookup of a reported host may take before it is recorded as a timeout
+# (glibc's default is 5 s per try, RES_TIMEOUT in resolv.h; one try is enough here).
+HOTLINE_DNS_TIMEOUT_SECONDS: Final = 5.0
+# Classification (docs/hotline.md, "Classification"): an analyst's notes and a second
+# analyst's reason for disagreeing, sized for a paragraph of working notes.
+HOTLINE_MAX_NOTES: Final = 5000
+HOTLINE_MAX_REASON: Final = 2000
+# Hashes per item: entered by hand at most this many in one go; a linked scan run gives at
+# most this many items (a page's media, not a whole seized disk: scan that with ``scan``).
+HOTLINE_MAX_HASH_LINES: Final = 1000
+HOTLINE_MAX_SCAN_ITEMS: Final = 10_000

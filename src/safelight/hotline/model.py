@@ -8,7 +8,7 @@ Safelight's own (docs/hotline.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +44,16 @@ class ItemStatus(StrEnum):
 
 
 OPEN_ITEM_STATUSES = frozenset({ItemStatus.RECEIVED, ItemStatus.IN_REVIEW, ItemStatus.ILLEGAL})
+
+
+def utc(moment: datetime) -> datetime:
+    """A stored time as UTC (SQLite hands back naive datetimes of what was stored as UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def item_target(item_id: int) -> str:
+    """How the audit trail names a hotline item (the ``target`` of its entries)."""
+    return f"hotline_item:{item_id}"
 
 
 class ReportStatus(StrEnum):

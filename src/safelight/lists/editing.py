@@ -16,7 +16,7 @@ Every change bumps the list's generation, so indexes see it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -164,6 +164,78 @@ class ListEditor:
         ).scalar_one()
         return self.get_entry(conn, name, int(entry_id)), report.added == 1
 
+    def add_entries(
+        self,
+        conn: Connection,
+        name: str,
+        values: Sequence[tuple[str, str]],
+        *,
+        labels: Iterable[str] = (),
+        note: str | None = None,
+        by: str,
+        source: str,
+    ) -> list[tuple[Entry, bool]]:
+        """Add several (signal type, value) pairs as one import whose provenance is
+        ``source`` (what they were banked from, e.g. a hotline report and item); for each,
+        (the entry, whether it is new). Every entry gains ``labels``; ``note`` is given to
+        the new entries only (an entry already listed keeps the note it has)."""
+        hash_list = self.store._get(conn, name)
+        options = ParseOptions(default_type=hash_list.default_signal_type)
+        records: list[Record] = []
+        for position, (signal_type, value) in enumerate(values):
+            try:
+                records.append(make_record(options, value, signal_type, list(labels)))
+            except ValueError as exc:
+                problem = Problem.of(f"values[{position}]", exc)
+                raise ValidationError(
+                    f"invalid entry: {exc}",
+                    [(problem.location, problem.reason)],
+                    codes=frozenset({problem.code}),
+                ) from None
+        existing = self._entry_ids(conn, hash_list.id, records)
+        if note is not None:
+            records = [
+                r if (r.signal_type, r.key) in existing else r._replace(note=note.strip() or None)
+                for r in records
+            ]
+        report = ImportReport(name, source, "api", by)
+        run_import(
+            conn,
+            hash_list.id,
+            records,
+            report,
+            now=self.store.clock(),
+            skip_invalid=False,
+            on_problem=None,
+            finish_source=lambda: _records_digest(records),
+        )
+        self.store._bump(conn, hash_list.id)
+        ids = self._entry_ids(conn, hash_list.id, records)
+        return [
+            (
+                self.get_entry(conn, name, ids[(r.signal_type, r.key)]),
+                (r.signal_type, r.key) not in existing,
+            )
+            for r in records
+        ]
+
+    @staticmethod
+    def _entry_ids(
+        conn: Connection, list_id: int, records: Sequence[Record]
+    ) -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        for record in records:
+            entry_id = conn.execute(
+                select(hash_entries.c.id).where(
+                    hash_entries.c.list_id == list_id,
+                    hash_entries.c.signal_type == record.signal_type,
+                    hash_entries.c.value_key == record.key,
+                )
+            ).scalar_one_or_none()
+            if entry_id is not None:
+                found[(record.signal_type, record.key)] = int(entry_id)
+        return found
+
     def update_entry(
         self,
         conn: Connection,
@@ -226,6 +298,12 @@ class ListEditor:
         conn.execute(delete(hash_entries).where(hash_entries.c.id == entry_id))
         self.store._bump(conn, self.store._get(conn, name).id)
         return entry
+
+
+def _records_digest(records: Sequence[Record]) -> str:
+    """The provenance digest of entries added together: SHA-256 over their types and keys."""
+    text = "\n".join(f"{r.signal_type}:{r.key}" for r in records)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _record_digest(record: Record) -> str:

@@ -89,7 +89,7 @@ def read_lines(stream: Iterable[bytes], name: str, options: ParseOptions) -> Ite
 DIGEST_COLUMN = "digest"
 
 
-def _resolve_columns(
+def resolve_columns(
     header: list[str], options: ParseOptions
 ) -> tuple[dict[str, list[int]], str | None]:
     """Column indexes per field, from the column map or the default names, and what a value
@@ -190,7 +190,7 @@ def read_delimited(
         yield Problem(f"{name}:1", f"bad CSV header: {exc}")
         return
     try:
-        columns, value_kind = _resolve_columns(header, options)
+        columns, value_kind = resolve_columns(header, options)
     except ValueError as exc:
         yield Problem.of(f"{name}:1", exc)
         return

@@ -242,7 +242,11 @@ class Matcher:
         """Bag-of-frames match against every enabled vPDQ entry; a frame index picks the
         entries worth comparing (``safelight.match.vpdq_frames``), with the same results.
         Served matches only (after the rules)."""
-        return self.rule(self._vpdq_raw(features)).matches
+        return self.match_vpdq_ruled(features).matches
+
+    def match_vpdq_ruled(self, features: Sequence[VpdqFeature]) -> Ruled:
+        """``match_vpdq`` with what the rules set aside (allowed, suppressed, paused)."""
+        return self.rule(self._vpdq_raw(features))
 
     def _vpdq_raw(self, features: Sequence[VpdqFeature]) -> list[Match]:
         from safelight.match.vpdq_frames import VpdqCandidates

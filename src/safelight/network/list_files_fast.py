@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from safelight.lists.records import DEFAULT_COLUMNS, LABEL_SEPARATOR
+from safelight.lists.readers import DIGEST_COLUMN, resolve_columns
+from safelight.lists.records import LABEL_SEPARATOR, ParseOptions
 from safelight.signals.types import registry
 
 Entries = list[tuple[str, str, frozenset[str]]]
@@ -71,22 +72,24 @@ def fast_entries(path: Path) -> Entries | None:
 
 
 def _columns(header: list[str]) -> tuple[str, str | None, str | None, str | None] | None:
-    """(value column, type column, labels column, the type a value column's name declares)."""
-    lowered = {name.strip().lower(): name for name in header}
-    if len(lowered) != len(header):
+    """(value column, type column, labels column, the type a value column's name declares),
+    as the lists readers resolve them; None for any other shape (the readers read it)."""
+    if len({name.strip().lower() for name in header}) != len(header):
         return None
-    value = next((lowered[n] for n in DEFAULT_COLUMNS["value"] if n in lowered), None)
-    kind: str | None = None
-    if value is None:
-        named = [n for n in lowered if n in _TYPED or n == "digest"]
-        if len(named) != 1:
-            return None
-        value, kind = lowered[named[0]], named[0]
-    type_column = next((lowered[n] for n in DEFAULT_COLUMNS["type"] if n in lowered), None)
-    labels = next((lowered[n] for n in DEFAULT_COLUMNS["labels"] if n in lowered), None)
-    known = {value, type_column, labels} - {None}
-    if len(known) != len(header):
-        return None  # other columns (note, disabled_until...): the lists reader handles them
+    try:
+        columns, kind = resolve_columns(header, ParseOptions())
+    except ValueError:
+        return None
+    used = [index for indexes in columns.values() for index in indexes]
+    if set(columns) - {"value", "type", "labels"} or len(used) != len(header):
+        return None  # other columns (note, disabled_until...): the lists readers handle them
+    if kind is not None and kind not in _TYPED and kind != DIGEST_COLUMN:
+        return None
+    value, type_column, labels = (
+        header[columns[name][0]] if name in columns else None
+        for name in ("value", "type", "labels")
+    )
+    assert value is not None  # resolve_columns always finds one, or raises
     return value, type_column, labels, kind
 
 
@@ -101,7 +104,11 @@ def _canonical(kinds: pa.Array, values: pa.Array, value_kind: str | None) -> pa.
     mapped = pa.array([names.get(k, "") for k in raw], pa.string())
     if "" not in distinct:
         return mapped
-    among = registry.file_digests() if value_kind == "digest" else [registry.get(t) for t in _TYPED]
+    among = (
+        registry.file_digests()
+        if value_kind == DIGEST_COLUMN
+        else [registry.get(t) for t in _TYPED]
+    )
     by_length = registry.unambiguous_lengths(among)
     lengths = np.asarray(pc.utf8_length(values).to_numpy(zero_copy_only=False))
     inferred = np.select([lengths == n for n in by_length], list(by_length.values()), "")

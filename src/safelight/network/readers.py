@@ -183,6 +183,13 @@ def _physical_lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
+def _row_error(exc: Exception) -> bool:
+    """A record pyarrow could not parse: stop, then scan the lines to name it (pyarrow does
+    not say where it was). No invalid-row handler: pyarrow cannot even call one for a row
+    that is not UTF-8, and the whole file was then refused."""
+    return isinstance(exc, pa.ArrowInvalid) and str(exc).startswith("CSV parse error")
+
+
 def _csv_batches(
     path: Path,
     columns: list[str],
@@ -190,13 +197,6 @@ def _csv_batches(
     line_scan: LineScan | None,
 ) -> Iterator[RawBatch]:
     header = read_header(path)
-    found_bad: list[bool] = []
-
-    def on_invalid(_row: pacsv.InvalidRow) -> str:
-        # pyarrow does not say where the record was: stop, then scan the lines.
-        found_bad.append(True)
-        return "error"
-
     source: Path | io.BufferedReader = path
     if line_scan is not None:
         source = io.BufferedReader(_GoodLines(path, line_scan.good), buffer_size=1 << 20)
@@ -204,9 +204,7 @@ def _csv_batches(
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(block_size=64 << 20, use_threads=True),
-            parse_options=pacsv.ParseOptions(
-                delimiter=_delimiter(path), invalid_row_handler=on_invalid
-            ),
+            parse_options=pacsv.ParseOptions(delimiter=_delimiter(path)),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 include_columns=columns,
@@ -215,7 +213,7 @@ def _csv_batches(
             ),
         )
     except (OSError, pa.ArrowException) as exc:
-        if found_bad and line_scan is None:
+        if _row_error(exc) and line_scan is None:
             raise NeedsLineScan(str(path)) from exc
         raise InputError(f"{path}: not a readable CSV file: {exc}") from exc
     read = 0
@@ -226,7 +224,7 @@ def _csv_batches(
         except StopIteration:
             break
         except pa.ArrowException as exc:
-            if found_bad and line_scan is None:
+            if _row_error(exc) and line_scan is None:
                 raise NeedsLineScan(str(path)) from exc
             raise InputError(f"{path}: CSV parse failed after record {read}: {exc}") from exc
         n = batch.num_rows

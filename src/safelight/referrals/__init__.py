@@ -1,13 +1,14 @@
 """Referrals: findings handed to who can act. This package: referral packages per jurisdiction,
 signed and recorded; ``referrals.cybertipline``: reports to NCMEC's CyberTipline.
 
-``build_referral`` gathers a country's part of the sources (a network case, a scan run; the
-hotline's reports later, through the same ``ReferralSource`` protocol), keeps the fields the
+``build_referral`` gathers a country's part of the sources (a network case, a scan run, the
+hotline's items assessed illegal; each a ``ReferralSource``), keeps the fields the
 recipient's role may receive, writes the package (``referral.json``, CSVs, ``summary.pdf``,
 ``MANIFEST`` signed with the organisation's Ed25519 key) and records it. ``verify_package``
 names every altered, missing or added file and checks the signature. ``ReferralStore`` lists,
 shows and marks referrals sent; a sent one is never changed, only superseded
-(``supersede_referral``). Each event goes to an ``audit`` callable (default: none).
+(``supersede_referral``). Each act goes to an ``audit`` callable (``events``; default: none;
+``audit.audit_log`` writes the service's hash-chained log).
 docs/referrals.md describes it all.
 """
 
@@ -18,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from safelight.referrals.countries import ISO_3166_ALPHA2, validate_country
+    from safelight.referrals.events import Audit, no_audit
+    from safelight.referrals.hotline_source import HotlineSource
     from safelight.referrals.keys import Organisation, create_key, import_key
     from safelight.referrals.manifest import Verification, verify_package
     from safelight.referrals.package import SCHEMA, BuildRequest, Built, build_referral
-    from safelight.referrals.records import Audit, ReferralRecord, ReferralStore, no_audit
+    from safelight.referrals.records import ReferralRecord, ReferralStore
     from safelight.referrals.roles import DEFAULT_ROLE, ROLES
     from safelight.referrals.sources import (
         NetworkCaseSource,
@@ -34,10 +37,11 @@ if TYPE_CHECKING:
 # name -> module (imported on first use, PEP 562): the store imports this package's tables, and
 # every command would otherwise load cryptography, reportlab and the network analysis.
 _HOMES = {
-    "Audit": "safelight.referrals.records",
+    "Audit": "safelight.referrals.events",
     "BuildRequest": "safelight.referrals.package",
     "Built": "safelight.referrals.package",
     "DEFAULT_ROLE": "safelight.referrals.roles",
+    "HotlineSource": "safelight.referrals.hotline_source",
     "ISO_3166_ALPHA2": "safelight.referrals.countries",
     "NetworkCaseSource": "safelight.referrals.sources",
     "Organisation": "safelight.referrals.keys",
@@ -51,7 +55,7 @@ _HOMES = {
     "build_referral": "safelight.referrals.package",
     "create_key": "safelight.referrals.keys",
     "import_key": "safelight.referrals.keys",
-    "no_audit": "safelight.referrals.records",
+    "no_audit": "safelight.referrals.events",
     "source_from_description": "safelight.referrals.sources",
     "supersede_referral": "safelight.referrals.supersede",
     "validate_country": "safelight.referrals.countries",
@@ -74,6 +78,7 @@ __all__ = [
     "Audit",
     "BuildRequest",
     "Built",
+    "HotlineSource",
     "NetworkCaseSource",
     "Organisation",
     "ReferralRecord",

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,9 @@ from safelight.cli_options import format_option, out_option
 from safelight.errors import InputError, UsageError
 from safelight.store import Database
 from safelight.store.database import default_home
+
+if TYPE_CHECKING:
+    from safelight.referrals.events import Audit
 
 ENV_PASSPHRASE = "SAFELIGHT_KEY_PASSPHRASE"
 new_path = click.Path(path_type=Path)
@@ -32,10 +36,17 @@ def _passphrase(*, confirm: bool = False) -> str:
     return str(click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
-def _user() -> str:
-    from safelight.lists.store import default_user
+def _actor() -> str:
+    """Who the audit trail and the records name: ``cli:<OS user>``, as every command does."""
+    from safelight.service.commands import cli_actor
 
-    return default_user()
+    return cli_actor()
+
+
+def _audit(db: Database) -> Audit:
+    from safelight.referrals.audit import audit_log
+
+    return audit_log(db, _actor())
 
 
 @click.group("keys")
@@ -51,7 +62,9 @@ def keys_create(organisation: str, contact: str | None) -> None:
     from safelight.referrals.keys import Organisation, create_key, key_folder
 
     home = default_home()
-    found = create_key(home, _passphrase(confirm=True), Organisation(organisation, contact))
+    passphrase = _passphrase(confirm=True)
+    with Database.open() as db:
+        found = create_key(home, passphrase, Organisation(organisation, contact), audit=_audit(db))
     click.echo(f"created signing key {found} in {key_folder(home)}")
 
 
@@ -66,13 +79,16 @@ def keys_import(private_key: Path, organisation: str, contact: str | None) -> No
     from safelight.referrals.keys import Organisation, import_key
 
     passphrase = _passphrase(confirm=True)
-    found = import_key(
-        default_home(),
-        private_key.read_bytes(),
-        passphrase,
-        Organisation(organisation, contact),
-        file_passphrase=passphrase if b"ENCRYPTED" in private_key.read_bytes() else None,
-    )
+    pem = private_key.read_bytes()
+    with Database.open() as db:
+        found = import_key(
+            default_home(),
+            pem,
+            passphrase,
+            Organisation(organisation, contact),
+            file_passphrase=passphrase if b"ENCRYPTED" in pem else None,
+            audit=_audit(db),
+        )
     click.echo(f"imported signing key {found}")
 
 
@@ -88,13 +104,10 @@ def keys_import(private_key: Path, organisation: str, contact: str | None) -> No
 @out_option(help="File to write (default: standard output).")
 def keys_export(form: str, out: Path | None) -> None:
     """Export the public key, for recipients to verify packages with."""
-    from safelight.errors import NotFoundError
-    from safelight.referrals.keys import fingerprint, own_public, public_pem, public_raw
+    from safelight.referrals.keys import export_public
 
-    public = own_public(default_home())
-    if public is None:
-        raise NotFoundError("no signing key: create one with safelight keys create")
-    data = public_pem(public) if form == "pem" else public_raw(public)
+    with Database.open() as db:
+        found, data = export_public(default_home(), form, audit=_audit(db))
     if out is None:
         click.echo(data.decode("ascii"), nl=False)
         return
@@ -102,7 +115,7 @@ def keys_export(form: str, out: Path | None) -> None:
 
     with atomic_text(out) as handle:
         handle.write(data.decode("ascii"))
-    click.echo(f"wrote public key {fingerprint(public)} to {out}", err=True)
+    click.echo(f"wrote public key {found} to {out}", err=True)
 
 
 @click.group("referral")
@@ -121,6 +134,13 @@ def referral_group() -> None:
 )
 @click.option("--scan", "scan_id", type=int, help="Scan run whose matches to refer.")
 @click.option(
+    "--reports",
+    multiple=True,
+    metavar="all|REF[,REF...]",
+    help="Hotline items assessed illegal and hosted in the country: all of them, or those "
+    "the reports with these references named.",
+)
+@click.option(
     "--recipient-role",
     default="hotline",
     show_default=True,
@@ -133,12 +153,14 @@ def build_command(
     case_name: str | None,
     geo: tuple[Path, ...],
     scan_id: int | None,
+    reports: tuple[str, ...],
     recipient_role: str,
     out: Path,
     output_format: str,
 ) -> None:
     """Build, sign and record a referral package for one country."""
     from safelight.referrals import BuildRequest, build_referral
+    from safelight.referrals.hotline_source import HotlineSource
     from safelight.referrals.sources import NetworkCaseSource, ReferralSource, ScanRunSource
 
     with Database.open() as db:
@@ -147,15 +169,19 @@ def build_command(
             sources.append(NetworkCaseSource(db, case_name, geo=geo))
         if scan_id is not None:
             sources.append(ScanRunSource(db, scan_id))
+        if reports:
+            sources.append(HotlineSource.chosen(db, reports))
         request = BuildRequest(
             country=country,
             sources=sources,
             out=out,
-            created_by=_user(),
+            created_by=_actor(),
             recipient_role=recipient_role,
         )
         try:
-            built = build_referral(db, request, home=default_home(), passphrase=_passphrase())
+            built = build_referral(
+                db, request, home=default_home(), passphrase=_passphrase(), audit=_audit(db)
+            )
         except InputError as exc:
             if exc.code == "nothing_to_refer" and "geolocation" in exc.message:
                 exc.hint = "give the case's geolocation database with --geo FILE.mmdb"
@@ -197,7 +223,8 @@ def verify_command(folder: Path, key: Path | None, output_format: str) -> None:
     else:
         trusted = own_public(default_home())
         source = "own" if trusted is not None else "none"
-    result = verify_package(folder, trusted, source)
+    with Database.open() as db:
+        result = verify_package(folder, trusted, source, audit=_audit(db))
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -267,7 +294,7 @@ def mark_sent_command(referral_id: int, sent_to: str) -> None:
     from safelight.referrals import ReferralStore
 
     with Database.open() as db:
-        record = ReferralStore(db).mark_sent(referral_id, sent_to=sent_to, by=_user())
+        record = ReferralStore(db, _audit(db)).mark_sent(referral_id, sent_to=sent_to, by=_actor())
     click.echo(f"referral {record.id} marked sent to {sent_to}")
 
 
@@ -289,9 +316,10 @@ def supersede_command(
             referral_id,
             out,
             reason=reason,
-            created_by=_user(),
+            created_by=_actor(),
             home=default_home(),
             passphrase=_passphrase(),
             recipient_role=recipient_role,
+            audit=_audit(db),
         )
     _print_built(built.record.to_dict(), out, output_format)

@@ -1,7 +1,7 @@
 """What a referral holds, whatever it came from: tables of known columns, a timeline, and
 the keys of the items referred.
 
-Every source (a network case, a scan run, and later the hotline's reports) gives one
+Every source (a network case, a scan run, the hotline's items) gives one
 ``SourceContent``; the builder merges them. The tables and their columns are fixed here,
 each column with its category (``roles``), so a recipient's role decides column by column
 what a package carries, and a new source cannot add a column nobody classified.
@@ -63,6 +63,30 @@ TABLES: dict[str, dict[str, str]] = {
         "distance": HASHES,
         "labels": HASHES,
     },
+    "urls": {
+        # Hotline items: one reported URL each, assessed illegal, hosted in the country.
+        "item": METADATA,  # U1, U2, ...
+        "source": METADATA,
+        "url": NETWORK,  # where the material is: what the recipient acts on
+        "host": NETWORK,
+        "country": NETWORK,
+        "ip": PERSONAL,  # the hosting address (personal data by the roles' rule)
+        "asn": NETWORK,
+        "network": NETWORK,  # the hosting network (prefix or operator)
+        "resolved_at": METADATA,
+        "status": METADATA,
+        "classification": METADATA,
+        "reports": METADATA,  # the public references of the reports that named it
+        "times_reported": METADATA,
+        "reported_at": METADATA,
+        "last_reported_at": METADATA,
+        "assessed_at": METADATA,
+        "referred_at": METADATA,  # when a referral of ours that carried it was sent
+        "le_notified_at": METADATA,
+        "hp_notified_at": METADATA,
+        "removed_at": METADATA,
+        "notice_count": METADATA,
+    },
     "timeline": {
         "day": METADATA,
         "source": METADATA,
@@ -73,9 +97,19 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 
-# Columns whose absence makes a row unusable: each file needs a hash, each lead a time.
+# Columns whose absence makes a row unusable: each file needs a hash, each lead a time,
+# each URL the time it was reported and assessed.
 DIGEST_COLUMNS = ("md5", "sha1", "sha256", "pdq")
 TIME_COLUMNS = ("first_seen", "last_seen")
+URL_TIME_COLUMNS = ("reported_at", "assessed_at")
+OPTIONAL_TIME_COLUMNS = (
+    "last_reported_at",
+    "referred_at",
+    "le_notified_at",
+    "hp_notified_at",
+    "removed_at",
+    "resolved_at",
+)
 
 
 @dataclass(frozen=True)
@@ -140,6 +174,8 @@ def check_content(content: SourceContent, now: datetime) -> None:
                     _check_time(row.get(column), f"{where}: {column}", now, problems)
             if table == "leads" and not row.get("connection"):
                 problems.append(f"{where}: connection: missing")
+            if table == "urls":
+                _check_url_row(row, where, now, problems)
     for event in content.events:
         if event.at > now:
             problems.append(f"{name}: timeline: {event.event} at {event.at} is in the future")
@@ -158,3 +194,13 @@ def _check_time(value: Any, where: str, now: datetime, problems: list[str]) -> N
         return
     if moment > now:
         problems.append(f"{where}: {value} is in the future")
+
+
+def _check_url_row(row: dict[str, Any], where: str, now: datetime, problems: list[str]) -> None:
+    if not row.get("url"):
+        problems.append(f"{where}: url: missing")
+    for column in URL_TIME_COLUMNS:
+        _check_time(row.get(column), f"{where}: {column}", now, problems)
+    for column in OPTIONAL_TIME_COLUMNS:
+        if row.get(column):
+            _check_time(row[column], f"{where}: {column}", now, problems)

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from safelight.errors import ConflictError, InputError, NotFoundError, UsageError
+from safelight.referrals.events import Audit, no_audit
 
 PRIVATE_NAME = "signing_key.pem"
 PUBLIC_NAME = "signing_key.pub.pem"
@@ -89,18 +90,26 @@ def _store(home: Path, key: Ed25519PrivateKey, passphrase: str, org: Organisatio
     return fingerprint(key.public_key())
 
 
-def create_key(home: Path, passphrase: str, org: Organisation) -> str:
-    """A new key pair for ``org``; returns its fingerprint."""
+def create_key(home: Path, passphrase: str, org: Organisation, *, audit: Audit = no_audit) -> str:
+    """A new key pair for ``org``; returns its fingerprint (audited: ``key.created``)."""
     if not org.name.strip():
         raise UsageError("the organisation needs a name", field="organisation")
-    return _store(home, Ed25519PrivateKey.generate(), passphrase, org)
+    found = _store(home, Ed25519PrivateKey.generate(), passphrase, org)
+    audit("key.created", _key_details(home, found, org), None)
+    return found
 
 
 def import_key(
-    home: Path, pem: bytes, passphrase: str, org: Organisation, *, file_passphrase: str | None
+    home: Path,
+    pem: bytes,
+    passphrase: str,
+    org: Organisation,
+    *,
+    file_passphrase: str | None,
+    audit: Audit = no_audit,
 ) -> str:
     """Take an existing Ed25519 private key (PEM, encrypted with ``file_passphrase`` or not)
-    and store it encrypted with ``passphrase``; returns its fingerprint."""
+    and store it encrypted with ``passphrase``; returns its fingerprint (``key.imported``)."""
     secret = file_passphrase.encode("utf-8") if file_passphrase else None
     try:
         key = serialization.load_pem_private_key(pem, password=secret)
@@ -108,7 +117,26 @@ def import_key(
         raise InputError(f"cannot read the private key: {exc}", code="bad_key") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise InputError("the key is not an Ed25519 private key", code="bad_key")
-    return _store(home, key, passphrase, org)
+    found = _store(home, key, passphrase, org)
+    audit("key.imported", _key_details(home, found, org), None)
+    return found
+
+
+def export_public(home: Path, encoding: str, *, audit: Audit = no_audit) -> tuple[str, bytes]:
+    """Our public key as ``pem`` or ``raw`` (base64 of the 32 bytes), with its fingerprint
+    (audited: ``key.exported``)."""
+    public = own_public(home)
+    if public is None:
+        raise NotFoundError("no signing key: create one with safelight keys create", code="no_key")
+    if encoding not in ("pem", "raw"):
+        raise UsageError(f"encoding {encoding!r}: pem or raw", field="encoding")
+    found = fingerprint(public)
+    audit("key.exported", {"fingerprint": found, "encoding": encoding}, None)
+    return found, public_pem(public) if encoding == "pem" else public_raw(public)
+
+
+def _key_details(home: Path, found: str, org: Organisation) -> dict[str, object]:
+    return {"fingerprint": found, "organisation": org.name, "folder": str(key_folder(home))}
 
 
 def load_private(home: Path, passphrase: str) -> Ed25519PrivateKey:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from safelight.errors import InputError, NotFoundError
+from safelight.referrals.events import Audit, no_audit
 from safelight.referrals.keys import fingerprint, read_public, signature_valid
 
 MANIFEST = "MANIFEST"
@@ -104,13 +106,37 @@ class Verification:
         }
 
 
-def verify_package(folder: Path, trusted: Ed25519PublicKey | None, source: str) -> Verification:
+def verify_package(
+    folder: Path,
+    trusted: Ed25519PublicKey | None,
+    source: str,
+    *,
+    audit: Audit = no_audit,
+) -> Verification:
     """Check every file against the manifest and the manifest against its signature.
 
     ``trusted`` is the key to check with (``source`` says where it came from); without one,
-    the package's own ``signer.pub.pem`` is used and the result says so."""
+    the package's own ``signer.pub.pem`` is used and the result says so. The result is
+    audited (``referral.verified``)."""
     if not folder.is_dir():
         raise NotFoundError(f"{folder}: no such package folder", code="no_package")
+    result = _verify(folder, trusted, source)
+    details = {"folder": str(folder.resolve()), "referral_id": _referral_id(folder)}
+    audit("referral.verified", {**details, **result.to_dict()}, None)
+    return result
+
+
+def _referral_id(folder: Path) -> str | None:
+    """The referral id ``referral.json`` names, if it can be read (for the audit trail)."""
+    try:
+        document = json.loads((folder / "referral.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = document.get("referral_id") if isinstance(document, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def _verify(folder: Path, trusted: Ed25519PublicKey | None, source: str) -> Verification:
     result = Verification()
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():

@@ -4,7 +4,7 @@ no package (the folder is built beside ``out`` and renamed into place when compl
 record (the record and the rename share one transaction).
 
 Package layout (docs/referrals.md): ``referral.json``, ``leads.csv``, ``files.csv``,
-``matches.csv``, ``timeline.csv``, ``summary.pdf``, ``signer.pub.pem``, ``MANIFEST``,
+``matches.csv``, ``urls.csv``, ``timeline.csv``, ``summary.pdf``, ``signer.pub.pem``, ``MANIFEST``,
 ``MANIFEST.sig``.
 """
 
@@ -43,10 +43,10 @@ from safelight.timestamps import utc_timestamp
 
 SCHEMA = "safelight.referral/1"
 NOTICE = (
-    "This package is a referral of known material found by hash. It holds hashes and "
-    "metadata, and personal data only where fields lists it as carried for the recipient's "
-    "role. It holds no media. Verify it with safelight referral verify, giving the sender's "
-    "public key."
+    "This package is a referral of known material found by hash and of reported URLs the "
+    "sender's analysts assessed as illegal. It holds hashes, metadata and locations, and "
+    "personal data only where fields lists it as carried for the recipient's role. It holds "
+    "no media. Verify it with safelight referral verify, giving the sender's public key."
 )
 
 
@@ -202,6 +202,8 @@ def _tables(
             merged["files"].append({**row, "file": f"F{len(merged['files']) + 1}"})
         for row in content.tables.get("matches", []):
             merged["matches"].append({**row, "file": f"F{offset + int(row['file'])}"})
+        for row in content.tables.get("urls", []):
+            merged["urls"].append({**row, "item": f"U{len(merged['urls']) + 1}"})
         merged["timeline"] += content.tables.get("timeline", [])
     decisions: list[FieldDecision] = []
     out: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
@@ -259,7 +261,7 @@ def _write_and_record(
             "fields": json.dumps(document["fields"]),
             "headline": json.dumps(document["headline"]),
         }
-        with store.db.begin() as conn:
+        with store.db.begin(lock=True) as conn:
             # Again inside the transaction: another build may have recorded them meanwhile.
             _refuse_duplicate(
                 store,
@@ -271,6 +273,24 @@ def _write_and_record(
                 conn,
             )
             referral_id = store.add(conn, row, items)
+            # In the same transaction: the entry commits with the record or not at all.
+            store.audit(
+                "referral.superseded" if previous else "referral.built",
+                {
+                    "id": referral_id,
+                    "referral_id": row["uid"],
+                    "country": row["country"],
+                    "role": row["recipient_role"],
+                    "items": len(items),
+                    "sources": [s["name"] for s in document["sources"]],
+                    "manifest_sha256": row["manifest_sha256"],
+                    "supersedes": previous.id if previous else None,
+                    "reason": row["reason"],
+                    "package_path": row["package_path"],
+                    "by": request.created_by,
+                },
+                conn,
+            )
             if out.is_dir():
                 out.rmdir()  # checked empty above
             staging.replace(out)
@@ -279,19 +299,4 @@ def _write_and_record(
         # Not recorded (or the commit failed after the rename): no package is left either.
         shutil.rmtree(out if renamed else staging, ignore_errors=True)
         raise
-    record = store.get(referral_id)
-    event = "referral.superseded" if previous else "referral.built"
-    store.audit(
-        event,
-        {
-            "id": referral_id,
-            "referral_id": record.uid,
-            "country": record.country,
-            "role": record.recipient_role,
-            "items": len(items),
-            "manifest_sha256": record.manifest_sha256,
-            "supersedes": previous.id if previous else None,
-            "by": request.created_by,
-        },
-    )
-    return Built(record, out)
+    return Built(store.get(referral_id), out)

@@ -1,8 +1,8 @@
 """The summary for people: ``summary.pdf``, written with reportlab (BSD).
 
 A headline, who sends it to whom and what it may carry, the sources, the timeline, the top
-leads and files, and the fields withheld. The CSVs hold every row; the PDF shows the first
-``TOP_ROWS`` of each table and says so.
+leads, files and reported URLs, and the fields withheld. The CSVs hold every row; the PDF
+shows the first ``TOP_ROWS`` of each table and says so.
 """
 
 from __future__ import annotations
@@ -35,6 +35,17 @@ SHOWN: dict[str, tuple[str, ...]] = {
     ),
     "files": ("file", "source", "digest", "pdq", "lists", "labels", "holders"),
     "matches": ("file", "list", "signal_type", "distance", "labels"),
+    "urls": (
+        "item",
+        "url",
+        "ip",
+        "asn",
+        "classification",
+        "reports",
+        "reported_at",
+        "assessed_at",
+        "removed_at",
+    ),
     "timeline": ("day", "source", "sightings", "known_sightings", "connections", "matched_files"),
 }
 _STYLE = TableStyle(
@@ -54,8 +65,9 @@ def _cell(value: Any, width: int = 40) -> str:
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> Table:
-    # Digests whole (a recipient may type one into a search); other text cut to fit.
-    widths = [72 if name == "digest" else 40 for name in header]
+    # Digests and URLs whole or nearly (a recipient types them into a search or a browser);
+    # other text cut to fit.
+    widths = [72 if name in ("digest", "url") else 40 for name in header]
     cells = [[_cell(v, w) for v, w in zip(row, widths, strict=True)] for row in rows]
     table = Table([header, *cells], repeatRows=1, hAlign="LEFT")
     table.setStyle(_STYLE)
@@ -96,7 +108,7 @@ def write_summary(
     story += [Paragraph("Timeline", head)]
     events = [[e["at"], e["source"], e["event"]] for e in document["timeline"]]
     story.append(_table(["at", "source", "event"], events) if events else para("No events."))
-    for name in ("leads", "files", "matches", "timeline"):
+    for name in ("leads", "files", "matches", "urls", "timeline"):
         columns, rows = tables[name]
         story.append(Paragraph(_title(name, len(rows)), head))
         if not rows:
@@ -168,7 +180,13 @@ def _day_chart(rows: list[dict[str, Any]]) -> list[Any]:
 
 
 def _title(name: str, count: int) -> str:
-    label = {"timeline": "Days", "leads": "Leads", "files": "Files", "matches": "Matches"}[name]
+    label = {
+        "timeline": "Days",
+        "leads": "Leads",
+        "files": "Files",
+        "matches": "Matches",
+        "urls": "Reported URLs",
+    }[name]
     more = f" (first {TOP_ROWS} of {count}; all in {name}.csv)" if count > TOP_ROWS else ""
     return f"{label}: {count}{more}"
 
@@ -182,4 +200,6 @@ def _headline_text(document: dict[str, Any]) -> str:
         parts.append(f"{h['known_files']} known files in the network")
     if h.get("matched_files"):
         parts.append(f"{h['matched_files']} matched files from scans")
+    if h.get("urls"):
+        parts.append(f"{h['urls']} reported URLs assessed illegal")
     return ", ".join(parts) or "no items"

@@ -3,14 +3,15 @@
 A referral is recorded when its package is built (a draft). ``mark_sent`` records once when
 and to whom it went; from then on nothing about it changes. A referral is replaced only by a
 new one that points to it (``supersedes``); the old row stays as it was. Each event goes to
-an ``Audit`` callable (``audit(event, details)``); the default records nothing, so the
-service's hash-chained audit log can be passed in by the fronts that have it.
+an ``Audit`` callable (``audit(event, details, conn)``, ``safelight.referrals.events``) in
+the transaction of the change; the default records nothing, and the fronts pass the
+service's hash-chained audit log.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,15 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from safelight.errors import ConflictError, NotFoundError, UsageError
+from safelight.referrals.events import Audit, no_audit
 from safelight.store import Database
 from safelight.store.referral_tables import referral_items, referrals
 from safelight.timestamps import utc_timestamp
 
-Audit = Callable[[str, dict[str, Any]], None]
-
-
-def no_audit(event: str, details: dict[str, Any]) -> None:
-    """The default audit: records nothing (fronts pass the service's audit log)."""
+__all__ = ["Audit", "ReferralRecord", "ReferralStore", "no_audit"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,7 @@ class ReferralStore:
             raise UsageError("the time it was sent needs a time zone", field="at")
         if moment > datetime.now(UTC):
             raise UsageError(f"sent at {utc_timestamp(moment)} is in the future", field="at")
-        with self.db.begin() as conn:
+        with self.db.begin(lock=True) as conn:
             record = self._load(conn, referral_id)
             if record.status != "draft":
                 raise ConflictError(
@@ -182,7 +180,17 @@ class ReferralStore:
             )
             if done.rowcount != 1:  # another process marked it in between
                 raise ConflictError(f"referral {referral_id} was marked sent meanwhile")
-        self.audit("referral.sent", {"id": referral_id, "sent_to": sent_to, "by": by})
+            details = {
+                "id": referral_id,
+                "referral_id": record.uid,
+                "country": record.country,
+                "role": record.recipient_role,
+                "sent_to": sent_to,
+                "sent_at": utc_timestamp(moment),
+                "manifest_sha256": record.manifest_sha256,
+                "by": by,
+            }
+            self.audit("referral.sent", details, conn)
         return self.get(referral_id)
 
     def _load(self, conn: Connection, referral_id: int) -> ReferralRecord:

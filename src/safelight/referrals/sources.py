@@ -1,10 +1,10 @@
 """Where referred items come from: the sources a referral is built of.
 
 A source is anything with ``describe()`` and ``collect(country)`` (``ReferralSource``):
-today a network case and a scan run; the hotline's reports will be a third, written against
-the same protocol, with nothing in the builder to change. ``describe()`` is recorded with
-the referral, and ``source_from_description`` makes the source again from it (to rebuild a
-referral that supersedes another).
+a network case, a scan run, and the hotline's items (``hotline_source.HotlineSource``),
+each written against the same protocol, with nothing in the builder to change.
+``describe()`` is recorded with the referral, and ``source_from_description`` makes the
+source again from it (to rebuild a referral that supersedes another).
 """
 
 from __future__ import annotations
@@ -228,13 +228,19 @@ def source_from_description(
         return NetworkCaseSource(db, str(description["case"]), geo=geo, home=home)
     if kind == "scan_run":
         return ScanRunSource(db, int(description["run_id"]))
+    if kind == "hotline_items":
+        from safelight.referrals.hotline_source import HotlineSource
+
+        return HotlineSource(
+            db, references=description.get("references"), item_ids=description.get("items")
+        )
     raise UsageError(f"a recorded referral source of unknown kind {kind!r}")
 
 
 def require_sources(sources: Sequence[ReferralSource]) -> None:
     if not sources:
         raise UsageError(
-            "nothing to refer: name a network case or a scan run",
+            "nothing to refer: name a network case, a scan run or hotline reports",
             code="no_source",
             field="case",
         )

@@ -81,7 +81,9 @@ def has_credentials(request: Request) -> bool:
     return bool(request.headers.get("authorization") or request.cookies.get(SESSION_COOKIE))
 
 
-def authenticate(ctx: ServiceContext, request: Request) -> Principal:
+def authenticate(ctx: ServiceContext, request: Request, *, csrf: str | None = None) -> Principal:
+    """Who ``request`` acts as. A session's unsafe request must echo its CSRF token in the
+    header, or in ``csrf`` (a page form's hidden field, which the caller read)."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, secret = header.partition(" ")
@@ -98,7 +100,7 @@ def authenticate(ctx: ServiceContext, request: Request) -> Principal:
     if session is None:
         raise AuthenticationError("the session has expired or ended: sign in again")
     if request.method not in SAFE_METHODS and not csrf_matches(
-        session.csrf_token, request.headers.get(CSRF_HEADER)
+        session.csrf_token, request.headers.get(CSRF_HEADER) or csrf
     ):
         raise PermissionDeniedError(
             f"missing or wrong {CSRF_HEADER} header (from login or GET /api/v1/me)", code="csrf"

@@ -24,6 +24,7 @@ from safelight.service.middleware import RequestContextMiddleware
 from safelight.service.routes import (
     auth,
     cases,
+    cybertip,
     hashing,
     health,
     hma_curation,
@@ -31,14 +32,24 @@ from safelight.service.routes import (
     hma_matching,
     hma_status,
     hotline,
+    hotline_classification,
+    hotline_items,
+    hotline_media,
     imports,
     lists,
     lookup,
     native,
+    queue_pages,
+    referral_pages,
+    referrals,
     scans,
+    wellness_pages,
+    workspace,
+    workspace_classification,
 )
 from safelight.service.routes.hma_common import install_hma_errors
 from safelight.service.settings import Settings
+from safelight.service.web import install_pages
 from safelight.store import Database
 
 ROUTERS = (
@@ -56,6 +67,16 @@ ROUTERS = (
     scans.router,
     cases.router,
     hotline.router,
+    referrals.router,
+    cybertip.router,
+    referral_pages.router,
+    hotline_media.router,
+    hotline_items.router,
+    queue_pages.router,
+    hotline_classification.router,
+    workspace.router,
+    workspace_classification.router,
+    wellness_pages.router,
 )
 
 
@@ -102,6 +123,7 @@ def create_app(
     app.state.service = ctx
     install_error_handlers(app)
     install_hma_errors(app)
+    install_pages(app)
     for router in ROUTERS:
         app.include_router(router)
     # Actions on match (flood counting, webhook deliveries): their thread lives with the app.

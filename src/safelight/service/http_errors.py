@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safelight.errors import AuthenticationError, RateLimitedError, SafelightError
@@ -52,11 +52,24 @@ def register_error_format(app: FastAPI, prefix: str, formatter: ErrorFormat) -> 
     app.state.error_formats[prefix] = formatter
 
 
+# (request, status, code, message) -> a page, for HTML routes under a path prefix.
+ErrorPage = Callable[[Request, int, str, str], Response]
+
+
+def register_error_page(app: FastAPI, prefix: str, page: ErrorPage) -> None:
+    """Answer errors of paths under ``prefix`` with a page (``page`` words the message)."""
+    app.state.error_pages[prefix] = page
+
+
 def error_response(
     request: Request, status: int, code: str, message: str, details: dict[str, Any]
-) -> JSONResponse:
+) -> Response:
     formats: dict[str, ErrorFormat] = getattr(request.app.state, "error_formats", {})
     path = request.url.path
+    pages: dict[str, ErrorPage] = getattr(request.app.state, "error_pages", {})
+    page = max((p for p in pages if path == p or path.startswith(p + "/")), key=len, default=None)
+    if page is not None:
+        return pages[page](request, status, code, redact(message))
     chosen = max((p for p in formats if path.startswith(p)), key=len, default=None)
     formatter = formats[chosen] if chosen is not None else native_error
     service = getattr(request.app.state, "service", None)
@@ -77,7 +90,7 @@ def safelight_error_details(exc: SafelightError) -> dict[str, Any]:
     return details
 
 
-async def _safelight_error(request: Request, exc: Exception) -> JSONResponse:
+async def _safelight_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SafelightError)
     response = error_response(
         request, exc.http_status, exc.code, exc.message, safelight_error_details(exc)
@@ -89,7 +102,7 @@ async def _safelight_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     fields = []
     for error in exc.errors():
@@ -103,7 +116,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 422, "invalid_request", message, {"fields": fields})
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
     message = str(exc.detail) if exc.detail else code
@@ -113,7 +126,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-def internal_error(request: Request) -> JSONResponse:
+def internal_error(request: Request) -> Response:
     """The answer to an unexpected exception (the middleware logs the traceback)."""
     request_id = REQUEST_ID.get() or ""
     message = f"internal error (request id {request_id}); the service log has the details"
@@ -122,6 +135,7 @@ def internal_error(request: Request) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.state.error_formats = {}
+    app.state.error_pages = {}
     app.add_exception_handler(SafelightError, _safelight_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

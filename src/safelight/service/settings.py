@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -22,7 +22,18 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from safelight.constants import (
+    HOTLINE_DNS_TIMEOUT_SECONDS,
+    WELLNESS_BLUR_PERCENT,
+    WELLNESS_BLUR_PERCENT_MAX,
+    WELLNESS_BLUR_PERCENT_MIN,
+    WELLNESS_BREAK_AFTER_MINUTES,
+    WELLNESS_BREAK_MINUTES,
+    WELLNESS_DAILY_LIMIT_MINUTES,
+)
 from safelight.errors import UsageError
+from safelight.hotline.sealing import media_cipher
+from safelight.hotline.viewing_time import check_time_zone
 
 ENV_CONFIG = "SAFELIGHT_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("safelight_config_file", default=None)
@@ -125,6 +136,109 @@ class Settings(BaseSettings):
     report_contact_days: int = Field(
         default=90, ge=1, description="Days a reporter's contact details are kept."
     )
+    key_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Passphrase of the signing key in the home (as for safelight keys); "
+        "unset: the service builds no referral package.",
+    )
+    cybertip_url: str | None = Field(
+        default=None,
+        description="CyberTipline API base URL; unset: NCMEC's test service (production "
+        "must be named).",
+    )
+    cybertip_user: str | None = Field(
+        default=None, description="CyberTipline API user (HTTP Basic)."
+    )
+    cybertip_password: SecretStr | None = Field(
+        default=None, description="CyberTipline API password; never logged or shown."
+    )
+    cybertip_xsd: Path | None = Field(
+        default=None, description="NCMEC's XSD to validate reports against before sending."
+    )
+    hotline_media_enabled: bool = Field(
+        default=False,
+        description="Let analysts attach captures (screenshots, screen recordings) to items; "
+        "off: hashes and notes only.",
+    )
+    hotline_media_key: str | None = Field(
+        default=None,
+        description="Fernet key(s) that encrypt stored captures (comma-separated: the first "
+        "encrypts, every one decrypts); required when hotline_media_enabled is on.",
+    )
+    hotline_media_max_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Largest capture accepted (bytes); 413 beyond."
+    )
+    hotline_media_max_seconds: float = Field(
+        default=600.0, gt=0, description="Longest screen recording accepted (seconds)."
+    )
+    hotline_media_days: int = Field(
+        default=90, ge=1, description="Days a capture is kept before it is deleted."
+    )
+    wellness_blur_percent: int = Field(
+        default=WELLNESS_BLUR_PERCENT,
+        ge=WELLNESS_BLUR_PERCENT_MIN,
+        le=WELLNESS_BLUR_PERCENT_MAX,
+        description="Default blur of previews: Gaussian sigma as % of the longest side (3-20).",
+    )
+    wellness_greyscale: bool = Field(
+        default=True, description="Default: previews in greyscale (users may choose colour)."
+    )
+    wellness_daily_limit_minutes: int = Field(
+        default=WELLNESS_DAILY_LIMIT_MINUTES,
+        ge=1,
+        le=1440,
+        description="Viewing time per analyst and day after which reveals are refused "
+        "(users may only lower it; admins set it per user).",
+    )
+    wellness_reveal_minutes: float = Field(
+        default=5.0, gt=0, le=60, description="How long one reveal shows an original at most."
+    )
+    wellness_break_after_minutes: int = Field(
+        default=WELLNESS_BREAK_AFTER_MINUTES,
+        ge=1,
+        le=1440,
+        description="Viewing minutes without a break after which pages remind to take one.",
+    )
+    wellness_break_minutes: int = Field(
+        default=WELLNESS_BREAK_MINUTES,
+        ge=1,
+        le=1440,
+        description="Minutes without viewing that count as a break.",
+    )
+    wellness_time_zone: str = Field(
+        default="UTC", description="Time zone whose midnight starts a viewing day (IANA name)."
+    )
+    resolver_geo_paths: tuple[Path, ...] = Field(
+        default=(),
+        description="MaxMind .mmdb files (country, ASN) that locate reported hosts (JSON "
+        "list); default: the embedded DB-IP Lite country table, if installed.",
+    )
+    resolver_timeout_seconds: float = Field(
+        default=HOTLINE_DNS_TIMEOUT_SECONDS,
+        gt=0,
+        le=60,
+        description="How long a DNS lookup of a reported host may take (then: timeout).",
+    )
+    four_eyes: bool = Field(
+        default=True,
+        description="A hotline classification takes effect only once a second, different "
+        "analyst confirms it.",
+    )
+
+    @field_validator("wellness_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        return check_time_zone(value)
+
+    @model_validator(mode="after")
+    def _media_needs_a_key(self) -> Settings:
+        if self.hotline_media_key is not None:
+            media_cipher(self.hotline_media_key)  # a bad key fails here, at startup
+        elif self.hotline_media_enabled:
+            raise ValueError(
+                "hotline_media_enabled needs hotline_media_key: captures are only stored encrypted"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

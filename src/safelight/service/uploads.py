@@ -5,19 +5,24 @@ file (mode 0600, named by nothing the client sent, so no client name or suffix e
 how the bytes are read), stops with 413 as soon as the limit is passed, and deletes the file
 when the block ends, whatever happens. A request that declares a body larger than the limit
 is refused before any of it is read (``refuse_large_body``).
+
+``read_form_in_memory`` is for bytes that must never touch a disk in clear (hotline
+captures): the multipart parser keeps the file part in memory whatever its size, within the
+limit.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.types import Message
 
 from safelight.errors import UsageError
@@ -56,6 +61,31 @@ async def read_form(request: Request, limit: int) -> FormData:
 
     limited = Request(request.scope, receive)
     return await limited.form(max_files=1, max_fields=20)
+
+
+async def read_form_in_memory(request: Request, limit: int) -> FormData:
+    """The multipart form with its file part held in memory only (never spooled to a
+    temporary file), read no further than ``limit`` plus the framing: 413 beyond. The
+    caller closes it."""
+    refuse_large_body(request, limit)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise UsageError("send the file as multipart/form-data, field 'file'", field="file")
+    ceiling = limit + FORM_OVERHEAD
+
+    async def bounded() -> AsyncGenerator[bytes, None]:
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > ceiling:
+                raise too_large(limit)
+            yield chunk
+
+    parser = MultiPartParser(request.headers, bounded(), max_files=1, max_fields=20)
+    parser.spool_max_size = ceiling + 1  # SpooledTemporaryFile: stays in memory below this
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise UsageError(f"malformed multipart form: {exc.message}", field="file") from None
 
 
 def form_text(form: FormData, name: str) -> str | None:

@@ -464,3 +464,75 @@ def hash_video(
     if result.problem is not None and not allow_partial:
         raise result.problem
     return result.features
+
+
+@dataclass(frozen=True, slots=True)
+class VideoStill:
+    """One decoded frame (RGB) and what the container declares, for a poster image."""
+
+    rgb: npt.NDArray[np.uint8]
+    info: VideoInfo
+    seconds: float | None  # the declared duration, None when the container gives none
+
+
+def _declared_seconds(container: Any, stream: Any) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration) / av.time_base
+    return None
+
+
+def video_still(
+    source: VideoSource,
+    *,
+    at_seconds: float = 1.0,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
+) -> VideoStill:
+    """The first frame at or after ``at_seconds`` (the last one for shorter videos), opened
+    with the same safeguards as hashing (format whitelist, probe limits, pixel limits).
+    Raises ``MediaError`` when no frame decodes."""
+    label = _describe(source, name)
+    with _open_bytes(source, label) as (raw, file_size):
+        if file_size == 0:
+            raise MediaError(f"{label}: empty file (0 bytes)", code="empty_file", path=label)
+        check = check_container(raw, file_size)
+        with _open_container(raw, label, check) as container:
+            if not container.streams.video:
+                raise MediaError(f"{label}: no video stream", code="not_media", path=label)
+            stream = container.streams.video[0]
+            info = _video_info(container, stream, label, VPDQ_SECONDS_PER_HASH, max_pixels)
+            stream.codec_context.options = {"max_pixels": str(2 * max_pixels + (1 << 16))}
+            frame = _frame_at(container, stream, at_seconds, info.fps, (max_pixels, label))
+            seconds = _declared_seconds(container, stream)
+    if frame is None:
+        raise MediaError(
+            f"{label}: video stream has no decodable frames", code="corrupt_video", path=label
+        )
+    return VideoStill(frame, info, seconds)
+
+
+def _frame_at(
+    container: Any, stream: Any, at_seconds: float, fps: float, limits: tuple[int, str]
+) -> npt.NDArray[np.uint8] | None:
+    max_pixels, label = limits
+    kept: Any = None
+    wanted = max(0, int(at_seconds * fps))
+    try:
+        for number, frame in enumerate(container.decode(stream)):
+            _check_pixels(frame.width, frame.height, max_pixels, label, "decodes a frame of")
+            kept = frame
+            if number >= wanted:
+                break
+    except av.FFmpegError:
+        if kept is None:
+            raise MediaError(
+                f"{label}: damaged video stream: no frame decodes",
+                code="corrupt_video",
+                path=label,
+            ) from None
+    if kept is None:
+        return None
+    rgb: npt.NDArray[np.uint8] = kept.to_ndarray(format="rgb24")
+    return rgb

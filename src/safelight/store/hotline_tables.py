@@ -8,7 +8,8 @@ exactly these. Design (see docs/hotline.md):
 - ``hotline_items``: one per distinct open URL. The per-URL timestamps are the ones hotlines
   measure notice-and-takedown with (reported, assessed, law enforcement notified, hosting
   provider notified, removed) plus ``notice_count``; analyst fields (classification,
-  hosting country, assignee) are columns here so the analyst workspace adds no new table.
+  hosting country and network, assignee) are columns here; the workspace's own records
+  (classification history, timeline, partners, captures) have tables of their own.
 - ``hotline_item_reports``: every report that named an item. A URL reported again while its
   item is open links the new report to the earlier item (merged, not duplicated).
 - ``hotline_contacts``: the optional contact, kept apart from the report (personal data),
@@ -16,6 +17,7 @@ exactly these. Design (see docs/hotline.md):
 """
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -69,9 +71,17 @@ hotline_items = Table(
     Column("hosting_country", String(2)),
     Column("classification", String(30)),
     Column("assignee", String(150)),
+    # Where the resolver found the host (migration hotline_0002), and when it was claimed.
+    Column("hosting_ip", String(45)),
+    Column("hosting_asn", BigInteger),  # AS numbers are 32-bit unsigned
+    Column("hosting_network", String(255)),
+    Column("resolved_at", UTC_TIME),
+    Column("claimed_at", UTC_TIME),
     Index("ix_hotline_items_url_key", "url_key"),
     Index("ix_hotline_items_status", "status"),
     Index("ix_hotline_items_host", "host"),
+    Index("ix_hotline_items_hosting_country", "hosting_country"),
+    Index("ix_hotline_items_assignee", "assignee"),
 )
 
 hotline_item_reports = Table(

@@ -5,6 +5,9 @@ from sqlalchemy import Column, DateTime, String, Table, Text
 from safelight.referrals.cybertipline import tables as _cybertip  # noqa: F401  (registers)
 from safelight.store import (
     hma_tables,  # noqa: F401  (HMA bank ratios and content items)
+    hotline_class_tables,  # noqa: F401  (hotline classifications, item hashes, bankings)
+    hotline_media_tables,  # noqa: F401  (captures, viewing time, wellness settings)
+    hotline_queue_tables,  # noqa: F401  (where reported hosts resolved)
     hotline_tables,  # noqa: F401  (public reports and their URLs)
     lists_tables,  # noqa: F401  (registers the lists domain tables)
     service_tables,  # noqa: F401  (accounts and the audit log)

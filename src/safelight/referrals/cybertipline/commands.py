@@ -23,6 +23,7 @@ from safelight.timestamps import utc_timestamp
 
 if TYPE_CHECKING:  # the models, client and network analysis load only when a command runs
     from safelight.referrals.cybertipline.client import Settings
+    from safelight.referrals.cybertipline.events import Audit
     from safelight.referrals.cybertipline.store import StoredReport
     from safelight.referrals.cybertipline.submit import Submission
 
@@ -134,7 +135,7 @@ def draft_command(
 
             assert case_name is not None and lead is not None
             made = from_lead(lead_from_case(db, case_name, lead, geo_paths=geo), options)
-        store = ReportStore(db)
+        store = ReportStore(db, audit=_audit(db))
         report_id = store.draft(made.origin, made.report, made.files, made.items)
         stored = store.get(report_id)
     if as_json:
@@ -145,20 +146,10 @@ def draft_command(
         f"drafted report {report_id} ({stored.origin}): {uploads} files to upload, "
         f"{len(stored.items)} items"
     )
+    from safelight.referrals.cybertipline.views import warnings
+
     for warning in warnings(stored):
         click.echo(f"warning: {warning}")
-
-
-def warnings(report: StoredReport) -> list[str]:
-    """What the API accepts but NCMEC may not act on (reference 1.3)."""
-    out = []
-    suspect = report.report.person_or_user_reported
-    if suspect is None and not report.report.internet_details:
-        out.append(
-            "no reported user, IP or location: NCMEC may treat the report as informational "
-            "and not refer it"
-        )
-    return out
 
 
 @cybertip_group.command("ls")
@@ -195,39 +186,16 @@ def ls_command(status: str | None, as_json: bool) -> None:
 def show_command(report_id: int, as_xml: bool, as_json: bool) -> None:
     """One report: its status, files, every API step and its receipt."""
     from safelight.referrals.cybertipline.store import ReportStore
+    from safelight.referrals.cybertipline.views import report_detail
     from safelight.referrals.cybertipline.xml import to_xml
 
     with Database.open() as db:
         store = ReportStore(db)
         report = store.get(report_id)
-        steps = store.steps(report_id)
+        body: dict[str, Any] = report_detail(store, report_id)
     if as_xml:
         click.echo(to_xml(report.report).decode("utf-8"), nl=False)
         return
-    body: dict[str, Any] = {
-        **report.to_dict(),
-        "warnings": warnings(report),
-        "file_list": [
-            {"name": f.name, "upload": f.source is not None, "sha256": f.sha256}
-            for f in report.files
-        ],
-        "steps": [
-            {
-                "attempt": s.attempt,
-                "step": s.step,
-                "try": s.try_number,
-                "outcome": s.outcome,
-                "http_status": s.http_status,
-                "response_code": s.response_code,
-                "description": s.description,
-                "ncmec_id": s.remote_id,
-                "file_id": s.file_id,
-                "request_id": s.request_id,
-                "at": utc_timestamp(s.at),
-            }
-            for s in steps
-        ],
-    }
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
@@ -255,11 +223,19 @@ def _settings(url: str | None, xsd: Path | None) -> Settings:
     return Settings.from_env(url, xsd)
 
 
+def _audit(db: Database) -> Audit:
+    """Every step into the audit trail, by ``cli:<OS user>`` (as every command names it)."""
+    from safelight.referrals.audit import cybertip_audit
+    from safelight.service.commands import cli_actor
+
+    return cybertip_audit(db, cli_actor())
+
+
 def _submission(db: Database, settings: Settings | None) -> Submission:
     from safelight.referrals.cybertipline.store import ReportStore
     from safelight.referrals.cybertipline.submit import Submission
 
-    return Submission(ReportStore(db), settings)
+    return Submission(ReportStore(db), settings, audit=_audit(db))
 
 
 def _outcome(report: StoredReport) -> None:

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from safelight.errors import ConflictError, NotFoundError
+from safelight.referrals.cybertipline.events import Audit, AuditEvent, no_audit
 from safelight.referrals.cybertipline.models import FileDetails, Report
 from safelight.referrals.cybertipline.status import (
     DRAFTED,
@@ -120,8 +121,11 @@ class StoredReport:
 
 
 class ReportStore:
-    def __init__(self, db: Database) -> None:
+    """Reports in the store. ``audit`` hears every draft (``AuditEvent`` step ``draft``)."""
+
+    def __init__(self, db: Database, *, audit: Audit = no_audit) -> None:
         self.db = db
+        self.audit = audit
 
     def draft(
         self, origin: str, report: Report, files: list[DraftFile], items: Iterable[str]
@@ -149,6 +153,9 @@ class ReportStore:
                 conn.execute(
                     insert(cybertip_items), [{"report_id": report_id, "item_key": k} for k in keys]
                 )
+        uploads = sum(1 for f in files if f.source)
+        extra = {"items": len(keys), "files": len(files), "uploads": uploads}
+        self.audit(AuditEvent(report_id, "draft", DRAFTED, None, origin, extra))
         return report_id
 
     def refuse_duplicates(self, report: StoredReport) -> None:
@@ -199,6 +206,14 @@ class ReportStore:
         with self.db.connect() as conn:
             rows = conn.execute(query).all()
             return [_stored(row._mapping, ()) for row in rows]
+
+    def count(self, status: str | None = None) -> int:
+        """How many reports there are (of ``status``)."""
+        query = select(func.count()).select_from(cybertip_reports)
+        if status is not None:
+            query = query.where(cybertip_reports.c.status == status)
+        with self.db.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def steps(self, report_id: int) -> list[Step]:
         query = (

@@ -11,8 +11,6 @@ is recorded (``cybertip_steps``) and handed to ``audit``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -22,6 +20,7 @@ import httpx
 
 from safelight.errors import ConflictError, InputError, UsageError
 from safelight.referrals.cybertipline.client import ApiError, Client, Retry, Settings, Try
+from safelight.referrals.cybertipline.events import Audit, AuditEvent, no_audit
 from safelight.referrals.cybertipline.store import (
     DRAFTED,
     FAILED,
@@ -39,24 +38,7 @@ from safelight.referrals.cybertipline.vocab import (
 )
 from safelight.referrals.cybertipline.xml import to_xml, validate_xsd
 
-
-@dataclass(frozen=True)
-class AuditEvent:
-    """One step of one report, for the audit log: what was done and how it ended."""
-
-    report: int
-    step: str  # submit, upload, fileinfo, finish, retract, or status
-    outcome: str  # ok, transient, failed, or the new status
-    remote_id: int | None = None
-    detail: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-Audit = Callable[[AuditEvent], None]
-
-
-def no_audit(_event: AuditEvent) -> None:
-    """The default: audit nothing (the service wires its hash-chained log here)."""
+__all__ = ["Audit", "AuditEvent", "Submission", "no_audit"]
 
 
 class Submission:
@@ -86,6 +68,7 @@ class Submission:
     def submit(self, report_id: int) -> StoredReport:
         """Send a drafted report."""
         report = self.store.get(report_id)
+        self._requested(report, "submit")
         if report.status != DRAFTED:
             raise ConflictError(
                 f"report {report_id} is {report.status}, not drafted: "
@@ -98,6 +81,7 @@ class Submission:
         """Send a failed report again (as a new NCMEC report); one left open by a crash is
         retracted first."""
         report = self.store.get(report_id)
+        self._requested(report, "retry")
         if report.status == OPENED:
             self._retract_remote(report, reason="left open by an interrupted submission")
             report = self.store.get(report_id)
@@ -115,6 +99,7 @@ class Submission:
     def retract(self, report_id: int) -> StoredReport:
         """Withdraw a report that is not finished; its items may then be reported again."""
         report = self.store.get(report_id)
+        self._requested(report, "retract")
         if report.status == FINISHED:
             raise ConflictError(
                 f"report {report_id} is finished: a finished report is irreversible",
@@ -233,6 +218,11 @@ class Submission:
             self._undo(client, report, reason)
 
     # -- bookkeeping ----------------------------------------------------------------------
+
+    def _requested(self, report: StoredReport, verb: str) -> None:
+        """The request itself, before anything is checked or sent: who asked for what."""
+        detail = f"status {report.status}, attempts {report.attempts}"
+        self.audit(AuditEvent(report.id, "request", verb, report.remote_id, detail))
 
     def _needed_settings(self) -> Settings:
         if self.settings is None:
