@@ -311,6 +311,7 @@ def stage_timings(paths: list[Path], repeat: int = 3) -> dict[str, float]:
     side = FAST_DECODE_MIN_SIDE
     datas = [p.read_bytes() for p in paths]
     greys = [simplejpeg.decode_jpeg(d, "GRAY")[:, :, 0] for d in datas]
+    decoded = [simplejpeg.decode_jpeg(d, "RGB") for d in datas]
     reduced = [simplejpeg.decode_jpeg(d, "GRAY", min_height=side, min_width=side) for d in datas]
     reduced = [r[:, :, 0] for r in reduced]
     rgbs = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
@@ -331,6 +332,10 @@ def stage_timings(paths: list[Path], repeat: int = 3) -> dict[str, float]:
     stages = {
         "read_file": each(lambda p: p.read_bytes(), paths),
         "digests_md5_sha1_sha256": each(digest_bytes, datas),
+        # The default route: libjpeg-turbo RGB (Pillow's bytes), then the fused sampled filter
+        # and the guard on it (pdq.hashes_from_rgb), the exact filter only where it falls back.
+        "decode_rgb_simplejpeg": each(lambda d: simplejpeg.decode_jpeg(d, "RGB"), datas),
+        "pdq_default_from_decoded_rgb": each(pdq.hashes_from_rgb, decoded),
         "decode_luma_simplejpeg": each(lambda d: simplejpeg.decode_jpeg(d, "GRAY"), datas),
         "decode_luma_opencv": each(
             lambda d: cv2.imdecode(np.frombuffer(d, np.uint8), cv2.IMREAD_GRAYSCALE), datas

@@ -100,10 +100,14 @@ def _hash_rgb(rgb: npt.NDArray[np.uint8], options: HashOptions) -> Hashes:
     return hashes[0], (tuple(hashes) if options.wants_pdq8 else None)
 
 
-def _hash_reduced(luma: Luma, options: HashOptions) -> Hashes | None:
-    """PDQ of a reduced decode, or None when its coefficients crowd the median too closely
-    for a reduced decode's error (the caller then takes the exact route)."""
-    dct, quality = pdq.pdq_dct(luma, exact=False, dihedral=options.wants_pdq8)
+def _hash_reduced(pixels: npt.NDArray[np.uint8], options: HashOptions) -> Hashes | None:
+    """PDQ of a reduced decode (grey or RGB), or None when its coefficients crowd the median
+    too closely for a reduced decode's error (the caller then takes the exact route)."""
+    dihedral = options.wants_pdq8
+    if pixels.ndim == 3:  # through the fused RGB filter, as the default route
+        dct, quality = pdq.pdq_dct_from_rgb(pixels, skip_at_64=not dihedral, dihedral=dihedral)
+    else:
+        dct, quality = pdq.pdq_dct(pixels, exact=False, dihedral=dihedral)
     if dct_spread(dct) < FAST_MIN_DCT_SPREAD:
         return None
     blocks = pdq.dihedral_dcts(dct) if options.wants_pdq8 else [dct]
@@ -145,7 +149,7 @@ def _jpeg_fast_path(data: bytes, name: str, options: HashOptions) -> PhotoHashes
     try:
         if options.mode == "fast" and _reduced(width, height):
             pixels = _decode_jpeg(data, colorspace, reduce=True)
-            reduced = _hash_reduced(orient(_luma(pixels), orientation), options)
+            reduced = _hash_reduced(orient(pixels, orientation), options)
             if reduced is not None:
                 shape = (pixels.shape[0], pixels.shape[1])
                 return PhotoHashes("jpeg", width, height, decoder + "-reduced", shape, *reduced)
@@ -195,7 +199,7 @@ def _pillow_reduced(
             return None
         orientation = exif_orientation(image) if options.exif_transpose else 1
         pixels = pixels_for_pdq(image, reference=False)
-        reduced = _hash_reduced(orient(_luma(pixels), orientation), options)
+        reduced = _hash_reduced(orient(pixels, orientation), options)
     if reduced is None:
         return None
     shape = (pixels.shape[0], pixels.shape[1])
