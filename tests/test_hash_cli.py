@@ -179,7 +179,10 @@ def test_demo_command_and_function(tmp_path: Path, safelight_env: Path) -> None:
     assert result.stdout.count("known item:") == 3
     assert "partner-upload.zip!/upload/inner.tar.gz!/" in result.stdout
     assert "  groups: " in result.stdout and "report.html" in result.stdout
+    assert "9 reports in 9 languages; items: 3 received" in result.stdout
     results = run_demo(tmp_path / "again", echo=lambda _: None)
+    hotline = results["hotline"]  # seeded by the first run: only a new password this time
+    assert not hotline.seeded and hotline.password and hotline.statuses["removed"] == 5  # type: ignore[attr-defined]
     assert len(results["scan"]["found"]) == 3  # type: ignore[index]
     assert results["network"]["countries"] > 0  # type: ignore[index]
     demo = results["photos"]

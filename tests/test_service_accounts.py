@@ -105,6 +105,26 @@ def test_disabled_user_cannot_log_in_and_enable_clears(db: Database) -> None:
     assert users.authenticate("alice", PASSWORD).username == "alice"
 
 
+def test_a_new_password_replaces_the_old_and_lifts_a_lock(db: Database) -> None:
+    users = UserStore(db, hasher=CHEAP, lockout=Lockout(2, timedelta(minutes=10)))
+    users.add("alice", PASSWORD, frozenset({Role.ANALYST}), by="cli:root")
+    for _ in range(2):
+        with pytest.raises(AuthenticationError):
+            users.authenticate("alice", "not the password at all")
+    assert users.get("alice").locked_until is not None
+    with pytest.raises(InputError, match="too short"):
+        users.set_password("alice", "short", by="cli:root")
+    fresh = "another long enough password"
+    assert users.set_password("alice", fresh, by="cli:root").locked_until is None
+    assert users.authenticate("alice", fresh).username == "alice"
+    with pytest.raises(AuthenticationError):
+        users.authenticate("alice", PASSWORD)
+    [entry] = [e for e in AuditLog(db).entries() if e.action == "user.password"]
+    assert (entry.actor, entry.target, entry.details) == ("cli:root", "alice", {})
+    with pytest.raises(NotFoundError):
+        users.set_password("nobody", fresh, by="cli:root")
+
+
 def test_sessions_resolve_expire_and_end(db: Database) -> None:
     clock = Clock()
     users = UserStore(db, hasher=CHEAP)

@@ -37,9 +37,14 @@ def run_demo(out_dir: Path, echo: Echo = print) -> dict[str, object]:
     echo(f"  report: {report} (open it in a browser; it works offline)")
     results["network"] = headline
 
+    from safelight.demo.hotline import run_hotline_step
     from safelight.demo.serve_commands import run_serve_step
 
     echo("")
-    echo("== Serve: the demo store as a matching service (HMA-compatible routes)")
-    results["serve"] = run_serve_step(echo=echo)
+    echo("== Hotline: a demo analyst workspace in the store (placeholder reports and partners)")
+    hotline = results["hotline"] = run_hotline_step(echo=echo)
+
+    echo("")
+    echo("== Serve: the demo store as a matching service (HMA-compatible routes) and workspace")
+    results["serve"] = run_serve_step(echo=echo, hotline=hotline)
     return results

@@ -19,5 +19,5 @@ from safelight.demo import run_demo
 )
 def demo_command(out: Path) -> None:
     """Run the pipeline on benign generated data: hash photos, scan a corpus against a demo
-    list, and analyze a simulated distribution network."""
+    list, analyze a simulated distribution network, and seed a demo hotline workspace."""
     run_demo(out, echo=click.echo)

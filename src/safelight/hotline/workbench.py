@@ -11,7 +11,9 @@ bench.overview(item_id)                                          # what a page s
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, select
@@ -49,19 +51,22 @@ class Workbench:
         *,
         four_eyes: bool,
         home: str | os.PathLike[str] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> Workbench:
+        """``clock`` dates what the parts record (the demo replays a story in the past)."""
+
         def matcher() -> Matcher:
             from safelight.match.matcher import Matcher
 
             return Matcher(lists, home=home)
 
-        desk = ClassificationDesk(db, audit, four_eyes=four_eyes)
+        desk = ClassificationDesk(db, audit, four_eyes=four_eyes, clock=clock)
         return cls(
             db=db,
             desk=desk,
-            hashes=ItemHashes(db, audit),
-            known=KnownMaterial(db, audit, desk, matcher),
-            banker=Banker(db, audit, lists),
+            hashes=ItemHashes(db, audit, clock=clock),
+            known=KnownMaterial(db, audit, desk, matcher, clock=clock),
+            banker=Banker(db, audit, lists, clock=clock),
         )
 
     def add_hashes(

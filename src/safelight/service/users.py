@@ -140,6 +140,21 @@ class UserStore:
             self.audit.record(by, "user.roles", username, details, conn=conn)
         return self.get(username)
 
+    def set_password(self, username: str, password: str, *, by: str) -> User:
+        """A new password for ``username``; a lock from failed logins is lifted with it."""
+        check_password(password)
+        with self.db.begin(lock=True) as conn:
+            self._get(conn, username)
+            values = {
+                "password_hash": self.hasher.hash(password),
+                "failed_logins": 0,
+                "locked_until": None,
+                "updated_at": self.clock(),
+            }
+            self._update(conn, username, values)
+            self.audit.record(by, "user.password", username, conn=conn)
+        return self.get(username)
+
     def authenticate(self, username: str, password: str, *, client: str = "") -> User:
         """The user, if the password is right and the account enabled and not locked; else
         AuthenticationError with one message whatever the reason (no account enumeration).
