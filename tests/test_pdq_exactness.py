@@ -83,7 +83,9 @@ def test_fast_mode_stays_within_its_documented_bound(
         bits.append(pdq.hamming_distance(record.pdq.digest, expected))
         reduced += _decoder(path, FAST).endswith("-reduced")
     assert max(bits) <= FAST_MODE_MAX_BITS < PDQ_MATCH_THRESHOLD // 3, bits
-    assert reduced >= 9  # the reduced decode is kept where it is safe, not refused everywhere
+    # The reduced decode is kept where it is safe, not refused everywhere: 4 of the 5 images
+    # large enough for a power-of-two reduction (short side >= 1024) keep it.
+    assert reduced >= 4
 
 
 # Through a reduced decode these drifted 16-100 bits from the HMA path (measured before the

@@ -22,7 +22,7 @@ from safelight.signals import pdq
 from safelight.signals.files import hash_file
 from safelight.signals.options import HashOptions
 from safelight.signals.pdq import ZERO_HASH
-from safelight.signals.photo import hash_photo
+from safelight.signals.photo import hash_photo, reduced_short_side
 from safelight.signals.pillow_decode import EXIF_ORIENTATION_TAG, orient
 from safelight.signals.synthetic import photo_like
 
@@ -93,7 +93,12 @@ def test_decode_path_is_chosen_per_file(corpus: list[Path], tmp_path: Path) -> N
     assert hash_file(str(cmyk), PDQ).pdq == reference_rgb_hash(cmyk)
     reduced = hash_photo(big.read_bytes(), "jpeg", str(big), FAST)
     assert reduced.decoder == "jpeg-rgb-reduced"
-    assert photo(grey, FAST) == "jpeg-luma-reduced"
+    big_grey = save(tmp_path / "grey.jpg", Image.fromarray(photo_like(7, 1400, 1200)).convert("L"))
+    assert photo(big_grey, FAST) == "jpeg-luma-reduced"
+    assert photo(grey, FAST) == "jpeg-luma"  # too small for a power-of-two reduction
+    # 1024x768: a 6/8 scale would cost more than the full decode (plain-C inverse DCT)
+    middle = save(tmp_path / "middle.jpg", Image.fromarray(photo_like(8, 1024, 768)))
+    assert photo(middle, FAST) == "jpeg-rgb"
     assert FAST_DECODE_MIN_SIDE <= min(reduced.hashed_shape) < 1200
     assert hash_photo(small.read_bytes(), "jpeg", "s", FAST).hashed_shape == (200, 300)
     cmyk_fast = hash_photo(cmyk.read_bytes(), "jpeg", "c", FAST)
@@ -103,6 +108,14 @@ def test_decode_path_is_chosen_per_file(corpus: list[Path], tmp_path: Path) -> N
     reduced_cmyk = hash_photo(big_cmyk.read_bytes(), "jpeg", "c", FAST)
     assert reduced_cmyk.decoder == "pillow-reduced"
     assert FAST_DECODE_MIN_SIDE <= min(reduced_cmyk.hashed_shape) < 1200
+
+
+def test_fast_decodes_reduce_by_powers_of_two_only() -> None:
+    assert reduced_short_side(1024) == 512 and reduced_short_side(1200) == 600
+    assert reduced_short_side(1500) == 750  # 1/2, not the plain-C 3/8 (563)
+    assert reduced_short_side(2448) == 612 and reduced_short_side(4100) == 513
+    assert reduced_short_side(5000) == 625  # 1/8
+    assert reduced_short_side(700) == 700  # nothing reduces it and keeps 512
 
 
 MODES = {
