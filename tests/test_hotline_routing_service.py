@@ -328,7 +328,9 @@ def test_the_item_page_shows_the_routing_panel(client: TestClient, db: Database)
         follow_redirects=False,
     )
     assert referred.headers["location"] == f"/workspace/items/{item}?done=referred#panel-routing"
-    again = client.get(f"/workspace/items/{item}").text.split('id="panel-routing"', 1)[1]
+    shown = client.get(referred.headers["location"]).text
+    assert '<div class="done" role="status"><p>The item was referred.</p></div>' in shown
+    again = shown.split('id="panel-routing"', 1)[1]
     assert re.findall(r'<tr class="event-([a-z_]+)">', again) == [
         "reported",
         "assessed",
