@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,3 +86,20 @@ def test_axis_tops_cover_the_data_in_round_steps(value: float, integers: bool) -
     else:
         assert round(steps) >= 4
     assert re.fullmatch(r"[0-9.e+-]+", repr(top))
+
+
+def axis_labels(drawn: str) -> list[str]:
+    root = ET.fromstring(drawn)
+    return [str(t.text) for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+
+
+def test_an_axis_of_days_reaches_a_day_when_every_time_is_minutes() -> None:
+    """Removals minutes after the report: ticks 0.0001 apart would all read "0"."""
+    minutes = Series("Median", [0.0007, None])
+    days = chart(["2026-11", "2026-12"], minutes, integers=False)
+    rounded = replace(days, fmt=lambda v: f"{round(v, 2):g}")
+    assert set(axis_labels(str(columns(rounded)))) == {"0"}  # what the metrics page showed
+    labels = axis_labels(str(columns(replace(rounded, least_top=1.0))))
+    assert labels[0] == "0" and labels[-1] == "1" and len(set(labels)) == len(labels)
+    longer = replace(rounded, series=[Series("Median", [2.25, 6.0])], least_top=1.0)
+    assert axis_labels(str(columns(longer)))[-1] == "6"  # longer times: the axis as before

@@ -85,6 +85,8 @@ def test_four_eyes_by_form(db: Database, people: dict[str, TestClient]) -> None:
     assert errors(refused.text) == [
         "Four eyes: a different analyst must confirm or dispute this classification."
     ]
+    # a refused form from the item page lands here: the way back to the item is a link
+    assert f'<a href="/workspace/items/{item_id}">Open the item</a>' in refused.text
     assert f'action="/workspace/items/{item_id}/confirm"' in page_of(bob, item_id)
     assert post(bob, item_id, "confirm", version="1").status_code == 303
     assert item(db, item_id)["status"] == "illegal"

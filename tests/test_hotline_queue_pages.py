@@ -92,9 +92,10 @@ def test_the_queue_page_filters_sorts_and_pages(ana: TestClient, items: dict[str
         '<th scope="col" aria-sort="ascending">'
         '<a href="/workspace/queue?sort=reported_at&amp;order=desc">' in html
     )
-    assert "3 items; page 1 of 1." in html
+    assert "Items found: 3. Page 1 of 1." in html
     filtered = ana.get("/workspace/queue", params={"site_type": "forum", "status": "received"}).text
     assert shown_urls(filtered) == ["http://forum.example/t"]
+    assert "Items found: 1. Page 1 of 1." in filtered  # one item is not "1 items"
     assert 'value="received" checked' in filtered and '<option value="forum" selected>' in filtered
     newest = ana.get(
         "/workspace/queue", params={"sort": "reported_at", "order": "desc", "page_size": "2"}

@@ -270,6 +270,9 @@ def test_the_metrics_page_and_csv(client: TestClient, db: Database) -> None:
         'xmlns="http://www.w3.org/2000/svg"', ""
     )
     assert '<title id="chart-countries-title">' in page.text
+    # one region per table, named by its heading (two regions of one name confuse landmarks)
+    named = re.findall(r'<(?:section|div)[^>]* aria-labelledby="(table-[a-z]+)"', page.text)
+    assert sorted(named) == ["table-countries", "table-months", "table-networks", "table-total"]
     assert "Germany (DE)" in page.text and "=cmd|" in page.text
     response = client.get("/workspace/metrics.csv?table=networks")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
@@ -328,7 +331,9 @@ def test_the_item_page_shows_the_routing_panel(client: TestClient, db: Database)
         follow_redirects=False,
     )
     assert referred.headers["location"] == f"/workspace/items/{item}?done=referred#panel-routing"
-    again = client.get(f"/workspace/items/{item}").text.split('id="panel-routing"', 1)[1]
+    shown = client.get(referred.headers["location"]).text
+    assert '<div class="done" role="status"><p>The item was referred.</p></div>' in shown
+    again = shown.split('id="panel-routing"', 1)[1]
     assert re.findall(r'<tr class="event-([a-z_]+)">', again) == [
         "reported",
         "assessed",

@@ -43,6 +43,9 @@ class Chart:
     fmt: Callable[[float], str]  # a value as the reader writes it
     no_data: str  # what the chart says when there is nothing to draw
     integers: bool = False  # counts: ticks at whole numbers only
+    # the axis reaches at least this far: values far smaller than the unit the reader
+    # thinks in (minutes, on an axis of days) would get ticks that all read "0"
+    least_top: float = 0.0
 
 
 def nice_ceiling(value: float, *, integers: bool = False) -> tuple[float, float]:
@@ -75,7 +78,7 @@ def columns(chart: Chart, *, width: int = 760, height: int = 300) -> Markup:
     if not values:
         parts.append(_text(left + plot_w / 2, top + plot_h / 2, chart.no_data, anchor="middle"))
         return _close(parts)
-    peak, step = nice_ceiling(max(values), integers=chart.integers)
+    peak, step = nice_ceiling(max(*values, chart.least_top), integers=chart.integers)
     parts += _value_grid(chart, left, top, plot_w, plot_h, peak, step)
     slot = plot_w / max(len(chart.categories), 1)
     bar = min(28.0, slot * 0.8 / max(len(chart.series), 1))
@@ -117,7 +120,7 @@ def bars(chart: Chart, *, width: int = 760, row: int = 32) -> Markup:
     if not values:
         parts.append(_text(width / 2, top + row / 2 + 4, chart.no_data, anchor="middle"))
         return _close(parts)
-    peak, step = nice_ceiling(max(values), integers=chart.integers)
+    peak, step = nice_ceiling(max(*values, chart.least_top), integers=chart.integers)
     thick = (row - 6) / max(len(chart.series), 1)
     for index, category in enumerate(chart.categories):
         y0 = top + index * row + 3

@@ -130,6 +130,7 @@ def charts_of(metrics: Metrics, language: str) -> list[dict[str, Any]]:
             fmt=fmt,
             no_data=gettext(NO_DATA),
             integers=integers,
+            least_top=1.0 if key == "times" else 0.0,  # days: an axis of at least one day
         )
 
     months = metrics.months

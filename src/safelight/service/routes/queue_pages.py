@@ -30,6 +30,7 @@ from safelight.hotline.messages_queue import (
     SORT_LABELS,
     UNKNOWN_FILTER,
 )
+from safelight.hotline.messages_routing import DONE as ROUTING_DONE
 from safelight.hotline.model import ItemStatus, SiteType, utc
 from safelight.hotline.pages import render
 from safelight.hotline.panels import PanelContext, RenderedPanel, load_panels
@@ -231,6 +232,9 @@ def _pairs(query: str) -> list[tuple[str, str]]:
 # --- what the templates get ------------------------------------------------------------------
 
 
+ITEM_ROUTING_DONE = frozenset({"referred", "host_notified", "still_online", "removed"})
+
+
 def _note(request: Request) -> dict[str, str] | None:
     """The line saying what the last action did, in the reader's language."""
     gettext = translations(page_language(request)).gettext
@@ -238,6 +242,8 @@ def _note(request: Request) -> dict[str, str] | None:
     values = {"item": params.get("item", "")[:12], "name": params.get("name", "")[:150]}
     if params.get("done") in DONE:
         return {"kind": "done", "text": gettext(DONE[params["done"]]) % values}
+    if params.get("done") in ITEM_ROUTING_DONE:  # the routing panel's forms come back here
+        return {"kind": "done", "text": gettext(ROUTING_DONE[params["done"]])}
     if params.get("problem") in PROBLEMS:
         return {"kind": "problem", "text": gettext(PROBLEMS[params["problem"]]) % values}
     return None

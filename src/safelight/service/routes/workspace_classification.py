@@ -220,6 +220,7 @@ def _page(
         page="queue",
         status_code=status,
         url=item["url"],
+        item_id=item_id,
         panels=panels,
         problems=problems or [],
     )
