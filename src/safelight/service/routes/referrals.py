@@ -52,7 +52,8 @@ class CaseChoice(BaseModel):
 
     name: str = Field(min_length=1)
     geo: list[str] = Field(
-        default=[], description="Geolocation .mmdb files under scan_roots (as analyze --geo)."
+        default=[],
+        description="Geolocation .mmdb files under scan_roots (as a network analysis uses).",
     )
 
 
