@@ -45,6 +45,8 @@ NOTICES_SENT = N_("Notices sent")
 REPORT_REFERENCE = N_("Report %(reference)s")
 PUBLIC_ACTOR = N_("Public report")
 RECORDED_ELSEWHERE = N_("Recorded by the classification")
+CONFIRMED_BY = N_("Confirmed by %(name)s (four eyes)")
+KNOWN_MATERIAL = N_("Known material: list %(list)s, entry %(entry)s")
 
 # Problems, by error code (the library's English message is the fallback).
 PROBLEMS = {

@@ -17,7 +17,9 @@ transaction):
 Times are checked: none in the future, none before the item was reported (or assessed, for
 a referral), a re-sent notice not before the previous one, a removal not before a re-check
 that found the material still online. A time without a zone is read as UTC. The timeline
-adds "reported" (each report that named the item) and "assessed" from the item itself.
+adds "reported" (each report that named the item) and "assessed" from the item itself, by
+the classification that assessed it (``classification.assessed_by``): who classified, and
+who confirmed it where four eyes applied (or the list entry of known material).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from safelight.constants import HOTLINE_EVENT_MAX_NOTE
 from safelight.errors import ConflictError, InputError, NotFoundError
+from safelight.hotline.classification import CONFIRMED, KNOWN, assessed_by
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.partners import PartnerDirectory, PartnerKind
 from safelight.hotline.references import parse_reference
@@ -79,6 +82,8 @@ class TimelineEvent:
     notice: int | None = None
     note: str = ""
     reference: str | None = None  # the report, for "reported"
+    confirmed_by: str | None = None  # "assessed": the second analyst (four eyes)
+    known: Mapping[str, Any] | None = None  # "assessed" as known material: list, entry_id
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +98,8 @@ class TimelineEvent:
             "notice": self.notice,
             "note": self.note,
             "reference": self.reference,
+            "confirmed_by": self.confirmed_by,
+            "known": dict(self.known) if self.known else None,
         }
 
 
@@ -384,7 +391,7 @@ def _referred_to(conn: Connection, item_id: int) -> set[int]:
 def _timeline(conn: Connection, items: list[Row]) -> list[TimelineEvent]:
     """The items' events in time order (same moment: by step, then item, then entry)."""
     urls = {int(item["id"]): str(item["url"]) for item in items}
-    events = _reported(conn, urls) + _assessed(items) + _recorded(conn, urls)
+    events = _reported(conn, urls) + _assessed(conn, items) + _recorded(conn, urls)
     events.sort(
         key=lambda pair: (pair[0].occurred_at, ORDER[pair[0].event], pair[0].item_id, pair[1])
     )
@@ -417,21 +424,28 @@ def _reported(conn: Connection, urls: dict[int, str]) -> list[tuple[TimelineEven
     ]
 
 
-def _assessed(items: list[Row]) -> list[tuple[TimelineEvent, int]]:
-    return [
-        (
-            TimelineEvent(
-                int(item["id"]),
-                str(item["url"]),
-                EventKind.ASSESSED,
-                _utc(item["assessed_at"]),
-                None,
-            ),
-            0,
+def _assessed(conn: Connection, items: list[Row]) -> list[tuple[TimelineEvent, int]]:
+    assessed = [item for item in items if item["assessed_at"] is not None]
+    by = assessed_by(conn, [int(item["id"]) for item in assessed])
+    events = []
+    for item in assessed:
+        # None where no classification record took effect (assessed before they existed)
+        made = by.get(int(item["id"]))
+        review = made.review if made is not None else None
+        known = None
+        if made is not None and made.source == KNOWN:
+            known = {"list": made.known_list, "entry_id": made.known_entry_id}
+        event = TimelineEvent(
+            int(item["id"]),
+            str(item["url"]),
+            EventKind.ASSESSED,
+            _utc(item["assessed_at"]),
+            made.by if made is not None else None,
+            confirmed_by=review.by if review is not None and review.verdict == CONFIRMED else None,
+            known=known,
         )
-        for item in items
-        if item["assessed_at"] is not None
-    ]
+        events.append((event, 0))
+    return events
 
 
 def _recorded(conn: Connection, urls: dict[int, str]) -> list[tuple[TimelineEvent, int]]:
