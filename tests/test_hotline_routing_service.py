@@ -355,11 +355,21 @@ def test_the_item_page_shows_the_routing_panel(client: TestClient, db: Database)
         follow_redirects=False,
     )
     assert referred.headers["location"] == f"/workspace/items/{item}?done=referred#panel-routing"
-    again = client.get(f"/workspace/items/{item}").text.split('id="panel-routing"', 1)[1]
+    landed = client.get(referred.headers["location"]).text
+    assert '<div class="done" role="status"><p>The item was referred.</p></div>' in landed
+    german = client.get(f"/workspace/items/{item}?done=referred&lang=de").text
+    assert "<p>Der Eintrag wurde weitergeleitet.</p></div>" in german
+    noticed = client.post(
+        f"/workspace/items/{item}/host-notice",
+        data={"csrf_token": csrf_of(page.text), "back": "item"},
+    )  # followed to the item page, in the language chosen last (German)
+    assert "<p>Der Hinweis an den Hosting-Anbieter wurde erfasst.</p></div>" in noticed.text
+    again = client.get(f"/workspace/items/{item}?lang=en").text.split('id="panel-routing"', 1)[1]
     assert re.findall(r'<tr class="event-([a-z_]+)">', again) == [
         "reported",
         "assessed",
         "referred",
+        "host_notified",
     ]
     assert "Refer to another partner" in again
     options = re.findall(r'<option value="(\d*)">', again)

@@ -32,7 +32,14 @@ from safelight.hotline.messages_queue import (
 )
 from safelight.hotline.model import ItemStatus, SiteType, utc
 from safelight.hotline.pages import render
-from safelight.hotline.panels import PanelContext, RenderedPanel, load_panels
+from safelight.hotline.panels import (
+    NoteKind,
+    PanelContext,
+    RenderedPanel,
+    load_panels,
+    note_message,
+    register_notes,
+)
 from safelight.hotline.queue import QueueItem, QueuePage, QueueQuery, SortKey, parse_query
 from safelight.hotline.references import display
 from safelight.service.context import Context, ServiceContext
@@ -48,6 +55,7 @@ NOTE_PARAMETERS = ("lang", "done", "problem", "item", "name")
 PAGE_SIZES = (25, 50, 100, 200)
 # A first click on a column sorts it this way (most reports first; otherwise ascending).
 FIRST_DESCENDING = {SortKey.TIMES_REPORTED}
+register_notes(done=DONE, problems=PROBLEMS)  # claim, assign, release, resolve
 
 
 @router.get(QUEUE, response_class=HTMLResponse, summary="The analyst queue (page)")
@@ -232,14 +240,16 @@ def _pairs(query: str) -> list[tuple[str, str]]:
 
 
 def _note(request: Request) -> dict[str, str] | None:
-    """The line saying what the last action did, in the reader's language."""
+    """The line saying what the last action did, in the reader's language: the one its
+    area registered for the code (``register_notes``; the queue's own, the panels')."""
     gettext = translations(page_language(request)).gettext
     params = request.query_params
     values = {"item": params.get("item", "")[:12], "name": params.get("name", "")[:150]}
-    if params.get("done") in DONE:
-        return {"kind": "done", "text": gettext(DONE[params["done"]]) % values}
-    if params.get("problem") in PROBLEMS:
-        return {"kind": "problem", "text": gettext(PROBLEMS[params["problem"]]) % values}
+    kinds: tuple[NoteKind, ...] = ("done", "problem")
+    for kind in kinds:
+        message = note_message(kind, params.get(kind, ""))
+        if message is not None:
+            return {"kind": kind, "text": gettext(message) % values}
     return None
 
 
