@@ -24,6 +24,7 @@ from safelight.hotline.messages_routing import (
     LE_NOTIFIED,
     NOTICE_NUMBER,
     NOTICES_SENT,
+    PACKAGE_SENT,
     PARTNER_KINDS,
     PROBLEMS,
     PUBLIC_ACTOR,
@@ -186,6 +187,13 @@ def timeline_rows(events: list[TimelineEvent], language: str) -> list[dict[str, 
         if event.known:
             known = {"list": event.known["list"], "entry": event.known["entry_id"]}
             details.append(gettext(KNOWN_MATERIAL) % known)
+        if event.package:
+            sent = {
+                "id": format_number(int(event.package["id"]), language),
+                "recipient": event.package["sent_to"],
+                "country": country_name(str(event.package["country"]), language),
+            }
+            details.append(gettext(PACKAGE_SENT) % sent)
         rows.append(
             {
                 "item_id": event.item_id,
