@@ -40,6 +40,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from safelight.constants import HOTLINE_EVENT_MAX_NOTE
 from safelight.errors import ConflictError, InputError, NotFoundError
 from safelight.hotline.classification import CONFIRMED, KNOWN, assessed_by
+from safelight.hotline.item_view import register_item_section
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.partners import PartnerDirectory, PartnerKind
 from safelight.hotline.references import parse_reference
@@ -392,6 +393,14 @@ class Takedown:
                 note=note,
             )
         )
+
+
+def timeline_section(conn: Connection, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The item view's ``timeline``: the item's timeline, as the timeline route answers it."""
+    return [event.to_dict() for event in _timeline(conn, [item])]
+
+
+register_item_section("timeline", timeline_section)
 
 
 def _item(conn: Connection, item_id: int, *, for_update: bool = False) -> Row:
