@@ -102,3 +102,36 @@ def high_frequency_energy(grey: np.ndarray) -> float:
     """Mean squared difference of neighbouring pixels: what edges and detail are made of."""
     values = grey.astype(np.float64)
     return float(np.mean(np.diff(values, axis=0) ** 2) + np.mean(np.diff(values, axis=1) ** 2))
+
+
+KNOWN_LIST = "HOTLINE_CONFIRMED"
+KNOWN_PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+ILLEGAL = {
+    "illegality": "baseline",
+    "age_group": "pre_pubescent",
+    "gender": "female",
+    "site_type": "image_host",
+    "commercial": False,
+}
+
+
+def make_known(db: Database, client: TestClient, csrf: dict[str, str], item: int) -> None:
+    """Make ``item`` known material the way the workspace does: another item of the same
+    picture is classified (four eyes off in the app) and its hash banked into a list, then
+    ``item``'s hash matches that entry and pre-classifies it."""
+    from safelight.lists.store import HashListStore
+
+    HashListStore(db).create(KNOWN_LIST)
+    assessed = new_item(db, f"example.com/assessed-before-{item}")
+    api = f"/api/v1/hotline/items/{assessed}"
+    for path, body in (
+        ("classification", ILLEGAL),
+        ("hashes", {"hashes": [f"pdq {KNOWN_PDQ}"]}),
+        ("bank", {"list": KNOWN_LIST}),
+    ):
+        done = client.post(f"{api}/{path}", json=body, headers=csrf)
+        assert done.status_code in (200, 201), done.text
+    matched = client.post(
+        f"/api/v1/hotline/items/{item}/hashes", json={"hashes": [f"pdq {KNOWN_PDQ}"]}, headers=csrf
+    )
+    assert matched.status_code == 201 and matched.json()["needs_viewing"] is False, matched.text

@@ -103,6 +103,36 @@ def test_classify_confirm_bank_and_the_next_item_is_known(
     assert bob.post(path(other_id, "known/check"), {}).json()["needs_viewing"] is False
 
 
+def test_the_item_view_carries_its_hashes_and_timeline(
+    db: Database, analysts: dict[str, Analyst]
+) -> None:
+    alice, bob = analysts["alice"], analysts["bob"]
+    HashListStore(db).create("HOTLINE_CONFIRMED")
+    _, (item_id, other_id) = report_items(db, "forum.example/t/9", "mirror.example/t/9")
+    alice.post(path(item_id, "classification"), CLASSIFICATION)
+    bob.post(path(item_id, "confirm"), {"version": 1})
+    alice.post(path(item_id, "hashes"), {"hashes": [f"pdq {PDQ}"]})
+    bob.post(path(item_id, "bank"), {"list": "HOTLINE_CONFIRMED"})
+    alice.post(path(other_id, "hashes"), {"hashes": [f"pdq {flip(PDQ, 4)}", f"md5 {MD5}"]})
+    view = bob.get(f"/api/v1/hotline/items/{other_id}")
+    assert view.status_code == 200, view.text
+    sections = view.json()["sections"]
+    hashes = sections["hashes"]
+    assert [(h["signal_type"], h["value"]) for h in hashes["hashes"]] == [
+        ("pdq", flip(PDQ, 4)),
+        ("md5", MD5),
+    ]
+    assert [(k["list"], k["distance"]) for k in hashes["known"]] == [("HOTLINE_CONFIRMED", 4)]
+    assert hashes["needs_viewing"] is False
+    steps = [(e["event"], e["actor"]) for e in sections["timeline"]]
+    assert steps == [("reported", None), ("assessed", "user:alice")]  # pre-classified as known
+    assert sections["timeline"][1]["known"]["list"] == "HOTLINE_CONFIRMED"
+    first = bob.get(f"/api/v1/hotline/items/{item_id}").json()["sections"]
+    assert first["hashes"]["known"] == [] and first["hashes"]["needs_viewing"] is True
+    assessed = [e for e in first["timeline"] if e["event"] == "assessed"]
+    assert [(e["actor"], e["confirmed_by"]) for e in assessed] == [("user:alice", "user:bob")]
+
+
 def test_disagreement_over_the_api(db: Database, analysts: dict[str, Analyst]) -> None:
     alice, root = analysts["alice"], analysts["root"]
     _, (item_id,) = report_items(db, "forum.example/t/2")

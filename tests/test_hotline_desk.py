@@ -258,8 +258,9 @@ def test_the_item_view(
     reports.submit("http://images.example/a", at=31)  # merged into the open item
     new_item(reports, "images.example/b", at=32)
     new_item(reports, "forum.example/elsewhere", at=33)
-    monkeypatch.setitem(
-        item_view._SECTIONS, "hashes", lambda conn, item: {"known": [], "item": item["id"]}
+    # only this section, whichever modules that register theirs were imported before
+    monkeypatch.setattr(
+        item_view, "_SECTIONS", {"hashes": lambda conn, item: {"known": [], "item": item["id"]}}
     )
     view = desk.view(current)
     out = view.to_dict()

@@ -181,3 +181,17 @@ def test_auditors_read_without_actions(app: FastAPI, items: dict[str, int]) -> N
         item = client.get(f"/workspace/items/{items['images']}").text
         assert "Where it is hosted" in item and "/release" not in item and "/resolve" not in item
         assert client.get("/workspace/items/999999").status_code == 404
+
+
+def test_every_area_words_its_own_notes_and_a_code_means_one_thing(app: FastAPI) -> None:
+    from safelight.hotline.messages_queue import DONE
+    from safelight.hotline.messages_routing import DONE as ROUTING_DONE
+    from safelight.hotline.panels import note_message, register_notes
+
+    assert note_message("done", "claimed") == DONE["claimed"]  # the queue's own
+    assert note_message("done", "referred") == ROUTING_DONE["referred"]  # the routing panel's
+    assert note_message("problem", "referred") is None and note_message("done", "x") is None
+    register_notes(done={"claimed": DONE["claimed"]})  # the same words again: harmless
+    with pytest.raises(ValueError, match="'claimed'"):
+        register_notes(done={"claimed": "Something else entirely."})
+    assert note_message("done", "claimed") == DONE["claimed"]

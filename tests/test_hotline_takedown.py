@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from safelight.errors import ConflictError, InputError, NotFoundError
+from safelight.hotline.classification import ClassificationDesk
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.partners import PartnerDirectory, PartnerRejected
 from safelight.hotline.routing import RouteReason, RoutingError, RoutingPolicy
 from safelight.hotline.takedown import EventKind, Takedown
 from safelight.service.audit import AuditLog
 from safelight.store import Database
+from tests.hotline_class_support import illegal
 from tests.routing_support import assess, item_row, report
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -275,6 +277,38 @@ def test_a_reports_timeline_covers_all_its_items(desk: Takedown, db: Database) -
     assert events[0].url == "http://x.example/1"
     with pytest.raises(NotFoundError):
         desk.report_timeline("ABCDE-FGHJK")
+
+
+def test_the_assessed_step_names_who_classified_and_who_confirmed(
+    desk: Takedown, db: Database
+) -> None:
+    reference, (four_eyes, known, alone) = report(db, T0, "a.example/1", "b.example/2", "c.example")
+    classes = ClassificationDesk(db, AuditLog(db), clock=Clock(T0 + timedelta(hours=1)))
+    classes.classify(four_eyes, illegal(), by="user:alice")
+    classes.clock = Clock(T0 + timedelta(hours=3))
+    classes.confirm(four_eyes, 1, by="user:bob")  # takes effect now: the item is assessed
+    with db.begin() as conn:  # what the known-material check records
+        classes.record(conn, known, illegal(), by="user:carol", known=("HOTLINE_CONFIRMED", 7))
+    alone_desk = ClassificationDesk(
+        db, AuditLog(db), four_eyes=False, clock=Clock(T0 + timedelta(hours=4))
+    )
+    alone_desk.classify(alone, illegal(), by="user:dan")
+    assessed = {
+        e.item_id: e for e in desk.report_timeline(reference) if e.event is EventKind.ASSESSED
+    }
+    assert assessed[four_eyes].occurred_at == T0 + timedelta(hours=3)
+    assert (assessed[four_eyes].actor, assessed[four_eyes].confirmed_by) == (
+        "user:alice",
+        "user:bob",
+    )
+    assert assessed[four_eyes].to_dict()["confirmed_by"] == "user:bob"
+    assert (assessed[known].actor, assessed[known].confirmed_by) == ("user:carol", None)
+    assert assessed[known].known == {"list": "HOTLINE_CONFIRMED", "entry_id": 7}
+    assert assessed[known].to_dict()["known"] == {"list": "HOTLINE_CONFIRMED", "entry_id": 7}
+    assert (assessed[alone].actor, assessed[alone].confirmed_by) == ("user:dan", None)
+    assert [e.actor for e in desk.item_timeline(four_eyes) if e.event.value == "assessed"] == [
+        "user:alice"
+    ]
 
 
 def test_takedown_times_are_checked(desk: Takedown, db: Database) -> None:

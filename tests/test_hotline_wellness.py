@@ -4,7 +4,6 @@ never shown again (docs/wellness.md). Time is moved by hand (``Clock``), never s
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safelight.errors import ConflictError
-from safelight.hotline.media import KNOWN_MODULE, CaptureStore, MediaPolicy
+from safelight.hotline.media import CaptureStore, MediaPolicy
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.viewing_time import Interval, day_bounds, since_break, total_within
 from safelight.hotline.wellness import WellnessStore
@@ -26,6 +25,7 @@ from safelight.store import Database
 from tests.hotline_media_support import (
     KEY,
     Clock,
+    make_known,
     media_app,
     new_item,
     screenshot_png,
@@ -294,25 +294,22 @@ def test_material_that_needs_no_viewing_is_never_revealed(db: Database, clock: C
     }
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec(KNOWN_MODULE) is not None,
-    reason="hotline.known decides what needs viewing where it is installed (its tests cover it)",
-)
-def test_without_the_known_module_assessed_items_need_no_viewing(
-    db: Database, clock: Clock
-) -> None:
-    known = new_item(db, "example.com/known", status=ItemStatus.ILLEGAL, classification="baseline")
-    awaiting = new_item(
-        db, "example.com/four-eyes", status=ItemStatus.IN_REVIEW, classification="baseline"
+def test_only_known_material_needs_no_viewing(db: Database, clock: Clock) -> None:
+    assessed = new_item(
+        db, "example.com/assessed", status=ItemStatus.ILLEGAL, classification="baseline"
     )
-    with prepared(db, clock) as (client, csrf, item, capture):
+    with prepared(db, clock, four_eyes=False) as (client, csrf, item, capture):
+        known = new_item(db, "example.com/known")
         other = upload(client, known, screenshot_png(23), csrf).json()["id"]
-        listed = client.get(f"/api/v1/hotline/items/{known}/captures").json()
-        assert listed["viewing_needed"] is False
-        for waiting in (awaiting, item):  # a second analyst confirming still views
-            assert client.get(f"/api/v1/hotline/items/{waiting}/captures").json()["viewing_needed"]
+        captures = f"/api/v1/hotline/items/{known}/captures"
+        assert client.get(captures).json()["viewing_needed"] is True  # not known yet
+        make_known(db, client, csrf, known)
+        assert client.get(captures).json()["viewing_needed"] is False
         refused = client.post(base(known, other) + "/reveal", headers=csrf)
         assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_viewing_needed"
+        for waiting in (assessed, item):  # assessed or not, material no list knows is viewed
+            assert client.get(f"/api/v1/hotline/items/{waiting}/captures").json()["viewing_needed"]
+        assert client.post(base(item, capture) + "/reveal", headers=csrf).status_code == 200
 
 
 def test_tokens_see_previews_but_never_reveal(db: Database, clock: Clock) -> None:

@@ -17,7 +17,7 @@ from safelight.lists.store import default_user
 from safelight.service.audit import AuditLog
 from safelight.store import Database
 from tests.cybertip_mock import MockCyberTipline, serve
-from tests.hotline_referral_support import assess, submit
+from tests.hotline_referral_support import assess, item_id, submit
 from tests.referral_support import make_scan_run
 
 PASSPHRASE = "a long enough passphrase"
@@ -79,16 +79,18 @@ def test_referral_and_key_acts_are_audited(env: Path, db: Database, tmp_path: Pa
         (ACTOR, "referral.built", "referral:1"),
         (ACTOR, "referral.verified", f"referral:{record['referral_id']}"),
         (ACTOR, "referral.sent", "referral:1"),
+        (ACTOR, "hotline.package_sent", f"item:{item_id(db, 'a.example.de')}"),
         (ACTOR, "referral.superseded", "referral:2"),
     ]
     built_details = found[2][3]
     assert built_details["country"] == "DE" and built_details["items"] == 1
     assert built_details["manifest_sha256"] == record["manifest_sha256"]
     assert found[3][3]["ok"] is True and found[4][3]["sent_to"] == "jugendschutz.net"
-    assert found[5][3]["supersedes"] == 1
+    assert found[5][3]["referral_id"] == record["referral_id"]  # on the item's timeline too
+    assert found[6][3]["supersedes"] == 1
     assert PASSPHRASE not in json.dumps([d for *_, d in found])
     checked = run("audit", "verify")
-    assert checked.exit_code == 0 and checked.output.startswith("ok: 6 entries")
+    assert checked.exit_code == 0 and checked.output.startswith("ok: 7 entries")
 
 
 def test_a_failed_build_leaves_no_entry(env: Path, db: Database, tmp_path: Path) -> None:

@@ -234,3 +234,46 @@ def test_sent_then_superseded_carries_when_it_was_referred(
     assert again.record.supersedes == first.id and again.record.items == 2
     rows = csv_rows(again.path / "urls.csv")
     assert {r["referred_at"] for r in rows} == {sent.isoformat()}
+
+
+def test_marking_sent_puts_the_package_on_each_carried_items_timeline(
+    db: Database, items: dict[str, Any], home: Path, tmp_path: Path
+) -> None:
+    from safelight.hotline.routing import RoutingPolicy
+    from safelight.hotline.takedown import EventKind, Takedown
+    from safelight.referrals.audit import audit_log
+    from safelight.service.audit import AuditLog
+    from tests.routing_support import item_row
+
+    ids = items["ids"]
+    record = build(db, home, tmp_path / "one", HotlineSource(db)).record  # a and b
+    statuses = {key: item_row(db, ids[key])["status"] for key in ("a", "b")}
+    sent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    store = ReferralStore(db, audit_log(db, "user:ana"))
+    store.mark_sent(record.id, sent_to="jugendschutz.net upload", by="user:ana", at=sent)
+    takedown = Takedown(db, AuditLog(db), RoutingPolicy("GB"))
+    package = {
+        "id": record.id,
+        "referral_id": record.uid,
+        "country": "DE",
+        "recipient_role": "hotline",
+        "sent_to": "jugendschutz.net upload",
+    }
+    for key in ("a", "b"):
+        events = takedown.item_timeline(ids[key])
+        shown = [e for e in events if e.event is EventKind.PACKAGE_SENT]
+        assert [(e.occurred_at, e.actor, e.package) for e in shown] == [(sent, "user:ana", package)]
+        assert shown[0].to_dict()["package"] == package
+        assert item_row(db, ids[key])["status"] == statuses[key]  # the rules' statuses stay
+    assert all(e.event is not EventKind.PACKAGE_SENT for e in takedown.item_timeline(ids["c"]))
+    log = AuditLog(db)
+    assert log.verify().ok
+    entries = [e for e in log.entries() if e.action == "hotline.package_sent"]
+    assert sorted((e.actor, e.target) for e in entries) == [
+        ("user:ana", f"item:{ids['a']}"),
+        ("user:ana", f"item:{ids['b']}"),
+    ]
+    assert entries[0].details["referral_id"] == record.uid
+    with pytest.raises(Exception, match="cannot be changed"):
+        store.mark_sent(record.id, sent_to="again", by="user:ana")
+    assert len(takedown.item_timeline(ids["b"])) == len(events)  # nothing recorded twice

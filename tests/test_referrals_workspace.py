@@ -17,7 +17,7 @@ from safelight.service.audit import AuditLog
 from safelight.service.roles import Role
 from safelight.store import Database
 from tests.cybertip_support import report
-from tests.hotline_referral_support import assess, submit
+from tests.hotline_referral_support import assess, item_id, submit
 from tests.referral_support import PASSPHRASE, make_key
 from tests.service_support import BASE, add_user, make_app
 from tests.test_workspace_shell import csrf_of, sign_in
@@ -87,6 +87,18 @@ def test_an_analyst_builds_verifies_and_marks_sent(client: TestClient, db: Datab
     assert {"referral.built", "referral.verified", "referral.exported", "referral.sent"} <= set(
         actions
     )
+    assert actions.count("hotline.package_sent") == 2  # one per item carried
+    for item in (item_id(db, "a.example.de"), item_id(db, "b.example.de")):
+        timeline = client.get(f"/workspace/items/{item}/takedown?lang=en").text
+        row = timeline.split('<tr class="event-package_sent">', 1)[1].split("</tr>", 1)[0]
+        assert "<td>Referral package sent</td>" in row and "<td>ana</td>" in row
+        assert (
+            f"Referral package {rid} sent to jugendschutz.net by secure upload (Germany (DE))"
+            in row
+        )
+        japanese = client.get(f"/workspace/items/{item}?lang=ja").text
+        sent_to = "jugendschutz.net by secure upload"
+        assert f"転送パッケージ {rid} を {sent_to}（ドイツ (DE)）に送付" in japanese
 
 
 def test_problems_are_shown_on_the_page_with_what_was_typed(client: TestClient) -> None:

@@ -4,24 +4,29 @@ panel, and the attach / reveal / blur-again forms (each with its CSRF field)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from safelight.hotline.media import KNOWN_MODULE
-from safelight.hotline.model import ItemStatus
 from safelight.hotline.pages import render
 from safelight.hotline.panels import PanelContext, load_panels, registered_panels
 from safelight.service.audit import AuditLog
 from safelight.service.roles import Principal, Role
+from safelight.service.sessions import CSRF_HEADER
 from safelight.store import Database
 from safelight.store.hotline_tables import hotline_items
-from tests.hotline_media_support import Clock, media_app, new_item, screenshot_png, sign_in, upload
+from tests.hotline_media_support import (
+    Clock,
+    make_known,
+    media_app,
+    new_item,
+    screenshot_png,
+    sign_in,
+    upload,
+)
 from tests.service_support import BASE, add_user, make_app
 
 
@@ -271,25 +276,23 @@ def test_the_media_panel_shows_blurred_thumbnails_and_forms(db: Database) -> Non
         assert "/original" not in _panel_html(db, client, item, "bob")  # alice's reveal only
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec(KNOWN_MODULE) is not None,
-    reason="hotline.known decides what needs viewing where it is installed",
-)
 def test_the_media_panel_says_known_material_needs_no_viewing(db: Database) -> None:
-    with signed_in(db) as (client, token):
-        item = new_item(db, "example.com/known")
-        capture = attached(client, token, item)
-        with db.begin() as conn:
-            conn.execute(
-                hotline_items.update()
-                .where(hotline_items.c.id == item)
-                .values(status=ItemStatus.ILLEGAL, classification="baseline")
-            )
-        html = _panel_html(db, client, item, "alice")
+    with signed_in(db, four_eyes=False) as (client, token):
+        csrf = {CSRF_HEADER: token}
+        known, unknown = new_item(db, "example.com/known"), new_item(db, "example.com/unknown")
+        capture = attached(client, token, known)
+        other = attached(client, token, unknown, seed=32)
+        make_known(db, client, csrf, known)  # pre-classified from a list entry
+        html = _panel_html(db, client, known, "alice")
         assert "No viewing needed" in html
         assert "/preview" not in html and "/reveal" not in html
-        page = client.get(f"/workspace/items/{item}/captures/{capture}").text
-        assert "No viewing needed" in page and "/preview" not in page
+        page = client.get(f"/workspace/items/{known}/captures/{capture}").text
+        assert "No viewing needed" in page and "/preview" not in page and "/reveal" not in page
+        item_page = client.get(f"/workspace/items/{known}?lang=en").text
+        assert "No viewing needed" in item_page and "/reveal" not in item_page
+        html = _panel_html(db, client, unknown, "alice")  # no list knows it: viewed as ever
+        assert "No viewing needed" not in html
+        assert f'action="/workspace/items/{unknown}/captures/{other}/reveal"' in html
 
 
 def test_a_revealed_video_is_muted_without_autoplay(db: Database) -> None:

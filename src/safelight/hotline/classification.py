@@ -21,13 +21,14 @@ removed or closed keeps its status: a later correction is recorded, not a step b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from safelight.constants import HOTLINE_MAX_NOTES, HOTLINE_MAX_REASON
 from safelight.errors import (
@@ -393,6 +394,23 @@ class ClassificationDesk:
 
 def history(conn: Connection, item_id: int) -> list[Classification]:
     """An item's classifications on the caller's connection, oldest first."""
+    return _classifications(conn, hotline_classifications.c.item_id == item_id)
+
+
+def assessed_by(conn: Connection, item_ids: Iterable[int]) -> dict[int, Classification]:
+    """The classification that assessed each item: its first to take effect (when the item
+    got its ``assessed_at``), with the confirming review. Items never assessed are left out."""
+    ids = sorted(set(item_ids))
+    found: dict[int, Classification] = {}
+    if not ids:
+        return found
+    for classification in _classifications(conn, hotline_classifications.c.item_id.in_(ids)):
+        if classification.state.took_effect:
+            found.setdefault(classification.item_id, classification)
+    return found
+
+
+def _classifications(conn: Connection, where: ColumnElement[bool]) -> list[Classification]:
     c, r = hotline_classifications.c, hotline_classification_reviews.c
     query = (
         select(hotline_classifications, r.verdict, r.reason, r.reviewed_by, r.reviewed_at)
@@ -400,8 +418,8 @@ def history(conn: Connection, item_id: int) -> list[Classification]:
             hotline_classification_reviews,
             r.classification_id == c.id,
         )
-        .where(c.item_id == item_id)
-        .order_by(c.version)
+        .where(where)
+        .order_by(c.item_id, c.version)
     )
     return [_classification(row._mapping) for row in conn.execute(query)]
 

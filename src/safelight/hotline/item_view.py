@@ -8,8 +8,10 @@
 - ``same_host``: other URLs reported on the same host (the newest HOTLINE_RELATED_ITEMS,
   and how many in all);
 - ``resolutions``: the attempts to locate the host, newest first;
-- ``sections``: what other parts of the workspace add, by key (``register_item_section``).
-  Hash matches known for the item come this way, from the part that records item hashes.
+- ``sections``: what other parts of the workspace add, by key (``register_item_section``):
+  ``hashes`` (the item's hashes and known matches, from ``hotline.known``) and ``timeline``
+  (its takedown timeline, from ``hotline.takedown``), where those modules are loaded (the
+  service loads them all).
 """
 
 from __future__ import annotations

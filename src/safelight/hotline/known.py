@@ -11,7 +11,9 @@ here carry one, and any list can be labelled so.
 Each such match is recorded (``hotline_known_matches``), and an item never classified yet is
 pre-classified from the best one (most severe, then nearest; "known: pre-classified from
 list X entry N"): it takes effect at once, as the entry was assessed before. An item with a
-known match needs no viewing (``needs_viewing``): the media panel keeps it hidden.
+known match needs no viewing (``needs_viewing``): the media panel keeps it hidden. The
+item view (``GET /api/v1/hotline/items/{id}``) carries the item's hashes and known matches
+as its ``hashes`` section.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from safelight.hotline.classification import (
     locked_item,
 )
 from safelight.hotline.item_hashes import ItemHash, item_hashes
+from safelight.hotline.item_view import register_item_section
 from safelight.hotline.list_labels import SEVERITY, assessment_of
 from safelight.match.indexes import indexed_types
 from safelight.match.results import Match
@@ -94,6 +97,20 @@ def known_matches(conn: Connection, item_id: int) -> list[dict[str, Any]]:
         }
         for m in rows
     ]
+
+
+def hashes_section(conn: Connection, item: dict[str, Any]) -> dict[str, Any]:
+    """The item view's ``hashes``: the item's hashes, its known matches, whether it needs
+    viewing (``item_view.register_item_section``)."""
+    item_id = int(item["id"])
+    return {
+        "hashes": [found.to_dict() for found in item_hashes(conn, item_id)],
+        "known": known_matches(conn, item_id),
+        "needs_viewing": needs_viewing(conn, item_id),
+    }
+
+
+register_item_section("hashes", hashes_section)
 
 
 class KnownMaterial:

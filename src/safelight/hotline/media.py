@@ -15,16 +15,16 @@ organisation opted in (``MediaPolicy.enabled``); hashes come first either way. A
   expired capture even before the purge ran).
 
 Every act is audited: attach (``hotline.capture.add``) and retention (``.purge``) here;
-reveals in ``hotline.wellness``.
+reveals in ``hotline.wellness``. Whether an item's material needs viewing at all is
+``hotline.known.needs_viewing``'s to say (known material is never shown again).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -42,7 +42,6 @@ from safelight.errors import (
     PermissionDeniedError,
 )
 from safelight.hotline.media_render import Decoded, decode_image, decode_video
-from safelight.hotline.model import ItemStatus
 from safelight.hotline.sealing import Sealer
 from safelight.signals.files import hash_bytes
 from safelight.signals.options import HashOptions
@@ -57,7 +56,6 @@ if TYPE_CHECKING:  # the service imports the hotline, never the reverse at run t
     from safelight.service.audit import AuditLog
 
 CAPTURE_SIGNALS = frozenset({"sha256", "md5", "pdq", "vpdq"})
-KNOWN_MODULE = "safelight.hotline.known"
 PURGE_EVERY = timedelta(hours=1)
 ACCEPTED = "a PNG, JPEG or WebP screenshot or an MP4 or WebM screen recording"
 
@@ -153,32 +151,6 @@ def _capture(row: Any) -> Capture:
         created_by=m["created_by"],
         delete_after=m["delete_after"],
     )
-
-
-def viewing_needed(conn: Connection, item_id: int) -> bool:
-    """Whether a person needs to look at an item's material at all.
-
-    Known material (already classified in a list) is never shown again: where the
-    classification module (``hotline.known``) is installed, its ``needs_viewing`` decides.
-    Without it, an item needs no viewing once it is assessed and out of review (a
-    classification recorded and the status past ``in_review``)."""
-    try:
-        known = importlib.import_module(KNOWN_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != KNOWN_MODULE:
-            raise
-    else:
-        decide = cast(Callable[[Connection, int], bool], known.needs_viewing)
-        return decide(conn, item_id)
-    row = conn.execute(
-        select(hotline_items.c.status, hotline_items.c.classification).where(
-            hotline_items.c.id == item_id
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError(f"item {item_id} does not exist", code="unknown_item")
-    in_review = row.status in (ItemStatus.RECEIVED, ItemStatus.IN_REVIEW)
-    return in_review or row.classification is None
 
 
 class CaptureStore:

@@ -35,6 +35,7 @@ EVENTS = {
     "reported": N_("Reported"),
     "assessed": N_("Assessed"),
     "referred": N_("Referred"),
+    "package_sent": N_("Referral package sent"),
     "host_notified": N_("Hosting provider notified"),
     "still_online": N_("Re-checked: still online"),
     "removed": N_("Re-checked: removed"),
@@ -45,6 +46,9 @@ NOTICES_SENT = N_("Notices sent")
 REPORT_REFERENCE = N_("Report %(reference)s")
 PUBLIC_ACTOR = N_("Public report")
 RECORDED_ELSEWHERE = N_("Recorded by the classification")
+CONFIRMED_BY = N_("Confirmed by %(name)s (four eyes)")
+KNOWN_MATERIAL = N_("Known material: list %(list)s, entry %(entry)s")
+PACKAGE_SENT = N_("Referral package %(id)s sent to %(recipient)s (%(country)s)")
 
 # Problems, by error code (the library's English message is the fallback).
 PROBLEMS = {

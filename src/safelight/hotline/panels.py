@@ -9,13 +9,17 @@ names of their own, all of them as ``values``, the panel as ``panel``, and the p
 (``item``, ``principal``, ``roles``, ``csrf_token``, ``next``: the item page's path).
 ``load`` reads through ``PanelContext.conn`` (the page's one read transaction) and may
 return ``None`` to leave the panel out for this viewer.
+
+A panel's forms come back to the item page with ``?done=CODE`` or ``?problem=CODE``; the
+line the page then shows is the one its area registered for the code (``register_notes``),
+so the item page knows no area's codes by name either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection
 
@@ -72,3 +76,31 @@ def load_panels(context: PanelContext) -> list[RenderedPanel]:
         if values is not None:
             rendered.append(RenderedPanel(panel.key, panel.template, values))
     return rendered
+
+
+NoteKind = Literal["done", "problem"]
+_NOTES: dict[NoteKind, dict[str, str]] = {"done": {}, "problem": {}}
+
+
+def register_notes(
+    *, done: Mapping[str, str] | None = None, problems: Mapping[str, str] | None = None
+) -> None:
+    """The lines an area's forms ask the item page to show, by code: ``done`` after an act
+    succeeded, ``problems`` when it was refused. Each is an English message id (translated
+    when shown) and may use ``%(item)s`` and ``%(name)s``. One code means one thing: a code
+    registered again with other words is a mistake (ValueError)."""
+    given: tuple[tuple[NoteKind, Mapping[str, str] | None], ...] = (
+        ("done", done),
+        ("problem", problems),
+    )
+    for kind, notes in given:
+        for code, message in (notes or {}).items():
+            known = _NOTES[kind].get(code)
+            if known is not None and known != message:
+                raise ValueError(f"{kind} note {code!r} is registered with other words already")
+            _NOTES[kind][code] = message
+
+
+def note_message(kind: NoteKind, code: str) -> str | None:
+    """The message id registered for ``?done=code`` / ``?problem=code`` (None: unknown)."""
+    return _NOTES[kind].get(code)

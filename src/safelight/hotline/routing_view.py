@@ -17,11 +17,14 @@ from sqlalchemy import Connection
 from safelight.errors import InputError, SafelightError
 from safelight.hotline.i18n import babel_locale, format_date, format_number, translations
 from safelight.hotline.messages_routing import (
+    CONFIRMED_BY,
     EVENTS,
     FIELDS,
+    KNOWN_MATERIAL,
     LE_NOTIFIED,
     NOTICE_NUMBER,
     NOTICES_SENT,
+    PACKAGE_SENT,
     PARTNER_KINDS,
     PROBLEMS,
     PUBLIC_ACTOR,
@@ -179,6 +182,18 @@ def timeline_rows(events: list[TimelineEvent], language: str) -> list[dict[str, 
             details.append(gettext(NOTICE_NUMBER) % {"number": number})
         if event.reference:
             details.append(gettext(REPORT_REFERENCE) % {"reference": display(event.reference)})
+        if event.confirmed_by:
+            details.append(gettext(CONFIRMED_BY) % {"name": _name(event.confirmed_by)})
+        if event.known:
+            known = {"list": event.known["list"], "entry": event.known["entry_id"]}
+            details.append(gettext(KNOWN_MATERIAL) % known)
+        if event.package:
+            sent = {
+                "id": format_number(int(event.package["id"]), language),
+                "recipient": event.package["sent_to"],
+                "country": country_name(str(event.package["country"]), language),
+            }
+            details.append(gettext(PACKAGE_SENT) % sent)
         rows.append(
             {
                 "item_id": event.item_id,
@@ -195,7 +210,12 @@ def timeline_rows(events: list[TimelineEvent], language: str) -> list[dict[str, 
     return rows
 
 
+def _name(actor: str) -> str:
+    """A person's name as the audit trail writes it ("user:alice"), without its kind."""
+    return actor.partition(":")[2] or actor
+
+
 def _actor(event: TimelineEvent, gettext: Callable[[str], str]) -> str:
     if event.actor:
-        return event.actor.partition(":")[2] or event.actor
+        return _name(event.actor)
     return gettext(PUBLIC_ACTOR if event.event.value == "reported" else RECORDED_ELSEWHERE)

@@ -14,15 +14,22 @@ transaction):
 - ``recheck``: the URL checked again, still online, or removed: then ``removed_at`` is set
   and the item becomes ``removed``.
 
+A referral package marked sent (``safelight.referrals``) is recorded on each hotline item it
+carried (``record_package_sent``: event ``package_sent`` naming the referral, audited as
+``hotline.package_sent``). It changes no status and no date of the item: the rules above
+decide those, and a package is not a partner's referral.
+
 Times are checked: none in the future, none before the item was reported (or assessed, for
 a referral), a re-sent notice not before the previous one, a removal not before a re-check
 that found the material still online. A time without a zone is read as UTC. The timeline
-adds "reported" (each report that named the item) and "assessed" from the item itself.
+adds "reported" (each report that named the item) and "assessed" from the item itself, by
+the classification that assessed it (``classification.assessed_by``): who classified, and
+who confirmed it where four eyes applied (or the list entry of known material).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,6 +39,8 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from safelight.constants import HOTLINE_EVENT_MAX_NOTE
 from safelight.errors import ConflictError, InputError, NotFoundError
+from safelight.hotline.classification import CONFIRMED, KNOWN, assessed_by
+from safelight.hotline.item_view import register_item_section
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.partners import PartnerDirectory, PartnerKind
 from safelight.hotline.references import parse_reference
@@ -46,6 +55,7 @@ from safelight.hotline.routing import (
 from safelight.service.audit import AuditLog
 from safelight.store import Database
 from safelight.store.hotline_tables import hotline_item_reports, hotline_items, hotline_reports
+from safelight.store.referral_tables import referrals
 from safelight.store.routing_tables import hotline_item_events, hotline_partners
 
 Row = dict[str, Any]  # a row read with .mappings(), as a plain dict
@@ -58,6 +68,7 @@ class EventKind(StrEnum):
     REPORTED = "reported"
     ASSESSED = "assessed"
     REFERRED = "referred"
+    PACKAGE_SENT = "package_sent"
     HOST_NOTIFIED = "host_notified"
     STILL_ONLINE = "still_online"
     REMOVED = "removed"
@@ -79,6 +90,9 @@ class TimelineEvent:
     notice: int | None = None
     note: str = ""
     reference: str | None = None  # the report, for "reported"
+    confirmed_by: str | None = None  # "assessed": the second analyst (four eyes)
+    known: Mapping[str, Any] | None = None  # "assessed" as known material: list, entry_id
+    package: Mapping[str, Any] | None = None  # "package_sent": the referral (SentPackage)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,7 +107,70 @@ class TimelineEvent:
             "notice": self.notice,
             "note": self.note,
             "reference": self.reference,
+            "confirmed_by": self.confirmed_by,
+            "known": dict(self.known) if self.known else None,
+            "package": dict(self.package) if self.package else None,
         }
+
+
+@dataclass(frozen=True)
+class SentPackage:
+    """A referral package as it was sent: the record's id and referral id (its UUID), the
+    country and role of the recipient, to whom (as the sender wrote it), and when."""
+
+    id: int
+    referral_id: str
+    country: str
+    recipient_role: str
+    sent_to: str
+    sent_at: datetime
+
+
+# (action, details, connection): the caller's audit trail, its actor and target bound in by
+# the caller (the referral library's ``Audit``; details name the item: ``item_id``).
+PackageAudit = Callable[[str, dict[str, Any], Connection], None]
+
+
+def record_package_sent(
+    conn: Connection,
+    package: SentPackage,
+    item_ids: Iterable[int],
+    *,
+    actor: str,
+    audit: PackageAudit,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[int]:
+    """One ``package_sent`` event on each of the items (those that exist), in the caller's
+    transaction, each audited there (``hotline.package_sent``); the items recorded."""
+    wanted = sorted({int(item_id) for item_id in item_ids})
+    recorded: list[int] = []
+    if wanted:
+        found = conn.execute(select(hotline_items.c.id).where(hotline_items.c.id.in_(wanted)))
+        recorded = sorted(int(item_id) for item_id in found.scalars())
+    moment, now = _utc(package.sent_at), clock()
+    for item_id in recorded:
+        conn.execute(
+            insert(hotline_item_events).values(
+                item_id=item_id,
+                event=EventKind.PACKAGE_SENT.value,
+                occurred_at=moment,
+                recorded_at=now,
+                actor=actor,
+                referral_id=package.id,
+                note="",
+            )
+        )
+        details = {
+            "item_id": item_id,
+            "id": package.id,
+            "referral_id": package.referral_id,
+            "country": package.country,
+            "recipient_role": package.recipient_role,
+            "sent_to": package.sent_to,
+            "at": moment.isoformat(),
+        }
+        audit("hotline.package_sent", details, conn)
+    return recorded
 
 
 class Takedown:
@@ -318,6 +395,14 @@ class Takedown:
         )
 
 
+def timeline_section(conn: Connection, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The item view's ``timeline``: the item's timeline, as the timeline route answers it."""
+    return [event.to_dict() for event in _timeline(conn, [item])]
+
+
+register_item_section("timeline", timeline_section)
+
+
 def _item(conn: Connection, item_id: int, *, for_update: bool = False) -> Row:
     query = select(hotline_items).where(hotline_items.c.id == item_id)
     if for_update:  # PostgreSQL: two analysts acting at once take turns (SQLite: lock=True)
@@ -384,7 +469,7 @@ def _referred_to(conn: Connection, item_id: int) -> set[int]:
 def _timeline(conn: Connection, items: list[Row]) -> list[TimelineEvent]:
     """The items' events in time order (same moment: by step, then item, then entry)."""
     urls = {int(item["id"]): str(item["url"]) for item in items}
-    events = _reported(conn, urls) + _assessed(items) + _recorded(conn, urls)
+    events = _reported(conn, urls) + _assessed(conn, items) + _recorded(conn, urls)
     events.sort(
         key=lambda pair: (pair[0].occurred_at, ORDER[pair[0].event], pair[0].item_id, pair[1])
     )
@@ -417,21 +502,28 @@ def _reported(conn: Connection, urls: dict[int, str]) -> list[tuple[TimelineEven
     ]
 
 
-def _assessed(items: list[Row]) -> list[tuple[TimelineEvent, int]]:
-    return [
-        (
-            TimelineEvent(
-                int(item["id"]),
-                str(item["url"]),
-                EventKind.ASSESSED,
-                _utc(item["assessed_at"]),
-                None,
-            ),
-            0,
+def _assessed(conn: Connection, items: list[Row]) -> list[tuple[TimelineEvent, int]]:
+    assessed = [item for item in items if item["assessed_at"] is not None]
+    by = assessed_by(conn, [int(item["id"]) for item in assessed])
+    events = []
+    for item in assessed:
+        # None where no classification record took effect (assessed before they existed)
+        made = by.get(int(item["id"]))
+        review = made.review if made is not None else None
+        known = None
+        if made is not None and made.source == KNOWN:
+            known = {"list": made.known_list, "entry_id": made.known_entry_id}
+        event = TimelineEvent(
+            int(item["id"]),
+            str(item["url"]),
+            EventKind.ASSESSED,
+            _utc(item["assessed_at"]),
+            made.by if made is not None else None,
+            confirmed_by=review.by if review is not None and review.verdict == CONFIRMED else None,
+            known=known,
         )
-        for item in items
-        if item["assessed_at"] is not None
-    ]
+        events.append((event, 0))
+    return events
 
 
 def _recorded(conn: Connection, urls: dict[int, str]) -> list[tuple[TimelineEvent, int]]:
@@ -441,8 +533,13 @@ def _recorded(conn: Connection, urls: dict[int, str]) -> list[tuple[TimelineEven
             hotline_partners.c.name,
             hotline_partners.c.country,
             hotline_partners.c.kind,
+            referrals.c.uid.label("referral_uid"),
+            referrals.c.country.label("referral_country"),
+            referrals.c.recipient_role,
+            referrals.c.sent_to,
         )
         .outerjoin(hotline_partners, hotline_partners.c.id == hotline_item_events.c.partner_id)
+        .outerjoin(referrals, referrals.c.id == hotline_item_events.c.referral_id)
         .where(hotline_item_events.c.item_id.in_(urls))
     ).mappings()
     return [(_event_of(dict(row), urls), int(row["id"])) for row in rows]
@@ -457,6 +554,15 @@ def _event_of(row: Row, urls: dict[int, str]) -> TimelineEvent:
             "country": str(row["country"]),
             "kind": PartnerKind(row["kind"]).value,
         }
+    package = None
+    if row["referral_id"] is not None:
+        package = {
+            "id": int(row["referral_id"]),
+            "referral_id": str(row["referral_uid"]),
+            "country": str(row["referral_country"]),
+            "recipient_role": str(row["recipient_role"]),
+            "sent_to": str(row["sent_to"]),
+        }
     return TimelineEvent(
         item_id=int(row["item_id"]),
         url=urls[int(row["item_id"])],
@@ -468,6 +574,7 @@ def _event_of(row: Row, urls: dict[int, str]) -> TimelineEvent:
         reason=row["reason"],
         notice=row["notice"],
         note=str(row["note"]),
+        package=package,
     )
 
 

@@ -8,7 +8,8 @@ viewings, counted per local day in their time zone (``hotline.viewing_time``).
 
 - Daily limit: once today's viewing reaches the limit in force, reveals are refused
   (PermissionDeniedError ``daily_limit``) until the viewer's midnight.
-- Known material (``media.viewing_needed`` false) is never revealed (``no_viewing_needed``).
+- Known material (``hotline.known.needs_viewing`` false) is never revealed
+  (``no_viewing_needed``).
 - Break reminder: ``break_due`` once the viewing since the last break of ``break_minutes``
   reaches ``break_after_minutes``; pages show a banner until such a break is taken.
 

@@ -2,7 +2,8 @@
 
 ``audit_log(db, actor)`` is the ``Audit`` callable (``safelight.referrals.events``) the CLI
 and the service pass to the referral library: each event becomes one ``AuditLog`` entry
-(actor, action = the event, target ``referral:<id>`` or ``key:<fingerprint>``, the details),
+(actor, action = the event, target ``referral:<id>``, ``key:<fingerprint>`` or, for a
+hotline item's event such as ``hotline.package_sent``, ``item:<id>``; the details),
 written in the transaction of the change when the library passes one. ``cybertip_audit``
 does the same for CyberTipline reports (target ``cybertip:<id>``; actions ``cybertip.draft``,
 ``cybertip.submit``/``retry``/``retract`` for requests, ``cybertip.call`` for each API try,
@@ -23,6 +24,8 @@ from safelight.store import Database
 
 
 def referral_target(event: str, details: dict[str, Any]) -> str:
+    if event.startswith("hotline.") and details.get("item_id") is not None:
+        return f"item:{details['item_id']}"  # a hotline item's event (a package sent)
     if event.startswith("key."):
         return f"key:{details.get('fingerprint', '')}"
     if details.get("id") is not None:

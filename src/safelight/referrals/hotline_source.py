@@ -12,6 +12,9 @@ recipient receives (the hosting address is personal data, as every IP address is
 Which items: every one of the country (``all``), or those named by given report references,
 or exactly the given item ids (for a choice made in the workspace: an item that is not of
 the country or not assessed illegal is then an error naming it, not silently left out).
+
+When a referral is marked sent, each hotline item it carried gets the package on its
+timeline (``record_sent``, through ``safelight.hotline.takedown``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from safelight.errors import InputError, NotFoundError, UsageError
 from safelight.hotline.model import ItemStatus
 from safelight.hotline.references import display, parse_reference
+from safelight.hotline.takedown import SentPackage, record_package_sent
 from safelight.referrals.content import SourceContent, TimelineEvent
+from safelight.referrals.events import Audit
 from safelight.store import Database
 from safelight.store.hotline_tables import hotline_item_reports, hotline_items, hotline_reports
 from safelight.store.referral_tables import referral_items, referrals
@@ -54,6 +59,24 @@ TIMES = (
 def item_key(item_id: int) -> str:
     """The key a referral records for a hotline item (duplicates are found by it)."""
     return f"hotline_item:{item_id}"
+
+
+def item_ids(keys: Iterable[str]) -> list[int]:
+    """The hotline items among a referral's item keys (other sources' keys are left out)."""
+    prefix = item_key(0)[:-1]
+    return sorted(
+        int(key[len(prefix) :])
+        for key in keys
+        if key.startswith(prefix) and key[len(prefix) :].isdigit()
+    )
+
+
+def record_sent(
+    conn: Connection, package: SentPackage, keys: Iterable[str], *, by: str, audit: Audit
+) -> list[int]:
+    """Put the package sent on the timeline of each hotline item it carried, in the caller's
+    transaction (the one that marks it sent), each audited; the items recorded."""
+    return record_package_sent(conn, package, item_ids(keys), actor=by, audit=audit)
 
 
 def _references(given: Iterable[str]) -> list[str]:

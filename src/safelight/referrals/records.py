@@ -1,7 +1,8 @@
 """The referrals recorded in the store: what each contained, and whether it was sent.
 
 A referral is recorded when its package is built (a draft). ``mark_sent`` records once when
-and to whom it went; from then on nothing about it changes. A referral is replaced only by a
+and to whom it went (and, in the same transaction, puts it on the timeline of each hotline
+item it carried); from then on nothing about it changes. A referral is replaced only by a
 new one that points to it (``supersedes``); the old row stays as it was. Each event goes to
 an ``Audit`` callable (``audit(event, details, conn)``, ``safelight.referrals.events``) in
 the transaction of the change; the default records nothing, and the fronts pass the
@@ -19,7 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from safelight.errors import ConflictError, NotFoundError, UsageError
+from safelight.hotline.takedown import SentPackage
 from safelight.referrals.events import Audit, no_audit
+from safelight.referrals.hotline_source import record_sent
 from safelight.store import Database
 from safelight.store.referral_tables import referral_items, referrals
 from safelight.timestamps import utc_timestamp
@@ -191,6 +194,13 @@ class ReferralStore:
                 "by": by,
             }
             self.audit("referral.sent", details, conn)
+            package = SentPackage(
+                record.id, record.uid, record.country, record.recipient_role, sent_to, moment
+            )
+            keys = conn.execute(
+                select(referral_items.c.item).where(referral_items.c.referral_id == referral_id)
+            ).scalars()
+            record_sent(conn, package, keys, by=by, audit=self.audit)
         return self.get(referral_id)
 
     def _load(self, conn: Connection, referral_id: int) -> ReferralRecord:

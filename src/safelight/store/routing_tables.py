@@ -7,9 +7,10 @@ creates exactly these. Design (docs/hotline.md, "Routing and takedown"):
   A partner is never deleted (referrals name it): it is made inactive instead.
 - ``hotline_item_events``: the takedown steps an analyst records on an item (referred, host
   notified, re-checked still online, removed), each with when it happened (``occurred_at``,
-  as the analyst states it), when it was recorded and by whom. "Reported" and "assessed"
-  are read from the intake and classification columns of ``hotline_items`` instead of
-  being copied here.
+  as the analyst states it), when it was recorded and by whom; and each referral package
+  sent that carried the item (``referral_id``; migration ``hotline_routing_0002``).
+  "Reported" and "assessed" are read from the intake and classification columns of
+  ``hotline_items`` instead of being copied here.
 """
 
 from sqlalchemy import (
@@ -57,6 +58,7 @@ hotline_item_events = Table(
     Column("partner_id", Integer, ForeignKey("hotline_partners.id")),  # referrals only
     Column("reason", String(40)),  # the routing rule that chose the partner
     Column("notice", Integer),  # host notices: 1 for the first, 2 for the next ...
+    Column("referral_id", Integer, ForeignKey("referrals.id")),  # packages sent only
     Column("note", Text, nullable=False),
     Index("ix_hotline_item_events_item", "item_id", "occurred_at"),
 )

@@ -18,7 +18,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from safelight.errors import PermissionDeniedError
-from safelight.hotline.media import Capture, CaptureStore, MediaPolicy, viewing_needed
+from safelight.hotline.known import needs_viewing
+from safelight.hotline.media import Capture, CaptureStore, MediaPolicy
 from safelight.hotline.media_render import render_preview
 from safelight.hotline.wellness import WellnessStatus, WellnessStore
 from safelight.hotline.wellness_settings import WellnessDefaults
@@ -97,7 +98,7 @@ def preview_bytes(ctx: ServiceContext, viewer: str, capture: Capture) -> bytes:
 
 def item_needs_viewing(ctx: ServiceContext, item_id: int) -> bool:
     with ctx.db.connect() as conn:
-        return viewing_needed(conn, item_id)
+        return needs_viewing(conn, item_id)
 
 
 def reveal_capture(

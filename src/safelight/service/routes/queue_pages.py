@@ -30,10 +30,16 @@ from safelight.hotline.messages_queue import (
     SORT_LABELS,
     UNKNOWN_FILTER,
 )
-from safelight.hotline.messages_routing import DONE as ROUTING_DONE
 from safelight.hotline.model import ItemStatus, SiteType, utc
 from safelight.hotline.pages import render
-from safelight.hotline.panels import PanelContext, RenderedPanel, load_panels
+from safelight.hotline.panels import (
+    NoteKind,
+    PanelContext,
+    RenderedPanel,
+    load_panels,
+    note_message,
+    register_notes,
+)
 from safelight.hotline.queue import QueueItem, QueuePage, QueueQuery, SortKey, parse_query
 from safelight.hotline.references import display
 from safelight.service.context import Context, ServiceContext
@@ -49,6 +55,7 @@ NOTE_PARAMETERS = ("lang", "done", "problem", "item", "name")
 PAGE_SIZES = (25, 50, 100, 200)
 # A first click on a column sorts it this way (most reports first; otherwise ascending).
 FIRST_DESCENDING = {SortKey.TIMES_REPORTED}
+register_notes(done=DONE, problems=PROBLEMS)  # claim, assign, release, resolve
 
 
 @router.get(QUEUE, response_class=HTMLResponse, summary="The analyst queue (page)")
@@ -232,20 +239,17 @@ def _pairs(query: str) -> list[tuple[str, str]]:
 # --- what the templates get ------------------------------------------------------------------
 
 
-ITEM_ROUTING_DONE = frozenset({"referred", "host_notified", "still_online", "removed"})
-
-
 def _note(request: Request) -> dict[str, str] | None:
-    """The line saying what the last action did, in the reader's language."""
+    """The line saying what the last action did, in the reader's language: the one its
+    area registered for the code (``register_notes``; the queue's own, the panels')."""
     gettext = translations(page_language(request)).gettext
     params = request.query_params
     values = {"item": params.get("item", "")[:12], "name": params.get("name", "")[:150]}
-    if params.get("done") in DONE:
-        return {"kind": "done", "text": gettext(DONE[params["done"]]) % values}
-    if params.get("done") in ITEM_ROUTING_DONE:  # the routing panel's forms come back here
-        return {"kind": "done", "text": gettext(ROUTING_DONE[params["done"]])}
-    if params.get("problem") in PROBLEMS:
-        return {"kind": "problem", "text": gettext(PROBLEMS[params["problem"]]) % values}
+    kinds: tuple[NoteKind, ...] = ("done", "problem")
+    for kind in kinds:
+        message = note_message(kind, params.get(kind, ""))
+        if message is not None:
+            return {"kind": kind, "text": gettext(message) % values}
     return None
 
 

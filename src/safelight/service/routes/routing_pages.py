@@ -17,7 +17,7 @@ from safelight.hotline.i18n import format_date, translations
 from safelight.hotline.messages_routing import DONE, PARTNER_KINDS
 from safelight.hotline.metrics import Metrics, csv_text, load_metrics
 from safelight.hotline.metrics_view import charts_of, metrics_tables
-from safelight.hotline.panels import ItemPanel, PanelContext, register_panel
+from safelight.hotline.panels import ItemPanel, PanelContext, register_notes, register_panel
 from safelight.hotline.partners import Partner
 from safelight.hotline.references import display, parse_reference
 from safelight.hotline.routing_view import (
@@ -49,6 +49,7 @@ Reader = Annotated[Principal, page_access(*READERS)]
 Actor = Annotated[Principal, page_access(*ACTORS)]
 Admin = Annotated[Principal, page_access(Role.ADMIN)]
 PARTNER_FIELDS = ("country", "kind", "name", "contact", "notes")
+ITEM_DONE = ("referred", "host_notified", "still_online", "removed")
 
 
 # --- partners --------------------------------------------------------------------------------
@@ -196,6 +197,8 @@ def _load_panel(context: PanelContext) -> dict[str, Any]:
 
 ROUTING_TEMPLATE = "workspace/panels/routing.html"
 register_panel(ItemPanel("routing", 50, ROUTING_TEMPLATE, _load_panel))
+# what the panel's forms (refer, host notice, re-check) tell the item page they did
+register_notes(done={code: DONE[code] for code in ITEM_DONE})
 
 
 def _takedown_page(

@@ -29,7 +29,7 @@ from safelight.errors import (
     UsageError,
 )
 from safelight.hotline.i18n import format_date, format_number, translations
-from safelight.hotline.media import viewing_needed
+from safelight.hotline.known import needs_viewing
 from safelight.hotline.messages_wellness import (
     ADMIN_SAVED,
     CAPTURE_TITLE,
@@ -104,7 +104,7 @@ def _media_panel(context: PanelContext) -> Mapping[str, Any] | None:
     status = wellness_of(ctx).status(principal.actor)
     return {
         "cards": [capture_card(c, status, context.language) for c in store.list(item_id)],
-        "viewing_needed": viewing_needed(context.conn, item_id),
+        "viewing_needed": needs_viewing(context.conn, item_id),
         "limit_reached": status.limit_reached,
         "limit_text": refusal_text("daily_limit", status, context.language),
         "media_enabled": store.policy.enabled and store.policy.keys is not None,
@@ -275,7 +275,7 @@ def capture_page(
     capture = captures_of(ctx).get(item_id, capture_id)
     status = wellness_of(ctx).status(principal.actor)
     with ctx.db.connect() as conn:
-        needed = viewing_needed(conn, item_id)
+        needed = needs_viewing(conn, item_id)
     gettext = translations(language).gettext
     return render_page(
         request,
