@@ -171,7 +171,7 @@ class FloodCounter:
         if not paused.rowcount:  # already paused (by another worker, or earlier)
             return None
         # A new generation tells every index and lookup engine that servability changed.
-        self.store._bump(conn, self._list_ids[list_name])
+        self.store._bump(conn, self._list_ids[list_name], [entry_id])
         pause = FloodPause(entry_id, list_name, count, threshold, window, reason)
         if self.audit:
             from safelight.service.audit import AuditLog
@@ -236,7 +236,7 @@ def resume(store: HashListStore, list_name: str, entry_ids: Iterable[int], *, ac
         ).rowcount
         conn.execute(delete(flood_sightings).where(flood_sightings.c.entry_id.in_(ids)))
         if resumed:
-            store._bump(conn, hash_list.id)
+            store._bump(conn, hash_list.id, ids)
             from safelight.service.audit import AuditLog
 
             AuditLog(store.db, clock=store.clock).record(
