@@ -43,8 +43,10 @@ from typing import Any
 
 import numpy as np
 
+from safelight.constants import DELTA_COMPACT_FRACTION, DELTA_MERGE_ROWS, MAX_DELTA_SEGMENTS
 from safelight.errors import StoreError, UsageError
 from safelight.index import parse_hex
+from safelight.index.directory import IndexStats
 from safelight.lists.models import HashList, ImportInfo
 from safelight.lists.store import CHANGE_CHANNEL, HashListStore
 from safelight.match.indexes import Index, IndexSync, index_root, indexed_types
@@ -133,12 +135,16 @@ class LookupEngine:
         on_view: Any = None,
         fold_rows: int = FOLD_ROWS,
         fold_seconds: float = FOLD_SECONDS,
+        compact_removed_rows: int | None = None,
     ) -> None:
         self.store = store
         self.home = home
         self.poll_seconds = poll_seconds
         self.fold_rows = fold_rows
         self.fold_seconds = fold_seconds
+        # Removed (deleted) rows an index may carry before it is compacted; None: a tenth
+        # of its rows (they cost a binary search per hit, not a rewrite of 10M rows each).
+        self.compact_removed_rows = compact_removed_rows
         self.signal_types = indexed_types()
         self._syncs = {
             t: IndexSync(store, t, home=home, warn=log.warning) for t in self.signal_types
@@ -300,10 +306,22 @@ class LookupEngine:
             self.synced_at = synced_at
             self._publish()
             for index in self._indexes.values():
-                if index.stats().needs_compaction:
+                if self._compaction_due(index.stats()):
                     index.compact()
             if self._fold_due(state):
                 self._fold(state)
+
+    def _compaction_due(self, stats: IndexStats) -> bool:
+        """The index's deltas have piled up, or it carries many removed rows."""
+        limit = self.compact_removed_rows
+        if limit is None:
+            limit = int(DELTA_COMPACT_FRACTION * max(stats.rows, DELTA_MERGE_ROWS))
+        base_rows = stats.rows - stats.delta_rows
+        return (
+            stats.segments - 1 > MAX_DELTA_SEGMENTS
+            or stats.delta_rows > DELTA_COMPACT_FRACTION * max(base_rows, DELTA_MERGE_ROWS)
+            or stats.removed > limit
+        )
 
     def _fold_due(self, state: LookupState) -> bool:
         if time.monotonic() < self._retry_fold_at:

@@ -206,14 +206,27 @@ class _Follow(_Gather):
     def _state(self, touched: I64, drop_lists: set[int], built_at: float) -> LookupState:
         base = self.base
         codes = np.fromiter(drop_lists, np.int32, len(drop_lists))
+        newly_dropped = drop_lists - base.dropped
+        dropped = np.fromiter(base.dropped | newly_dropped, np.int32)
         overlay = {}
         hidden = base.hidden
+        dead = dict(base.dead_rows)
         for signal_type, table in base.base.items():
             old = base.overlay.get(signal_type) or EntryTable.empty(signal_type)
             keep = ~in_sorted(touched, old.ids) & ~np.isin(old.list_codes, codes)
             overlay[signal_type] = old.kept(keep).merged(self.fresh[signal_type].table())
             # Base rows of entries re-read (now overlay rows) or deleted: served no more.
-            hidden = np.union1d(hidden, touched[table.rows_of(touched) >= 0])
+            rows = table.rows_of(touched)
+            fresh = touched[(rows >= 0) & ~in_sorted(hidden, touched)]
+            hidden = np.union1d(hidden, fresh)
+            lost = np.count_nonzero(~np.isin(table.list_codes[table.rows_of(fresh)], dropped))
+            if newly_dropped:  # a dropped list's rows (the cost of a list's deletion)
+                codes_new = np.fromiter(newly_dropped, np.int32, len(newly_dropped))
+                of_list = np.isin(table.list_codes, codes_new)
+                hidden_rows = table.rows_of(hidden)
+                held = hidden_rows[hidden_rows >= 0]
+                lost += np.count_nonzero(of_list) - np.count_nonzero(of_list[held])
+            dead[signal_type] = dead.get(signal_type, 0) + int(lost)
         return LookupState(
             self.current,
             base.base,
@@ -226,6 +239,8 @@ class _Follow(_Gather):
             base.dropped | frozenset(drop_lists),
             frozenset(self.paused),
             base.source,
+            dead,
+            base.base_cache,
         )
 
 

@@ -140,6 +140,9 @@ def load(root: Path, lists: list[HashList], signal_types: tuple[str, ...]) -> Lo
         for hl in lists
         if hl.id in saved and created.get(hl.id) == hl.created_at.isoformat()
     }
+    dropped = frozenset(saved) - frozenset(base_lists)
+    codes = np.fromiter(dropped, np.int32, len(dropped))
+    dead = {t: int(np.count_nonzero(np.isin(tb.list_codes, codes))) for t, tb in tables.items()}
     return LookupState(
         base_lists,
         tables,
@@ -147,9 +150,10 @@ def load(root: Path, lists: list[HashList], signal_types: tuple[str, ...]) -> Lo
         imports,
         float(meta["built_at"]),
         {int(i): int(n) for i, n in meta["import_high"].items() if int(i) in base_lists},
-        dropped=frozenset(saved) - frozenset(base_lists),
+        dropped=dropped,
         paused=frozenset(int(i) for i in meta["paused"]),
         source=folder.name,
+        dead_rows=dead if dropped else {},
     )
 
 

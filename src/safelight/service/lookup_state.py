@@ -198,8 +198,11 @@ class LookupState:
     dropped: frozenset[int] = frozenset()  # lists whose base rows are not to serve
     paused: frozenset[int] = frozenset()  # entries flood protection paused
     source: str | None = None  # the saved state the base is mapped from, if any
-    # Figures computed once per state (base rows not served, base lapses).
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Per type, how many base rows ``hidden`` and ``dropped`` take out of service: kept up
+    # as the state follows changes (counting them afresh would read the whole base).
+    dead_rows: dict[str, int] = field(default_factory=dict)
+    # Figures of the base computed once and shared by every state on it (its lapses).
+    base_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, store: HashListStore, signal_types: Sequence[str]) -> LookupState:
@@ -234,7 +237,8 @@ class LookupState:
             hidden=no_ids(),
             dropped=frozenset(),
             source=None,
-            cache={},
+            dead_rows={},
+            base_cache={},
         )
 
     def size(self, signal_type: str) -> int:
@@ -244,15 +248,7 @@ class LookupState:
 
     def dead(self, signal_type: str) -> int:
         """Base rows no longer served (superseded, deleted, or of a dropped list)."""
-        key = f"dead:{signal_type}"
-        if key not in self.cache:
-            base = self.base[signal_type]
-            gone = in_sorted(self.hidden, base.ids)
-            if self.dropped:
-                codes = np.fromiter(self.dropped, np.int32, len(self.dropped))
-                gone |= np.isin(base.list_codes, codes)
-            self.cache[key] = int(np.count_nonzero(gone))
-        return int(self.cache[key])
+        return self.dead_rows.get(signal_type, 0)
 
     def changed_rows(self) -> int:
         """How far the state is from its base: overlay rows plus base rows not served."""
@@ -289,10 +285,10 @@ class LookupState:
         found = []
         for signal_type, base in self.base.items():
             key = f"lapses:{signal_type}"
-            if key not in self.cache:
-                self.cache[key] = base.lapses()
+            if key not in self.base_cache:
+                self.base_cache[key] = base.lapses()
             overlay = self.overlay.get(signal_type)
-            ahead = [self.cache[key]] + ([overlay.lapses()] if overlay is not None else [])
+            ahead = [self.base_cache[key]] + ([overlay.lapses()] if overlay is not None else [])
             for lapses in ahead:
                 at = int(np.searchsorted(lapses, after, side="right"))
                 if at < lapses.size:
