@@ -129,12 +129,12 @@ class SplitLookup:
         return out
 
     def _catch_up(self) -> None:
-        """HMA clients expect a change they just made to show at once; the HMA routes
-        already read the store per call (content ids), so one more cheap check (one query
-        when nothing changed) costs little. The native routes stay SQL-free (fresh within
-        a second by the engine's follower)."""
+        """HMA clients expect a change they just made to show at once: when this process
+        changed a list since the engine last read them, catch up now (a query or two);
+        otherwise nothing (changes elsewhere show within the engine's poll)."""
         follow = getattr(self.engine, "follow", None)
-        if follow is not None and getattr(self.engine, "ready", False):
+        changed = getattr(self.engine, "changed_here", lambda: True)
+        if follow is not None and getattr(self.engine, "ready", False) and changed():
             follow()
 
 

@@ -22,6 +22,7 @@ provenance) log no rows: followers read them from the list's row.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,12 +35,15 @@ from safelight.constants import (
     LIST_CHANGE_LOG_PRUNE_EVERY,
     LIST_CHANGE_LOG_RETENTION_DAYS,
 )
+from safelight.store.database import Database
 from safelight.store.lists_tables import hash_entry_changes, hash_lists
 
 # PostgreSQL: every list change NOTIFYs this channel (payload: the list id) when it commits,
 # so a service's lookup engine sees it at once rather than at its next poll.
 CHANGE_CHANNEL = "safelight_lists"
 _ROWS_PER_INSERT = 1_000
+_local = itertools.count(1)
+_local_changes = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ def bump(
     """Move the list's generation on and log the entries changed (ids, or a SELECT of ids;
     None: a list-level change), or a ``reload`` row; returns the new generation."""
     notify(conn, list_id)
+    Database.after_commit(conn, _count_local_change)
     conn.execute(
         update(hash_lists)
         .where(hash_lists.c.id == list_id)
@@ -82,6 +87,20 @@ def bump(
     if generation % LIST_CHANGE_LOG_PRUNE_EVERY == 0:
         prune(conn, list_id, now - timedelta(days=LIST_CHANGE_LOG_RETENTION_DAYS), now)
     return generation
+
+
+def local_changes() -> int:
+    """How many transactions of this process changed a list so far: a follower in this
+    process that saw this number unchanged since it last read the lists has missed none of
+    them (changes by other processes come by polling or NOTIFY)."""
+    return _local_changes
+
+
+def _count_local_change() -> None:
+    """After a list change of this process has committed (not before: a follower reading
+    the lists between the two would miss it and think itself current)."""
+    global _local_changes
+    _local_changes = next(_local)
 
 
 def notify(conn: Connection, list_id: int) -> None:

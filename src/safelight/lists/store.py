@@ -517,6 +517,64 @@ class HashListStore:
             )
             return [(int(i), until) for i, until in conn.execute(query)]
 
+    def entry_pages(
+        self, name: str, *, page_rows: int = 100_000
+    ) -> Iterator[builtins.list[tuple[Any, ...]]]:
+        """Every entry of a list, by id, in pages of plain rows: (id, signal_type, value,
+        note, disabled_until, import_id, paused_at), without labels (``entry_labels``). What
+        a follower reads a 10M list whole with: no object per entry."""
+        c = hash_entries.c
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            query = (
+                select(
+                    c.id,
+                    c.signal_type,
+                    func.coalesce(c.vpdq_features, c.value_key),
+                    c.note,
+                    c.disabled_until,
+                    c.import_id,
+                    c.paused_at,
+                )
+                .where(c.list_id == hash_list.id)
+                .order_by(c.id)
+            )
+            # The driver's rows as they come (SQLAlchemy's per-row processing costs more
+            # than SQLite's own work here); only the few times present are converted.
+            compiled = query.compile(dialect=conn.dialect)
+            times = c.disabled_until.type.dialect_impl(conn.dialect).result_processor(
+                conn.dialect, None
+            )
+            raw: Any = conn.connection.dbapi_connection
+            # PostgreSQL: a server-side cursor, or the driver would fetch all 10M rows at once.
+            named = conn.dialect.name == "postgresql"
+            cursor = raw.cursor(name="safelight_entry_pages") if named else raw.cursor()
+            try:
+                params = compiled.construct_params()
+                if conn.dialect.paramstyle == "qmark":
+                    cursor.execute(str(compiled), [params[k] for k in compiled.positiontup or ()])
+                else:
+                    cursor.execute(str(compiled), params)
+                while page := cursor.fetchmany(page_rows):
+                    rows = [tuple(row) for row in page]
+                    yield rows if times is None else [_with_times(row, times) for row in rows]
+            finally:
+                cursor.close()
+
+    def entry_labels(self, name: str) -> dict[int, frozenset[str]]:
+        """The labels of a list's entries that have any, by entry id."""
+        found: dict[int, set[str]] = {}
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            query = (
+                select(hash_entry_labels.c.entry_id, hash_entry_labels.c.label)
+                .select_from(hash_entry_labels.join(hash_entries))
+                .where(hash_entries.c.list_id == hash_list.id)
+            )
+            for entry_id, label in conn.execute(query):
+                found.setdefault(int(entry_id), set()).add(str(label))
+        return {i: frozenset(labels) for i, labels in found.items()}
+
     def entry_states_by_ids(self, ids: Iterable[int]) -> dict[int, tuple[int, datetime | None]]:
         """id -> (list id, disabled_until) of the entries among ``ids`` that exist."""
         found: dict[int, tuple[int, datetime | None]] = {}
@@ -754,6 +812,15 @@ def _grouped_rows(
     finally:
         # A consumer that stops early must not leave a server-side cursor open.
         rows.close()
+
+
+def _with_times(row: tuple[Any, ...], convert: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """An ``entry_pages`` row with its two times (disabled_until, paused_at) as datetimes."""
+    if row[4] is None and row[6] is None:
+        return row
+    until = None if row[4] is None else convert(row[4])
+    paused = None if row[6] is None else convert(row[6])
+    return (*row[:4], until, row[5], paused)
 
 
 def _counts(conn: Connection, query: Any) -> dict[str, int]:

@@ -102,8 +102,9 @@ class ServiceContext:
         return True, {"dialect": self.db.dialect}
 
 
-def context(request: Request) -> ServiceContext:
-    """The FastAPI dependency giving a route the app's ServiceContext."""
+async def context(request: Request) -> ServiceContext:
+    """The FastAPI dependency giving a route the app's ServiceContext (async: no I/O, so
+    no thread hop)."""
     ctx: ServiceContext = request.app.state.service
     return ctx
 

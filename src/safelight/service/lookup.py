@@ -47,6 +47,7 @@ from safelight.constants import DELTA_COMPACT_FRACTION, DELTA_MERGE_ROWS, MAX_DE
 from safelight.errors import StoreError, UsageError
 from safelight.index import parse_hex
 from safelight.index.directory import IndexStats
+from safelight.lists.changes import local_changes
 from safelight.lists.models import HashList, ImportInfo
 from safelight.lists.store import CHANGE_CHANNEL, HashListStore
 from safelight.match.indexes import Index, IndexSync, index_root, indexed_types
@@ -171,6 +172,9 @@ class LookupEngine:
         self._fold_at_start = True  # a first state that moved on from its save is saved
         self._retry_fold_at = 0.0
         self.loaded_from: str | None = None  # "snapshot" or "store": how the first view came
+        self._created = time.monotonic()
+        self._local_seen = -1  # this process's list changes when the lists were last read
+        self.startup_seconds: float | None = None  # until the first view served
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -273,6 +277,7 @@ class LookupEngine:
     def follow(self) -> bool:
         """Catch the state up with the store and swap it in; True when it moved on."""
         with self._follow_lock:
+            self._local_seen = local_changes()
             lists = self.store.list()
             state = self._state
             if state is None:
@@ -281,7 +286,11 @@ class LookupEngine:
                 signature = {hl.id: list_signature(hl) for hl in lists}
                 if signature == state.signature():
                     self.checked_at = time.time()
-                    self._report()
+                    view = self._view
+                    if view is not None and view.state is not state:
+                        self._publish()  # another thread's state, not served yet: now
+                    else:
+                        self._report()
                     return False
                 state = state.with_lists(self.store, lists)
             self._state = state
@@ -290,6 +299,11 @@ class LookupEngine:
         self._publish()
         self._maintain.set()
         return True
+
+    def changed_here(self) -> bool:
+        """Whether this process changed a list since the follower last read the lists (a
+        front that must show its own change at once then calls ``follow``)."""
+        return local_changes() != self._local_seen
 
     def maintain(self) -> None:
         """Bring the indexes up to date, compact them when due, fold the state when due."""
@@ -302,7 +316,10 @@ class LookupEngine:
             # The indexes are synced after the state was read: they hold every entry of
             # it (what a fold of this state makes base rows must be in the index).
             synced_at = time.time()
-            self._indexes = {t: sync.open() for t, sync in self._syncs.items()}
+            indexes = {t: sync.open() for t, sync in self._syncs.items()}
+            if self._indexes is None:  # the first view: its first lookups as fast as later
+                _warm(indexes)
+            self._indexes = indexes
             self.synced_at = synced_at
             self._publish()
             for index in self._indexes.values():
@@ -366,6 +383,8 @@ class LookupEngine:
             if state is None or indexes is None:
                 return
             pending = {t: Pending.of(state.overlay.get(t), i) for t, i in indexes.items()}
+            if self._view is None:
+                self.startup_seconds = round(time.monotonic() - self._created, 3)
             self._view = View(state, indexes, pending)
         self._report()
 
@@ -494,9 +513,17 @@ class LookupEngine:
         }
         details["worker"] = os.getpid()  # which worker answered (each holds its own view)
         details["loaded_from"] = self.loaded_from
+        details["startup_seconds"] = self.startup_seconds
         if self.last_error:
             details["last_error"] = self.last_error
         return self.ready, details
+
+
+def _warm(indexes: dict[str, Index]) -> None:
+    """One search per index: the kernels' compiled code is loaded before the first
+    lookup needs it (about a second), not during it."""
+    for index in indexes.values():
+        index.search(np.zeros((1, index.key_width), np.uint8), 0)
 
 
 def _parse(

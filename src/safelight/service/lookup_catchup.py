@@ -17,8 +17,9 @@ Either way lists whose row changed (enabled, threshold, provenance) are taken as
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from safelight.lists.models import Entry, HashList
 from safelight.lists.store import HashListStore
 from safelight.service.lookup_state import (
     I64,
+    NEVER,
     EntryTable,
     LookupState,
     epoch,
@@ -37,8 +39,7 @@ from safelight.service.lookup_state import (
 )
 from safelight.signals.types import registry
 
-# Rows read per query while loading a list: bounds the Python objects alive at once.
-LOAD_PAGE = 50_000
+_NO_LABELS: frozenset[str] = frozenset()
 
 
 def follow(state: LookupState, store: HashListStore, lists: list[HashList]) -> LookupState:
@@ -105,14 +106,34 @@ class _Rows:
         self.notes: dict[int, str] = {}
 
     def add(self, entry: Entry, list_id: int, labels: _Labels) -> None:
-        self.ids.append(entry.id)
+        self.append(
+            entry.id,
+            list_id,
+            labels.code(entry.labels),
+            entry.import_id,
+            entry.disabled_until,
+            entry.value,
+            entry.note,
+        )
+
+    def append(
+        self,
+        entry_id: int,
+        list_id: int,
+        label_code: int,
+        import_id: int | None,
+        until: datetime | None,
+        value: str,
+        note: str | None,
+    ) -> None:
+        self.ids.append(entry_id)
         self.lists.append(list_id)
-        self.labels.append(labels.code(entry.labels))
-        self.imports.append(-1 if entry.import_id is None else entry.import_id)
-        self.until.append(epoch(entry.disabled_until))
-        self.values.append(entry.value)
-        if entry.note:
-            self.notes[entry.id] = entry.note
+        self.labels.append(label_code)
+        self.imports.append(-1 if import_id is None else import_id)
+        self.until.append(NEVER if until is None else until.timestamp())
+        self.values.append(value)
+        if note:
+            self.notes[entry_id] = note
 
     def table(self) -> EntryTable:
         keys, ok, _ = parse_hex(self.values, self.width)  # bad stored values: never served
@@ -159,8 +180,19 @@ class _Gather:
             rows.add(entry, list_id, self.labels)
 
     def read_whole(self, hash_list: HashList) -> None:
-        for entry in _entries(self.store, hash_list.name):
-            self.add(entry, hash_list.id)
+        """Every entry of the list, read as plain rows (no object per entry: lists run to
+        10M entries)."""
+        labels = self.store.entry_labels(hash_list.name)
+        for page in self.store.entry_pages(hash_list.name):
+            for entry_id, kind, value, note, until, import_id, paused_at in page:
+                if paused_at is None:
+                    self.paused.discard(entry_id)
+                else:
+                    self.paused.add(entry_id)
+                rows = self.fresh.get(kind)
+                if rows is not None:
+                    code = self.labels.code(labels.get(entry_id, _NO_LABELS))
+                    rows.append(entry_id, hash_list.id, code, import_id, until, value, note)
         self.new_imports(hash_list)
 
     def new_imports(self, hash_list: HashList) -> list[int]:
@@ -347,14 +379,3 @@ class _Catchup(_Gather):
             built_at,
             self.import_highs(),
         )
-
-
-def _entries(store: HashListStore, name: str) -> Iterator[Entry]:
-    """Every entry of a list, in pages (the list may be 10M entries)."""
-    after: int | None = None
-    while True:
-        page = store.find_entries(name, after_id=after, limit=LOAD_PAGE)
-        yield from page
-        if len(page) < LOAD_PAGE:
-            return
-        after = page[-1].id
