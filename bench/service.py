@@ -11,21 +11,32 @@ and measures:
   and per concurrency (1, 8, 64 keep-alive connections): lookups/s, p50 and p99 latency.
   Queries: 10% listed hashes with a few bits flipped (matches), 90% random (misses);
 - RSS per worker (private ``RssAnon`` and page-cache-shared ``RssFile`` apart);
-- freshness: an entry disabled by another process (this one, through the library) until
-  every worker's ``/readyz`` reports the new generation and the lookup no longer matches;
+- freshness: an entry added through the API (``POST /api/v1/lists/BENCH/entries``), and one
+  added by the CLI in another process (``safelight lists import``, the process started and
+  its imports done beforehand), until a lookup in *each* worker finds it: one keep-alive
+  connection per worker (a connection stays with the worker that accepted it; ``/readyz``
+  names it), polled in turn. Timed from just before the change is sent (so the change's own
+  request or command is included), ``--changes`` of each, median and max; the entries are
+  deleted again afterwards so the corpus stays as built;
 - the load generator's share of the CPU used (it runs here, on the same 2 cores): a lean
   asyncio HTTP/1.1 client, its CPU from getrusage, the server's from /proc.
 
-    .venv/bin/python bench/service.py                 # run of record: 10M (build ~hours once)
+    .venv/bin/python bench/service.py                 # run of record: 10M
+    .venv/bin/python bench/service.py --entries 1000000 --seconds 5    # development
     .venv/bin/python bench/service.py --quick         # 100k smoke -> service-smoke.json
 
-Writes bench/results/service.json (``--quick``: service-smoke.json, ignored by git).
+The store is built once per size under bench/.corpus/service-<entries> (imports in 1M
+chunks, then the index and the saved lookup state, as a server's first start would make
+them); every run first brings those up to date (``prepare_seconds``: quick when current).
+Writes bench/results/service.json (other sizes: service-<entries>.json; ``--quick``:
+service-smoke.json), ignored by git except the run of record.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import resource
@@ -34,6 +45,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -86,18 +98,46 @@ def build_store(entries: int, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     engine.refresh()  # builds the on-disk index: the server's start is then a restart
     index_s = time.perf_counter() - started
-    token = TokenStore(db).create("bench", frozenset({Role.API_CLIENT}), by="bench")[1]
+    tokens = TokenStore(db)
+    token = tokens.create("bench", frozenset({Role.API_CLIENT}), by="bench")[1]
+    admin = tokens.create("bench-admin", frozenset({Role.ADMIN}), by="bench")[1]
     db.dispose()
     info = {
         "url": url,
         "home": str(workdir / "home"),
         "token": token,
+        "admin_token": admin,
         "sample": sample,
         "import_seconds": round(import_s, 1),
         "index_build_seconds": round(index_s, 1),
     }
     info_path.write_text(json.dumps(info))
     return info
+
+
+def prepare(info: dict[str, Any]) -> float:
+    """Bring the index and the saved lookup state up to date (a corpus built by an older
+    build, or changed since): what a server's start then maps. Seconds taken."""
+    from safelight.lists import HashListStore
+    from safelight.service.lookup import LookupEngine
+    from safelight.store import Database
+
+    db = Database.open(info["url"])
+    started = time.perf_counter()
+    LookupEngine(HashListStore(db), home=info["home"]).refresh()
+    db.dispose()
+    return time.perf_counter() - started
+
+
+def admin_token(info: dict[str, Any]) -> str:
+    from safelight.service.roles import Role
+    from safelight.service.tokens import TokenStore
+    from safelight.store import Database
+
+    db = Database.open(info["url"])
+    token = TokenStore(db).create("bench-admin", frozenset({Role.ADMIN}), by="bench")[1]
+    db.dispose()
+    return token
 
 
 def free_port() -> int:
@@ -242,27 +282,123 @@ def measure_route(
     return out
 
 
-def freshness(port: int, info: dict[str, Any], workers: int) -> dict[str, float]:
-    """Disable a listed entry from this process; seconds until every worker serves it."""
-    from safelight.lists import HashListStore
-    from safelight.store import Database
+class Worker:
+    """One keep-alive connection that a given worker accepted."""
 
-    db = Database.open(info["url"])
-    store = HashListStore(db)
-    value = info["sample"][0]
-    entry = store.find_entries(LIST, value=value)[0]
-    path = f"/api/v1/lookup?signal_type=pdq&value={value}"
-    assert get_json(port, path, info["token"])[1]["matches"], "the entry matches before"
-    started = time.perf_counter()
-    generation = store.set_enabled(LIST, False, entry_ids=[entry.id]).generation
-    wait_all_ready(
-        port, workers, lambda index: index["pdq"]["generation"] >= generation, timeout=120
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.pid = int(self.get("/readyz")[1]["checks"]["index"]["worker"])
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.conn.request("GET", path, headers=headers)
+        response = self.conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+
+
+def one_per_worker(port: int, workers: int) -> list[Worker]:
+    """A connection to each worker (new connections land on whichever worker accepts)."""
+    found: dict[int, Worker] = {}
+    for _ in range(200):
+        worker = Worker(port)
+        if worker.pid in found:
+            worker.conn.close()
+        else:
+            found[worker.pid] = worker
+        if len(found) == workers:
+            return list(found.values())
+    raise SystemExit(f"reached {len(found)} of {workers} workers in 200 connections")
+
+
+CLI_HELPER = """
+import contextlib, io, sys
+from safelight.cli import main
+print("ready", flush=True)
+for line in sys.stdin:
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(["lists", "import", "BENCH", line.strip()], standalone_mode=False)
+    print("done", flush=True)
+"""
+
+
+def freshness(port: int, info: dict[str, Any], workers: int, changes: int) -> dict[str, Any]:
+    """Seconds from sending a change (API add, CLI import in another process) until a
+    lookup in each worker finds the new entry: median and max over ``changes`` each."""
+    rng = np.random.default_rng(3)
+    each = one_per_worker(port, workers)
+    api = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    env = {**os.environ, "SAFELIGHT_DATABASE_URL": info["url"], "SAFELIGHT_HOME": info["home"]}
+    helper = subprocess.Popen(
+        [sys.executable, "-c", CLI_HELPER],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    seen = time.perf_counter() - started  # from before the change was made, commit included
-    served = get_json(port, path, info["token"])[1]["matches"] == []
-    store.set_enabled(LIST, True, entry_ids=[entry.id])
-    db.dispose()
-    return {"seconds_until_every_worker": round(seen, 3), "lookup_then_misses": served}
+    assert helper.stdin is not None and helper.stdout is not None
+    assert helper.stdout.readline().strip() == "ready"
+    seen: dict[str, list[float]] = {"api": [], "cli": []}
+    added: list[int] = []
+    folder = Path(tempfile.mkdtemp(prefix="bench-fresh-"))
+    try:
+        for trial in range(changes):
+            for how in ("api", "cli"):
+                value = bytes(rng.integers(0, 256, 32, dtype=np.uint8)).hex()
+                path = folder / f"{how}{trial}.txt"
+                path.write_text(f"pdq {value}\n")
+                started = time.perf_counter()
+                if how == "api":
+                    body = json.dumps({"value": value, "type": "pdq"})
+                    headers = {
+                        "Authorization": f"Bearer {info['admin_token']}",
+                        "Content-Type": "application/json",
+                    }
+                    api.request("POST", f"/api/v1/lists/{LIST}/entries", body, headers)
+                    answer = api.getresponse()
+                    assert answer.status == 201, answer.read()
+                    added.append(int(json.loads(answer.read())["id"]))
+                else:
+                    helper.stdin.write(f"{path}\n")
+                    helper.stdin.flush()
+                seen[how] += until_each_worker_finds(each, value, info["token"], started)
+                if how == "cli":
+                    assert helper.stdout.readline().strip() == "done"
+                    lookup = f"/api/v1/lookup?signal_type=pdq&value={value}"
+                    added.append(
+                        int(each[0].get(lookup, info["token"])[1]["matches"][0]["entry_id"])
+                    )
+    finally:
+        helper.stdin.close()
+        helper.wait(timeout=60)
+        for entry_id in added:  # the corpus stays as built
+            headers = {"Authorization": f"Bearer {info['admin_token']}"}
+            api.request("DELETE", f"/api/v1/lists/{LIST}/entries/{entry_id}", headers=headers)
+            api.getresponse().read()
+        for worker in each:
+            worker.conn.close()
+    return {
+        how: {
+            "changes": len(times) // workers,
+            "median_seconds": round(statistics.median(times), 3),
+            "max_seconds": round(max(times), 3),
+        }
+        for how, times in seen.items()
+    } | {"measured": "from sending the change until a lookup in each worker finds it"}
+
+
+def until_each_worker_finds(
+    each: list[Worker], value: str, token: str, started: float, timeout: float = 60.0
+) -> list[float]:
+    """Poll every worker's connection in turn; the seconds at which each first matched."""
+    path = f"/api/v1/lookup?signal_type=pdq&value={value}"
+    found: dict[int, float] = {}
+    while len(found) < len(each):
+        for worker in each:
+            if worker.pid not in found and worker.get(path, token)[1]["matches"]:
+                found[worker.pid] = time.perf_counter() - started
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"a new entry not served by every worker in {timeout} s")
+    return list(found.values())
 
 
 def main() -> None:
@@ -271,12 +407,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100k entries, short runs")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
+    parser.add_argument("--changes", type=int, default=5, help="freshness trials of each kind")
     args = parser.parse_args()
     if args.quick:
-        args.entries, args.seconds = 100_000, 3.0
+        args.entries, args.seconds, args.changes = 100_000, 3.0, 3
     workdir = CORPUS / f"service-{args.entries}"
     load_start = os.getloadavg()
     info = build_store(args.entries, workdir)
+    if "admin_token" not in info:  # a corpus from before the freshness figure
+        info["admin_token"] = admin_token(info)
+        (workdir / "bench.json").write_text(json.dumps(info))
+    prepare_s = prepare(info)
+    print(f"prepared in {prepare_s:.1f} s", flush=True)
     port = free_port()
     env = {
         **os.environ,
@@ -302,7 +444,8 @@ def main() -> None:
             print(f"{name}:", flush=True)
             routes[name] = measure_route(port, template, info, pids, args.seconds)
         memory = {str(pid): rss(pid) for pid in pids}
-        fresh = freshness(port, info, args.workers)
+        fresh = freshness(port, info, args.workers, args.changes)
+        print(f"freshness: {fresh}", flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -316,6 +459,7 @@ def main() -> None:
         "match_share": MATCH_SHARE,
         "import_seconds": info["import_seconds"],
         "index_build_seconds": info["index_build_seconds"],
+        "prepare_seconds": round(prepare_s, 1),
         "ready_after_restart_seconds": round(ready_s, 3),
         "routes": routes,
         "rss_mib_per_worker": memory,
@@ -324,7 +468,8 @@ def main() -> None:
         "load_average_start": load_start,
         "load_average_end": os.getloadavg(),
     }
-    out = RESULTS / ("service-smoke.json" if args.quick else "service.json")
+    name = "service.json" if args.entries == 10_000_000 else f"service-{args.entries}.json"
+    out = RESULTS / ("service-smoke.json" if args.quick else name)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "routes"}, indent=2))
     print(f"wrote {out}")

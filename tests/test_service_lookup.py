@@ -409,6 +409,7 @@ def test_property_catching_up_equals_loading_afresh(
     for signal_type, rows in table_contents(caught_up).items():
         wanted = afresh[signal_type]
         assert rows == wanted, (set(rows) - set(wanted), set(wanted) - set(rows))
+        assert caught_up.size(signal_type) == len(wanted)  # kept up, not counted afresh
     queries = [("pdq" if len(v) == 64 else "md5", v) for vs in world.values() for v in vs]
     assert engine.lookup(queries) == oracle(db, home, queries)
 

@@ -44,6 +44,6 @@ def test_allow_lists_and_paused_entries_apply_in_the_engine(db: Database, tmp_pa
             .where(hash_entries.c.id == other.id)
             .values(paused_at=store.clock(), paused_reason="test")
         )
-        store._bump(conn, store.get("BLOCK").id)  # as flood protection does
+        store._bump(conn, store.get("BLOCK").id, [other.id])  # as flood protection does
     engine.refresh()
     assert engine.lookup([("pdq", OTHER)]) == [[]]

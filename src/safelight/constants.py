@@ -145,6 +145,17 @@ LIST_IMPORT_WORK_MEM: Final = "256MB"
 # --problems file on the CLI).
 LIST_MAX_REPORTED_PROBLEMS: Final = 1_000
 
+# The entry change log (safelight.lists.changes). A change naming more entries than this
+# (a big import, a bulk disable) logs one "reload" row instead: followers then read the list
+# whole, which past about this many entries costs less than re-reading them one by one
+# (entries by id: ~20 us each on SQLite; a 10M list's id/state columns: ~20 s).
+LIST_CHANGE_LOG_MAX_ROWS: Final = 100_000
+# Rows older than this are pruned (a follower further behind reads its lists whole); long
+# enough for a service stopped over a weekend to restart from its saved state by the log.
+LIST_CHANGE_LOG_RETENTION_DAYS: Final = 7
+# A list's old rows are pruned on every this-many-th change of it (a cheap indexed delete).
+LIST_CHANGE_LOG_PRUNE_EVERY: Final = 64
+
 # --- Work (every command with --jobs; docs/cli.md "One grammar") ---------------------------
 # Worker processes when --jobs is not given: 1 runs the work in the command's own process, the
 # same in hash, match, scan and network, so a run's CPU and memory use is what the user asked

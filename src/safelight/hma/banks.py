@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from safelight.constants import LIST_NAME_MAX_LENGTH
 from safelight.errors import StoreError
 from safelight.hma.signals import HmaError, HmaSignalType, hma_name_of
+from safelight.lists import changes
 from safelight.lists.store import FOREVER, HashListStore
 from safelight.lists.values import validate_list_name
 from safelight.store.hma_tables import hma_banks, hma_entries
@@ -246,7 +247,7 @@ class HmaBanks:
                     for i in new_ids
                 ],
             )
-            _bump(conn, bank.id, self.lists.clock())
+            _bump(conn, bank.id, self.lists.clock(), new_ids)
             return content_id
 
     def content(self, content_id: int) -> ContentItem | None:
@@ -293,7 +294,7 @@ class HmaBanks:
                     .where(hash_entries.c.id.in_(item.entry_ids))
                     .values(**values)
                 )
-                _bump(conn, item.bank.id, self.lists.clock())
+                _bump(conn, item.bank.id, self.lists.clock(), item.entry_ids)
         updated = self.content(item.id)
         assert updated is not None
         return updated
@@ -304,18 +305,17 @@ class HmaBanks:
             entry_ids = self._members(conn, content_id)
             if not entry_ids:
                 return 0
-            list_ids = (
-                conn.execute(
-                    select(hash_entries.c.list_id)
-                    .where(hash_entries.c.id.in_(entry_ids))
-                    .distinct()
+            owners = conn.execute(
+                select(hash_entries.c.id, hash_entries.c.list_id).where(
+                    hash_entries.c.id.in_(entry_ids)
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
             conn.execute(delete(hash_entries).where(hash_entries.c.id.in_(entry_ids)))
-            for list_id in list_ids:
-                _bump(conn, int(list_id), self.lists.clock())
+            by_list: dict[int, list[int]] = {}
+            for entry_id, list_id in owners:
+                by_list.setdefault(int(list_id), []).append(int(entry_id))
+            for list_id, ids in sorted(by_list.items()):
+                _bump(conn, list_id, self.lists.clock(), ids)
             return 1
 
     def content_ids(self, entry_ids: Iterable[int]) -> dict[int, int]:
@@ -374,10 +374,15 @@ class HmaBanks:
         return out
 
 
-def _bump(conn: Connection, list_id: int, now: datetime, **values: Any) -> None:
-    """Change a list's row and bump its generation, so indexes see the change."""
-    conn.execute(
-        update(hash_lists)
-        .where(hash_lists.c.id == list_id)
-        .values(generation=hash_lists.c.generation + 1, updated_at=now, **values)
-    )
+def _bump(
+    conn: Connection,
+    list_id: int,
+    now: datetime,
+    entry_ids: Iterable[int] | None = None,
+    **values: Any,
+) -> None:
+    """Change a list's row and bump its generation, logging the entries changed (None: the
+    list itself), so indexes and lookup engines see the change (safelight.lists.changes)."""
+    if values:
+        conn.execute(update(hash_lists).where(hash_lists.c.id == list_id).values(**values))
+    changes.bump(conn, list_id, now, entries=entry_ids)

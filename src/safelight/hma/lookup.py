@@ -93,12 +93,7 @@ class SplitLookup:
     def lookup(
         self, queries: Sequence[tuple[str, str]], lists: Sequence[str] | None = None
     ) -> list[list[Match]]:
-        refresh = getattr(self.engine, "refresh", None)
-        if refresh is not None and getattr(self.engine, "ready", False):
-            # HMA clients expect a change they just made to show on their next lookup; the
-            # HMA routes already read the store per call (content ids), so one more cheap
-            # check here costs little. The native route stays SQL-free (fresh within 1 s).
-            refresh()
+        self._catch_up()
         videos = [i for i, (kind, _) in enumerate(queries) if kind == "vpdq"]
         hashes = [i for i, (kind, _) in enumerate(queries) if kind != "vpdq"]
         results: list[list[Match]] = [[] for _ in queries]
@@ -120,15 +115,27 @@ class SplitLookup:
         serves (lookups are answered by the fallback until then)."""
         if not getattr(self.engine, "ready", True):
             return self.fallback().state()
+        self._catch_up()
         out: dict[str, dict[str, Any]] = {}
         for kind, found in self.engine.state().items():
             updated = found.get("updated_at")
+            size = int(found.get("size") or 0)
             out[kind] = {
-                "size": int(found.get("size") or 0),
-                "built_to": int(updated) if isinstance(updated, int | float) else -1,
+                "size": size,
+                # Built to nothing while it holds nothing (HMA's -1 for an empty index).
+                "built_to": int(updated) if size and isinstance(updated, int | float) else -1,
                 "present": updated is not None,
             }
         return out
+
+    def _catch_up(self) -> None:
+        """HMA clients expect a change they just made to show at once: when this process
+        changed a list since the engine last read them, catch up now (a query or two);
+        otherwise nothing (changes elsewhere show within the engine's poll)."""
+        follow = getattr(self.engine, "follow", None)
+        changed = getattr(self.engine, "changed_here", lambda: True)
+        if follow is not None and getattr(self.engine, "ready", False) and changed():
+            follow()
 
 
 # --- HMA's answers from Safelight matches ----------------------------------------------------

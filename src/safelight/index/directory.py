@@ -338,21 +338,82 @@ class SegmentedIndex(Generic[S]):
             if new_ids.size == 0:
                 return None if meta is None else m.next(meta=meta)
             self._check_new(view, new_ids)
-            merge: list[S] = []
-            total = new_ids.size
-            for info, segment in zip(m.segments[:0:-1], view.segments[:0:-1], strict=True):
-                if info.file in m.compacting or total + info.rows > DELTA_MERGE_ROWS:
-                    break
-                merge.insert(0, segment)
-                total += info.rows
-            all_ids = np.concatenate([s.all_ids() for s in merge] + [new_ids])
-            all_keys = np.concatenate([self._segment_keys(s) for s in merge] + [keys])
-            name = self._new_name("seg", m.generation + 1)
-            info = self._write_segment(self.path / name, all_ids, all_keys)
-            kept = m.segments[: len(m.segments) - len(merge)]
-            return m.next(segments=(*kept, info), meta=m.meta if meta is None else meta)
+            segments = self._with_delta(view, new_ids, keys)
+            return m.next(segments=segments, meta=m.meta if meta is None else meta)
 
         self._commit(change)
+
+    def _with_delta(
+        self, view: SegmentView[S], new_ids: I64, keys: npt.NDArray[np.uint8]
+    ) -> tuple[SegmentInfo, ...]:
+        """The segments with the new rows in a delta segment, merged with trailing deltas
+        while they stay small (many small adds must not pile up segments)."""
+        m = view.manifest
+        merge: list[S] = []
+        total = new_ids.size
+        for info, segment in zip(m.segments[:0:-1], view.segments[:0:-1], strict=True):
+            if info.file in m.compacting or total + info.rows > DELTA_MERGE_ROWS:
+                break
+            merge.insert(0, segment)
+            total += info.rows
+        all_ids = np.concatenate([s.all_ids() for s in merge] + [new_ids])
+        all_keys = np.concatenate([self._segment_keys(s) for s in merge] + [keys])
+        name = self._new_name("seg", m.generation + 1)
+        info = self._write_segment(self.path / name, all_ids, all_keys)
+        return (*m.segments[: len(m.segments) - len(merge)], info)
+
+    def apply(
+        self,
+        *,
+        add_ids: Any = (),
+        add_keys: Any = None,
+        disable: Any = (),
+        enable: Any = (),
+        remove: Any = (),
+        meta: dict[str, Any] | None = None,
+    ) -> bool:
+        """Several changes published as one generation (one manifest write): add entries,
+        then enable, disable and remove ids (ids not in the index are ignored), and replace
+        the caller data when ``meta`` is given. Returns whether anything changed."""
+        keys = self._check_keys(
+            np.zeros((0, self.key_width), np.uint8) if add_keys is None else add_keys, "hashes"
+        )
+        new_ids = as_id_array(add_ids, len(keys))
+        _check_unique(new_ids)
+        shown, hidden, gone = (np.unique(as_id_array(ids)) for ids in (enable, disable, remove))
+        changed = False
+
+        def change(view: SegmentView[S]) -> Manifest | None:
+            nonlocal changed
+            m = view.manifest
+            updates: dict[str, Any] = {} if meta is None else {"meta": meta}
+            if new_ids.size:
+                self._check_new(view, new_ids)
+                updates["segments"] = self._with_delta(view, new_ids, keys)
+
+            def present(ids: I64) -> I64:
+                return ids[self._present(view, ids) | np.isin(ids, new_ids)]
+
+            removed = np.union1d(view.removed, present(gone))
+            disabled = np.setdiff1d(view.disabled, shown)
+            disabled = np.setdiff1d(np.union1d(disabled, present(hidden)), removed)
+            if not np.array_equal(removed, view.removed):
+                updates["removed"] = self._write_ids(m.generation + 1, removed)
+            if not np.array_equal(disabled, view.disabled):
+                updates["disabled"] = self._write_ids(m.generation + 1, disabled)
+            changed = bool(updates.keys() - {"meta"})
+            return m.next(**updates) if updates else None
+
+        self._commit(change)
+        return changed
+
+    def holds(self, ids: Any) -> npt.NDArray[np.bool_]:
+        """Which ids the index has rows for, matchable or not (disabled, removed)."""
+        return self._present(self._view(), as_id_array(ids))
+
+    def disabled_ids(self) -> I64:
+        """The ids disabled now (sorted)."""
+        return self._view().disabled.copy()
 
     def _check_new(self, view: SegmentView[S], ids: I64) -> None:
         top = max(s.id_max for s in view.manifest.segments)

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, delete, select
 
 from safelight.constants import PDQ_MAX_LIST_THRESHOLD
 from safelight.errors import NotFoundError, UsageError, ValidationError
+from safelight.lists import changes
 from safelight.lists.importer import run_import
 from safelight.lists.models import Entry, HashList, ImportReport, Problem, Record
 from safelight.lists.records import ParseOptions, make_record
@@ -78,7 +79,7 @@ class ListEditor:
             conn.execute(
                 hash_lists.update().where(hash_lists.c.id == hash_list.id).values(**values)
             )
-            self.store._bump(conn, hash_list.id)
+            self.store._bump(conn, hash_list.id)  # the list itself: no entry rows
         return self.store._get(conn, name)
 
     def delete_list(self, conn: Connection, name: str) -> int:
@@ -91,6 +92,7 @@ class ListEditor:
         ).rowcount
         conn.execute(delete(hash_list_imports).where(hash_list_imports.c.list_id == hash_list.id))
         conn.execute(delete(hash_lists).where(hash_lists.c.id == hash_list.id))
+        changes.forget(conn, hash_list.id)
         return int(removed)
 
     def get_entry(self, conn: Connection, name: str, entry_id: int) -> Entry:
@@ -153,8 +155,7 @@ class ListEditor:
             skip_invalid=False,
             on_problem=None,
             finish_source=lambda: _record_digest(record),
-        )
-        self.store._bump(conn, hash_list.id)
+        )  # bumps the list's generation, logging the entry
         entry_id = conn.execute(
             select(hash_entries.c.id).where(
                 hash_entries.c.list_id == hash_list.id,
@@ -263,7 +264,7 @@ class ListEditor:
                 .where(hash_entries.c.id == entry_id)
                 .values(note=None if clear_note else (note.strip() or None if note else None))
             )
-        self.store._bump(conn, hash_list.id)
+        self.store._bump(conn, hash_list.id, [entry_id])
         return self.get_entry(conn, name, entry_id)
 
     def set_entry_enabled(
@@ -288,7 +289,7 @@ class ListEditor:
             .where(hash_entries.c.id == entry_id)
             .values(disabled_until=None if enabled else (until or FOREVER))
         )
-        self.store._bump(conn, hash_list.id)
+        self.store._bump(conn, hash_list.id, [entry_id])
         return self.get_entry(conn, name, entry_id)
 
     def delete_entry(self, conn: Connection, name: str, entry_id: int) -> Entry:
@@ -296,7 +297,7 @@ class ListEditor:
         entry = self.get_entry(conn, name, entry_id)
         conn.execute(delete(hash_entry_labels).where(hash_entry_labels.c.entry_id == entry_id))
         conn.execute(delete(hash_entries).where(hash_entries.c.id == entry_id))
-        self.store._bump(conn, self.store._get(conn, name).id)
+        self.store._bump(conn, self.store._get(conn, name).id, [entry_id])
         return entry
 
 

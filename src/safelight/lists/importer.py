@@ -36,11 +36,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from safelight.constants import (
+    LIST_CHANGE_LOG_MAX_ROWS,
     LIST_IMPORT_BATCH_ROWS,
     LIST_IMPORT_WORK_MEM,
     LIST_MAX_REPORTED_PROBLEMS,
 )
 from safelight.errors import ValidationError
+from safelight.lists import changes
 from safelight.lists.models import ImportReport, Problem, Record
 from safelight.store.lists_tables import (
     HexKey,
@@ -283,6 +285,20 @@ def _merge_into_list(conn: Connection, stager: Stager, list_id: int, import_id: 
     return added
 
 
+def _log_changes(conn: Connection, stager: Stager, list_id: int, now: datetime) -> int:
+    """Bump the list, logging every entry a staged record met (new, or given labels, a
+    note or a disable time), or one "reload" row past the log's limit."""
+    if stager.rows > LIST_CHANGE_LOG_MAX_ROWS:
+        return changes.bump(conn, list_id, now, reload=True)
+    s = staged_entries
+    touched = (
+        select(hash_entries.c.id)
+        .select_from(s.join(hash_entries, _same_entry(list_id, s)))
+        .distinct()
+    )
+    return changes.bump(conn, list_id, now, entries=touched)
+
+
 def count_labels_added(conn: Connection, import_id: int) -> int:
     """Labels this import attached (a label already on an entry keeps its first import)."""
     query = (
@@ -305,7 +321,8 @@ def run_import(
     finish_source: Callable[[], str],
     file_labels: frozenset[str] = frozenset(),
 ) -> None:
-    """Stage valid records, count and collect problems, merge, record provenance.
+    """Stage valid records, count and collect problems, merge, record provenance, then
+    move the list's generation on (``report.generation``), logging the entries touched.
 
     Raises ValidationError (so the caller's transaction rolls back) when a record is
     invalid and ``skip_invalid`` is off; records after the first problem are then only
@@ -346,6 +363,7 @@ def run_import(
         raise _validation_error(report)
     stager.flush()
     report.added = _merge_into_list(conn, stager, list_id, import_id)
+    report.generation = _log_changes(conn, stager, list_id, now)
     stager.drop()
     report.import_id = import_id
     report.imported_at = now

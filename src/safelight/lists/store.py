@@ -24,6 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from safelight.constants import PDQ_MATCH_THRESHOLD, PDQ_MAX_LIST_THRESHOLD
 from safelight.errors import ConflictError, InputError, NotFoundError, StoreError, UsageError
+from safelight.lists import changes
+from safelight.lists.changes import CHANGE_CHANNEL as CHANGE_CHANNEL  # where it lived
+from safelight.lists.changes import ListChanges
 from safelight.lists.formats import detect_format, read_records, write_entries
 from safelight.lists.importer import ProblemSink, run_import
 from safelight.lists.models import (
@@ -50,9 +53,6 @@ from safelight.store.lists_tables import (
 FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _ID_CHUNK = 500  # ids per IN (...) query: well under every database's parameter limit
 _STREAM_ROWS = 10_000
-# PostgreSQL: every list change NOTIFYs this channel (payload: the list id) when it commits,
-# so a service's lookup engine sees it at once rather than at its next poll.
-CHANGE_CHANNEL = "safelight_lists"
 
 
 class ListNotFoundError(NotFoundError):
@@ -232,7 +232,7 @@ class HashListStore:
                 delete(hash_list_imports).where(hash_list_imports.c.list_id == hash_list.id)
             )
             conn.execute(delete(hash_lists).where(hash_lists.c.id == hash_list.id))
-            _notify(conn, hash_list.id)
+            changes.forget(conn, hash_list.id)
             return int(removed)
 
     def set_enabled(
@@ -271,7 +271,7 @@ class HashListStore:
                     .where(hash_lists.c.id == hash_list.id)
                     .values(enabled=enabled)
                 )
-            self._bump(conn, hash_list.id)
+            self._bump(conn, hash_list.id, entry_ids or None)
             return self._get(conn, name)
 
     def summary(self, name: str, *, imports: int = 10) -> ListSummary:
@@ -409,7 +409,6 @@ class HashListStore:
                     finish_source=source.hexdigest,
                     file_labels=options.extra_labels,
                 )
-                report.generation = self._bump(conn, hash_list.id)
                 if in_transaction is not None:
                     in_transaction(conn, report)
         return report
@@ -518,6 +517,83 @@ class HashListStore:
             )
             return [(int(i), until) for i, until in conn.execute(query)]
 
+    def entry_pages(
+        self, name: str, *, page_rows: int = 100_000
+    ) -> Iterator[builtins.list[tuple[Any, ...]]]:
+        """Every entry of a list, by id, in pages of plain rows: (id, signal_type, value,
+        note, disabled_until, import_id, paused_at), without labels (``entry_labels``). What
+        a follower reads a 10M list whole with: no object per entry."""
+        c = hash_entries.c
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            query = (
+                select(
+                    c.id,
+                    c.signal_type,
+                    func.coalesce(c.vpdq_features, c.value_key),
+                    c.note,
+                    c.disabled_until,
+                    c.import_id,
+                    c.paused_at,
+                )
+                .where(c.list_id == hash_list.id)
+                .order_by(c.id)
+            )
+            # The driver's rows as they come (SQLAlchemy's per-row processing costs more
+            # than SQLite's own work here); only the few times present are converted.
+            compiled = query.compile(dialect=conn.dialect)
+            times = c.disabled_until.type.dialect_impl(conn.dialect).result_processor(
+                conn.dialect, None
+            )
+            raw: Any = conn.connection.dbapi_connection
+            # PostgreSQL: a server-side cursor, or the driver would fetch all 10M rows at once.
+            named = conn.dialect.name == "postgresql"
+            cursor = raw.cursor(name="safelight_entry_pages") if named else raw.cursor()
+            try:
+                params = compiled.construct_params()
+                if conn.dialect.paramstyle == "qmark":
+                    cursor.execute(str(compiled), [params[k] for k in compiled.positiontup or ()])
+                else:
+                    cursor.execute(str(compiled), params)
+                while page := cursor.fetchmany(page_rows):
+                    rows = [tuple(row) for row in page]
+                    yield rows if times is None else [_with_times(row, times) for row in rows]
+            finally:
+                cursor.close()
+
+    def entry_labels(self, name: str) -> dict[int, frozenset[str]]:
+        """The labels of a list's entries that have any, by entry id."""
+        found: dict[int, set[str]] = {}
+        with self.db.connect() as conn:
+            hash_list = self._get(conn, name)
+            query = (
+                select(hash_entry_labels.c.entry_id, hash_entry_labels.c.label)
+                .select_from(hash_entry_labels.join(hash_entries))
+                .where(hash_entries.c.list_id == hash_list.id)
+            )
+            for entry_id, label in conn.execute(query):
+                found.setdefault(int(entry_id), set()).add(str(label))
+        return {i: frozenset(labels) for i, labels in found.items()}
+
+    def entry_states_by_ids(self, ids: Iterable[int]) -> dict[int, tuple[int, datetime | None]]:
+        """id -> (list id, disabled_until) of the entries among ``ids`` that exist."""
+        found: dict[int, tuple[int, datetime | None]] = {}
+        with self.db.connect() as conn:
+            for chunk in _chunks(sorted(set(ids))):
+                query = select(
+                    hash_entries.c.id, hash_entries.c.list_id, hash_entries.c.disabled_until
+                ).where(hash_entries.c.id.in_(chunk))
+                for entry_id, list_id, until in conn.execute(query):
+                    found[int(entry_id)] = (int(list_id), until)
+        return found
+
+    def entry_changes(self, list_id: int, after: int, upto: int) -> ListChanges:
+        """The entries of a list changed from generation ``after`` (exclusive) to ``upto``
+        (inclusive), from the change log; ``complete`` False when the log cannot say (a bulk
+        change, or rows pruned): the follower then reads the list whole."""
+        with self.db.connect() as conn:
+            return changes.read(conn, list_id, after, upto)
+
     def imports_since(self, name: str, after_id: int) -> builtins.list[ImportInfo]:
         """A list's imports with ids above ``after_id``, oldest first (what a follower of the
         list has not seen yet)."""
@@ -617,15 +693,10 @@ class HashListStore:
             return [_hash_list(row) for row in conn.execute(select(hash_lists))]
         return [self._get(conn, name) for name in names]
 
-    def _bump(self, conn: Connection, list_id: int) -> int:
-        _notify(conn, list_id)
-        conn.execute(
-            hash_lists.update()
-            .where(hash_lists.c.id == list_id)
-            .values(generation=hash_lists.c.generation + 1, updated_at=self.clock())
-        )
-        query = select(hash_lists.c.generation).where(hash_lists.c.id == list_id)
-        return int(conn.execute(query).scalar_one())
+    def _bump(self, conn: Connection, list_id: int, entry_ids: Iterable[int] | None = None) -> int:
+        """Move the list's generation on, logging the entries changed (None: a change of
+        the list itself); returns the new generation (safelight.lists.changes)."""
+        return changes.bump(conn, list_id, self.clock(), entries=entry_ids)
 
     def _check_entries(self, conn: Connection, hash_list: HashList, ids: Sequence[int]) -> None:
         present: set[int] = set()
@@ -711,12 +782,6 @@ class HashListStore:
             )
 
 
-def _notify(conn: Connection, list_id: int) -> None:
-    """Tell listeners (the service's lookup engines) a list changed; sent on commit."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_notify(CHANGE_CHANNEL, str(list_id))))
-
-
 def _grouped_rows(
     conn: Connection, columns: Sequence[Any], conditions: Sequence[Any]
 ) -> Iterator[tuple[Sequence[Any], frozenset[str]]]:
@@ -747,6 +812,15 @@ def _grouped_rows(
     finally:
         # A consumer that stops early must not leave a server-side cursor open.
         rows.close()
+
+
+def _with_times(row: tuple[Any, ...], convert: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """An ``entry_pages`` row with its two times (disabled_until, paused_at) as datetimes."""
+    if row[4] is None and row[6] is None:
+        return row
+    until = None if row[4] is None else convert(row[4])
+    paused = None if row[6] is None else convert(row[6])
+    return (*row[:4], until, row[5], paused)
 
 
 def _counts(conn: Connection, query: Any) -> dict[str, int]:

@@ -136,9 +136,21 @@ class FloodCounter:
             self._pending, self._names = set(), {}
         if not pending:
             return []
-        rows = [{"entry_id": e, "window_start": w, "query_key": k} for e, w, k in pending]
-        touched = {(e, w) for e, w, _ in pending}
         with self.store.db.begin() as conn:
+            # An entry deleted since it matched counts no more (its rows would break the
+            # foreign key, and with them the whole batch).
+            alive = set(
+                conn.execute(
+                    select(hash_entries.c.id).where(
+                        hash_entries.c.id.in_(sorted({e for e, _, _ in pending}))
+                    )
+                ).scalars()
+            )
+            pending = {row for row in pending if row[0] in alive}
+            if not pending:
+                return []
+            rows = [{"entry_id": e, "window_start": w, "query_key": k} for e, w, k in pending]
+            touched = {(e, w) for e, w, _ in pending}
             conn.execute(_insert_ignore(conn), rows)
             counts = conn.execute(
                 select(flood_sightings.c.entry_id, flood_sightings.c.window_start, func.count())
@@ -171,7 +183,7 @@ class FloodCounter:
         if not paused.rowcount:  # already paused (by another worker, or earlier)
             return None
         # A new generation tells every index and lookup engine that servability changed.
-        self.store._bump(conn, self._list_ids[list_name])
+        self.store._bump(conn, self._list_ids[list_name], [entry_id])
         pause = FloodPause(entry_id, list_name, count, threshold, window, reason)
         if self.audit:
             from safelight.service.audit import AuditLog
@@ -236,7 +248,7 @@ def resume(store: HashListStore, list_name: str, entry_ids: Iterable[int], *, ac
         ).rowcount
         conn.execute(delete(flood_sightings).where(flood_sightings.c.entry_id.in_(ids)))
         if resumed:
-            store._bump(conn, hash_list.id)
+            store._bump(conn, hash_list.id, ids)
             from safelight.service.audit import AuditLog
 
             AuditLog(store.db, clock=store.clock).record(

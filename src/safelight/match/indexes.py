@@ -12,12 +12,15 @@ reflects and the earliest future ``disabled_until`` (when a timed disable lapses
 is re-synced though its generation did not move). Sync is idempotent and the state is
 written last, so a crash mid-sync only means the next open redoes that list.
 
-Catching up a changed list reads its (id, disabled_until) pairs, adds the ids the index
-lacks (values read only for those), then disables/enables to match the store. Reading ids
-rather than "ids above the last one seen" also catches an import that committed out of id
-order (PostgreSQL sequences hand out ids before commit). A deleted list, or a store or
-format mismatch, rebuilds from the store; so does a damaged index (``IndexCorruptError``),
-with a warning: a damaged index is never served.
+Catching up a changed list reads the entries its changes touched from the change log
+(``safelight.lists.changes``: the cost is the change's, not the list's): those the index
+lacks are added, those gone removed, the rest disabled or enabled to match the store, all
+published as one index generation. When the log cannot say (a bulk change, rows pruned) or
+the list is new, the list's (id, disabled_until) pairs are read instead and compared. When
+a timed disable lapses, the index's disabled ids are checked against the store (the cost is
+the disabled entries'). A deleted list, or a store or format mismatch, rebuilds from the
+store; so does a damaged index (``IndexCorruptError``), with a warning: a damaged index is
+never served.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class IndexSync:
         self.path = self.root / signal_type
         self.warn: Warn = warn or (lambda message: None)
         self.rebuilt = False  # set when the last open rebuilt from the store (tests, timing)
+        self._index: Index | None = None  # kept between opens: its mappings are reused
 
     @contextmanager
     def _sync_lock(self) -> Iterator[None]:
@@ -110,15 +114,17 @@ class IndexSync:
         with self._sync_lock():
             self.rebuilt = False
             lists = self.store.list()
-            index = self._open_existing()
+            index = self._index or self._open_existing()
             if index is not None:
                 try:
                     self.verify()
                     if self._catch_up(index, lists):
+                        self._index = index
                         return index
-                except IndexCorruptError as exc:
+                except (IndexCorruptError, NotFoundError) as exc:
                     self.warn(f"index {self.path} is damaged ({exc.message}); rebuilding")
-            return self._rebuild(self.store.list())
+            self._index = self._rebuild(self.store.list())
+            return self._index
 
     def verify(self, *, everything: bool = False) -> int:
         """Checksum the index files ``open`` does not check in full: large files not yet
@@ -130,7 +136,8 @@ class IndexSync:
     def rebuild(self) -> Index:
         """Rebuild from the store (after a damaged index was found mid-query)."""
         with self._sync_lock():
-            return self._rebuild(self.store.list())
+            self._index = self._rebuild(self.store.list())
+            return self._index
 
     def _open_existing(self) -> Index | None:
         try:
@@ -155,20 +162,105 @@ class IndexSync:
         if set(state) - set(current):
             return False  # a list was deleted: its ids are unknown now, so rebuild
         now = self.store.clock()
+        new_state = dict(state)
+        if any(_lapsed(state[key].get("expires"), now) for key in state):
+            new_state.update(self._recheck_disabled(index, current, state, now))
         changed = [
             hl
             for key, hl in current.items()
-            if key not in state
-            or state[key].get("generation") != hl.generation
-            or _lapsed(state[key].get("expires"), now)
+            if key not in state or state[key].get("generation") != hl.generation
         ]
-        if not changed:
+        if not changed and new_state == state:
             return True
-        new_state = dict(state)
+        edits = _Edits()
         for hash_list in changed:
-            new_state[str(hash_list.id)] = self._sync_list(index, hash_list, now)
-        index.set_meta({"format": MATCH_INDEX_FORMAT, "lists": new_state})
+            key = str(hash_list.id)
+            logged = None
+            if key in state:
+                after = int(state[key].get("generation", -1))
+                logged = self.store.entry_changes(hash_list.id, after, hash_list.generation)
+            if logged is not None and logged.complete:
+                new_state[key] = self._edits_of(
+                    index, hash_list, logged.entry_ids, now, new_state[key], edits
+                )
+            else:
+                new_state[key] = self._sync_list(index, hash_list, now)
+        keys, ok, bad = parse_hex(edits.add_values, _key_width(self.signal_type))
+        for where, why in bad:  # never served, as in a rebuild
+            self.warn(f"{self.signal_type} {where}: {why}; not indexed")
+        index.apply(
+            add_ids=np.asarray(edits.add_ids, np.int64)[ok],
+            add_keys=keys,
+            enable=edits.enable,
+            disable=edits.disable,
+            remove=edits.remove,
+            meta={"format": MATCH_INDEX_FORMAT, "lists": new_state},
+        )
         return True
+
+    def _edits_of(
+        self,
+        index: Index,
+        hash_list: HashList,
+        ids: tuple[int, ...],
+        now: datetime,
+        previous: dict[str, Any],
+        edits: _Edits,
+    ) -> dict[str, Any]:
+        """What the logged changes of one list do to the index (gathered in ``edits``);
+        returns the list's new sync state."""
+        found = self.store.entries_by_ids(ids)
+        mine = sorted(i for i, e in found.items() if e.signal_type == self.signal_type)
+        held = set(np.asarray(mine, np.int64)[index.holds(mine)].tolist()) if mine else set()
+        edits.remove += [i for i in ids if i not in found]
+        future: list[datetime] = []
+        for entry_id in mine:
+            entry = found[entry_id]
+            if entry_id not in held:
+                edits.add_ids.append(entry_id)
+                edits.add_values.append(entry.value)
+            until = entry.disabled_until
+            if until is not None and until > now:
+                edits.disable.append(entry_id)
+                if until < FOREVER:
+                    future.append(until)
+            else:
+                edits.enable.append(entry_id)
+        expires = previous.get("expires")
+        if isinstance(expires, str) and not _lapsed(expires, now):
+            future.append(datetime.fromisoformat(expires))
+        return {
+            "name": hash_list.name,
+            "generation": hash_list.generation,
+            "expires": min(future).isoformat() if future else None,
+        }
+
+    def _recheck_disabled(
+        self,
+        index: Index,
+        current: dict[str, HashList],
+        state: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, dict[str, Any]]:
+        """A timed disable lapsed: check the index's disabled ids against the store
+        (enable the lapsed, remove the gone); returns every list's new ``expires``."""
+        disabled = index.disabled_ids()
+        stored = self.store.entry_states_by_ids(disabled.tolist())
+        lapsed = [i for i, (_, u) in stored.items() if u is None or u <= now]
+        gone = [i for i in disabled.tolist() if i not in stored]
+        index.apply(enable=lapsed, remove=gone)
+        future: dict[str, datetime] = {}
+        for list_id, until in stored.values():
+            if until is not None and now < until < FOREVER:
+                key = str(list_id)
+                future[key] = min(until, future.get(key, until))
+        out = {}
+        for key, old in state.items():
+            expires = future.get(key)
+            out[key] = {**old, "expires": None if expires is None else expires.isoformat()}
+            if key in current:
+                out[key]["name"] = current[key].name
+        return out
 
     def _sync_list(self, index: Index, hash_list: HashList, now: datetime) -> dict[str, Any]:
         states = self.store.entry_states(hash_list.name, self.signal_type)
@@ -222,6 +314,17 @@ class IndexSync:
             index.disable(np.asarray(hidden, dtype=np.int64))
         self.verify()  # the new base, checked once now rather than on the next open
         return index
+
+
+class _Edits:
+    """Index changes gathered over lists, published together (``Index.apply``)."""
+
+    def __init__(self) -> None:
+        self.add_ids: list[int] = []
+        self.add_values: list[str] = []
+        self.enable: list[int] = []
+        self.disable: list[int] = []
+        self.remove: list[int] = []
 
 
 def _lapsed(expires: Any, now: datetime) -> bool:

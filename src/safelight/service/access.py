@@ -14,6 +14,11 @@ cookie; unsafe methods on a session must carry the CSRF header), then lets it th
 the principal holds one of the roles: 401 without valid credentials, 403 without the role.
 ``public`` lets anyone through, rate-limited per client address.
 
+The check runs on the event loop when it needs no I/O (a bearer token checked within
+``token_cache_seconds``: every request of a busy API client), and in the thread pool when it
+reads the store (a token not cached, a session): a thread hop costs a lookup more than the
+lookup's own search.
+
 ``route_table(app)`` reads the declarations back from the routes themselves, and
 ``create_app`` refuses to build an app with a route that declares none (deny by default);
 tests/test_service_access.py walks every route in the OpenAPI document with every role.
@@ -30,6 +35,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from safelight.errors import AuthenticationError, PermissionDeniedError
 from safelight.service.context import ServiceContext
@@ -47,13 +53,15 @@ class Access:
     roles: frozenset[Role]
     public: bool = False
 
-    def __call__(self, request: Request) -> Principal | None:
+    async def __call__(self, request: Request) -> Principal | None:
         ctx: ServiceContext = request.app.state.service
         if self.public:
             if not has_credentials(request):
                 ctx.anonymous_limit.hit(client_of(request))
             return None
-        principal = authenticate(ctx, request)
+        principal = _cached_principal(ctx, request)
+        if principal is None:
+            principal = await run_in_threadpool(authenticate, ctx, request)
         request.state.principal = principal
         if not principal.has_any(self.roles):
             allowed = ", ".join(sorted(role.value for role in self.roles))
@@ -109,6 +117,15 @@ def authenticate(ctx: ServiceContext, request: Request, *, csrf: str | None = No
     return Principal("user", user.username, user.roles, None, session_csrf=session.csrf_token)
 
 
+def _cached_principal(ctx: ServiceContext, request: Request) -> Principal | None:
+    """The principal of a well-formed bearer token checked recently (no I/O), else None."""
+    scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    token = _token_cache(ctx).peek(ctx, secret.strip())
+    return None if token is None else token.principal()
+
+
 class TokenCache:
     """Checked tokens by digest for ``token_cache_seconds``, so the hot path does no SQL
     per request; a revoked token stops working within that time."""
@@ -118,12 +135,20 @@ class TokenCache:
         self._tokens: dict[str, tuple[Token, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, ctx: ServiceContext, secret: str, client: str) -> Token:
+    def peek(self, ctx: ServiceContext, secret: str) -> Token | None:
+        """The token if it was checked within the cache time and is still active."""
         key, now = secret_digest(secret), time.monotonic()
         with self._lock:
             cached = self._tokens.get(key)
         if cached is not None and now < cached[1] and cached[0].is_active(ctx.tokens.clock()):
             return cached[0]
+        return None
+
+    def get(self, ctx: ServiceContext, secret: str, client: str) -> Token:
+        found = self.peek(ctx, secret)
+        if found is not None:
+            return found
+        key, now = secret_digest(secret), time.monotonic()
         token = ctx.tokens.authenticate(secret, client=client)
         if self.seconds > 0:
             with self._lock:

@@ -110,6 +110,7 @@ def create_app(
             yield
         finally:
             engine.stop()
+            ctx.lookup_audit.close()  # nothing audited is lost on a graceful shutdown
             scans = ctx.extensions.get("scans")
             if scans is not None:
                 scans.close()  # running scans stop after their batch, resumable

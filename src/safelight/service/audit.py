@@ -11,23 +11,30 @@ lock (other writers wait for the commit) and SQLite's write lock (the busy timeo
 so two writers in different processes can never both extend the same entry.
 
 Anyone may call ``record(actor, action, target, details)``; pass ``conn`` to write the entry
-in the same transaction as the change it records (both commit or neither does).
+in the same transaction as the change it records (both commit or neither does). Acts too
+frequent for a write each (lookups) go through an ``AuditBuffer``
+(``safelight.service.audit_buffer``): entries kept in memory, with the time of the act, and
+appended in batches; ``record`` writes what a buffer holds first, in the same transaction,
+so one process's entries stay in the order of its acts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, event, select, update
 
 from safelight.store import Database
 from safelight.store.service_tables import audit_head, audit_log
+
+if TYPE_CHECKING:
+    from safelight.service.audit_buffer import AuditBuffer
 
 GENESIS = "0" * 64  # the prev_sha256 of the first entry
 FIELDS = ("seq", "occurred_at", "actor", "action", "target", "details", "prev_sha256")
@@ -45,6 +52,17 @@ def iso_utc(moment: datetime) -> str:
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 kept: one text for one value."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """An act to append: its fields but the chain's (``seq`` and hashes come at writing)."""
+
+    occurred_at: str
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +145,7 @@ class AuditLog:
     def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.db = db
         self.clock = clock
+        self.buffer: AuditBuffer | None = None  # acts waiting to be appended (lookups)
 
     def record(
         self,
@@ -140,28 +159,51 @@ class AuditLog:
         """Append one entry: who (``actor``: ``user:NAME``, ``token:NAME``, ``cli:OSUSER``),
         did what (``action``: ``area.verb``, e.g. ``token.create``), to what (``target``),
         with what (``details``: JSON-serialisable; never secrets)."""
+        act = Act(iso_utc(self.clock()), actor, action, target, dict(details or {}))
         if conn is not None:
-            return self._append(conn, actor, action, target, dict(details or {}))
+            return self._append_after_buffered(conn, act)
         with self.db.begin(lock=True) as own:
-            return self._append(own, actor, action, target, dict(details or {}))
+            return self._append_after_buffered(own, act)
 
-    def _append(
-        self, conn: Connection, actor: str, action: str, target: str, details: dict[str, Any]
-    ) -> AuditEntry:
+    def _append_after_buffered(self, conn: Connection, act: Act) -> AuditEntry:
+        """``act`` after the acts a buffer holds, in ``conn``'s transaction (if it rolls
+        back, they go back to the buffer)."""
+        waiting = self.buffer.take() if self.buffer is not None else []
+        if waiting:
+            buffer = self.buffer
+            assert buffer is not None
+            event.listen(conn, "rollback", lambda _: buffer.put_back(waiting), once=True)
+        return self.append(conn, [*waiting, act])[-1]
+
+    def append(self, conn: Connection, acts: Sequence[Act]) -> list[AuditEntry]:
+        """Append acts in order, in ``conn``'s transaction: the head is locked once."""
         # The head row is written first: its lock serialises appends (see the module doc).
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
         head = conn.execute(select(audit_head.c.seq, audit_head.c.sha256)).one()
-        details = json.loads(canonical_json(details))  # as it will read back
-        seq, prev, when = int(head.seq) + 1, str(head.sha256), iso_utc(self.clock())
-        digest = hashlib.sha256(
-            canonical_bytes(seq, when, actor, action, target, details, prev)
-        ).hexdigest()
-        entry = AuditEntry(seq, when, actor, action, target, details, prev, digest)
-        row = entry.to_dict()
-        row["details"] = canonical_json(details)
-        conn.execute(audit_log.insert().values(**row))
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, sha256=digest))
-        return entry
+        seq, prev = int(head.seq), str(head.sha256)
+        entries, rows = [], []
+        for act in acts:
+            details = json.loads(canonical_json(act.details))  # as it will read back
+            seq += 1
+            digest = hashlib.sha256(
+                canonical_bytes(
+                    seq, act.occurred_at, act.actor, act.action, act.target, details, prev
+                )
+            ).hexdigest()
+            entry = AuditEntry(
+                seq, act.occurred_at, act.actor, act.action, act.target, details, prev, digest
+            )
+            row = entry.to_dict()
+            row["details"] = canonical_json(details)
+            entries.append(entry)
+            rows.append(row)
+            prev = digest
+        if rows:
+            conn.execute(audit_log.insert(), rows)
+            conn.execute(
+                update(audit_head).where(audit_head.c.id == 1).values(seq=seq, sha256=prev)
+            )
+        return entries
 
     def entries(self, *, after: int = 0) -> Generator[AuditEntry, None, None]:
         """Every entry from ``after + 1`` on, in order (streamed)."""

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 
 from safelight.lists.store import HashListStore
 from safelight.service.audit import AuditLog
+from safelight.service.audit_buffer import AuditBuffer
 from safelight.service.metrics import ServiceMetrics
 from safelight.service.ratelimit import RateLimiter
 from safelight.service.sessions import SessionStore
@@ -43,6 +44,8 @@ class ServiceContext:
     metrics: ServiceMetrics
     login_limit: RateLimiter
     anonymous_limit: RateLimiter
+    # Lookups' audit entries, written in batches (safelight.service.audit_buffer).
+    lookup_audit: AuditBuffer
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     # Anything a later feature needs to share across requests (an index set, a webhook
     # queue): set it at startup under a name of its own.
@@ -71,6 +74,11 @@ class ServiceContext:
             anonymous_limit=RateLimiter(
                 settings.anonymous_per_minute, what="requests without credentials"
             ),
+            lookup_audit=AuditBuffer(
+                audit,
+                flush_entries=settings.audit_flush_entries,
+                flush_seconds=settings.audit_flush_ms / 1000,
+            ),
         )
         ctx.readiness["database"] = ctx._database_ready
         return ctx
@@ -94,8 +102,9 @@ class ServiceContext:
         return True, {"dialect": self.db.dialect}
 
 
-def context(request: Request) -> ServiceContext:
-    """The FastAPI dependency giving a route the app's ServiceContext."""
+async def context(request: Request) -> ServiceContext:
+    """The FastAPI dependency giving a route the app's ServiceContext (async: no I/O, so
+    no thread hop)."""
     ctx: ServiceContext = request.app.state.service
     return ctx
 

@@ -5,19 +5,25 @@
     engine.lookup([("pdq", hex), ("md5", hex)])      # -> [[Match, ...], ...]
     engine.lookup_hits(queries, lists=["KNOWN"])     # the same, with what a reviewer needs
 
-A *view* is a ``LookupState`` (lists and entries in memory, safelight.service.lookup_state)
-and the match index of each signal type (memory-mapped segment files: the page cache holds
-one copy for every worker). Lookups read the current view and never wait: a background
-thread follows the store and, when a list changed, builds the new state from the old one
-(changed lists caught up by difference) and swaps it in over the current indexes (hits are
-checked against the state, so removals show at once), then brings the on-disk indexes up
-to date (``IndexSync``, incremental) and swaps again (additions show). Each swap is one
-assignment; until it, the old view serves.
+A *view* is a ``LookupState`` (lists and entries in memory: a base and a small overlay of
+what changed since, safelight.service.lookup_state), the match index of each signal type
+(memory-mapped segment files: the page cache holds one copy for every worker) and the
+overlay rows the index does not hold yet (``lookup_pending``, searched beside it). Lookups
+read the current view and never wait; each swap is one assignment.
 
-The thread learns of changes by reading ``hash_lists`` (a few rows: generation, enabled,
-threshold, provenance) every ``poll_seconds``; on PostgreSQL it also LISTENs on the channel
-the store NOTIFYs on every list change (``safelight.lists.store.CHANGE_CHANNEL``) and wakes
-at once. A timed disable that lapses wakes it too (the index must show the entry again).
+Two background threads keep it current:
+
+- the *follower* learns of changes by reading ``hash_lists`` (a few rows) every
+  ``poll_seconds``, or at once on PostgreSQL, where it LISTENs on the channel every list
+  change NOTIFYs (``safelight.lists.changes.CHANGE_CHANNEL``). It catches the state up by
+  the change log (the entries the change touched, re-read by id) and swaps it in: from that
+  moment a disable, a deletion and an addition are all served (an addition from the
+  pending rows).
+- the *maintainer* brings the on-disk indexes up to date (``IndexSync``, by the change log,
+  one process at a time), compacts them when their deltas pile up, and folds the state's
+  overlay into a new base saved beside the indexes (``lookup_snapshot.compact``; the
+  workers end up mapping the same files) when it has grown, then swaps again. A timed
+  disable that lapses wakes it (the index hid the entry).
 
 Every index hit is checked against the view's state (entry known, its list selected and
 enabled, the entry enabled now, distance within its list's threshold), as ``Matcher`` checks
@@ -37,23 +43,31 @@ from typing import Any
 
 import numpy as np
 
+from safelight.constants import DELTA_COMPACT_FRACTION, DELTA_MERGE_ROWS, MAX_DELTA_SEGMENTS
 from safelight.errors import StoreError, UsageError
 from safelight.index import parse_hex
+from safelight.index.directory import IndexStats
+from safelight.lists.changes import local_changes
 from safelight.lists.models import HashList, ImportInfo
 from safelight.lists.store import CHANGE_CHANNEL, HashListStore
 from safelight.match.indexes import Index, IndexSync, index_root, indexed_types
 from safelight.match.results import Match
 from safelight.match.rules import apply_rules
 from safelight.service import lookup_snapshot as snapshot
+from safelight.service.lookup_pending import Pending, combined
 from safelight.service.lookup_state import LookupState, list_signature, value_hex
 from safelight.signals.types import registry
 
 log = logging.getLogger(__name__)
 
-# Least seconds between two saves of the lookup state (the first is saved at once).
-SNAPSHOT_SECONDS = 300.0
+# The overlay is folded into a new saved base past this many changed rows (a restart then
+# re-reads at most about this many entries), or when it has waited this long.
+FOLD_ROWS = 20_000
+FOLD_SECONDS = 3600.0
 # How long a PostgreSQL listener waits on the channel before reading the lists anyway.
 LISTEN_FALLBACK_SECONDS = 2.0
+# After a failed fold or save, how long before the next try.
+RETRY_SECONDS = 60.0
 
 
 class IndexNotReadyError(StoreError):
@@ -102,17 +116,16 @@ class LookupHit:
 class View:
     state: LookupState
     indexes: dict[str, Index]
-    synced_at: float  # when the indexes were synced: disables ending later need a re-sync
-    # Entries paused by flood protection (served to no one until resumed; a pause bumps its
-    # list's generation, so every new view reads them again).
-    paused: frozenset[int] = frozenset()
+    pending: dict[str, Pending]  # overlay rows the index lacks, per signal type
 
-    def next_lapse(self) -> float | None:
-        return self.state.next_lapse(self.synced_at)
+    @property
+    def paused(self) -> frozenset[int]:
+        """Entries paused by flood protection (served to no one until resumed)."""
+        return self.state.paused
 
 
 class LookupEngine:
-    """Serves lookups from memory and follows the store from a background thread."""
+    """Serves lookups from memory and follows the store from background threads."""
 
     def __init__(
         self,
@@ -121,28 +134,47 @@ class LookupEngine:
         home: str | os.PathLike[str] | None = None,
         poll_seconds: float = 0.25,
         on_view: Any = None,
+        fold_rows: int = FOLD_ROWS,
+        fold_seconds: float = FOLD_SECONDS,
+        compact_removed_rows: int | None = None,
     ) -> None:
         self.store = store
         self.home = home
         self.poll_seconds = poll_seconds
+        self.fold_rows = fold_rows
+        self.fold_seconds = fold_seconds
+        # Removed (deleted) rows an index may carry before it is compacted; None: a tenth
+        # of its rows (they cost a binary search per hit, not a rewrite of 10M rows each).
+        self.compact_removed_rows = compact_removed_rows
         self.signal_types = indexed_types()
         self._syncs = {
             t: IndexSync(store, t, home=home, warn=log.warning) for t in self.signal_types
         }
+        self._state: LookupState | None = None
+        self._indexes: dict[str, Index] | None = None
         self._view: View | None = None
         self._on_view = on_view  # called with each new view (metrics)
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # the follower: a change may be waiting
+        self._maintain = threading.Event()  # the maintainer: the state moved on
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._refresh_lock = threading.Lock()
+        self._follow_lock = threading.Lock()  # one state change at a time
+        self._sync_lock = threading.Lock()  # one index sync / fold at a time
+        self._publish_lock = threading.Lock()  # views are built one at a time
         self.listening = threading.Event()  # PostgreSQL: the listener is subscribed
         self.last_error: str | None = None
-        self.refreshes = 0  # views swapped in (tests, metrics)
-        self.checked_at = 0.0  # when the view was last found current with the store
+        self.refreshes = 0  # states swapped in (tests, metrics)
+        self.folds = 0  # overlays folded into a new base (tests, metrics)
+        self.checked_at = 0.0  # when the state was last found current with the store
+        self.synced_at = 0.0  # when the indexes were last brought up to date
         self._root = index_root(store.db, home)
-        self._saved: dict[int, int] | None = None  # list generations last saved
-        self._saved_at = 0.0
+        self._based_at = time.monotonic()  # when the state's base was made or taken
+        self._fold_at_start = True  # a first state that moved on from its save is saved
+        self._retry_fold_at = 0.0
         self.loaded_from: str | None = None  # "snapshot" or "store": how the first view came
+        self._created = time.monotonic()
+        self._local_seen = -1  # this process's list changes when the lists were last read
+        self.startup_seconds: float | None = None  # until the first view served
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -151,8 +183,10 @@ class LookupEngine:
         if self._threads:
             return
         self._stop.clear()
-        follow = threading.Thread(target=self._follow, name="lookup-follow", daemon=True)
-        self._threads = [follow]
+        self._threads = [
+            threading.Thread(target=self._follow_loop, name="lookup-follow", daemon=True),
+            threading.Thread(target=self._maintain_loop, name="lookup-maintain", daemon=True),
+        ]
         if self.store.db.dialect == "postgresql":
             listen = threading.Thread(target=self._listen, name="lookup-listen", daemon=True)
             self._threads.append(listen)
@@ -162,6 +196,7 @@ class LookupEngine:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._maintain.set()
         for thread in self._threads:
             thread.join()
         self._threads = []
@@ -176,29 +211,38 @@ class LookupEngine:
     def ready(self) -> bool:
         return self._view is not None
 
-    def _follow(self) -> None:
+    def _follow_loop(self) -> None:
         while not self._stop.is_set():
-            try:
-                self.refresh()
-                self.checked_at = time.time()
-                self.last_error = None
-                if self._on_view is not None:
-                    self._on_view(self)
-            except Exception as exc:  # noqa: BLE001 - keep serving the last view; say why
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("lookup state refresh failed: %s", self.last_error)
+            self._guarded(self.follow)
             self._wake.wait(self._poll_wait())
             self._wake.clear()
 
+    def _maintain_loop(self) -> None:
+        while not self._stop.is_set():
+            if self._state is not None:
+                self._guarded(self.maintain)
+            self._maintain.wait(self._maintain_wait())
+            self._maintain.clear()
+
+    def _guarded(self, step: Any) -> None:
+        try:
+            step()
+            self.last_error = None
+        except Exception as exc:  # noqa: BLE001 - keep serving the last view; say why
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("lookup state refresh failed: %s", self.last_error)
+
     def _poll_wait(self) -> float:
-        wait = self.poll_seconds
-        if len(self._threads) > 1:  # a listener wakes us: poll only as a fallback
-            wait = max(wait, LISTEN_FALLBACK_SECONDS)
-        view = self._view
-        lapse = view.next_lapse() if view else None
-        if lapse is not None:
-            wait = min(wait, max(0.0, lapse - time.time()))
-        return wait
+        if len(self._threads) > 2:  # a listener wakes us: poll only as a fallback
+            return max(self.poll_seconds, LISTEN_FALLBACK_SECONDS)
+        return self.poll_seconds
+
+    def _maintain_wait(self) -> float:
+        """Until the next timed disable lapses (the index hid it), a minute at most."""
+        state = self._state
+        lapse = state.next_lapse(self.synced_at) if state is not None else None
+        wait = 60.0 if lapse is None else max(0.0, lapse - time.time())
+        return min(wait, 60.0)
 
     def _listen(self) -> None:
         """Wake the follower on each NOTIFY of a list change (PostgreSQL)."""
@@ -223,35 +267,105 @@ class LookupEngine:
     # --- following the store -----------------------------------------------------------
 
     def refresh(self) -> bool:
-        """Bring the view up to date with the store now; True when a new one was swapped in.
+        """Bring the view up to date with the store now, indexes included (and fold the
+        state when due); True when the state moved on. Safe from any thread; lookups go on
+        meanwhile."""
+        moved = self.follow()
+        self.maintain()
+        return moved
 
-        Safe to call from any thread (one refresh at a time); lookups go on meanwhile."""
-        with self._refresh_lock:
+    def follow(self) -> bool:
+        """Catch the state up with the store and swap it in; True when it moved on."""
+        with self._follow_lock:
+            self._local_seen = local_changes()
             lists = self.store.list()
-            view = self._view
-            lapse = view.next_lapse() if view else None
-            lapsed = lapse is not None and lapse <= time.time()
-            if view is not None and not lapsed:
-                signature = {hl.id: list_signature(hl) for hl in lists}
-                if signature == view.state.signature():
-                    return False
-            state = self._first_state(lists) if view is None else None
+            state = self._state
             if state is None:
-                assert view is not None
-                state = view.state.with_lists(self.store, lists)
-                # Served at once over the indexes as they are: every hit is checked
-                # against the state, so removals and disables show now; what is new shows
-                # when the indexes have caught up (next swap).
-                self._view = View(state, view.indexes, view.synced_at, _paused(self.store))
-            synced_at = time.time()  # after the state was read: the indexes hold all of it
-            indexes = {t: sync.open() for t, sync in self._syncs.items()}
-            self._view = View(state, indexes, synced_at, _paused(self.store))
-            self.checked_at = synced_at
-            if self._on_view is not None:
-                self._on_view(self)
-            self._maybe_save(state)
+                state = self._first_state(lists)
+            else:
+                signature = {hl.id: list_signature(hl) for hl in lists}
+                if signature == state.signature():
+                    self.checked_at = time.time()
+                    view = self._view
+                    if view is not None and view.state is not state:
+                        self._publish()  # another thread's state, not served yet: now
+                    else:
+                        self._report()
+                    return False
+                state = state.with_lists(self.store, lists)
+            self._state = state
+            self.checked_at = time.time()
             self.refreshes += 1
+        self._publish()
+        self._maintain.set()
         return True
+
+    def changed_here(self) -> bool:
+        """Whether this process changed a list since the follower last read the lists (a
+        front that must show its own change at once then calls ``follow``)."""
+        return local_changes() != self._local_seen
+
+    def maintain(self) -> None:
+        """Bring the indexes up to date, compact them when due, fold the state when due."""
+        with self._sync_lock:
+            state = self._state
+            if state is None:
+                self.follow()
+                state = self._state
+                assert state is not None
+            # The indexes are synced after the state was read: they hold every entry of
+            # it (what a fold of this state makes base rows must be in the index).
+            synced_at = time.time()
+            indexes = {t: sync.open() for t, sync in self._syncs.items()}
+            if self._indexes is None:  # the first view: its first lookups as fast as later
+                _warm(indexes)
+            self._indexes = indexes
+            self.synced_at = synced_at
+            self._publish()
+            for index in self._indexes.values():
+                if self._compaction_due(index.stats()):
+                    index.compact()
+            if self._fold_due(state):
+                self._fold(state)
+
+    def _compaction_due(self, stats: IndexStats) -> bool:
+        """The index's deltas have piled up, or it carries many removed rows."""
+        limit = self.compact_removed_rows
+        if limit is None:
+            limit = int(DELTA_COMPACT_FRACTION * max(stats.rows, DELTA_MERGE_ROWS))
+        base_rows = stats.rows - stats.delta_rows
+        return (
+            stats.segments - 1 > MAX_DELTA_SEGMENTS
+            or stats.delta_rows > DELTA_COMPACT_FRACTION * max(base_rows, DELTA_MERGE_ROWS)
+            or stats.removed > limit
+        )
+
+    def _fold_due(self, state: LookupState) -> bool:
+        if time.monotonic() < self._retry_fold_at:
+            return False
+        if state.source is None or (self._fold_at_start and state.changed_rows()):
+            return True  # a base read from the store, or a first state ahead of its save
+        changed = state.changed_rows()
+        aged = time.monotonic() - self._based_at >= self.fold_seconds
+        return changed > self.fold_rows or bool(changed and aged)
+
+    def _fold(self, state: LookupState) -> None:
+        """Fold the state into a saved base (or take one another worker saved), then catch
+        it up with the store and swap it in."""
+        self._fold_at_start = False
+        try:
+            base = snapshot.compact(self._root, state, self.store.list(), self.signal_types)
+        except OSError as exc:  # the next start reads more: slower, not wrong
+            base = None
+            log.warning("lookup state not saved: %s", exc)
+        if base is None:
+            self._retry_fold_at = time.monotonic() + RETRY_SECONDS
+            return
+        with self._follow_lock:
+            self._state = base.with_lists(self.store, self.store.list())
+            self._based_at = time.monotonic()
+            self.folds += 1
+        self._publish()
 
     def _first_state(self, lists: list[HashList]) -> LookupState:
         """The saved state caught up with the store, else the store read whole."""
@@ -260,24 +374,23 @@ class LookupEngine:
             self.loaded_from = "store"
             return LookupState.load(self.store, self.signal_types)
         self.loaded_from = "snapshot"
-        # Saved again at once if the store moved on: the next start then has less to do.
-        self._saved = {i: hl.generation for i, hl in saved.lists.items()}
         return saved.with_lists(self.store, lists)
 
-    def _maybe_save(self, state: LookupState) -> None:
-        """Save the state for the next start when it moved on from the saved one: the first
-        view at once, later ones at most once per ``SNAPSHOT_SECONDS`` (a save at 10M
-        writes ~640 MB)."""
-        generations = {i: hl.generation for i, hl in state.lists.items()}
-        due = time.monotonic() - self._saved_at >= SNAPSHOT_SECONDS
-        if generations == self._saved or not (due or self._saved is None):
-            return
-        try:
-            snapshot.save(self._root, state)
-        except OSError as exc:  # the next start reads the store instead: slower, not wrong
-            log.warning("lookup snapshot not saved: %s", exc)
-            return
-        self._saved, self._saved_at = generations, time.monotonic()
+    def _publish(self) -> None:
+        """Swap in a view of the newest state over the indexes (once they are open)."""
+        with self._publish_lock:
+            state, indexes = self._state, self._indexes
+            if state is None or indexes is None:
+                return
+            pending = {t: Pending.of(state.overlay.get(t), i) for t, i in indexes.items()}
+            if self._view is None:
+                self.startup_seconds = round(time.monotonic() - self._created, 3)
+            self._view = View(state, indexes, pending)
+        self._report()
+
+    def _report(self) -> None:
+        if self._on_view is not None and self._view is not None:
+            self._on_view(self)
 
     # --- lookups -----------------------------------------------------------------------
 
@@ -335,22 +448,20 @@ class LookupEngine:
         results: list[list[LookupHit]],
     ) -> None:
         state = view.state
-        table = state.tables[signal_type]
         limits = np.full(max(hl.id for hl in selected) + 1, -1, np.int64)
         for hl in selected:
             limits[hl.id] = _threshold(hl, signal_type)
-        found = view.indexes[signal_type].search(keys, int(limits.max()))
-        rows = table.rows_of(found.ids)
-        known = rows >= 0
-        safe_rows = np.where(known, rows, 0)
-        codes = table.list_codes[safe_rows] if len(table) else np.zeros(rows.size, np.int32)
-        inside = known & (codes < limits.size)
+        threshold = int(limits.max())
+        found = view.indexes[signal_type].search(keys, threshold)
+        found = combined(found, view.pending[signal_type].search(keys, threshold))
+        where = state.locate(signal_type, found.ids)
+        codes = where.column("list_codes")
+        inside = where.known & (codes < limits.size)
         limit = np.where(inside, limits[np.minimum(codes, limits.size - 1)], -1)
-        until = table.until[safe_rows] if len(table) else np.zeros(rows.size)
-        keep = known & (found.distances <= limit) & (until <= now)
+        keep = where.known & (found.distances <= limit) & (where.column("until") <= now)
         query_of = np.repeat(np.arange(len(positions)), np.diff(found.offsets))
         for hit in np.flatnonzero(keep).tolist():
-            row = int(rows[hit])
+            table, row = where.table(hit), int(where.rows[hit])
             entry_id = int(table.ids[row])
             hash_list = state.lists[int(table.list_codes[row])]
             import_id = int(table.import_ids[row])
@@ -384,13 +495,14 @@ class LookupEngine:
         built_to = {hl.name: hl.generation for hl in state.lists.values()}
         return {
             t: {
-                "size": len(table),
+                "size": state.size(t),
                 "generation": state.generation(),
                 "built_to": built_to,
                 "updated_at": max(self.checked_at, state.built_at),
                 "age_seconds": max(0.0, time.time() - max(self.checked_at, state.built_at)),
+                "pending": len(view.pending[t]),
             }
-            for t, table in state.tables.items()
+            for t in state.base
         }
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
@@ -401,16 +513,24 @@ class LookupEngine:
         }
         details["worker"] = os.getpid()  # which worker answered (each holds its own view)
         details["loaded_from"] = self.loaded_from
+        details["startup_seconds"] = self.startup_seconds
         if self.last_error:
             details["last_error"] = self.last_error
         return self.ready, details
+
+
+def _warm(indexes: dict[str, Index]) -> None:
+    """One search per index: the kernels' compiled code is loaded before the first
+    lookup needs it (about a second), not during it."""
+    for index in indexes.values():
+        index.search(np.zeros((1, index.key_width), np.uint8), 0)
 
 
 def _parse(
     view: View, signal_type: str, positions: list[int], queries: Sequence[tuple[str, str]]
 ) -> np.ndarray:
     """The keys of one type's queries; UsageError naming the first bad one."""
-    width = view.state.tables[signal_type].keys.shape[1]
+    width = view.state.base[signal_type].keys.shape[1]
     keys, ok, bad = parse_hex([queries[i][1] for i in positions], width)
     if bad:
         where = positions[int(np.flatnonzero(~ok)[0])]
@@ -426,13 +546,6 @@ def _threshold(hash_list: HashList, signal_type: str) -> int:
     if kind.name == "pdq":
         return hash_list.pdq_threshold
     return int(kind.default_threshold)
-
-
-def _paused(store: HashListStore) -> frozenset[int]:
-    """Ids of the entries flood protection paused (few: each waits for a reviewer)."""
-    from safelight.match.flood import paused_entry_ids
-
-    return frozenset(paused_entry_ids(store))
 
 
 def _ruled(hits: list[LookupHit], kinds: dict[str, str], paused: frozenset[int]) -> list[LookupHit]:

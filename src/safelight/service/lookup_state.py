@@ -1,39 +1,60 @@
-"""The list and entry state lookups need, held in memory: one immutable snapshot at a time.
+"""The list and entry state lookups need, held in memory: one immutable state at a time.
 
 A ``LookupState`` answers, without SQL, what ``Matcher`` asks the store for each hit: which
 lists exist and are enabled, their thresholds and provenance, and for each indexed entry its
-list, value, labels, note, import and ``disabled_until``. Entries live in compact numpy
-columns sorted by id (``EntryTable``), about 50 bytes per PDQ entry, rather than one Python
-object per entry; labels are interned (lists share a few label sets), notes kept sparse.
+list, value, labels, note, import, ``disabled_until`` and whether flood protection paused
+it. Entries live in compact numpy columns sorted by id (``EntryTable``), about 64 bytes per
+PDQ entry, rather than one Python object per entry; labels are interned, notes kept sparse.
 
-Snapshots are never changed in place: ``with_lists`` returns a new one that reloads only the
-lists whose generation moved (their rows replace the old rows of those lists), so a change
-costs reading the changed lists, not the store, and readers keep the old snapshot until the
-engine swaps in the new one.
+A state is a *base* (a table per signal type, usually memory-mapped from the saved state, so
+workers share its pages) and a small *overlay*: the rows of the entries changed since the
+base (added, relabelled, disabled...), looked at first. ``hidden`` holds the base ids
+superseded or deleted since (tombstones) and ``dropped`` the lists whose base rows are all
+gone. Following a change (``with_lists``, safelight.service.lookup_catchup) re-reads the
+entries it touched and builds a new small overlay: its cost is the change's, never the
+list's. ``folded`` merges everything into a new base (compaction, which the engine runs off
+the lookup path). States are never changed in place: readers keep theirs until the engine
+swaps in the next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from safelight.index import array_to_hex, parse_hex
-from safelight.lists.models import Entry, HashList, ImportInfo
-from safelight.lists.store import HashListStore
+from safelight.index import array_to_hex
+from safelight.lists.models import HashList, ImportInfo
 from safelight.signals.types import registry
 
-# Rows read per query while loading a list: bounds the Python objects alive at once.
-LOAD_PAGE = 50_000
+if TYPE_CHECKING:
+    from safelight.lists.store import HashListStore
+
+I64 = npt.NDArray[np.int64]
 NEVER = 0.0  # ``until`` of an entry that is not disabled
+_FOREVER_EPOCH = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+COLUMNS = ("ids", "list_codes", "label_codes", "import_ids", "until", "keys")
 
 
 def epoch(moment: datetime | None) -> float:
     return NEVER if moment is None else moment.timestamp()
+
+
+def no_ids() -> I64:
+    return np.zeros(0, np.int64)
+
+
+def in_sorted(sorted_ids: npt.NDArray[Any], ids: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Which of ``ids`` are in the ascending ``sorted_ids`` (a binary search each)."""
+    if not sorted_ids.size:
+        return np.zeros(ids.size, np.bool_)
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), sorted_ids.size - 1)
+    found: npt.NDArray[np.bool_] = sorted_ids[pos] == ids
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +62,10 @@ class EntryTable:
     """The entries of one signal type, by ascending id, as parallel columns."""
 
     signal_type: str
-    ids: npt.NDArray[np.int64]
+    ids: I64
     list_codes: npt.NDArray[np.int32]  # list id
     label_codes: npt.NDArray[np.int32]  # position in LookupState.label_sets
-    import_ids: npt.NDArray[np.int64]  # -1: none
+    import_ids: I64  # -1: none
     until: npt.NDArray[np.float64]  # disabled until (epoch seconds); 0: enabled
     keys: npt.NDArray[np.uint8]  # (rows, key bytes)
     notes: dict[int, str] = field(default_factory=dict)
@@ -54,10 +75,10 @@ class EntryTable:
         width = registry.get(signal_type).key_bytes
         return cls(
             signal_type,
-            np.zeros(0, np.int64),
+            no_ids(),
             np.zeros(0, np.int32),
             np.zeros(0, np.int32),
-            np.zeros(0, np.int64),
+            no_ids(),
             np.zeros(0, np.float64),
             np.zeros((0, width), np.uint8),
         )
@@ -65,82 +86,100 @@ class EntryTable:
     def __len__(self) -> int:
         return int(self.ids.size)
 
-    def rows_of(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    def rows_of(self, ids: I64) -> I64:
         """Row of each id, -1 where the table does not hold it."""
         if not len(self):
             return np.full(ids.size, -1, np.int64)
         pos = np.minimum(np.searchsorted(self.ids, ids), len(self) - 1)
         return np.where(self.ids[pos] == ids, pos, -1).astype(np.int64)
 
+    def kept(self, keep: npt.NDArray[np.bool_]) -> EntryTable:
+        """The rows where ``keep`` holds (notes of the others dropped)."""
+        if keep.all():
+            return self
+        notes = self.notes
+        if notes:
+            kept_ids = self.ids[keep]
+            noted = np.fromiter(notes, np.int64, len(notes))
+            notes = {i: notes[i] for i in noted[in_sorted(kept_ids, noted)].tolist()}
+        return EntryTable(
+            self.signal_type,
+            np.asarray(self.ids)[keep],
+            np.asarray(self.list_codes)[keep],
+            np.asarray(self.label_codes)[keep],
+            np.asarray(self.import_ids)[keep],
+            np.asarray(self.until)[keep],
+            np.asarray(self.keys)[keep],
+            notes,
+        )
+
     def updated(
         self,
-        until: Sequence[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]],
-        drop_ids: npt.NDArray[np.int64],
+        until: Sequence[tuple[I64, npt.NDArray[np.float64]]],
+        drop_ids: I64,
         drop_lists: set[int],
     ) -> EntryTable:
         """A copy with new ``disabled_until`` for some ids, without some ids and lists."""
         column = self.until
         if any(ids.size for ids, _ in until):
-            column = column.copy()
+            column = np.array(column)
             for ids, values in until:
                 rows = self.rows_of(ids)
                 column[rows[rows >= 0]] = values[rows >= 0]
+        table = replace(self, until=column)
         lists = np.fromiter(drop_lists, np.int32, len(drop_lists))
         keep = ~np.isin(self.list_codes, lists) & ~np.isin(self.ids, drop_ids)
-        if keep.all():
-            return replace(self, until=column)
-        dropped = set(self.ids[~keep].tolist()) if self.notes else set()
-        return EntryTable(
-            self.signal_type,
-            self.ids[keep],
-            self.list_codes[keep],
-            self.label_codes[keep],
-            self.import_ids[keep],
-            column[keep],
-            self.keys[keep],
-            {i: n for i, n in self.notes.items() if i not in dropped},
-        )
+        return table.kept(keep)
 
     def merged(self, other: EntryTable) -> EntryTable:
-        """Both tables' rows, by id (ids never repeat across lists)."""
+        """Both tables' rows, by id (their ids never repeat): ``other`` is inserted into
+        this one in one pass, both being sorted already."""
         if not len(other):
             return self
-        ids = np.concatenate([self.ids, other.ids])
-        order = np.argsort(ids, kind="stable")
+        if not len(self):
+            return other
+        at = np.searchsorted(self.ids, other.ids)
+
+        def insert(column: str) -> Any:
+            return np.insert(getattr(self, column), at, getattr(other, column), axis=0)
+
         return EntryTable(
             self.signal_type,
-            ids[order],
-            np.concatenate([self.list_codes, other.list_codes])[order],
-            np.concatenate([self.label_codes, other.label_codes])[order],
-            np.concatenate([self.import_ids, other.import_ids])[order],
-            np.concatenate([self.until, other.until])[order],
-            np.concatenate([self.keys, other.keys])[order],
+            insert("ids"),
+            insert("list_codes"),
+            insert("label_codes"),
+            insert("import_ids"),
+            insert("until"),
+            insert("keys"),
             {**self.notes, **other.notes},
         )
 
-    def next_lapse(self, after: float) -> float | None:
-        """When the first timed disable ending after ``after`` ends (an index must re-sync
-        then: it hid the entry)."""
-        ahead = self.until[(self.until > after) & (self.until < _FOREVER_EPOCH)]
-        return float(ahead.min()) if ahead.size else None
+    def lapses(self) -> npt.NDArray[np.float64]:
+        """The ends of the table's timed disables, ascending (disables "for good" left out)."""
+        until = np.asarray(self.until)
+        return np.sort(until[(until > NEVER) & (until < _FOREVER_EPOCH)])
 
 
-_FOREVER_EPOCH = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where each id of a search result is held: overlay row, base row, or nowhere."""
 
+    base: EntryTable
+    overlay: EntryTable
+    known: npt.NDArray[np.bool_]
+    in_overlay: npt.NDArray[np.bool_]
+    rows: I64  # row in the overlay or in the base (0 where unknown)
 
-class _Labels:
-    """Interns label sets: code -> frozenset, shared by every table of a snapshot."""
+    def column(self, name: str) -> npt.NDArray[Any]:
+        """One column's value for each id (meaningless where not ``known``)."""
+        out = np.zeros(self.rows.size, getattr(self.base, name).dtype)
+        for table, mine in ((self.base, ~self.in_overlay), (self.overlay, self.in_overlay)):
+            if len(table) and mine.any():
+                out[mine] = getattr(table, name)[self.rows[mine]]
+        return out
 
-    def __init__(self, sets: Sequence[frozenset[str]] = ()) -> None:
-        self.sets = list(sets) or [frozenset()]
-        self.codes = {s: i for i, s in enumerate(self.sets)}
-
-    def code(self, labels: frozenset[str]) -> int:
-        found = self.codes.get(labels)
-        if found is None:
-            found = self.codes[labels] = len(self.sets)
-            self.sets.append(labels)
-        return found
+    def table(self, hit: int) -> EntryTable:
+        return self.overlay if self.in_overlay[hit] else self.base
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,46 +187,94 @@ class LookupState:
     """One consistent view of the lists: what a lookup reads, never changed once built."""
 
     lists: dict[int, HashList]  # by list id
-    tables: dict[str, EntryTable]  # by signal type
+    base: dict[str, EntryTable]  # by signal type
     label_sets: tuple[frozenset[str], ...]
     imports: dict[int, ImportInfo]
     built_at: float  # epoch seconds when the store was read
-    # Per list id, the highest import id seen: labels later imports attach are re-read.
+    # Per list id, the highest import id seen (the imports whose provenance hits carry).
     import_high: dict[int, int] = field(default_factory=dict)
+    overlay: dict[str, EntryTable] = field(default_factory=dict)
+    hidden: I64 = field(default_factory=no_ids)  # sorted base ids not to serve
+    dropped: frozenset[int] = frozenset()  # lists whose base rows are not to serve
+    paused: frozenset[int] = frozenset()  # entries flood protection paused
+    source: str | None = None  # the saved state the base is mapped from, if any
+    # Per type, how many base rows ``hidden`` and ``dropped`` take out of service: kept up
+    # as the state follows changes (counting them afresh would read the whole base).
+    dead_rows: dict[str, int] = field(default_factory=dict)
+    # Figures of the base computed once and shared by every state on it (its lapses).
+    base_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, store: HashListStore, signal_types: Sequence[str]) -> LookupState:
+        """Every list read from the store (no saved state to start from)."""
         empty = cls({}, {t: EntryTable.empty(t) for t in signal_types}, (frozenset(),), {}, 0.0)
-        return empty.with_lists(store, store.list())
+        return empty.with_lists(store, store.list()).folded()
 
     @property
     def by_name(self) -> dict[str, HashList]:
         return {hl.name: hl for hl in self.lists.values()}
 
-    def signature(self) -> dict[int, tuple[Any, ...]]:
-        return {i: list_signature(hl) for i, hl in self.lists.items()}
+    @property
+    def tables(self) -> dict[str, EntryTable]:
+        """Each type's entries as one table (the base itself when nothing changed since)."""
+        return {t: self.table(t) for t in self.base}
+
+    def table(self, signal_type: str) -> EntryTable:
+        base = self.base[signal_type]
+        if self.hidden.size or self.dropped:
+            codes = np.fromiter(self.dropped, np.int32, len(self.dropped))
+            base = base.kept(~in_sorted(self.hidden, base.ids) & ~np.isin(base.list_codes, codes))
+        return base.merged(self.overlay.get(signal_type) or EntryTable.empty(signal_type))
+
+    def folded(self) -> LookupState:
+        """The same state with the overlay merged into a new base (compaction)."""
+        if not (self.hidden.size or self.dropped or any(map(len, self.overlay.values()))):
+            return self
+        return replace(
+            self,
+            base=self.tables,
+            overlay={},
+            hidden=no_ids(),
+            dropped=frozenset(),
+            source=None,
+            dead_rows={},
+            base_cache={},
+        )
+
+    def size(self, signal_type: str) -> int:
+        """Entries of one type the state holds."""
+        overlay = self.overlay.get(signal_type)
+        return len(self.base[signal_type]) - self.dead(signal_type) + len(overlay or ())
+
+    def dead(self, signal_type: str) -> int:
+        """Base rows no longer served (superseded, deleted, or of a dropped list)."""
+        return self.dead_rows.get(signal_type, 0)
+
+    def changed_rows(self) -> int:
+        """How far the state is from its base: overlay rows plus base rows not served."""
+        return sum(len(t) for t in self.overlay.values()) + sum(map(self.dead, self.base))
+
+    def locate(self, signal_type: str, ids: I64) -> Located:
+        base = self.base[signal_type]
+        overlay = self.overlay.get(signal_type) or EntryTable.empty(signal_type)
+        over = overlay.rows_of(ids)
+        in_overlay = over >= 0
+        under = base.rows_of(ids)
+        in_base = (under >= 0) & ~in_overlay & ~in_sorted(self.hidden, ids)
+        if self.dropped and in_base.any():
+            codes = np.fromiter(self.dropped, np.int32, len(self.dropped))
+            in_base &= ~np.isin(base.list_codes[np.maximum(under, 0)], codes)
+        rows = np.where(in_overlay, over, np.where(in_base, under, 0))
+        return Located(base, overlay, in_overlay | in_base, in_overlay, rows)
 
     def with_lists(self, store: HashListStore, lists: list[HashList]) -> LookupState:
-        """A new state for the store's ``lists`` now: deleted lists dropped, new ones loaded,
-        changed ones caught up (``_Catchup``), the rest kept as they are."""
-        built_at = store.clock().timestamp()
-        current = {hl.id: hl for hl in lists}
-        stale = {
-            i
-            for i, hl in current.items()
-            if i not in self.lists or self.lists[i].generation != hl.generation
-        }
-        gone = set(self.lists) - set(current)
-        if not stale and not gone:
-            return LookupState(
-                current, self.tables, self.label_sets, self.imports, built_at, self.import_high
-            )
-        work = _Catchup(self, store, current)
-        for list_id in sorted(stale):
-            if list_id not in self.lists or not work.delta(current[list_id]):
-                work.reload(current[list_id])
-        work.drop_lists |= gone
-        return work.state(built_at)
+        """A new state for the store's ``lists`` now (safelight.service.lookup_catchup)."""
+        from safelight.service.lookup_catchup import follow
+
+        return follow(self, store, lists)
+
+    def signature(self) -> dict[int, tuple[Any, ...]]:
+        return {i: list_signature(hl) for i, hl in self.lists.items()}
 
     def generation(self) -> int:
         """The sum of the lists' generations: it moves whenever any list changes."""
@@ -195,7 +282,17 @@ class LookupState:
 
     def next_lapse(self, after: float) -> float | None:
         """The first end of a timed disable later than ``after`` (epoch seconds)."""
-        found = [t for t in (table.next_lapse(after) for table in self.tables.values()) if t]
+        found = []
+        for signal_type, base in self.base.items():
+            key = f"lapses:{signal_type}"
+            if key not in self.base_cache:
+                self.base_cache[key] = base.lapses()
+            overlay = self.overlay.get(signal_type)
+            ahead = [self.base_cache[key]] + ([overlay.lapses()] if overlay is not None else [])
+            for lapses in ahead:
+                at = int(np.searchsorted(lapses, after, side="right"))
+                if at < lapses.size:
+                    found.append(float(lapses[at]))
         return min(found) if found else None
 
 
@@ -210,174 +307,9 @@ def list_signature(hash_list: HashList) -> tuple[Any, ...]:
         hash_list.terms_of_use,
         hash_list.description,
         hash_list.updated_at,
+        hash_list.kind,
+        hash_list.created_at,
     )
-
-
-class _Rows:
-    """Columns of one list's entries of one type, gathered while loading."""
-
-    def __init__(self, signal_type: str) -> None:
-        self.signal_type = signal_type
-        self.width = registry.get(signal_type).key_bytes
-        self.ids: list[int] = []
-        self.lists: list[int] = []
-        self.labels: list[int] = []
-        self.imports: list[int] = []
-        self.until: list[float] = []
-        self.values: list[str] = []
-        self.notes: dict[int, str] = {}
-
-    def add(self, entry: Entry, list_id: int, labels: _Labels) -> None:
-        self.ids.append(entry.id)
-        self.lists.append(list_id)
-        self.labels.append(labels.code(entry.labels))
-        self.imports.append(-1 if entry.import_id is None else entry.import_id)
-        self.until.append(epoch(entry.disabled_until))
-        self.values.append(entry.value)
-        if entry.note:
-            self.notes[entry.id] = entry.note
-
-    def table(self) -> EntryTable:
-        keys, ok, _ = parse_hex(self.values, self.width)  # bad stored values: never served
-
-        def column(values: list[Any], dtype: Any) -> Any:
-            return np.asarray(values, dtype=dtype)[ok] if values else np.zeros(0, dtype)
-
-        ids = column(self.ids, np.int64)
-        order = np.argsort(ids, kind="stable")
-        return EntryTable(
-            self.signal_type,
-            ids[order],
-            column(self.lists, np.int32)[order],
-            column(self.labels, np.int32)[order],
-            column(self.imports, np.int64)[order],
-            column(self.until, np.float64)[order],
-            keys[order],
-            self.notes,
-        )
-
-
-class _Catchup:
-    """The changes that turn one state into the next, gathered list by list.
-
-    A changed list is caught up by difference when that is cheap: its (id,
-    disabled_until) pairs are read per type (two columns, no labels) and compared with the
-    table; new entries, and entries a newer import labelled, are read by id. A list that
-    gained more than a quarter of its entries (a big import), and any new list, is read
-    whole instead.
-    """
-
-    def __init__(
-        self, base: LookupState, store: HashListStore, current: dict[int, HashList]
-    ) -> None:
-        self.base = base
-        self.store = store
-        self.current = current
-        self.labels = _Labels(base.label_sets)
-        self.fresh = {t: _Rows(t) for t in base.tables}
-        self.drop_lists: set[int] = set()
-        self.drop_ids: dict[str, list[npt.NDArray[np.int64]]] = {t: [] for t in base.tables}
-        self.until: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]] = {
-            t: [] for t in base.tables
-        }
-        self.fetch: list[int] = []
-        self.imports = dict(base.imports)
-        self.import_high = dict(base.import_high)
-
-    def reload(self, hash_list: HashList) -> None:
-        self.drop_lists.add(hash_list.id)
-        for entry in _entries(self.store, hash_list.name):
-            rows = self.fresh.get(entry.signal_type)
-            if rows is not None:
-                rows.add(entry, hash_list.id, self.labels)
-        self._new_imports(hash_list, labelled=False)
-
-    def delta(self, hash_list: HashList) -> bool:
-        """Gather the list's changes; False when reading it whole is cheaper."""
-        plans = []
-        for signal_type, table in self.base.tables.items():
-            states = self.store.entry_states(hash_list.name, signal_type)
-            ids = np.fromiter((i for i, _ in states), np.int64, len(states))
-            until = np.fromiter((epoch(u) for _, u in states), np.float64, len(states))
-            mine = table.list_codes == hash_list.id
-            old_ids, old_until = table.ids[mine], table.until[mine]
-            new = np.setdiff1d(ids, old_ids, assume_unique=True)
-            if new.size > max(1_000, ids.size // 4):
-                return False
-            _, here, there = np.intersect1d(ids, old_ids, True, return_indices=True)
-            moved = until[here] != old_until[there]
-            plans.append((signal_type, ids[here][moved], until[here][moved], new, old_ids, ids))
-        changed = set(self._new_imports(hash_list, labelled=True))
-        if changed or self.import_high.get(hash_list.id) != self.base.import_high.get(hash_list.id):
-            changed |= self._notes_changed(hash_list)
-        for signal_type, moved_ids, moved_until, new, old_ids, ids in plans:
-            gone = np.setdiff1d(old_ids, ids, assume_unique=True)
-            again = np.intersect1d(np.asarray(sorted(changed), np.int64), old_ids)
-            self.until[signal_type].append((moved_ids, moved_until))
-            self.drop_ids[signal_type] += [gone, again]
-            self.fetch += new.tolist() + again.tolist()
-        return True
-
-    def _notes_changed(self, hash_list: HashList) -> set[int]:
-        """Entries whose note an import replaced (imports set notes of entries present)."""
-        stored = self.store.entry_notes(hash_list.name)
-        held: dict[int, str] = {}
-        for table in self.base.tables.values():
-            if not table.notes or not len(table):
-                continue
-            ids = np.fromiter(table.notes, np.int64, len(table.notes))
-            rows = table.rows_of(ids)
-            mine = ids[(rows >= 0) & (table.list_codes[np.maximum(rows, 0)] == hash_list.id)]
-            held.update((i, table.notes[i]) for i in mine.tolist())
-        return {i for i in stored.keys() | held.keys() if stored.get(i) != held.get(i)}
-
-    def _new_imports(self, hash_list: HashList, *, labelled: bool) -> list[int]:
-        """Record the list's imports not seen yet; with ``labelled``, the entries they
-        labelled (labels an import adds to entries already present change answers)."""
-        seen = self.import_high.get(hash_list.id, 0)
-        new = self.store.imports_since(hash_list.name, seen)
-        for info in new:
-            self.imports[info.id] = info
-        if not new:
-            return []
-        self.import_high[hash_list.id] = new[-1].id
-        if not labelled:
-            return []
-        return self.store.entries_labelled_by([info.id for info in new])
-
-    def state(self, built_at: float) -> LookupState:
-        by_name = {hl.name: hl.id for hl in self.current.values()}
-        for entry in self.store.entries_by_ids(self.fetch).values():
-            rows = self.fresh.get(entry.signal_type)
-            if rows is not None and entry.list_name in by_name:
-                rows.add(entry, by_name[entry.list_name], self.labels)
-        tables = {}
-        for signal_type, table in self.base.tables.items():
-            drop = self.drop_ids[signal_type]
-            tables[signal_type] = table.updated(
-                self.until[signal_type],
-                np.concatenate(drop) if drop else np.zeros(0, np.int64),
-                self.drop_lists,
-            ).merged(self.fresh[signal_type].table())
-        return LookupState(
-            self.current,
-            tables,
-            tuple(self.labels.sets),
-            self.imports,
-            built_at,
-            {i: n for i, n in self.import_high.items() if i in self.current},
-        )
-
-
-def _entries(store: HashListStore, name: str) -> Iterator[Entry]:
-    """Every entry of a list, in pages (the list may be 10M entries)."""
-    after: int | None = None
-    while True:
-        page = store.find_entries(name, after_id=after, limit=LOAD_PAGE)
-        yield from page
-        if len(page) < LOAD_PAGE:
-            return
-        after = page[-1].id
 
 
 def value_hex(table: EntryTable, row: int) -> str:

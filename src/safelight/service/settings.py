@@ -95,6 +95,17 @@ class Settings(BaseSettings):
     token_use_audit_minutes: float = Field(
         default=60.0, ge=0, description="A token's use is audited at most once per this interval."
     )
+    audit_flush_entries: int = Field(
+        default=500,
+        ge=1,
+        description="Lookup audit entries are written in batches: at this many waiting ...",
+    )
+    audit_flush_ms: int = Field(
+        default=200,
+        ge=1,
+        le=60_000,
+        description="... or when the oldest has waited this long (and at shutdown).",
+    )
     hma_max_upload_bytes: int = Field(
         default=104_857_600,
         ge=1,

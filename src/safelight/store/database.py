@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +20,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from safelight.errors import StoreError
 from safelight.store.redact import redact, url_passwords
+
+# Hooks a transaction of ``Database.begin`` runs once it has committed (``after_commit``).
+_AFTER_COMMIT = "safelight.after_commit"
 
 ENV_DATABASE_URL = "SAFELIGHT_DATABASE_URL"
 ENV_HOME = "SAFELIGHT_HOME"
@@ -173,13 +176,25 @@ class Database:
         ``lock`` takes SQLite's write lock at the start (BEGIN IMMEDIATE), waiting for it
         under the busy timeout: a transaction that reads, then writes, could otherwise fail
         at once when another process wrote in between. PostgreSQL needs no such step."""
+        hooks: list[Callable[[], object]] = []
         try:
             with self.engine.begin() as conn:
                 if lock and self.dialect == "sqlite":
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
+                try:
+                    yield conn
+                finally:  # off the pooled connection whatever happens
+                    hooks = conn.info.pop(_AFTER_COMMIT, [])
         except SQLAlchemyError as exc:
             raise self._error("database error", exc) from _inspectable(exc)
+        for hook in hooks:  # committed
+            hook()
+
+    @staticmethod
+    def after_commit(conn: Connection, hook: Callable[[], object]) -> None:
+        """Run ``hook`` once the transaction of ``conn`` (from ``begin``) has committed;
+        never if it rolls back."""
+        conn.info.setdefault(_AFTER_COMMIT, []).append(hook)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -150,6 +150,26 @@ hash_entry_labels = Table(
     sqlite_with_rowid=False,
 )
 
+# The entry change log (lists_0004, safelight.lists.changes): a row per entry a change
+# touched, written in the change's own transaction with the list's generation after it.
+# A follower holding a list at generation g reads the rows of (g, G] and re-reads just
+# those entries. ``op``: "entry" (re-read this entry; gone means deleted), "reload" (too
+# many to name: read the list whole), "horizon" (rows up to here were pruned).
+hash_entry_changes = Table(
+    "hash_entry_changes",
+    metadata,
+    Column("seq", EntryId, primary_key=True, autoincrement=True),
+    # No foreign keys: a row outlives its entry (that is the point), and a list's rows are
+    # deleted with the list by the library.
+    Column("list_id", Integer, nullable=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("entry_id", EntryId, nullable=True),
+    Column("op", String(8), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index("ix_hash_entry_changes_list_generation", "list_id", "generation"),
+    CheckConstraint("op IN ('entry', 'reload', 'horizon')", name="entry_change_op"),
+)
+
 # Flood protection's counters: one row per (entry, window, distinct query), so the count of
 # distinct queries an entry matched in a window is a COUNT over its rows, shared by every
 # process and worker; a repeated query is one row (insert-or-ignore).
@@ -204,6 +224,7 @@ webhook_deliveries = Table(
 
 __all__ = [
     "flood_sightings",
+    "hash_entry_changes",
     "webhook_deliveries",
     "webhook_endpoints",
     "HexKey",

@@ -174,8 +174,9 @@ class DeliveryQueue:
         matches: Sequence[Match],
         context: Mapping[str, Any] | None = None,
     ) -> None:
-        """Served matches of one query (``Ruled.matches``); returns at once."""
-        if matches:
+        """Served matches of one query (``Ruled.matches``); returns at once. Matches on
+        lists without endpoints go no further (most lookups: no thread wake, no SQL)."""
+        if matches and self.hooks.wants(matches):
             self._inbox.put((dict(query), list(matches), dict(context or {})))
             self._wake.set()
 

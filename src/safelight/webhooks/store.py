@@ -194,6 +194,11 @@ class WebhookStore:
             self._by_list = by_list
         return self._by_list
 
+    def wants(self, matches: Sequence[Match]) -> bool:
+        """Whether any of the matches is on a list with an endpoint."""
+        by_list = self._endpoints_by_list()
+        return any(match.list_name in by_list for match in matches)
+
     def has_endpoints(self) -> bool:
         return bool(self._endpoints_by_list())
 

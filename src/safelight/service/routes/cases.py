@@ -25,7 +25,6 @@ from starlette.concurrency import run_in_threadpool
 
 from safelight.constants import NETWORK_LOUVAIN_RESOLUTION
 from safelight.errors import NotFoundError, UsageError
-from safelight.network.pipeline import analyze_case, ingest
 from safelight.network.sightings import Case, get_case, list_cases
 from safelight.service.access import requires
 from safelight.service.context import Context, ServiceContext
@@ -146,6 +145,8 @@ async def _ingest_paths(
     lists = case_lists(who, body.lists)
 
     def run() -> list[dict[str, Any]]:
+        from safelight.network.pipeline import ingest  # pandas & co: only when used
+
         _, summaries = ingest(ctx.db, name, paths, lists=lists, home=ctx.home)
         return [s.to_dict() for s in summaries]
 
@@ -170,6 +171,8 @@ async def _ingest_upload(
         lists = case_lists(who, given)
 
         def run() -> list[dict[str, Any]]:
+            from safelight.network.pipeline import ingest
+
             with saved_upload(upload, limit) as path:
                 named = path.with_name(path.name + suffix)  # the reader goes by the suffix
                 path.rename(named)
@@ -187,6 +190,8 @@ async def _ingest_upload(
 @router.post("/{name}/analyze", summary="Analyze a case; returns report.json")
 def analyze(name: str, body: Analysis, who: Investigator, ctx: Context) -> dict[str, Any]:
     case = visible_case(ctx, who, name)
+    from safelight.network.pipeline import analyze_case
+
     run = analyze_case(
         ctx.db,
         name,

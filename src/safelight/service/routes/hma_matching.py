@@ -76,7 +76,7 @@ def audit_lookup(
     signals: list[tuple[HmaSignalType, str]],
     hits: list[list[Hit]],
 ) -> None:
-    ctx.audit.record(
+    ctx.lookup_audit.record(
         who.actor,
         "lookup",
         route,

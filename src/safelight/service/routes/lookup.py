@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -60,9 +61,14 @@ def scope(who: Principal, asked: Sequence[str] | None) -> list[str] | None:
 
 
 def run_queries(
-    ctx: ServiceContext, who: Principal, queries: Sequence[LookupQuery], lists: list[str] | None
+    ctx: ServiceContext,
+    who: Principal,
+    queries: Sequence[LookupQuery],
+    lists: list[str] | None,
+    route: str = "/api/v1/lookup",
 ) -> list[dict[str, Any]]:
-    """One answer per query: its normalised value and matches, or its error."""
+    """One answer per query: its normalised value and matches, or its error; audited
+    (who, what, the result) in the next batch of lookup entries."""
     answers: list[dict[str, Any]] = []
     good: list[tuple[str, str]] = []
     where: list[int] = []
@@ -87,7 +93,33 @@ def run_queries(
         # Flood counting and webhooks, in memory (written by a background thread).
         observe_and_submit(ctx, asked, [hit.match for hit in found], {"actor": who.actor})
     count(ctx, [hit for found in hits for hit in found], len(good))
+    audit(ctx, who, route, answers, dict(zip(where, hits, strict=True)))
     return answers
+
+
+def audit(
+    ctx: ServiceContext,
+    who: Principal,
+    route: str,
+    answers: list[dict[str, Any]],
+    hits: dict[int, list[LookupHit]],
+) -> None:
+    """The lookup's audit entry: each query and its matches (list, entry id, distance)."""
+    ctx.lookup_audit.record(
+        who.actor,
+        "lookup",
+        route,
+        {
+            "queries": [{"signal_type": a["signal_type"], "value": a["value"]} for a in answers],
+            "matches": [
+                [
+                    [hit.match.list_name, hit.match.entry_id, hit.match.distance]
+                    for hit in hits.get(position, ())
+                ]
+                for position in range(len(answers))
+            ],
+        },
+    )
 
 
 def count(ctx: ServiceContext, hits: list[LookupHit], lookups: int) -> None:
@@ -103,16 +135,19 @@ def lookup_batch(
     return {"results": run_queries(ctx, who, body.queries, body.lists)}
 
 
-@router.get("/lookup", summary="Look up one hash in the lists")
-def lookup_one(
+@router.get("/lookup", summary="Look up one hash in the lists", response_model=None)
+async def lookup_one(
     who: Annotated[Principal, requires(*LOOKUP_ROLES)],
     ctx: Context,
     signal_type: Annotated[str, Query(description="pdq, md5, sha256... (or an alias)")],
     value: Annotated[str, Query(description="The hash, in hex.")],
     lists: Annotated[list[str] | None, Query(description="Only these lists.")] = None,
-) -> dict[str, Any]:
-    query = LookupQuery(signal_type=signal_type, value=value)
-    return run_queries(ctx, who, [query], lists)[0]
+) -> JSONResponse:
+    """On the event loop: one hash is a fraction of a millisecond of memory work (no
+    I/O), less than a hop to a worker thread and back. The answer is plain JSON values,
+    rendered as FastAPI would without its per-value encoding pass."""
+    query = LookupQuery.model_construct(signal_type=signal_type, value=value)
+    return JSONResponse(run_queries(ctx, who, [query], lists)[0])
 
 
 @router.post(
@@ -151,7 +186,7 @@ def _hash_and_look_up(
     queries = [LookupQuery(signal_type=t, value=h) for t, h in sorted(record.digests.items())]
     if record.pdq is not None and not low:
         queries.append(LookupQuery(signal_type="pdq", value=record.pdq.hex))
-    answers = run_queries(ctx, who, queries, lists) if queries else []
+    answers = run_queries(ctx, who, queries, lists, "/api/v1/lookup/upload") if queries else []
     described = record.to_dict()
     described.pop("path", None)
     return {
