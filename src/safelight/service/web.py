@@ -64,7 +64,7 @@ _PAGE_CONTEXTS: list[PageContext] = []
 class PageAccess(Access):
     """``Access`` for pages: the CSRF token may come in the form's ``csrf_token`` field."""
 
-    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+    async def __call__(self, request: Request) -> Principal:
         ctx: ServiceContext = request.app.state.service
         csrf = None
         if request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):

@@ -347,7 +347,7 @@ class CaptureFormAccess(PageAccess):
     into memory only (never a temporary file), and only once the caller is known to hold a
     role; a session's form must then carry its ``csrf_token`` like every page form."""
 
-    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+    async def __call__(self, request: Request) -> Principal:
         ctx: ServiceContext = request.app.state.service
         cookie = request.cookies.get(SESSION_COOKIE)
         bearer = request.headers.get("authorization")
