@@ -131,11 +131,18 @@ def check_parses(args: list[str]) -> None:
 
     from safelight.cli import main
 
+    # Each command's context under its group's, as the CLI makes them: a context made
+    # without its parent would miss the group's settings (-h), and click caches the help
+    # option a command first saw, which changed later --help output in the same process.
     found: Any = main
+    parent = click.Context(main, info_name="safelight", **main.context_settings)
     rest = list(args)
     while isinstance(found, click.Group):
-        found = found.commands[rest.pop(0)]
-    with found.make_context("safelight", rest):
+        name = rest.pop(0)
+        found = found.commands[name]
+        if isinstance(found, click.Group):
+            parent = click.Context(found, info_name=name, parent=parent)
+    with found.make_context(found.name, rest, parent=parent):
         pass
 
 
