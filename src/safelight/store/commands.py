@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from safelight.store.database import Database, migration_heads
+from safelight.store.database import Database, applied, migration_heads
 
 
 @click.group("db")
@@ -18,7 +18,7 @@ def upgrade_command() -> None:
     with Database() as db:  # opened without migrating: the revisions are read first
         before = db.stored_revisions()
         db.migrate()
-    if before == migration_heads():
+    if before is not None and applied(before) == applied(migration_heads()):
         click.echo(f"database {db.shown_url} is up to date")
     else:
         click.echo(f"migrated database {db.shown_url} to {', '.join(sorted(migration_heads()))}")

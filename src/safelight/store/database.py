@@ -66,6 +66,35 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(migration_config()).get_heads())
 
 
+@lru_cache(maxsize=1)
+def _parents() -> dict[str, frozenset[str]]:
+    """Each revision's parents: its down revisions and the revisions it depends on."""
+    scripts = ScriptDirectory.from_config(migration_config())
+    parents: dict[str, frozenset[str]] = {}
+    for script in scripts.walk_revisions():
+        names: set[str] = set()
+        for field in (script.down_revision, script.dependencies):
+            names.update((field,) if isinstance(field, str) else field or ())
+        parents[script.revision] = frozenset(
+            scripts.get_revision(name).revision
+            for name in names
+        )
+    return parents
+
+
+def applied(revisions: frozenset[str]) -> frozenset[str]:
+    """Every revision a store at ``revisions`` has applied. Alembic's version table omits a
+    head another branch depends on (``depends_on``), so stores are compared by this, not by
+    the table's rows. Revisions unknown to this release stay as they are."""
+    parents, seen, todo = _parents(), set(revisions), list(revisions)
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return frozenset(seen)
+
+
 class Database:
     """A store: a SQLAlchemy engine plus its migrations.
 
@@ -125,7 +154,8 @@ class Database:
             return None
 
     def is_current(self) -> bool:
-        return self.stored_revisions() == migration_heads()
+        stored = self.stored_revisions()
+        return stored is not None and applied(stored) == applied(migration_heads())
 
     def check_current(self) -> None:
         """Raise ``StoreError`` (code ``schema_outdated``) unless the store is at every head.
@@ -133,8 +163,8 @@ class Database:
         For fronts that must not migrate on their own (the service: one operator step,
         ``db upgrade``, migrates; several workers must not race to do it)."""
         stored = self.stored_revisions()
-        heads = migration_heads()
-        if stored == heads:
+        heads = applied(migration_heads())
+        if stored is not None and applied(stored) == heads:
             return
         where = f"database {self.shown_url!r}"
         if not stored:
@@ -143,7 +173,7 @@ class Database:
             newer = ", ".join(sorted(stored - heads))
             problem = f"{where} was migrated by a newer release (revisions {newer})"
         else:
-            missing = ", ".join(sorted(heads - stored))
+            missing = ", ".join(sorted(heads - applied(stored)))
             problem = f"{where} is behind this release (it lacks revisions {missing})"
         raise StoreError(problem, code="schema_outdated")
 
