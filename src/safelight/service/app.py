@@ -54,14 +54,16 @@ from safelight.service.settings import Settings
 from safelight.service.web import install_pages
 from safelight.store import Database
 
+# Requests are matched against routers in this order: the lookup routes, which platforms
+# call on every upload, come first (each router tried before costs a request a little).
 ROUTERS = (
+    lookup.router,
+    hma_matching.router,
     health.router,
     auth.router,
     native.router,
-    lookup.router,
     hma_status.router,
     hma_hashing.router,
-    hma_matching.router,
     hma_curation.router,
     lists.router,
     imports.router,

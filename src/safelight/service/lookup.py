@@ -277,7 +277,7 @@ class LookupEngine:
     def follow(self) -> bool:
         """Catch the state up with the store and swap it in; True when it moved on."""
         with self._follow_lock:
-            self._local_seen = local_changes()
+            seen = local_changes()  # before reading: a change after it is not in them
             lists = self.store.list()
             state = self._state
             if state is None:
@@ -291,12 +291,16 @@ class LookupEngine:
                         self._publish()  # another thread's state, not served yet: now
                     else:
                         self._report()
+                    self._local_seen = seen
                     return False
                 state = state.with_lists(self.store, lists)
             self._state = state
             self.checked_at = time.time()
             self.refreshes += 1
-        self._publish()
+            self._publish()
+            # Only now: a caller that saw a change of its own pending (``changed_here``)
+            # waits for this follow rather than serving the view from before it.
+            self._local_seen = seen
         self._maintain.set()
         return True
 

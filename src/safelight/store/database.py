@@ -75,10 +75,7 @@ def _parents() -> dict[str, frozenset[str]]:
         names: set[str] = set()
         for field in (script.down_revision, script.dependencies):
             names.update((field,) if isinstance(field, str) else field or ())
-        parents[script.revision] = frozenset(
-            scripts.get_revision(name).revision
-            for name in names
-        )
+        parents[script.revision] = frozenset(scripts.get_revision(name).revision for name in names)
     return parents
 
 
