@@ -406,3 +406,20 @@ def test_a_failed_ingest_creates_no_case(db: Database, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
         get_case(db, "new", home)
     assert not (home / "network").exists() or not any((home / "network").iterdir())
+
+
+def test_a_field_that_is_not_utf8_costs_only_its_row(db: Database, tmp_path: Path) -> None:
+    """pyarrow refuses a string column holding bytes that are not UTF-8; the whole log was
+    then refused ("not a readable CSV file"). Now the lines are scanned: the row is named
+    where the bad field makes it invalid, kept (bytes replaced) where the field is free text."""
+    good = f"2024-01-01T10:00:00Z,192.0.2.1,{MD5},a.jpg"
+    bad_ip = f"2024-01-01T10:00:00Z,192.0.2.\xcb,{MD5},b.jpg".encode("latin-1")
+    bad_name = f"2024-01-01T10:00:00Z,192.0.2.3,{MD5},c\xcb.jpg".encode("latin-1")
+    log = tmp_path / "log.csv"
+    log.write_bytes(b"\n".join([b"time,ip,hash,filename", good.encode(), bad_ip, bad_name]) + b"\n")
+    _, [summary] = ingest(db, "c", [log], home=tmp_path / "home")
+    assert (summary.rows_good, summary.rows_bad) == (2, 1)
+    [(line, reason)] = summary.problems
+    assert line == 3 and reason.startswith("ip: ")
+    rows = _load(db, "c", tmp_path / "home").sort_values("line")
+    assert rows["line"].tolist() == [2, 4]

@@ -184,10 +184,13 @@ def _physical_lines(path: Path) -> int:
 
 
 def _row_error(exc: Exception) -> bool:
-    """A record pyarrow could not parse: stop, then scan the lines to name it (pyarrow does
-    not say where it was). No invalid-row handler: pyarrow cannot even call one for a row
-    that is not UTF-8, and the whole file was then refused."""
-    return isinstance(exc, pa.ArrowInvalid) and str(exc).startswith("CSV parse error")
+    """A record pyarrow could not parse, or a field that is not UTF-8: stop, then scan the
+    lines to name it (pyarrow does not say where it was). No invalid-row handler: pyarrow
+    cannot even call one for a row that is not UTF-8, and the whole file was then refused."""
+    text = str(exc)
+    return isinstance(exc, pa.ArrowInvalid) and (
+        text.startswith("CSV parse error") or "invalid UTF8 data" in text
+    )
 
 
 def _csv_batches(
