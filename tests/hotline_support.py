@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
 
 from safelight.hotline.reports import ReportStore, Submission
 from safelight.hotline.resolver import DnsFailure, Outcome, SystemResolver
 from safelight.network.geo import MmdbGeo
 from safelight.network.mmdb import write_mmdb
+from safelight.service.context import ServiceContext
 from safelight.store import Database
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -104,3 +108,14 @@ class Reports:
 
     def item_ids(self, reference: str) -> list[int]:
         return [int(item["id"]) for item in self.store.items(reference)]
+
+
+def app_with_resolver(db: Database, resolver: SystemResolver, **overrides: Any) -> FastAPI:
+    """The service app whose host lookups go through ``resolver`` (as a deployment would
+    plug in its own: ``ctx.extensions["hotline_resolver"]``)."""
+    from tests.service_support import make_app
+
+    def with_resolver(_: FastAPI, ctx: ServiceContext) -> None:
+        ctx.extensions["hotline_resolver"] = resolver
+
+    return make_app(db, extend=with_resolver, **overrides)

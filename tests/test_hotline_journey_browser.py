@@ -24,15 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
-from safelight.service.context import ServiceContext
 from safelight.service.roles import Role
 from safelight.store import Database
 from tests.browser_support import new_page, serious_violations, serve
 from tests.hotline_class_support import PDQ
-from tests.hotline_support import fake_resolver
-from tests.service_support import PASSWORD, add_user, make_app
+from tests.hotline_support import app_with_resolver, fake_resolver
+from tests.service_support import PASSWORD, add_user
 
 pytest.importorskip("playwright.sync_api")
 
@@ -48,15 +46,8 @@ def server(db: Database, tmp_path: Path) -> Iterator[str]:
     add_user(db, "ben", Role.ANALYST)
     resolver = fake_resolver(tmp_path)
 
-    def with_resolver(_: FastAPI, ctx: ServiceContext) -> None:
-        ctx.extensions["hotline_resolver"] = resolver
-
-    app = make_app(
-        db,
-        cookie_secure=False,
-        report_per_minute=10_000,
-        organisation_country="GB",
-        extend=with_resolver,
+    app = app_with_resolver(
+        db, resolver, cookie_secure=False, report_per_minute=10_000, organisation_country="GB"
     )
     yield from serve(app)
 

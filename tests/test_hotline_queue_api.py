@@ -12,12 +12,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from safelight.service.context import ServiceContext
 from safelight.service.roles import Role
 from safelight.service.sessions import CSRF_HEADER
 from safelight.store import Database
-from tests.hotline_support import Reports, fake_resolver
-from tests.service_support import BASE, PASSWORD, add_user, bearer, make_app, make_token
+from tests.hotline_support import Reports, app_with_resolver, fake_resolver
+from tests.service_support import BASE, PASSWORD, add_user, bearer, make_token
 
 API = "/api/v1/hotline/items"
 
@@ -29,10 +28,7 @@ def app(db: Database, tmp_path: Path) -> FastAPI:
     add_user(db, "aud", Role.AUDITOR)
     resolver = fake_resolver(tmp_path)
 
-    def with_resolver(_: FastAPI, ctx: ServiceContext) -> None:
-        ctx.extensions["hotline_resolver"] = resolver
-
-    return make_app(db, extend=with_resolver)
+    return app_with_resolver(db, resolver)
 
 
 @pytest.fixture

@@ -12,16 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
 from safelight.hotline.desk import AnalystDesk
 from safelight.service.audit import AuditLog
-from safelight.service.context import ServiceContext
 from safelight.service.roles import Principal, Role
 from safelight.store import Database
 from tests.browser_support import new_page, serious_violations, serve, sign_in
-from tests.hotline_support import Reports, fake_resolver
-from tests.service_support import add_user, make_app
+from tests.hotline_support import Reports, app_with_resolver, fake_resolver
+from tests.service_support import add_user
 
 
 @pytest.fixture
@@ -46,10 +44,7 @@ def server(db: Database, tmp_path: Path) -> Iterator[str]:
     for item_id in reports.item_ids(reports.submit("files.example/d/8f2a", at=71)):
         desk.claim(item_id, ben)
 
-    def with_resolver(_: FastAPI, ctx: ServiceContext) -> None:
-        ctx.extensions["hotline_resolver"] = resolver
-
-    yield from serve(make_app(db, cookie_secure=False, extend=with_resolver))
+    yield from serve(app_with_resolver(db, resolver, cookie_secure=False))
 
 
 def open_queue(page: Any, server: str, user: str = "ana") -> None:

@@ -11,11 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from safelight.service.context import ServiceContext
 from safelight.service.roles import Role
 from safelight.store import Database
-from tests.hotline_support import Reports, fake_resolver
-from tests.service_support import BASE, add_user, make_app
+from tests.hotline_support import Reports, app_with_resolver, fake_resolver
+from tests.service_support import BASE, add_user
 from tests.test_workspace_shell import csrf_of, sign_in
 
 
@@ -26,10 +25,7 @@ def app(db: Database, tmp_path: Path) -> FastAPI:
     add_user(db, "aud", Role.AUDITOR)
     resolver = fake_resolver(tmp_path)
 
-    def with_resolver(_: FastAPI, ctx: ServiceContext) -> None:
-        ctx.extensions["hotline_resolver"] = resolver
-
-    return make_app(db, extend=with_resolver)
+    return app_with_resolver(db, resolver)
 
 
 @pytest.fixture
