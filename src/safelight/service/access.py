@@ -159,10 +159,9 @@ class TokenCache:
 
 
 def _token_cache(ctx: ServiceContext) -> TokenCache:
-    cache = ctx.extensions.get("token_cache")
-    if not isinstance(cache, TokenCache):
-        cache = ctx.extensions["token_cache"] = TokenCache(ctx.settings.token_cache_seconds)
-    return cache
+    return ctx.shared(
+        "token_cache", TokenCache, lambda: TokenCache(ctx.settings.token_cache_seconds)
+    )
 
 
 # --- the route table -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from argon2 import PasswordHasher
 from fastapi import Depends, Request
@@ -28,6 +28,7 @@ from safelight.service.users import Lockout, UserStore
 from safelight.store import Database
 from safelight.store.database import default_home
 
+T = TypeVar("T")
 # A readiness check: () -> (ready, details). /readyz runs every one of them.
 ReadinessCheck = Callable[[], tuple[bool, dict[str, Any]]]
 
@@ -87,6 +88,14 @@ class ServiceContext:
     def home(self) -> Path:
         """Where indexes live: the ``home`` setting, else $SAFELIGHT_HOME or ./.safelight."""
         return self.settings.home or default_home()
+
+    def shared(self, name: str, kind: type[T], build: Callable[[], T]) -> T:
+        """The object every request shares under ``name`` in ``extensions``, made by
+        ``build`` the first time it is asked for (a test may have put its own there)."""
+        found = self.extensions.get(name)
+        if not isinstance(found, kind):
+            found = self.extensions[name] = build()
+        return found
 
     def add_readiness_check(self, name: str, check: ReadinessCheck) -> None:
         """E.g. ``"index"``: whether each index has caught up with the store."""

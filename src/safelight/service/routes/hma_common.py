@@ -188,10 +188,7 @@ def true_ci(raw: str | None, default: bool) -> bool:
 
 
 def banks_of(ctx: ServiceContext) -> HmaBanks:
-    found = ctx.extensions.get("hma_banks")
-    if not isinstance(found, HmaBanks):
-        found = ctx.extensions["hma_banks"] = HmaBanks(ctx.lists)
-    return found
+    return ctx.shared("hma_banks", HmaBanks, lambda: HmaBanks(ctx.lists))
 
 
 def engine(ctx: ServiceContext) -> LookupEngine:

@@ -58,23 +58,23 @@ class ReportRequest(BaseModel):
 
 
 def reports_of(ctx: ServiceContext) -> ReportStore:
-    store = ctx.extensions.get("hotline_reports")
-    if not isinstance(store, ReportStore):
-        store = ctx.extensions["hotline_reports"] = ReportStore(
+    return ctx.shared(
+        "hotline_reports",
+        ReportStore,
+        lambda: ReportStore(
             ctx.db,
             contact_key=ctx.settings.report_contact_key,
             contact_retention=timedelta(days=ctx.settings.report_contact_days),
-        )
-    return store
+        ),
+    )
 
 
 def submit_limit(ctx: ServiceContext) -> RateLimiter:
-    limit = ctx.extensions.get("hotline_submit_limit")
-    if not isinstance(limit, RateLimiter):
-        limit = ctx.extensions["hotline_submit_limit"] = RateLimiter(
-            ctx.settings.report_per_minute, what="reports"
-        )
-    return limit
+    return ctx.shared(
+        "hotline_submit_limit",
+        RateLimiter,
+        lambda: RateLimiter(ctx.settings.report_per_minute, what="reports"),
+    )
 
 
 async def bounded_body(request: Request) -> bytes:

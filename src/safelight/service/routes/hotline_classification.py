@@ -72,12 +72,13 @@ class BankBody(BaseModel):
 
 def workbench(ctx: ServiceContext) -> Workbench:
     """The app's workbench (one matcher, shared by every request of the app)."""
-    bench = ctx.extensions.get("hotline_workbench")
-    if not isinstance(bench, Workbench):
-        bench = ctx.extensions["hotline_workbench"] = Workbench.build(
+    return ctx.shared(
+        "hotline_workbench",
+        Workbench,
+        lambda: Workbench.build(
             ctx.db, ctx.audit, ctx.lists, four_eyes=ctx.settings.four_eyes, home=ctx.home
-        )
-    return bench
+        ),
+    )
 
 
 @router.get("/classification", summary="An item's classification, history, hashes and bankings")

@@ -72,12 +72,11 @@ def resolver_of(ctx: ServiceContext) -> HostResolver:
 
 
 def desk_of(ctx: ServiceContext) -> AnalystDesk:
-    desk = ctx.extensions.get("hotline_desk")
-    if not isinstance(desk, AnalystDesk):
-        desk = ctx.extensions["hotline_desk"] = AnalystDesk(
-            ctx.db, audit=ctx.audit, resolver=lambda: resolver_of(ctx)
-        )
-    return desk
+    return ctx.shared(
+        "hotline_desk",
+        AnalystDesk,
+        lambda: AnalystDesk(ctx.db, audit=ctx.audit, resolver=lambda: resolver_of(ctx)),
+    )
 
 
 class Assignment(BaseModel):

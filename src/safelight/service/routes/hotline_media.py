@@ -42,8 +42,7 @@ PRIVATE = {
 
 
 def captures_of(ctx: ServiceContext) -> CaptureStore:
-    store = ctx.extensions.get("hotline_captures")
-    if not isinstance(store, CaptureStore):
+    def build() -> CaptureStore:
         s = ctx.settings
         policy = MediaPolicy(
             enabled=s.hotline_media_enabled,
@@ -52,13 +51,13 @@ def captures_of(ctx: ServiceContext) -> CaptureStore:
             max_seconds=s.hotline_media_max_seconds,
             retention=timedelta(days=s.hotline_media_days),
         )
-        store = ctx.extensions["hotline_captures"] = CaptureStore(ctx.db, policy, audit=ctx.audit)
-    return store
+        return CaptureStore(ctx.db, policy, audit=ctx.audit)
+
+    return ctx.shared("hotline_captures", CaptureStore, build)
 
 
 def wellness_of(ctx: ServiceContext) -> WellnessStore:
-    store = ctx.extensions.get("hotline_wellness")
-    if not isinstance(store, WellnessStore):
+    def build() -> WellnessStore:
         s = ctx.settings
         defaults = WellnessDefaults(
             blur_percent=s.wellness_blur_percent,
@@ -69,10 +68,9 @@ def wellness_of(ctx: ServiceContext) -> WellnessStore:
             break_minutes=s.wellness_break_minutes,
             time_zone=s.wellness_time_zone,
         )
-        store = ctx.extensions["hotline_wellness"] = WellnessStore(
-            ctx.db, defaults, audit=ctx.audit
-        )
-    return store
+        return WellnessStore(ctx.db, defaults, audit=ctx.audit)
+
+    return ctx.shared("hotline_wellness", WellnessStore, build)
 
 
 def person(principal: Principal) -> str:

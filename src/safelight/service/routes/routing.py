@@ -34,11 +34,13 @@ Admin = Annotated[Principal, requires(Role.ADMIN)]
 
 def takedown_of(ctx: ServiceContext) -> Takedown:
     """The app's Takedown (and through it the partners directory), made once."""
-    found = ctx.extensions.get("hotline_takedown")
-    if not isinstance(found, Takedown):
-        policy = RoutingPolicy(ctx.settings.organisation_country, ctx.settings.fallback_partner)
-        found = ctx.extensions["hotline_takedown"] = Takedown(ctx.db, ctx.audit, policy)
-    return found
+
+    def build() -> Takedown:
+        settings = ctx.settings
+        policy = RoutingPolicy(settings.organisation_country, settings.fallback_partner)
+        return Takedown(ctx.db, ctx.audit, policy)
+
+    return ctx.shared("hotline_takedown", Takedown, build)
 
 
 class NewPartner(BaseModel):
