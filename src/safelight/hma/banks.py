@@ -320,8 +320,11 @@ class HmaBanks:
 
     def content_ids(self, entry_ids: Iterable[int]) -> dict[int, int]:
         """entry id -> content id (an entry posted alone is its own item)."""
+        wanted = list(entry_ids)
+        if not wanted:  # a lookup that matched nothing: no connection taken
+            return {}
         with self.db.connect() as conn:
-            return self._content_ids(conn, list(entry_ids))
+            return self._content_ids(conn, wanted)
 
     def _content_ids(self, conn: Connection, entry_ids: Sequence[int]) -> dict[int, int]:
         found = {i: i for i in entry_ids}

@@ -164,7 +164,6 @@ class HammingIndex(SegmentedIndex[HammingSegment]):
             return SearchResult.from_triples(0, *(np.zeros(0, np.int64),) * 3)
         qwords = words(q)
         blocks = min(nq, max(1, workers) * 4 if workers > 1 else 1)
-        bounds = np.linspace(0, nq, blocks + 1).astype(np.int64)
 
         def run(lo: int, hi: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
             return self._search_block(view, qwords[lo:hi], lo, t, _MODES[mode])
@@ -172,6 +171,7 @@ class HammingIndex(SegmentedIndex[HammingSegment]):
         if blocks == 1:
             parts = run(0, nq)
         else:
+            bounds = np.linspace(0, nq, blocks + 1).astype(np.int64)
             futures = [
                 _pool().submit(run, int(a), int(b))
                 for a, b in zip(bounds[:-1], bounds[1:], strict=True)

@@ -118,8 +118,13 @@ def authenticate(ctx: ServiceContext, request: Request, *, csrf: str | None = No
 
 
 def _cached_principal(ctx: ServiceContext, request: Request) -> Principal | None:
-    """The principal of a well-formed bearer token checked recently (no I/O), else None."""
-    scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
+    return cached_principal(ctx, request.headers.get("authorization"))
+
+
+def cached_principal(ctx: ServiceContext, authorization: str | None) -> Principal | None:
+    """The principal of a well-formed bearer token (the ``Authorization`` header's value)
+    checked recently: no I/O. None for anything else, which ``authenticate`` then judges."""
+    scheme, _, secret = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
     token = _token_cache(ctx).peek(ctx, secret.strip())

@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from safelight import __version__
 from safelight.service.access import Access, route_table, undeclared_routes
 from safelight.service.context import ServiceContext
+from safelight.service.fastpath import LookupFastPath, fast_routes
 from safelight.service.http_errors import install_error_handlers
 from safelight.service.lookup import LookupEngine
 from safelight.service.middleware import RequestContextMiddleware
@@ -97,9 +98,11 @@ def create_app(
     db: Database | None = None,
     hasher: PasswordHasher | None = None,
     extend: Callable[[FastAPI, ServiceContext], None] | None = None,
+    fast_path: bool = True,
 ) -> FastAPI:
     """The service app. ``db`` defaults to the settings' store (checked, never migrated);
-    ``extend(app, ctx)`` adds routes or checks before the access check runs."""
+    ``extend(app, ctx)`` adds routes or checks before the access check runs;
+    ``fast_path=False`` leaves every lookup to its route (the fast path's oracle in tests)."""
     settings = settings or Settings()
     store = db or open_store(settings)
     ctx = ServiceContext.build(settings, store, hasher=hasher)
@@ -126,6 +129,9 @@ def create_app(
         docs_url="/docs" if settings.docs else None,
         redoc_url=None,
         lifespan=lifespan,
+        # Safelight exports its own Prometheus metrics (/metrics) and JSON logs; FastAPI's
+        # OpenTelemetry hooks would otherwise check for providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.service = ctx
     install_error_handlers(app)
@@ -142,6 +148,8 @@ def create_app(
     bad = undeclared_routes(app)
     if bad:
         raise RuntimeError(f"routes without exactly one access declaration: {', '.join(bad)}")
+    if fast_path:  # inside the request middleware: ids, metrics and logs as on any route
+        app.add_middleware(LookupFastPath, ctx=ctx, routes=fast_routes(route_table(app)))
     app.add_middleware(RequestContextMiddleware, metrics=ctx.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -9,11 +9,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from safelight.hma.lookup import Hit, bank_filter, bank_map, content_hits
 from safelight.hma.signals import HmaError, HmaSignalType, hma_type, hma_types
+from safelight.match.results import Match
 from safelight.service.access import requires
 from safelight.service.context import Context, ServiceContext
+from safelight.service.fastpath import FastAnswer
 from safelight.service.roles import Principal
 from safelight.service.routes.hma_common import (
     MATCHERS,
@@ -55,12 +59,24 @@ def find(
     ctx: ServiceContext, who: Principal, signals: list[tuple[HmaSignalType, str]]
 ) -> list[list[Hit]]:
     """Each signal's matches as content items, within the principal's list scope."""
+    return content_of(ctx, search(ctx, who, signals))
+
+
+def search(
+    ctx: ServiceContext, who: Principal, signals: list[tuple[HmaSignalType, str]]
+) -> list[list[Match]]:
+    """Each signal's matches, within the principal's list scope (no SQL for hash types)."""
     scope = None if who.lists is None else sorted(who.lists)
     queries = [(kind.kind.name, value) for kind, value in signals]
     found = engine(ctx).lookup(queries, scope)
     searched = scope or ["*"]  # "*": every enabled list
     for name in searched:
         ctx.metrics.lookups.labels(list=name).inc(len(queries))
+    return found
+
+
+def content_of(ctx: ServiceContext, found: list[list[Match]]) -> list[list[Hit]]:
+    """Matches as HMA's content items (reads the store only when something matched)."""
     content_ids = banks_of(ctx).content_ids(m.entry_id for ms in found for m in ms)
     hits = [content_hits(ms, content_ids) for ms in found]
     for matches in found:
@@ -148,10 +164,50 @@ def lookup_get(
     if not signal_type or signal is None:
         raise HmaError.message(400, "Either url or both signal and signal_type are required")
     signals = [parse_signal(signal_type, signal)]
-    hits = find(ctx, who, signals)[0]
+    return signal_answer(ctx, who, signals, search(ctx, who, signals), query, bypass)
+
+
+def signal_answer(
+    ctx: ServiceContext,
+    who: Principal,
+    signals: list[tuple[HmaSignalType, str]],
+    found: list[list[Match]],
+    query: dict[str, str],
+    bypass: bool,
+) -> dict[str, Any]:
+    """GET /m/lookup's answer for one signal once searched (``found``): content items,
+    the audit entry, HMA's coin flip and bank filter. Reads the store only when something
+    matched. For the route and its fast path alike."""
+    hits = content_of(ctx, found)[0]
     audit_lookup(ctx, who, "/m/lookup", signals, [hits])
-    draw = 0.0 if bypass else coin(query.get("seed"))
+    draw = 0.0 if bypass or not hits else coin(query.get("seed"))  # no hits: nothing to flip
     return flip(ctx, hits, draw, bank_filter(query.get("banks")))
+
+
+def fast_lookup_get(ctx: ServiceContext, who: Principal, params: QueryParams) -> FastAnswer | None:
+    """GET /m/lookup with a hash signal in the fast path (``service/fastpath.py``) when the
+    route would answer it without an error; None leaves the request to the route (a URL, a
+    vPDQ signal, a bad parameter: its answer and error shapes stay in one place)."""
+    query = dict(params)
+    lookup = ctx.extensions.get("lookup")
+    signal_type, signal = query.get("signal_type"), query.get("signal")
+    if lookup is None or not lookup.ready or query.get("url") or not signal_type or signal is None:
+        return None
+    try:
+        bypass = pydantic_bool("bypass_coinflip", query.get("bypass_coinflip"), False, query)
+        signals = [parse_signal(signal_type, signal)]
+    except HmaError:
+        return None
+    if signals[0][0].kind.name not in lookup.signal_types:
+        return None
+
+    async def answer() -> dict[str, Any]:
+        found = search(ctx, who, signals)
+        if any(found):  # content ids and bank ratios come from the store: off the event loop
+            return await run_in_threadpool(signal_answer, ctx, who, signals, found, query, bypass)
+        return signal_answer(ctx, who, signals, found, query, bypass)
+
+    return answer
 
 
 def lookup_url(

@@ -17,10 +17,12 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from safelight.constants import MATCH_MIN_QUALITY
 from safelight.service.access import requires
 from safelight.service.context import Context, ServiceContext
+from safelight.service.fastpath import FastAnswer
 from safelight.service.lookup import LookupEngine, LookupHit
 from safelight.service.roles import Principal, Role
 from safelight.signals.types import registry
@@ -146,8 +148,30 @@ async def lookup_one(
     value: Annotated[str, Query(description="The hash, in hex.")],
     lists: Annotated[list[str] | None, Query(description="Only these lists.")] = None,
 ) -> JSONResponse:
+    return JSONResponse(lookup_one_answer(ctx, who, signal_type, value, lists))
+
+
+def lookup_one_answer(
+    ctx: ServiceContext, who: Principal, signal_type: str, value: str, lists: list[str] | None
+) -> dict[str, Any]:
+    """GET /api/v1/lookup's answer, for the route and its fast path alike."""
     query = LookupQuery.model_construct(signal_type=signal_type, value=value)
-    return JSONResponse(run_queries(ctx, who, [query], lists)[0])
+    return run_queries(ctx, who, [query], lists)[0]
+
+
+def fast_lookup_one(ctx: ServiceContext, who: Principal, params: QueryParams) -> FastAnswer | None:
+    """GET /api/v1/lookup in the fast path (``service/fastpath.py``) when the route would
+    accept it as it is; None leaves the request to the route (a missing parameter is its
+    422, an index still loading its 503)."""
+    signal_type, value = params.get("signal_type"), params.get("value")
+    if signal_type is None or value is None or not engine_of(ctx).ready:
+        return None
+    lists = params.getlist("lists") or None
+
+    async def answer() -> dict[str, Any]:
+        return lookup_one_answer(ctx, who, signal_type, value, lists)
+
+    return answer
 
 
 @router.post(
