@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +22,7 @@ from click.testing import CliRunner
 
 from safelight.cli import main
 from safelight.service.roles import Role
+from safelight.service.server import listening_sockets
 from safelight.store import Database
 from tests.service_support import make_token
 
@@ -152,3 +156,52 @@ def test_db_upgrade_says_what_it_did(safelight_env: Path) -> None:
     assert first.exit_code == 0 and "migrated database" in first.output
     again = CliRunner().invoke(main, ["db", "upgrade"])
     assert again.exit_code == 0 and "up to date" in again.output
+
+
+def test_listening_sockets_share_one_port_each_with_reuseport() -> None:
+    sockets = listening_sockets("127.0.0.1", 0, 3)
+    try:
+        ports = {sock.getsockname()[1] for sock in sockets}
+        assert len(ports) == 1 and len({sock.fileno() for sock in sockets}) == 3
+        assert all(s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) for s in sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+async def _worker_of(port: int) -> str:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    body = json.loads(await reader.readexactly(length))
+    writer.close()
+    return str(body["checks"]["index"]["worker"])
+
+
+@pytest.mark.slow
+def test_connections_opened_together_are_spread_over_the_workers(
+    safelight_env: Path,
+) -> None:
+    """A client pool opening 64 connections at once: each worker gets its share (with one
+    shared socket, the first worker awake took most or all of them)."""
+    migrate(safelight_env)
+    with server([CLI, "serve", "--port", "0", "--workers", "2"]) as (proc, base, _):
+        wait_until_served(base)
+        port = int(base.rsplit(":", 1)[1])
+
+        async def together() -> list[str]:
+            return await asyncio.gather(*(_worker_of(port) for _ in range(64)))
+
+        for _ in range(200):  # until both workers are up and ready
+            shares = Counter(asyncio.run(together()))
+            if len(shares) == 2 or proc.poll() is not None:
+                break
+        # Binomial(64, 1/2) under SO_REUSEPORT: fewer than 12 on a side ~ 1e-7.
+        assert len(shares) == 2 and min(shares.values()) >= 12, shares
+        proc.send_signal(signal.SIGTERM)
+        assert stopped_by_sigterm(proc.wait(timeout=60))
