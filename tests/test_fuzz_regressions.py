@@ -162,3 +162,13 @@ def test_a_zip_needing_an_unknown_version_is_a_failed_archive() -> None:
     assert [(item.logical_path, item.error and item.error.message) for item in items] == [
         ("z.zip", "z.zip: cannot read archive: zip file version 12.8")
     ]
+
+
+def test_a_mmdb_whose_c_reader_warns_is_an_input_error() -> None:
+    # Found by fuzz/mmdb.py: on this corrupt file maxminddb's C extension makes a string from
+    # NULL data and warns (DeprecationWarning); raised inside the C call, that surfaced as
+    # SystemError and ended the network analysis instead of naming the file.
+    path = Path(__file__).parents[1] / "fuzz" / "seeds" / "mmdb" / "crash-a8da1771"
+    geo = MmdbGeo([path])
+    with pytest.raises(InputError, match="crash-a8da1771: corrupt MaxMind DB file"):
+        geo.lookup(["192.0.2.1", "198.51.100.7", "203.0.113.9", "2001:db8::1", "::1", "10.0.0.1"])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import sqlite3
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,6 +76,14 @@ class NoGeo:
     )
 
     def lookup(self, ips: Sequence[str]) -> GeoAnswers:
+        # maxminddb's C reader warns (DeprecationWarning: a string made from NULL) when a
+        # corrupt record gives a string no data: an error here, the file named (found by
+        # fuzz/mmdb.py; with warnings as errors it surfaced as SystemError).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            return self._lookup(ips)
+
+    def _lookup(self, ips: Sequence[str]) -> GeoAnswers:
         n = len(ips)
         return GeoAnswers([UNKNOWN] * n, [0] * n, [""] * n)
 
@@ -96,6 +105,9 @@ def _record_fields(record: Any) -> tuple[str | None, int | None, str | None]:
         asn if isinstance(asn, int) else None,
         org if isinstance(org, str) else None,
     )
+
+
+_CORRUPT = (maxminddb.InvalidDatabaseError, ValueError, SystemError, DeprecationWarning)
 
 
 class MmdbGeo:
@@ -123,6 +135,14 @@ class MmdbGeo:
         )
 
     def lookup(self, ips: Sequence[str]) -> GeoAnswers:
+        # maxminddb's C reader warns (DeprecationWarning: a string made from NULL) when a
+        # corrupt record gives a string no data: an error here, the file named (found by
+        # fuzz/mmdb.py; with warnings as errors it surfaced as SystemError).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            return self._lookup(ips)
+
+    def _lookup(self, ips: Sequence[str]) -> GeoAnswers:
         n = len(ips)
         countries, asns, orgs = [UNKNOWN] * n, [0] * n, [""] * n
         values, v4, order = ip_numbers_sorted(ips)
@@ -139,7 +159,7 @@ class MmdbGeo:
                     addr = ipaddress.IPv4Address(value) if v4[i] else ipaddress.IPv6Address(value)
                     try:
                         record, prefix = reader.get_with_prefix_len(addr)
-                    except (maxminddb.InvalidDatabaseError, ValueError) as exc:  # bad data
+                    except _CORRUPT as exc:
                         raise InputError(f"{path}: corrupt MaxMind DB file: {exc}") from exc
                     bits = 32 if v4[i] else 128
                     end = value | ((1 << (bits - prefix)) - 1)
@@ -219,6 +239,14 @@ class DbipLiteGeo:
         )
 
     def lookup(self, ips: Sequence[str]) -> GeoAnswers:
+        # maxminddb's C reader warns (DeprecationWarning: a string made from NULL) when a
+        # corrupt record gives a string no data: an error here, the file named (found by
+        # fuzz/mmdb.py; with warnings as errors it surfaced as SystemError).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            return self._lookup(ips)
+
+    def _lookup(self, ips: Sequence[str]) -> GeoAnswers:
         n = len(ips)
         countries = [UNKNOWN] * n
         v4_idx, v4_val = [], []

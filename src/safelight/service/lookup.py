@@ -436,9 +436,9 @@ class LookupEngine:
             self._lookup_type(
                 view, signal_type, positions, keys[signal_type], selected, now, results
             )
-        kinds = {hl.name: hl.kind for hl in state.lists.values()}
-        for position, hits in enumerate(results):
-            results[position] = _ruled(hits, kinds, view.paused)
+        if any(results):
+            kinds = {hl.name: hl.kind for hl in state.lists.values()}
+            results = [_ruled(hits, kinds, view.paused) if hits else hits for hits in results]
         return results
 
     def _lookup_type(
@@ -458,6 +458,8 @@ class LookupEngine:
         threshold = int(limits.max())
         found = view.indexes[signal_type].search(keys, threshold)
         found = combined(found, view.pending[signal_type].search(keys, threshold))
+        if not found.ids.size:  # most lookups: nothing within the threshold
+            return
         where = state.locate(signal_type, found.ids)
         codes = where.column("list_codes")
         inside = where.known & (codes < limits.size)
