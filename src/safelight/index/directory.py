@@ -107,6 +107,7 @@ class SegmentedIndex(Generic[S]):
     # --- construction -----------------------------------------------------------------------
     def __init__(self, path: Path, signal_type: str, *, verify: bool = False) -> None:
         self.path = path
+        self._where = os.fspath(path)  # for the check before every search: no Path joins
         self.signal_type = signal_type
         self._verify_on_open = verify
         self._reload_lock = threading.Lock()
@@ -168,7 +169,7 @@ class SegmentedIndex(Generic[S]):
     def _view(self) -> SegmentView[S]:
         """The current generation; re-reads the manifest only when it changed on disk."""
         view = self._current
-        if view is not None and not self._fresh and mf.stat_key(self.path) == self._stat:
+        if view is not None and not self._fresh and mf.stat_key(self._where) == self._stat:
             return view
         return self._refresh()
 

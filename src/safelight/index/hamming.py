@@ -177,6 +177,9 @@ class HammingIndex(SegmentedIndex[HammingSegment]):
                 for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             ]
             parts = [p for f in futures for p in f.result()]
+        if not any(p[1].size for p in parts):  # most lookups: nothing within the threshold
+            none = np.zeros(0, np.int64)
+            return SearchResult.from_triples(nq, none, none, np.zeros(0, np.int32))
         qidx = np.concatenate([p[0] for p in parts])
         ids = np.concatenate([p[1] for p in parts])
         dist = np.concatenate([p[2] for p in parts])

@@ -125,9 +125,11 @@ def read(directory: Path) -> tuple[Manifest, tuple[int, int, int]]:
     return decode(path, raw), (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def stat_key(directory: Path) -> tuple[int, int, int] | None:
+def stat_key(directory: Path | str) -> tuple[int, int, int] | None:
+    """The manifest's identity on disk (inode, size, mtime); None if it is missing.
+    ``directory`` may be a str: readers check it before every search."""
     try:
-        st = os.stat(directory / MANIFEST_NAME)
+        st = os.stat(os.path.join(directory, MANIFEST_NAME))
     except FileNotFoundError:
         return None
     return st.st_ino, st.st_size, st.st_mtime_ns
