@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from safelight.hma.banks import Bank, HmaBanks, LookupFacts
 from safelight.lists import HashListStore
 from safelight.service.audit import AuditLog
 from safelight.service.roles import Role
@@ -141,6 +142,45 @@ def test_coin_flip_by_bank_ratio(hma: TestClient) -> None:
     assert set(lookup(hma, PDQ_A, seed="2", bypass_coinflip="true")) == {"ALWAYS", "HALF"}  # type: ignore[arg-type]
     # raw_lookup applies no ratio
     assert sorted(raw(hma, PDQ_A)["matches"]) == [1, 2]  # type: ignore[index]
+
+
+def test_a_ratio_change_shows_at_the_next_lookup(hma: TestClient) -> None:
+    """Ratios are kept per version of the lists; a ratio change is a new version."""
+    new_bank(hma, "HALF", enabled_ratio=0.5)
+    add(hma, "HALF", pdq=PDQ_A)
+    assert set(lookup(hma, PDQ_A, seed="2")) == set()  # type: ignore[arg-type]  # 0.5558 > 0.5
+    assert set(lookup(hma, PDQ_A, seed="2")) == set()  # type: ignore[arg-type]
+    assert hma.put("/c/bank/HALF", json={"enabled_ratio": 0.6}).status_code == 200
+    assert set(lookup(hma, PDQ_A, seed="2")) == {"HALF"}  # type: ignore[arg-type]
+    assert set(lookup(hma, PDQ_A, seed="abc")) == set()  # type: ignore[arg-type]  # 0.772
+
+
+def test_lookup_facts_read_the_store_once_per_version(db: Database) -> None:
+    lists = HashListStore(db)
+    banks = HmaBanks(lists)
+    banks.create_bank("HALF", 0.5)
+    reads: list[str] = []
+
+    class Counting(HmaBanks):
+        def content_ids(self, entry_ids: Iterable[int]) -> dict[int, int]:
+            reads.append("content")
+            return super().content_ids(entry_ids)
+
+        def banks(self, names: Iterable[str] | None = None) -> list[Bank]:
+            reads.append("banks")
+            return super().banks(names)
+
+    facts = LookupFacts(Counting(lists))
+    first, second = object(), object()
+    for _ in range(3):
+        assert facts.ratios(first, {"HALF"}) == {"HALF": 0.5}
+        assert facts.content_ids(first, [7]) == {7: 7}  # not posted through HMA: its own item
+    assert reads == ["banks", "content"] and facts.holds(first, [(7, "HALF")])
+    assert not facts.holds(second, [(7, "HALF")]) and not facts.holds(first, [(8, "HALF")])
+    facts.ratios(second, {"HALF"})
+    facts.ratios(None, {"HALF"})
+    facts.ratios(None, {"HALF"})
+    assert reads == ["banks", "content", "banks", "banks", "banks"]
 
 
 def test_new_content_matches_at_once(hma: TestClient) -> None:

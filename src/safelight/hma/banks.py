@@ -17,6 +17,7 @@ A bank *is* a list (same name, same rule). What HMA adds is kept beside the list
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -389,3 +390,62 @@ def _bump(
     if values:
         conn.execute(update(hash_lists).where(hash_lists.c.id == list_id).values(**values))
     changes.bump(conn, list_id, now, entries=entry_ids)
+
+
+class LookupFacts:
+    """What HMA's lookup answers need beyond the matches (entry -> content id, bank ->
+    ratio), read from the store once per version of the lists the lookup engine serves
+    (``LookupEngine.version``) instead of twice for every lookup that matched. A ratio
+    change bumps its list, and an entry matches only once the engine holds it, so facts
+    kept for a version are the store's facts for it. ``version=None``: not kept."""
+
+    LIMIT = 100_000  # entries remembered per version
+
+    def __init__(self, banks: HmaBanks) -> None:
+        self.banks = banks
+        self._version: object | None = None
+        self._content: dict[int, int] = {}
+        self._ratios: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def content_ids(self, version: object | None, entry_ids: Sequence[int]) -> dict[int, int]:
+        if version is None:
+            return self.banks.content_ids(entry_ids)
+        with self._lock:
+            self._at(version)
+            known = {i: self._content[i] for i in entry_ids if i in self._content}
+        missing = [i for i in entry_ids if i not in known]
+        if missing:
+            found = self.banks.content_ids(missing)
+            with self._lock:
+                if self._version is version and len(self._content) < self.LIMIT:
+                    self._content.update(found)
+            known.update(found)
+        return known
+
+    def ratios(self, version: object | None, names: set[str]) -> dict[str, float]:
+        if version is None:
+            return {b.name: b.ratio for b in self.banks.banks(names)}
+        with self._lock:
+            self._at(version)
+            if names <= self._ratios.keys():
+                return {n: self._ratios[n] for n in names}
+        found = {b.name: b.ratio for b in self.banks.banks(names)}
+        with self._lock:
+            if self._version is version:
+                self._ratios.update(found)
+        return found
+
+    def holds(self, version: object | None, matches: Iterable[tuple[int, str]]) -> bool:
+        """Whether every (entry id, bank) is known for ``version``: answering needs no
+        store read."""
+        with self._lock:
+            return (
+                version is not None
+                and self._version is version
+                and all(e in self._content and b in self._ratios for e, b in matches)
+            )
+
+    def _at(self, version: object) -> None:
+        if self._version is not version:
+            self._version, self._content, self._ratios = version, {}, {}

@@ -211,6 +211,13 @@ class LookupEngine:
     def ready(self) -> bool:
         return self._view is not None
 
+    @property
+    def version(self) -> object | None:
+        """An opaque token that changes whenever the lists served change (None before the
+        first view): caches of facts about lists and entries are kept per version."""
+        view = self._view
+        return None if view is None else view.state
+
     def _follow_loop(self) -> None:
         while not self._stop.is_set():
             self._guarded(self.follow)

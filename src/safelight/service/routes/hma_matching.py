@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
+from safelight.hma.banks import LookupFacts
 from safelight.hma.lookup import Hit, bank_filter, bank_map, content_hits
 from safelight.hma.signals import HmaError, HmaSignalType, hma_type, hma_types
 from safelight.match.results import Match
@@ -77,7 +78,8 @@ def search(
 
 def content_of(ctx: ServiceContext, found: list[list[Match]]) -> list[list[Hit]]:
     """Matches as HMA's content items (reads the store only when something matched)."""
-    content_ids = banks_of(ctx).content_ids(m.entry_id for ms in found for m in ms)
+    entry_ids = [m.entry_id for ms in found for m in ms]
+    content_ids = facts_of(ctx).content_ids(version_of(ctx), entry_ids) if entry_ids else {}
     hits = [content_hits(ms, content_ids) for ms in found]
     for matches in found:
         for m in matches:
@@ -103,6 +105,16 @@ def audit_lookup(
     )
 
 
+def facts_of(ctx: ServiceContext) -> LookupFacts:
+    return ctx.shared("hma_lookup_facts", LookupFacts, lambda: LookupFacts(banks_of(ctx)))
+
+
+def version_of(ctx: ServiceContext) -> object | None:
+    """The lookup engine's version of the lists (None without an engine)."""
+    lookup = ctx.extensions.get("lookup")
+    return None if lookup is None else lookup.version
+
+
 def coin(seed: str | None) -> float:
     """HMA's draw: the first ``random()`` of ``random.Random(seed)``, else OS-random."""
     return random.Random(seed).random() if seed is not None else random.SystemRandom().random()
@@ -114,7 +126,7 @@ def flip(
     """HMA's filters after Safelight's (which drop deleted and disabled content): a bank is
     kept iff its ratio >= the draw, then ``banks=`` narrows."""
     names = {h.bank for h in hits}
-    ratios = {b.name: b.ratio for b in banks_of(ctx).banks(names)} if names else {}
+    ratios = facts_of(ctx).ratios(version_of(ctx), names) if names else {}
     kept = [
         h for h in hits if ratios.get(h.bank, 0.0) >= draw and (banks is None or h.bank in banks)
     ]
@@ -203,7 +215,9 @@ def fast_lookup_get(ctx: ServiceContext, who: Principal, params: QueryParams) ->
 
     async def answer() -> dict[str, Any]:
         found = search(ctx, who, signals)
-        if any(found):  # content ids and bank ratios come from the store: off the event loop
+        matched = [(m.entry_id, m.list_name) for ms in found for m in ms]
+        if matched and not facts_of(ctx).holds(version_of(ctx), matched):
+            # content ids and bank ratios to read from the store: off the event loop
             return await run_in_threadpool(signal_answer, ctx, who, signals, found, query, bypass)
         return signal_answer(ctx, who, signals, found, query, bypass)
 
