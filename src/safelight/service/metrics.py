@@ -72,11 +72,21 @@ class ServiceMetrics:
             registry=r,
         )
         self._index_updated: dict[str, float] = {}
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         r.register(_IndexAge(self._index_updated))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        # The labelled children, found once per (method, route template, status): labels()
+        # costs more than the increment it serves on the lookup path.
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def set_index_state(
         self, signal_type: str, *, entries: int, generation: int, updated_at: float

@@ -56,6 +56,8 @@ class RequestContextMiddleware:
         template = getattr(route, "path", None) or UNMATCHED_ROUTE
         method = scope["method"]
         self.metrics.observe_request(method, template, status, seconds)
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         principal = scope.get("state", {}).get("principal")
         client = scope.get("client")
         access_log.info(
