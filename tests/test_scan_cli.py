@@ -198,6 +198,10 @@ def test_run_timestamps_carry_their_offset(safelight_env: Path, corpus: Corpus) 
     assert started and UTC_STAMP.match(started[1]) and UTC_STAMP.match(started[2])
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_real_ctrl_c_mid_run_then_resume_without_out(
     safelight_env: Path, tmp_path: Path, jobs: str
@@ -216,7 +220,13 @@ def test_real_ctrl_c_mid_run_then_resume_without_out(
     command += [str(corpus.root), f"@{manifest}", "--out", str(out), "--batch-items", "1"]
     command += ["--jobs", jobs, "--quiet"]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        # As from a terminal: a test run started in the background (`cmd &` in a script)
+        # ignores SIGINT, and the scan would inherit that and never see the Ctrl-C.
+        preexec_fn=_default_sigint,
     )
     writer = None
     try:
