@@ -245,6 +245,9 @@ def test_real_ctrl_c_mid_run_then_resume_without_out(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        for pipe in (process.stdout, process.stderr):  # a hang must not leak them to later tests
+            if pipe is not None:
+                pipe.close()
     assert process.returncode == 130, stderr
     assert "scan run 1: interrupted" in stdout
     assert "finish it with `safelight scan --resume 1`" in stderr
