@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from safelight.hma.banks import Bank, HmaBanks, LookupFacts
 from safelight.lists import HashListStore
+from safelight.match.flood import paused_entries
 from safelight.service.audit import AuditLog
 from safelight.service.roles import Role
 from safelight.store import Database
@@ -181,6 +182,18 @@ def test_lookup_facts_read_the_store_once_per_version(db: Database) -> None:
     facts.ratios(None, {"HALF"})
     facts.ratios(None, {"HALF"})
     assert reads == ["banks", "content", "banks", "banks", "banks"]
+
+
+def test_hma_lookups_count_toward_flood_protection(db: Database, tmp_path: Path) -> None:
+    """A match through HMA's routes is a sighting like a native one: two distinct uploads
+    near one entry pause it when the list allows one."""
+    HashListStore(db).create("KNOWN", flood_threshold=1)
+    with hma_client(db, tmp_path) as client:
+        entry = add(client, "KNOWN", pdq=PDQ_A)
+        for bits in (1, 2):
+            assert set(lookup(client, flip_bits(PDQ_A, bits))) == {"KNOWN"}  # type: ignore[arg-type]
+    [paused] = paused_entries(HashListStore(db))  # shutdown flushed the sightings
+    assert paused.id == entry and "2 distinct" in (paused.paused_reason or "")
 
 
 def test_new_content_matches_at_once(hma: TestClient) -> None:

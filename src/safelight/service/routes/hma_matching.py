@@ -36,6 +36,7 @@ from safelight.service.routes.hma_common import (
     query_params,
 )
 from safelight.service.routes.hma_hashing import hash_form, hash_url
+from safelight.webhooks.service import observe_and_submit
 
 router = APIRouter(prefix="/m", tags=["hma"])
 
@@ -73,6 +74,9 @@ def search(
     searched = scope or ["*"]  # "*": every enabled list
     for name in searched:
         ctx.metrics.lookups.labels(list=name).inc(len(queries))
+    for query, matches in zip(queries, found, strict=True):
+        # Flood counting and webhooks, as for native lookups (in memory; a thread writes).
+        observe_and_submit(ctx, query, matches, {"actor": who.actor})
     return found
 
 
