@@ -1,9 +1,9 @@
 """The lookup routes' fast path: the requests platforms send on every upload, answered in
 plain ASGI by the same functions their routes call.
 
-FastAPI's routing, dependency resolution and parameter handling cost a GET lookup more CPU
-than the lookup itself (profiled at 100k entries: about 0.45 of the 0.7 ms a lookup took in
-the app). A request to a route listed in ``FAST_ROUTES`` is answered here when it is the
+FastAPI's routing, dependency resolution and parameter handling cost a GET lookup about
+0.2 ms of the 0.7 ms it took in the app (measured at 100k entries, event-loop CPU per lookup:
+0.69 ms through the route, 0.47 ms through this path). A request to a route listed in ``FAST_ROUTES`` is answered here when it is the
 common case:
 
 - a bearer token checked within ``token_cache_seconds`` (no I/O) whose principal holds one of
