@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -172,3 +174,21 @@ def test_a_mmdb_whose_c_reader_warns_is_an_input_error() -> None:
     geo = MmdbGeo([path])
     with pytest.raises(InputError, match="crash-a8da1771: corrupt MaxMind DB file"):
         geo.lookup(["192.0.2.1", "198.51.100.7", "203.0.113.9", "2001:db8::1", "::1", "10.0.0.1"])
+
+
+def test_a_hostile_mmdb_cannot_crash_the_process() -> None:
+    # Found by fuzz/mmdb.py: maxminddb's C extension died of SIGSEGV on this file; a --geo
+    # file is the user's, so untrusted. Run in a child: a crash must not take pytest down.
+    path = Path(__file__).parents[1] / "fuzz" / "seeds" / "mmdb" / "crash-2e598b6c"
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from safelight.errors import InputError\n"
+        "from safelight.network.geo import MmdbGeo\n"
+        "try:\n"
+        f"    MmdbGeo([Path({str(path)!r})]).lookup(['192.0.2.1', '2001:db8::1'])\n"
+        "except InputError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "crash-2e598b6c: not a readable MaxMind DB file" in done.stdout

@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import sqlite3
+import struct
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,7 +108,19 @@ def _record_fields(record: Any) -> tuple[str | None, int | None, str | None]:
     )
 
 
-_CORRUPT = (maxminddb.InvalidDatabaseError, ValueError, SystemError, DeprecationWarning)
+# What the pure-Python reader raises on a damaged or hostile file (its decoder trusts the
+# file's types and offsets): each becomes an InputError naming the file.
+_CORRUPT = (
+    maxminddb.InvalidDatabaseError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    struct.error,
+    RecursionError,
+    SystemError,
+    DeprecationWarning,
+)
 
 
 class MmdbGeo:
@@ -119,9 +132,12 @@ class MmdbGeo:
         descriptions = []
         for path in paths:
             try:
-                reader = maxminddb.open_database(str(path))
+                # The pure-Python reader, memory-mapped: maxminddb's C extension crashed the
+                # process (SIGSEGV) on a hostile file found by fuzz/mmdb.py, and a user's
+                # --geo file is untrusted input.
+                reader = maxminddb.open_database(str(path), maxminddb.MODE_MMAP)
                 meta = reader.metadata()  # decoded here: a corrupt map fails now, not later
-            except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
+            except (OSError, *_CORRUPT) as exc:
                 raise InputError(f"{path}: not a readable MaxMind DB file: {exc}") from exc
             self.readers.append(reader)
             descriptions.append((path.name, meta.database_type, meta.build_epoch))
