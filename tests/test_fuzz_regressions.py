@@ -192,3 +192,32 @@ def test_a_hostile_mmdb_cannot_crash_the_process() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "crash-2e598b6c: not a readable MaxMind DB file" in done.stdout
+
+
+def test_a_mmdb_whose_build_epoch_is_no_date_is_an_input_error() -> None:
+    # Found by fuzz/mmdb.py: a metadata build_epoch of 1.8e26 made datetime.fromtimestamp
+    # raise OverflowError, which ended the network analysis instead of naming the file.
+    path = Path(__file__).parents[1] / "fuzz" / "seeds" / "mmdb" / "crash-fea296b4"
+    with pytest.raises(InputError, match=r"crash-fea296b4: .*build_epoch 1\.8\d*e\+26 is no date"):
+        MmdbGeo([path])
+
+
+@pytest.mark.parametrize("epoch", [2**62, 2**64 - 1])
+def test_a_mmdb_dated_past_the_calendar_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch: int
+) -> None:
+    # A well-formed uint64 build_epoch beyond what a date can hold (the spec allows it).
+    monkeypatch.setattr("safelight.network.mmdb.time.time", lambda: epoch)
+    path = write_mmdb(tmp_path / "far.mmdb", [("192.0.2.0/24", {"country": {"iso_code": "NL"}})])
+    with pytest.raises(InputError, match=rf"far\.mmdb: .*build_epoch {epoch} is no date"):
+        MmdbGeo([path])
+
+
+def test_a_mmdb_with_a_plain_build_epoch_gives_its_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("safelight.network.mmdb.time.time", lambda: 1_700_000_000)
+    path = write_mmdb(tmp_path / "ok.mmdb", [("192.0.2.0/24", {"country": {"iso_code": "NL"}})])
+    geo = MmdbGeo([path])
+    assert geo.source.date == "2023-11-14"
+    assert geo.lookup(["192.0.2.9"]).countries == ["NL"]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import maxminddb
+import maxminddb.reader
 import numpy as np
 import pyarrow as pa
 
@@ -140,14 +141,14 @@ class MmdbGeo:
             except (OSError, *_CORRUPT) as exc:
                 raise InputError(f"{path}: not a readable MaxMind DB file: {exc}") from exc
             self.readers.append(reader)
-            descriptions.append((path.name, meta.database_type, meta.build_epoch))
+            descriptions.append((path.name, str(meta.database_type), _build_date(path, meta)))
         names = ", ".join(f"{name} ({db_type})" for name, db_type, _ in descriptions)
-        newest = max(epoch for _, _, epoch in descriptions) if descriptions else 0
+        newest = max((date for _, _, date in descriptions), default="")
         self.source = GeoSource(
             name=f"MaxMind DB: {names}",
             licence="as supplied by the user",
             attribution="Locations from the user-supplied MaxMind DB file(s) named above.",
-            date=_epoch_date(newest),
+            date=newest,
         )
 
     def lookup(self, ips: Sequence[str]) -> GeoAnswers:
@@ -214,10 +215,23 @@ def ip_numbers_sorted(ips: Sequence[str]) -> tuple[list[int], list[bool], list[i
     return _joined(hi, lo), v4.tolist(), order
 
 
-def _epoch_date(epoch: int) -> str:
+def _build_date(path: Path, meta: maxminddb.reader.Metadata) -> str:
+    """The file's build date (ISO), "" when it gives none; an InputError naming the file
+    when its ``build_epoch`` is no date (the metadata map is the file's: found by
+    fuzz/mmdb.py, an epoch past the year 9999 raised OverflowError)."""
     from datetime import UTC, datetime
 
-    return datetime.fromtimestamp(epoch, UTC).date().isoformat() if epoch else ""
+    epoch = meta.build_epoch
+    if not epoch:
+        return ""
+    try:
+        if isinstance(epoch, bool) or not isinstance(epoch, int):
+            raise TypeError(f"{type(epoch).__name__}, not an integer")
+        return datetime.fromtimestamp(epoch, UTC).date().isoformat()
+    except (TypeError, OverflowError, OSError, ValueError) as exc:
+        raise InputError(
+            f"{path}: not a readable MaxMind DB file: build_epoch {epoch!r} is no date ({exc})"
+        ) from exc
 
 
 def dbip_data_path() -> Path | None:
