@@ -50,6 +50,14 @@ def numba_modules() -> list[str]:
 
 # Longest input per target: media and archives need room; text parsers find more when short.
 MAX_LEN = {"photo": 65536, "video": 65536, "archives": 65536, "mmdb": 16384}
+# Pure-Python parsers outside Safelight that a harness feeds its bytes to, instrumented too so
+# that coverage guides the mutations into them: maxminddb's decoder (geo.py reads with it), the
+# standard library's zip, tar and gzip readers, Pillow's format plugins (headers, chunks, tags).
+INSTRUMENT_ALSO = {
+    "mmdb": ["maxminddb"],
+    "archives": ["zipfile", "tarfile", "gzip", "_compression"],
+    "photo": ["PIL"],
+}
 HANG_SECONDS = 30  # one input taking longer than this is reported as a hang (a crash)
 
 
@@ -69,7 +77,8 @@ def child(target: str, runs: int, max_time: int, scratch: Path) -> None:
     """Inside the child: instrument Safelight, load the harness, hand it to libFuzzer."""
     import atheris
 
-    with atheris.instrument_imports(include=["safelight", "fuzz"], exclude=numba_modules()):
+    include = ["safelight", "fuzz", *INSTRUMENT_ALSO.get(target, [])]
+    with atheris.instrument_imports(include=include, exclude=numba_modules()):
         module = importlib.import_module(f"fuzz.{target}")
     # Warm up first: the seeds compile every numba kernel the harness reaches, which can take
     # longer than the hang limit on a busy machine and would be reported as a hang.
