@@ -55,7 +55,7 @@ MAX_LEN = {"photo": 65536, "video": 65536, "archives": 65536, "mmdb": 16384}
 # standard library's zip, tar and gzip readers, Pillow's format plugins (headers, chunks, tags).
 INSTRUMENT_ALSO = {
     "mmdb": ["maxminddb"],
-    "archives": ["zipfile", "tarfile", "gzip", "_compression"],
+    "archives": ["zipfile", "tarfile", "gzip"],
     "photo": ["PIL"],
 }
 HANG_SECONDS = 30  # one input taking longer than this is reported as a hang (a crash)

@@ -69,3 +69,24 @@ def test_the_numba_modules_are_found_by_scanning() -> None:
         )
         name = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts)
         assert not decorated or name in found, name
+
+
+def test_outside_parsers_are_imported_only_under_instrumentation() -> None:
+    """atheris instruments a module only when it is first imported inside the runner's
+    ``instrument_imports``: one the runner (or atheris) loads earlier would be fuzzed blind."""
+    import subprocess
+    import sys
+
+    run_py = Path(__file__).resolve().parent.parent / "fuzz" / "run.py"
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('fuzz_run', {str(run_py)!r})\n"
+        "run = importlib.util.module_from_spec(spec); spec.loader.exec_module(run)\n"
+        "import atheris\n"
+        "names = [n for ns in run.INSTRUMENT_ALSO.values() for n in ns]\n"
+        "assert names, 'nothing to check'\n"
+        "print(sorted(n for n in names if n in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
