@@ -221,3 +221,79 @@ def test_a_mmdb_with_a_plain_build_epoch_gives_its_date(
     geo = MmdbGeo([path])
     assert geo.source.date == "2023-11-14"
     assert geo.lookup(["192.0.2.9"]).countries == ["NL"]
+
+
+GROWN_GIF_CHILD = """
+import io, json, resource, struct, sys
+from PIL import Image
+from safelight.errors import MediaError
+from safelight.signals.options import HashOptions
+from safelight.signals.photo import hash_photo
+
+def gif(width, height):
+    # Two 8x8 frames; the second's image descriptor then claims width x height. Pillow grows
+    # the canvas to hold such a frame when it is loaded.
+    frames = [Image.new("L", (8, 8), v) for v in (0, 255)]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], optimize=False)
+    data = out.getvalue()
+    small = b"\\x2c" + struct.pack("<HHHH", 0, 0, 8, 8)
+    second = data.index(small, data.index(small) + 1)
+    grown = b"\\x2c" + struct.pack("<HHHH", 0, 0, width, height)
+    return data[:second] + grown + data[second + len(small):]
+
+options = HashOptions(max_pixels=1 << 20, all_frames=True)
+warm = hash_photo(gif(8, 8), "gif", "warm.gif", options)
+assert len(warm.frames) == 2 and warm.frames_complete
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    done = hash_photo(gif(9000, 9000), "gif", "grown.gif", options)
+    answer = [len(done.frames), done.frames_complete]
+except MediaError as exc:
+    answer = str(exc)
+grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) * 1024
+print(json.dumps({"grown": grown, "answer": answer}))
+"""
+
+
+def test_a_gif_frame_that_grows_the_canvas_counts_against_max_pixels() -> None:
+    # Found by fuzz/photo.py (as memory, not a crash: the run's peak RSS climbed to 3 GB): an
+    # 8x12,040 GIF whose fourth frame grew the canvas to 1,699x30,860 made Pillow allocate
+    # ~490 MB under a 1M-pixel limit, because frames were counted at the first frame's size.
+    # Here a 9,000 x 9,000 frame (77 MiB as a palette canvas; under Pillow's own bomb limits)
+    # must never be decoded.
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", GROWN_GIF_CHILD], capture_output=True, text=True, check=True
+    )
+    found = json.loads(done.stdout)
+    assert found["answer"] == [1, False]  # the first frame hashed, the set marked incomplete
+    assert found["grown"] <= 16 << 20, f"{found['grown'] >> 20} MiB above the baseline"
+
+
+def test_a_damaged_later_frame_cannot_hide_the_first(tmp_path: Path) -> None:
+    # With --all-frames, a later frame that Pillow cannot decode (here: its image descriptor
+    # claims more pixels than Pillow's own bomb limit) ends the set; the first frame's PDQ,
+    # the one a list of known images matches, is still given.
+    import io
+    import struct
+
+    from PIL import Image
+
+    from safelight.signals.options import HashOptions
+    from safelight.signals.photo import hash_photo
+
+    frames = [Image.new("L", (8, 8), v) for v in (0, 255)]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], optimize=False)
+    data = out.getvalue()
+    small = b"\x2c" + struct.pack("<HHHH", 0, 0, 8, 8)
+    second = data.index(small, data.index(small) + 1)
+    hostile = data[:second] + b"\x2c" + struct.pack("<HHHH", 0, 0, 60000, 60000)
+    hostile += data[second + len(small) :]
+    alone = hash_photo(data[:second] + b";", "gif", "one.gif", HashOptions())
+    done = hash_photo(hostile, "gif", "hostile.gif", HashOptions(all_frames=True))
+    assert done.pdq == alone.pdq
+    assert done.frames is not None and [f.frame for f in done.frames] == [0]
+    assert not done.frames_complete

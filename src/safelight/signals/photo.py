@@ -271,11 +271,20 @@ def _all_frames(
     frames = [FrameHash(0, first)]
     budget = options.max_pixels - image.width * image.height
     for index in range(1, min(count, options.max_frames)):
-        budget -= image.width * image.height
-        if budget < 0:
+        try:
+            image.seek(index)  # reads the frame's header only; load() allocates
+            # Each frame counts at its own size, taken before it is decoded: a frame may be
+            # larger than the first (Pillow grows a GIF's canvas to hold one). Found by
+            # fuzz/photo.py: an 8x12,040 GIF whose fourth frame grew it to 1,699x30,860 made
+            # Pillow allocate ~490 MB under a 1M-pixel limit.
+            budget -= image.width * image.height
+            if budget < 0:
+                break
+            frames.append(FrameHash(index, _frame_hash(image, orientation, options)))
+        except Exception:  # noqa: BLE001 - hostile input: a damaged or oversized later frame
+            # ends the set (marked incomplete) and cannot take the frames before it, the
+            # first frame's PDQ among them, down with it.
             break
-        image.seek(index)
-        frames.append(FrameHash(index, _frame_hash(image, orientation, options)))
     return tuple(frames), len(frames) == count
 
 
