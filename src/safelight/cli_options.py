@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from safelight.constants import (
-    FAST_MODE_MAX_BITS,
+    FAST_MODE_MAX_BITS_PHOTOS,
     JOBS_DEFAULT,
     MATCH_MIN_QUALITY,
     PDQ_MAX_LIST_THRESHOLD,
@@ -161,7 +161,7 @@ def hash_mode_options(f: F) -> F:
         is_flag=True,
         help=(
             "Decode large JPEGs at reduced scale: faster, but PDQ is no longer bit-exact with "
-            f"HMA (up to {FAST_MODE_MAX_BITS} bits measured; the default is exact)."
+            f"HMA (up to {FAST_MODE_MAX_BITS_PHOTOS} bits measured; the default is exact)."
         ),
     )
     return fast(exact(wrapper))  # type: ignore[return-value]

@@ -86,6 +86,11 @@ FAST_MIN_DCT_SPREAD: Final = 8.0
 # of tests/exactness_corpus.py (32 images, every PDQ quality: 6 bits, saturated colour blocks)
 # and on the conformance images (../shared/conformance/pdq: 8 bits, bridge rotations).
 FAST_MODE_MAX_BITS: Final = 8
+# --fast's worst measured on photos nobody tuned it on: bench/hashing.py's independent corpus
+# (scikit-image / scikit-learn photos resized to 2 and 8 MP and re-encoded; bench/results/
+# hashing.json, 2026-12-06: 14 bits, hubble_deep_field at 8 MP, q75 4:2:2 progressive). The
+# DCT-spread check does not catch these (their spread is 19-62); the CLI help quotes this one.
+FAST_MODE_MAX_BITS_PHOTOS: Final = 14
 
 # --- Hash index (src/safelight/index/; design and figures in docs/index-format.md) ----------
 # Multi-index hashing (Norouzi, Punjani, Fleet, "Fast Search in Hamming Space with Multi-Index
