@@ -223,31 +223,38 @@ def test_a_mmdb_with_a_plain_build_epoch_gives_its_date(
     assert geo.lookup(["192.0.2.9"]).countries == ["NL"]
 
 
-GROWN_GIF_CHILD = """
-import io, json, resource, struct, sys
-from PIL import Image
-from safelight.errors import MediaError
-from safelight.signals.options import HashOptions
-from safelight.signals.photo import hash_photo
+def _gif_growing_to(width: int, height: int) -> bytes:
+    """Two 8x8 frames; the second's image descriptor then claims ``width`` x ``height``.
+    Pillow grows the canvas to hold such a frame when it loads it."""
+    import io
+    import struct
 
-def gif(width, height):
-    # Two 8x8 frames; the second's image descriptor then claims width x height. Pillow grows
-    # the canvas to hold such a frame when it is loaded.
+    from PIL import Image
+
     frames = [Image.new("L", (8, 8), v) for v in (0, 255)]
     out = io.BytesIO()
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], optimize=False)
     data = out.getvalue()
-    small = b"\\x2c" + struct.pack("<HHHH", 0, 0, 8, 8)
+    small = b"\x2c" + struct.pack("<HHHH", 0, 0, 8, 8)
     second = data.index(small, data.index(small) + 1)
-    grown = b"\\x2c" + struct.pack("<HHHH", 0, 0, width, height)
-    return data[:second] + grown + data[second + len(small):]
+    grown = b"\x2c" + struct.pack("<HHHH", 0, 0, width, height)
+    return data[:second] + grown + data[second + len(small) :]
+
+
+GROWN_GIF_CHILD = """
+import json, resource, sys
+from pathlib import Path
+from safelight.errors import MediaError
+from safelight.signals.options import HashOptions
+from safelight.signals.photo import hash_photo
 
 options = HashOptions(max_pixels=1 << 20, all_frames=True)
-warm = hash_photo(gif(8, 8), "gif", "warm.gif", options)
+warm = hash_photo(Path(sys.argv[1]).read_bytes(), "gif", "warm.gif", options)
 assert len(warm.frames) == 2 and warm.frames_complete
+grown_gif = Path(sys.argv[2]).read_bytes()
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
-    done = hash_photo(gif(9000, 9000), "gif", "grown.gif", options)
+    done = hash_photo(grown_gif, "gif", "grown.gif", options)
     answer = [len(done.frames), done.frames_complete]
 except MediaError as exc:
     answer = str(exc)
@@ -256,7 +263,7 @@ print(json.dumps({"grown": grown, "answer": answer}))
 """
 
 
-def test_a_gif_frame_that_grows_the_canvas_counts_against_max_pixels() -> None:
+def test_a_gif_frame_that_grows_the_canvas_counts_against_max_pixels(tmp_path: Path) -> None:
     # Found by fuzz/photo.py (as memory, not a crash: the run's peak RSS climbed to 3 GB): an
     # 8x12,040 GIF whose fourth frame grew the canvas to 1,699x30,860 made Pillow allocate
     # ~490 MB under a 1M-pixel limit, because frames were counted at the first frame's size.
@@ -264,36 +271,36 @@ def test_a_gif_frame_that_grows_the_canvas_counts_against_max_pixels() -> None:
     # must never be decoded.
     import json
 
+    warm, grown = tmp_path / "warm.gif", tmp_path / "grown.gif"
+    warm.write_bytes(_gif_growing_to(8, 8))
+    grown.write_bytes(_gif_growing_to(9000, 9000))
     done = subprocess.run(
-        [sys.executable, "-c", GROWN_GIF_CHILD], capture_output=True, text=True, check=True
+        [sys.executable, "-c", GROWN_GIF_CHILD, str(warm), str(grown)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     found = json.loads(done.stdout)
     assert found["answer"] == [1, False]  # the first frame hashed, the set marked incomplete
     assert found["grown"] <= 16 << 20, f"{found['grown'] >> 20} MiB above the baseline"
 
 
-def test_a_damaged_later_frame_cannot_hide_the_first(tmp_path: Path) -> None:
+def test_a_damaged_later_frame_cannot_hide_the_first() -> None:
     # With --all-frames, a later frame that Pillow cannot decode (here: its image descriptor
     # claims more pixels than Pillow's own bomb limit) ends the set; the first frame's PDQ,
     # the one a list of known images matches, is still given.
-    import io
     import struct
-
-    from PIL import Image
 
     from safelight.signals.options import HashOptions
     from safelight.signals.photo import hash_photo
 
-    frames = [Image.new("L", (8, 8), v) for v in (0, 255)]
-    out = io.BytesIO()
-    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], optimize=False)
-    data = out.getvalue()
-    small = b"\x2c" + struct.pack("<HHHH", 0, 0, 8, 8)
-    second = data.index(small, data.index(small) + 1)
-    hostile = data[:second] + b"\x2c" + struct.pack("<HHHH", 0, 0, 60000, 60000)
-    hostile += data[second + len(small) :]
-    alone = hash_photo(data[:second] + b";", "gif", "one.gif", HashOptions())
-    done = hash_photo(hostile, "gif", "hostile.gif", HashOptions(all_frames=True))
+    plain = _gif_growing_to(8, 8)
+    descriptor = b"\x2c" + struct.pack("<HHHH", 0, 0, 8, 8)
+    first_only = plain[: plain.index(descriptor, plain.index(descriptor) + 1)] + b";"
+    alone = hash_photo(first_only, "gif", "one.gif", HashOptions())
+    done = hash_photo(
+        _gif_growing_to(60000, 60000), "gif", "hostile.gif", HashOptions(all_frames=True)
+    )
     assert done.pdq == alone.pdq
     assert done.frames is not None and [f.frame for f in done.frames] == [0]
     assert not done.frames_complete
