@@ -476,18 +476,26 @@ def jobs_scaling(paths: list[Path], rounds: int, passes: int = 32) -> dict[str, 
     }
 
 
-def environment() -> dict[str, Any]:
-    cpu = "unknown"
+def _cpu() -> dict[str, str]:
+    """The first CPU's name, family, model and clock: the ratios to the HMA path move with the
+    CPU (4.94x and 6.40x for the same code on two "AMD EPYC" machines: docs/performance.md)."""
+    wanted = {"model name": "cpu", "cpu family": "cpu_family", "model": "cpu_model"}
+    wanted["cpu MHz"] = "cpu_mhz"
+    found = dict.fromkeys(wanted.values(), "unknown")
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            if key.strip() in wanted and found[wanted[key.strip()]] == "unknown":
+                found[wanted[key.strip()]] = value.strip()
     except OSError:
         pass
+    return found
+
+
+def environment() -> dict[str, Any]:
     packages = ["numpy", "numba", "pillow", "simplejpeg", "opencv-python-headless", "pdqhash"]
     return {
-        "cpu": cpu,
+        **_cpu(),
         "cores": len(os.sched_getaffinity(0)),
         "python": platform.python_version(),
         "versions": {
