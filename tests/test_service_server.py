@@ -13,7 +13,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx2 as httpx
@@ -50,6 +50,7 @@ def server(args: list[str]) -> Iterator[tuple[subprocess.Popen[str], str, list[s
         text=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the cleanup reaches its workers
     )
     assert proc.stderr is not None
     lines: list[str] = []
@@ -66,11 +67,14 @@ def server(args: list[str]) -> Iterator[tuple[subprocess.Popen[str], str, list[s
     try:
         yield proc, f"http://127.0.0.1:{port}", lines
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        # The whole group: killing the supervisor alone leaves its workers holding the stderr
+        # pipe (until they notice it is gone), and the reader blocked on it.
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         reader.join(timeout=10)
-        proc.stderr.close()
+        if not reader.is_alive():  # closing under a blocked reader would wait for its lock
+            proc.stderr.close()
 
 
 def wait_until_served(base: str) -> None:
@@ -205,3 +209,42 @@ def test_connections_opened_together_are_spread_over_the_workers(
         assert len(shares) == 2 and min(shares.values()) >= 12, shares
         proc.send_signal(signal.SIGTERM)
         assert stopped_by_sigterm(proc.wait(timeout=60))
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie waiting for init to reap it counts as exited)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "State:\tZ" in status
+
+
+@pytest.mark.slow
+def test_workers_stop_when_the_supervisor_is_killed(safelight_env: Path) -> None:
+    """SIGKILL (the OOM killer, say) gives the supervisor no chance to stop its workers: they
+    notice it is gone and stop by themselves instead of serving the port unsupervised."""
+    migrate(safelight_env)
+    with server([CLI, "serve", "--port", "0", "--workers", "2"]) as (proc, base, lines):
+        wait_until_served(base)
+        port = int(base.rsplit(":", 1)[1])
+        workers: set[str] = set()
+        for _ in range(400):
+            workers.update(asyncio.run(_worker_of(port)) for _ in range(4))
+            if len(workers) == 2:
+                break
+        assert len(workers) == 2, workers
+        proc.kill()  # the supervisor only; its workers are left to themselves
+        proc.wait(timeout=60)
+        for _ in range(600):
+            if all(_gone(int(pid)) for pid in workers):
+                break
+            threading.Event().wait(0.05)
+        assert all(_gone(int(pid)) for pid in workers), "".join(lines)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{base}/healthz", timeout=5)
+        for _ in range(100):  # their last lines may still be on their way through the pipe
+            if "".join(lines).count("is gone: stopping") == 2:
+                break
+            threading.Event().wait(0.05)
+        assert "".join(lines).count("is gone: stopping") == 2, "".join(lines)

@@ -21,6 +21,7 @@ import signal
 import socket
 import threading
 import time
+from functools import partial
 from multiprocessing.context import SpawnProcess
 
 import uvicorn
@@ -36,6 +37,8 @@ APP_FACTORY = "safelight.service.server:app_from_environment"
 # A worker that exits this soon after its start is failing to start (its app, the store):
 # the supervisor stops rather than restarting it in a loop.
 FAILED_START_SECONDS = 10.0
+# How often a worker checks that its supervisor is still there.
+SUPERVISOR_CHECK_SECONDS = 0.5
 log = logging.getLogger("safelight.service")
 
 
@@ -123,7 +126,8 @@ class Supervisor:
 
     def _start(self, sock: socket.socket) -> tuple[SpawnProcess, float]:
         server = uvicorn.Server(self.config)
-        process = get_subprocess(self.config, target=server.run, sockets=[sock])
+        target = partial(run_worker, server, os.getpid())
+        process = get_subprocess(self.config, target=target, sockets=[sock])
         process.start()
         return process, time.monotonic()
 
@@ -138,3 +142,21 @@ class Supervisor:
                 return
             log.warning("worker %s died (exit code %s): restarted", process.pid, process.exitcode)
             self.processes[slot] = self._start(self.sockets[slot])
+
+
+def run_worker(
+    server: uvicorn.Server, supervisor: int, sockets: list[socket.socket] | None = None
+) -> None:
+    """One worker: serve on its socket, and stop gracefully (as on SIGTERM) if the supervisor
+    goes away. A supervisor killed outright (SIGKILL, the OOM killer) cannot stop its workers,
+    and orphans would go on serving the port unsupervised, beside the workers of the next
+    ``serve``."""
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(SUPERVISOR_CHECK_SECONDS)
+        log.warning("worker %s: supervisor %s is gone: stopping", os.getpid(), supervisor)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="safelight-supervisor-watch", daemon=True).start()
+    server.run(sockets=sockets)
