@@ -184,7 +184,10 @@ async def _worker_of(port: int) -> str:
     )
     body = json.loads(await reader.readexactly(length))
     writer.close()
-    return str(body["checks"]["index"]["worker"])
+    # A worker names itself in its readiness report (200 or 503 alike); an answer that is no
+    # such report (seen once on a loaded machine, as a KeyError here) is "": ask again.
+    worker = body.get("checks", {}).get("index", {}).get("worker")
+    return "" if worker is None else str(worker)
 
 
 @pytest.mark.slow
@@ -203,7 +206,7 @@ def test_connections_opened_together_are_spread_over_the_workers(
 
         for _ in range(200):  # until both workers are up and ready
             shares = Counter(asyncio.run(together()))
-            if len(shares) == 2 or proc.poll() is not None:
+            if (len(shares) == 2 and "" not in shares) or proc.poll() is not None:
                 break
         # Binomial(64, 1/2) under SO_REUSEPORT: fewer than 12 on a side ~ 1e-7.
         assert len(shares) == 2 and min(shares.values()) >= 12, shares
@@ -231,6 +234,7 @@ def test_workers_stop_when_the_supervisor_is_killed(safelight_env: Path) -> None
         workers: set[str] = set()
         for _ in range(400):
             workers.update(asyncio.run(_worker_of(port)) for _ in range(4))
+            workers.discard("")
             if len(workers) == 2:
                 break
         assert len(workers) == 2, workers
