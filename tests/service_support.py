@@ -7,7 +7,8 @@ of milliseconds per hash, by design); the code path is the same.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ PASSWORD = "correct horse battery staple"
 BASE = "https://testserver"  # session cookies are Secure: the client must speak "https"
 # Where test apps keep their indexes (one folder per store inside it), not ./.safelight.
 TEST_HOME = Path(tempfile.mkdtemp(prefix="safelight-test-home-"))
+DEADLINE_SECONDS = 60.0  # generous: a loaded CI machine, not a measure of speed
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = DEADLINE_SECONDS) -> None:
+    """Poll ``condition`` until it holds; fail (naming ``what``) past ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds} s: {what}")
+        time.sleep(0.02)
 
 
 def settings(**overrides: Any) -> Settings:

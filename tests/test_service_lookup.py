@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,9 +25,9 @@ from safelight.match import Matcher
 from safelight.service.lookup import IndexNotReadyError, LookupEngine
 from safelight.service.lookup_state import LookupState
 from safelight.store import Database
+from tests.service_support import DEADLINE_SECONDS, wait_for
 
 # Generous: a bound on a broken engine, not a timing; a working one answers in a poll.
-DEADLINE_SECONDS = 60.0
 
 
 def random_hex(rng: np.random.Generator, width: int = 32) -> str:
@@ -53,15 +52,6 @@ def fill(
     store.create(name, source=f"source of {name}", terms_of_use="hotlines only", **options)
     if rows:
         store.import_file(name, write_jsonl(tmp / f"{name}.jsonl", rows), fmt="jsonl")
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds; fail (naming ``what``) past a generous deadline."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {DEADLINE_SECONDS} s: {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

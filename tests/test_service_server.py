@@ -24,7 +24,7 @@ from safelight.cli import main
 from safelight.service.roles import Role
 from safelight.service.server import listening_sockets
 from safelight.store import Database
-from tests.service_support import make_token
+from tests.service_support import make_token, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
@@ -240,15 +240,9 @@ def test_workers_stop_when_the_supervisor_is_killed(safelight_env: Path) -> None
         assert len(workers) == 2, workers
         proc.kill()  # the supervisor only; its workers are left to themselves
         proc.wait(timeout=60)
-        for _ in range(600):
-            if all(_gone(int(pid)) for pid in workers):
-                break
-            threading.Event().wait(0.05)
-        assert all(_gone(int(pid)) for pid in workers), "".join(lines)
+        wait_for(lambda: all(_gone(int(pid)) for pid in workers), "both workers exit", 30)
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{base}/healthz", timeout=5)
-        for _ in range(100):  # their last lines may still be on their way through the pipe
-            if "".join(lines).count("is gone: stopping") == 2:
-                break
-            threading.Event().wait(0.05)
-        assert "".join(lines).count("is gone: stopping") == 2, "".join(lines)
+        # Their last lines may still be on their way through the pipe.
+        said = "each worker logs that its supervisor is gone"
+        wait_for(lambda: "".join(lines).count("is gone: stopping") == 2, said, 5)
