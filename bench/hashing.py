@@ -479,14 +479,19 @@ def jobs_scaling(paths: list[Path], rounds: int, passes: int = 32) -> dict[str, 
 def _cpu() -> dict[str, str]:
     """The first CPU's name, family, model and clock: the ratios to the HMA path move with the
     CPU (4.94x and 6.40x for the same code on two "AMD EPYC" machines: docs/performance.md)."""
-    wanted = {"model name": "cpu", "cpu family": "cpu_family", "model": "cpu_model"}
-    wanted["cpu MHz"] = "cpu_mhz"
+    wanted = {
+        "model name": "cpu",
+        "cpu family": "cpu_family",
+        "model": "cpu_model",
+        "cpu MHz": "cpu_mhz",
+    }
     found = dict.fromkeys(wanted.values(), "unknown")
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key.strip() in wanted and found[wanted[key.strip()]] == "unknown":
-                found[wanted[key.strip()]] = value.strip()
+            name = wanted.get(key.strip())
+            if name and found[name] == "unknown":  # the first CPU's line only
+                found[name] = value.strip()
     except OSError:
         pass
     return found

@@ -224,14 +224,15 @@ def _build_date(path: Path, meta: maxminddb.reader.Metadata) -> str:
     epoch = meta.build_epoch
     if not epoch:
         return ""
-    try:
-        if isinstance(epoch, bool) or not isinstance(epoch, int):
-            raise TypeError(f"{type(epoch).__name__}, not an integer")
-        return datetime.fromtimestamp(epoch, UTC).date().isoformat()
-    except (TypeError, OverflowError, OSError, ValueError) as exc:
-        raise InputError(
-            f"{path}: not a readable MaxMind DB file: build_epoch {epoch!r} is no date ({exc})"
-        ) from exc
+    problem = f"{type(epoch).__name__}, not an integer"
+    if isinstance(epoch, int) and not isinstance(epoch, bool):
+        try:
+            return datetime.fromtimestamp(epoch, UTC).date().isoformat()
+        except (OverflowError, OSError, ValueError) as exc:
+            problem = str(exc)
+    raise InputError(
+        f"{path}: not a readable MaxMind DB file: build_epoch {epoch!r} is no date ({problem})"
+    )
 
 
 def dbip_data_path() -> Path | None:
